@@ -1,0 +1,86 @@
+#pragma once
+// Layers are objects chosen at run time (mlpack 4 / libtorch style), so a network can be
+// built from a YAML spec or a tuning trial. A layer owns no parameter memory: the network
+// hands it slices of one flat parameter buffer and one flat gradient buffer, which is the
+// only thing optimisers see.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nntune/tensor.hpp"
+
+namespace nntune {
+
+struct ForwardContext {
+  bool training = false;  // dropout active, batch-norm uses batch statistics
+  Rng* rng = nullptr;     // for dropout masks; required when training
+};
+
+// A block of parameters inside the network's flat buffers.
+struct ParamBlock {
+  std::string name;        // "weight", "bias", "gamma", "beta"
+  int64_t size = 0;
+  bool is_weight = false;  // true: L1/L2 penalties apply (weights, not biases or norms)
+  float* value = nullptr;  // bound by Network::build
+  float* grad = nullptr;
+};
+
+// L1/L2 penalties of one layer, added to the loss and to the gradient of its weight blocks.
+struct Regularizer {
+  float l1 = 0.0f;
+  float l2 = 0.0f;
+  bool active() const { return l1 != 0.0f || l2 != 0.0f; }
+};
+
+// How to fill a parameter block: zeros, constant, normal, uniform, xavier_normal,
+// xavier_uniform, he_normal, he_uniform, lecun_normal.
+struct Initializer {
+  std::string name = "zeros";
+  float value = 0.0f;   // constant
+  float scale = 0.05f;  // std of normal, half-width of uniform
+};
+// Throws Error naming the unknown initialiser and the allowed ones.
+void initialize(const Initializer& init, float* values, int64_t size, int64_t fan_in, int64_t fan_out,
+                Rng& rng);
+const std::vector<std::string>& initializer_names();
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string kind() const = 0;
+
+  // Called once with the shape of one input sample. Declares the parameter blocks in params_
+  // and returns the shape of one output sample; throws Error on an impossible shape.
+  virtual Shape build(const Shape& input_sample_shape) = 0;
+  // Fills the (bound) parameter blocks.
+  virtual void init_params(Rng& rng) {}
+
+  // out is resized by the layer; buffers are reused across batches.
+  virtual void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) = 0;
+  // grad_out = dLoss/dOut. Overwrites the gradient of every parameter block and, when grad_in
+  // is not null, writes dLoss/dIn (the first layer passes null to skip that work).
+  virtual void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) = 0;
+
+  // Enough to rebuild the layer with make_layer(): {"type": "dense", "units": 10, ...}.
+  virtual nlohmann::json config() const = 0;
+  // Non-trainable state saved with a model (batch-norm running statistics).
+  virtual std::vector<float> state() const { return {}; }
+  virtual void set_state(const std::vector<float>& state) {}
+
+  std::vector<ParamBlock>& params() { return params_; }
+  const std::vector<ParamBlock>& params() const { return params_; }
+  Regularizer regularizer;
+
+ protected:
+  std::vector<ParamBlock> params_;
+};
+
+// Builds a layer from its config. Known types: dense, activation (and the shorthands relu,
+// sigmoid, tanh, leaky_relu, elu, gelu, softmax), dropout, batch_norm, flatten.
+// Throws Error naming the unknown type or key and the allowed ones.
+std::unique_ptr<Layer> make_layer(const nlohmann::json& config);
+const std::vector<std::string>& layer_types();
+const std::vector<std::string>& activation_names();
+
+}  // namespace nntune

@@ -1,0 +1,58 @@
+#pragma once
+// A sequential network: layers chosen at run time over one flat parameter buffer.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "nntune/layer.hpp"
+#include "nntune/tensor.hpp"
+
+namespace nntune {
+
+class Network {
+ public:
+  Network() = default;
+  Network(Network&&) = default;
+  Network& operator=(Network&&) = default;
+
+  void add(std::unique_ptr<Layer> layer);
+  // Shapes every layer for one input sample, allocates the flat buffers, binds the blocks
+  // and initialises the parameters. Throws Error (naming the layer) on impossible shapes.
+  void build(const Shape& input_sample_shape, Rng& rng);
+  bool built() const { return built_; }
+
+  // Runs every layer; the returned tensor is owned by the network until the next forward.
+  const Tensor& forward(const Tensor& x, const ForwardContext& ctx);
+  // After forward(training): fills gradients() from dLoss/dOutput.
+  void backward(const Tensor& grad_output);
+
+  std::vector<float>& parameters() { return params_; }
+  const std::vector<float>& parameters() const { return params_; }
+  std::vector<float>& gradients() { return grads_; }
+  int64_t num_params() const { return static_cast<int64_t>(params_.size()); }
+
+  // Adds the L1/L2 penalty gradients of every layer to gradients(); returns the penalty.
+  double apply_regularization();
+
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  const Shape& input_shape() const { return input_shape_; }    // one sample
+  const Shape& output_shape() const { return output_shape_; }  // one sample
+
+  // Architecture only (layer configs + input shape); weights travel separately.
+  nlohmann::json config() const;
+  static Network from_config(const nlohmann::json& config, Rng& rng);
+  // Non-trainable state of all layers, concatenated in layer order, and back.
+  std::vector<float> state() const;
+  void set_state(const std::vector<float>& state);
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Tensor> activations_;  // activations_[i] = output of layer i
+  std::vector<Tensor> grad_buffers_;  // two ping-pong buffers for dLoss/dActivation
+  const Tensor* last_input_ = nullptr;
+  std::vector<float> params_, grads_;
+  Shape input_shape_, output_shape_;
+  bool built_ = false;
+};
+
+}  // namespace nntune

@@ -1,0 +1,103 @@
+#pragma once
+// The training loop, its callbacks, evaluation and k-fold cross-validation.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nntune/data.hpp"
+#include "nntune/loss.hpp"
+#include "nntune/network.hpp"
+#include "nntune/optimizer.hpp"
+#include "nntune/schedule.hpp"
+
+namespace nntune {
+
+struct TrainConfig {
+  std::string loss = "categorical_crossentropy";
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  int64_t batch_size = 32;  // >= the data size means full-batch gradient descent
+  int64_t epochs = 10;
+  uint64_t seed = 0;  // shuffling and dropout; same seed + one thread = bit-identical run
+  bool shuffle = true;
+  double clip_norm = 0.0;  // 0: no gradient clipping
+};
+
+using Metrics = std::map<std::string, double>;  // "loss", "accuracy", "val_loss", ...
+
+struct EpochLog {
+  int64_t epoch = 0;  // 1-based
+  Metrics metrics;
+  double lr = 0.0;  // learning rate at the end of the epoch
+  double seconds = 0.0;
+};
+
+struct History {
+  std::vector<EpochLog> epochs;
+  std::string stop_reason;  // "" when all epochs ran
+  int64_t best_epoch = 0;   // set by early stopping, 0 otherwise
+};
+
+// What a callback may look at and change while training runs.
+struct TrainState {
+  Network& network;
+  const TrainConfig& config;
+  History& history;
+  double lr_factor = 1.0;  // multiplies the schedule (reduce-on-plateau)
+  std::string stop_reason;
+};
+
+// Hooks return true to stop training (ensmallen style).
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(TrainState& state) {}
+  virtual bool on_batch_end(TrainState& state, int64_t epoch, int64_t batch, double loss) { return false; }
+  virtual bool on_epoch_end(TrainState& state, const EpochLog& log) { return false; }
+  virtual void on_train_end(TrainState& state) {}
+};
+
+struct EarlyStoppingConfig {
+  std::string monitor = "val_loss";
+  std::string mode = "auto";  // min, max, auto (max for accuracy-like metrics)
+  int64_t patience = 5;
+  double min_delta = 0.0;
+  bool restore_best = true;
+};
+std::unique_ptr<Callback> make_early_stopping(const EarlyStoppingConfig& config);
+
+struct ReduceOnPlateauConfig {
+  std::string monitor = "val_loss";
+  std::string mode = "auto";
+  double factor = 0.1;
+  int64_t patience = 10;
+  double min_delta = 1e-4;
+  int64_t cooldown = 0;
+  double min_lr = 0.0;
+};
+std::unique_ptr<Callback> make_reduce_on_plateau(const ReduceOnPlateauConfig& config);
+
+// Trains in place. validation may be null. A NaN or infinite loss throws DivergenceError
+// naming the epoch, step and likely cause; the network is then left as it was before the
+// step that diverged.
+History fit(Network& network, const Dataset& train, const Dataset* validation, const TrainConfig& config,
+            const std::vector<Callback*>& callbacks = {});
+
+// Loss and metrics (accuracy for classification; mae and rmse for regression) in eval mode.
+Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size = 1024);
+
+struct CrossValidationResult {
+  std::vector<Metrics> folds;  // validation metrics of each fold (keys without "val_")
+  Metrics mean, stddev;
+};
+// k-fold cross-validation (stratified for classification). make_network builds a fresh,
+// built network for each fold; prepare_fold lets the caller fit scaling on the fold's
+// training part only (may be empty).
+CrossValidationResult cross_validate(const std::function<Network(Rng&)>& make_network, const Dataset& data,
+                                     int64_t folds, const TrainConfig& config,
+                                     const std::function<void(Dataset& train, Dataset& validation)>& prepare_fold = {},
+                                     const std::function<std::vector<Callback*>()>& make_callbacks = {});
+
+}  // namespace nntune

@@ -1,0 +1,137 @@
+#include "nntune/network.hpp"
+
+#include <cmath>
+
+#include "nntune/error.hpp"
+
+namespace nntune {
+
+void Network::add(std::unique_ptr<Layer> layer) {
+  if (built_) throw Error("cannot add a layer to a network that is already built");
+  layers_.push_back(std::move(layer));
+}
+
+void Network::build(const Shape& input_sample_shape, Rng& rng) {
+  if (layers_.empty()) throw Error("the network has no layers: add at least one layer (e.g. dense)");
+  input_shape_ = input_sample_shape;
+  Shape shape = input_sample_shape;
+  int64_t total = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    try {
+      shape = layers_[i]->build(shape);
+    } catch (const Error& e) {
+      throw Error("layer " + std::to_string(i + 1) + " (" + layers_[i]->kind() + "): " + e.what());
+    }
+    for (const ParamBlock& block : layers_[i]->params()) total += block.size;
+  }
+  output_shape_ = shape;
+  params_.assign(static_cast<size_t>(total), 0.0f);
+  grads_.assign(static_cast<size_t>(total), 0.0f);
+  int64_t offset = 0;
+  for (auto& layer : layers_) {
+    for (ParamBlock& block : layer->params()) {
+      block.value = params_.data() + offset;
+      block.grad = grads_.data() + offset;
+      offset += block.size;
+    }
+    layer->init_params(rng);
+  }
+  activations_.assign(layers_.size(), Tensor());
+  grad_buffers_.assign(2, Tensor());
+  built_ = true;
+}
+
+const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
+  if (!built_) throw Error("network used before build()");
+  if (x.sample_shape() != input_shape_)
+    throw Error("input samples have shape " + shape_string(x.sample_shape()) + " but the network expects " +
+                shape_string(input_shape_));
+  last_input_ = &x;
+  const Tensor* in = &x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->forward(*in, activations_[i], ctx);
+    in = &activations_[i];
+  }
+  return *in;
+}
+
+void Network::backward(const Tensor& grad_output) {
+  if (!last_input_) throw Error("backward() called before forward()");
+  const Tensor* grad = &grad_output;
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const Tensor& in = i == 0 ? *last_input_ : activations_[i - 1];
+    Tensor* grad_in = i == 0 ? nullptr : &grad_buffers_[i % 2];
+    layers_[i]->backward(in, activations_[i], *grad, grad_in);
+    grad = grad_in;
+  }
+}
+
+double Network::apply_regularization() {
+  double penalty = 0.0;
+  for (auto& layer : layers_) {
+    const Regularizer& reg = layer->regularizer;
+    if (!reg.active()) continue;
+    for (ParamBlock& block : layer->params()) {
+      if (!block.is_weight) continue;
+      double l1 = 0.0, l2 = 0.0;
+      for (int64_t j = 0; j < block.size; ++j) {
+        const float w = block.value[j];
+        l1 += std::fabs(w);
+        l2 += static_cast<double>(w) * w;
+        // d/dw (l1 |w| + l2 w^2) = l1 sign(w) + 2 l2 w  (Keras convention: l2 * sum w^2)
+        block.grad[j] += reg.l1 * static_cast<float>((w > 0) - (w < 0)) + 2.0f * reg.l2 * w;
+      }
+      penalty += reg.l1 * l1 + reg.l2 * l2;
+    }
+  }
+  return penalty;
+}
+
+nlohmann::json Network::config() const {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& layer : layers_) {
+    nlohmann::json c = layer->config();
+    if (layer->regularizer.l1 != 0.0f) c["l1"] = layer->regularizer.l1;
+    if (layer->regularizer.l2 != 0.0f) c["l2"] = layer->regularizer.l2;
+    layers.push_back(std::move(c));
+  }
+  return {{"input_shape", input_shape_}, {"layers", layers}};
+}
+
+Network Network::from_config(const nlohmann::json& config, Rng& rng) {
+  Network net;
+  for (const auto& c : config.at("layers")) {
+    nlohmann::json layer_config = c;
+    Regularizer reg;
+    if (layer_config.contains("l1")) { reg.l1 = layer_config["l1"].get<float>(); layer_config.erase("l1"); }
+    if (layer_config.contains("l2")) { reg.l2 = layer_config["l2"].get<float>(); layer_config.erase("l2"); }
+    auto layer = make_layer(layer_config);
+    layer->regularizer = reg;
+    net.add(std::move(layer));
+  }
+  net.build(config.at("input_shape").get<Shape>(), rng);
+  return net;
+}
+
+std::vector<float> Network::state() const {
+  std::vector<float> all;
+  for (const auto& layer : layers_) {
+    std::vector<float> s = layer->state();
+    all.insert(all.end(), s.begin(), s.end());
+  }
+  return all;
+}
+
+void Network::set_state(const std::vector<float>& state) {
+  size_t offset = 0;
+  for (auto& layer : layers_) {
+    const size_t n = layer->state().size();
+    if (offset + n > state.size()) throw Error("saved layer state is shorter than the network needs");
+    layer->set_state(std::vector<float>(state.begin() + static_cast<std::ptrdiff_t>(offset),
+                                        state.begin() + static_cast<std::ptrdiff_t>(offset + n)));
+    offset += n;
+  }
+  if (offset != state.size()) throw Error("saved layer state is longer than the network needs");
+}
+
+}  // namespace nntune

@@ -1,0 +1,39 @@
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "nntune/error.hpp"
+
+namespace nntune::testing {
+
+// A fresh directory under the system temp dir, removed at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::string& path, const std::string& contents);
+std::string read_file(const std::string& path);
+
+}  // namespace nntune::testing
+
+// Asserts that `statement` throws nntune::Error whose message contains every given substring.
+#define EXPECT_ERROR_CONTAINS(statement, ...)                                              \
+  do {                                                                                     \
+    try {                                                                                  \
+      statement;                                                                           \
+      ADD_FAILURE() << "expected nntune::Error from: " #statement;                         \
+    } catch (const nntune::Error& error__) {                                               \
+      for (const std::string& part__ : std::initializer_list<std::string>{__VA_ARGS__})    \
+        EXPECT_NE(std::string(error__.what()).find(part__), std::string::npos)             \
+            << "message \"" << error__.what() << "\" lacks \"" << part__ << "\"";           \
+    }                                                                                      \
+  } while (0)
