@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything nntune needs from Debian's packages. Idempotent: does nothing when all
+# packages are present. Usage: scripts/deps.sh [build|data|bench]...  (default: build)
+set -euo pipefail
+
+build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
+  libcli11-dev zlib1g-dev libsqlite3-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev)
+data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples
+bench_packages=(python3-torch python3-optuna python3-numpy time)  # the anchors beside nntune
+
+wanted=()
+[ $# -eq 0 ] && set -- build
+for group in "$@"; do
+  case "$group" in
+    build) wanted+=("${build_packages[@]}") ;;
+    data) wanted+=("${data_packages[@]}") ;;
+    bench) wanted+=("${bench_packages[@]}") ;;
+    *) echo "deps.sh: unknown group '$group' (use build, data or bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "deps.sh: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
