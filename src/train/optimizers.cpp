@@ -1,0 +1,273 @@
+// Update rules over flat float buffers (ensmallen style): no knowledge of layers.
+//
+// Formulas follow PyTorch's documentation so results can be checked against it:
+//   sgd       v = mu v + g;  w -= lr v        (nesterov: w -= lr (g + mu v))
+//   adagrad   s += g^2;      w -= lr g / (sqrt(s) + eps)
+//   rmsprop   v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)
+//             (with momentum mu: b = mu b + g / (sqrt(v) + eps); w -= lr b)
+//   adam      m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+//             w -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)   (eps outside the sqrt)
+//   adamw     w -= lr wd w, then the adam step (Loshchilov & Hutter)
+// weight_decay > 0 is decoupled for every optimiser (w -= lr wd w before the update), not
+// added to the gradient as PyTorch's SGD/Adam do: the decay then does not pass through the
+// adaptive scaling, and "weight_decay" means the same thing whichever optimiser is chosen.
+//
+// The per-element loops run over L1-sized chunks with Eigen arrays: the standard sqrtf does
+// not vectorise (errno), Eigen's does, and a chunk of every buffer stays in cache while all
+// the updates of the step are applied to it, so memory is still traversed once per step.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "nntune/error.hpp"
+#include "nntune/optimizer.hpp"
+
+namespace nntune {
+namespace {
+
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// 1024 floats = 4 KiB per buffer; four buffers fit in L1 together.
+constexpr int64_t kChunk = 1024;
+
+template <typename Body>
+void for_each_chunk(int64_t size, Body&& body) {
+  for (int64_t begin = 0; begin < size; begin += kChunk) body(begin, std::min(kChunk, size - begin));
+}
+
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+[[noreturn]] void invalid(const std::string& optimizer, const std::string& field, double value,
+                          const std::string& allowed) {
+  throw Error("optimizer '" + optimizer + "': " + field + " = " + number(value) + " is invalid; " + field +
+              " must be " + allowed);
+}
+
+void check_size(const std::string& optimizer, std::vector<float>& state, int64_t size, float fill) {
+  if (state.empty()) {
+    state.assign(static_cast<size_t>(size), fill);
+  } else if (static_cast<int64_t>(state.size()) != size) {
+    throw Error("optimizer '" + optimizer + "': parameter count changed from " + std::to_string(state.size()) +
+                " to " + std::to_string(size) + " between steps; call reset() or make a new optimizer");
+  }
+}
+
+// Decoupled weight decay: w *= (1 - lr wd).
+void decay_weights(float* params, int64_t size, double lr, double weight_decay) {
+  if (weight_decay <= 0.0) return;
+  const float keep = static_cast<float>(1.0 - lr * weight_decay);
+  ArrayMap(params, size) *= keep;
+}
+
+class Sgd final : public Optimizer {
+ public:
+  Sgd(std::string name, const OptimizerConfig& c)
+      : name_(std::move(name)), momentum_(static_cast<float>(c.momentum)), nesterov_(c.nesterov),
+        weight_decay_(c.weight_decay) {}
+  std::string name() const override { return name_; }
+  void reset() override { velocity_.clear(); }
+
+  void step(float* params, const float* grads, int64_t size, double lr) override {
+    decay_weights(params, size, lr, weight_decay_);
+    const float rate = static_cast<float>(lr);
+    if (momentum_ == 0.0f) {
+      ArrayMap(params, size) -= rate * ConstArrayMap(grads, size);
+      return;
+    }
+    check_size(name_, velocity_, size, 0.0f);
+    const float mu = momentum_;
+    for_each_chunk(size, [&](int64_t b, int64_t n) {
+      ArrayMap w(params + b, n), v(velocity_.data() + b, n);
+      ConstArrayMap g(grads + b, n);
+      v = mu * v + g;
+      if (nesterov_)
+        w -= rate * (g + mu * v);
+      else
+        w -= rate * v;
+    });
+  }
+
+ private:
+  std::string name_;
+  float momentum_;
+  bool nesterov_;
+  double weight_decay_;
+  std::vector<float> velocity_;
+};
+
+class Adagrad final : public Optimizer {
+ public:
+  explicit Adagrad(const OptimizerConfig& c)
+      : epsilon_(static_cast<float>(c.epsilon)), initial_(static_cast<float>(c.initial_accumulator)),
+        weight_decay_(c.weight_decay) {}
+  std::string name() const override { return "adagrad"; }
+  void reset() override { sum_squares_.clear(); }
+
+  void step(float* params, const float* grads, int64_t size, double lr) override {
+    decay_weights(params, size, lr, weight_decay_);
+    check_size("adagrad", sum_squares_, size, initial_);
+    const float rate = static_cast<float>(lr), eps = epsilon_;
+    for_each_chunk(size, [&](int64_t b, int64_t n) {
+      ArrayMap w(params + b, n), s(sum_squares_.data() + b, n);
+      ConstArrayMap g(grads + b, n);
+      s += g.square();
+      w -= rate * g / (s.sqrt() + eps);
+    });
+  }
+
+ private:
+  float epsilon_, initial_;
+  double weight_decay_;
+  std::vector<float> sum_squares_;
+};
+
+class RmsProp final : public Optimizer {
+ public:
+  explicit RmsProp(const OptimizerConfig& c)
+      : rho_(static_cast<float>(c.rho)), epsilon_(static_cast<float>(c.epsilon)),
+        momentum_(static_cast<float>(c.momentum)), weight_decay_(c.weight_decay) {}
+  std::string name() const override { return "rmsprop"; }
+  void reset() override {
+    mean_square_.clear();
+    buffer_.clear();
+  }
+
+  void step(float* params, const float* grads, int64_t size, double lr) override {
+    decay_weights(params, size, lr, weight_decay_);
+    check_size("rmsprop", mean_square_, size, 0.0f);
+    if (momentum_ > 0.0f) check_size("rmsprop", buffer_, size, 0.0f);
+    const float rate = static_cast<float>(lr), rho = rho_, eps = epsilon_, mu = momentum_;
+    for_each_chunk(size, [&](int64_t b, int64_t n) {
+      ArrayMap w(params + b, n), v(mean_square_.data() + b, n);
+      ConstArrayMap g(grads + b, n);
+      v = rho * v + (1.0f - rho) * g.square();
+      if (mu > 0.0f) {
+        ArrayMap buf(buffer_.data() + b, n);
+        buf = mu * buf + g / (v.sqrt() + eps);
+        w -= rate * buf;
+      } else {
+        w -= rate * g / (v.sqrt() + eps);
+      }
+    });
+  }
+
+ private:
+  float rho_, epsilon_, momentum_;
+  double weight_decay_;
+  std::vector<float> mean_square_, buffer_;
+};
+
+// Adam and AdamW differ only in the name: both decay decoupled (weight_decay is 0 for plain
+// adam unless the user asks for it).
+class Adam final : public Optimizer {
+ public:
+  Adam(std::string name, const OptimizerConfig& c)
+      : name_(std::move(name)), beta1_(c.beta1), beta2_(c.beta2), epsilon_(static_cast<float>(c.epsilon)),
+        weight_decay_(c.weight_decay) {}
+  std::string name() const override { return name_; }
+  void reset() override {
+    m_.clear();
+    v_.clear();
+    steps_ = 0;
+  }
+
+  void step(float* params, const float* grads, int64_t size, double lr) override {
+    check_size(name_, m_, size, 0.0f);
+    check_size(name_, v_, size, 0.0f);
+    ++steps_;
+    // Bias corrections in double: 1 - beta^t loses digits in float for beta2 near 1.
+    const double correction1 = 1.0 - std::pow(beta1_, static_cast<double>(steps_));
+    const double correction2 = 1.0 - std::pow(beta2_, static_cast<double>(steps_));
+    const float step_size = static_cast<float>(lr / correction1);
+    const float inv_sqrt_correction2 = static_cast<float>(1.0 / std::sqrt(correction2));
+    const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
+    const float c1 = static_cast<float>(1.0 - beta1_), c2 = static_cast<float>(1.0 - beta2_);
+    const float keep = static_cast<float>(1.0 - lr * weight_decay_), eps = epsilon_;
+    const bool decay = weight_decay_ > 0.0;
+    for_each_chunk(size, [&](int64_t b, int64_t n) {
+      ArrayMap w(params + b, n), m(m_.data() + b, n), v(v_.data() + b, n);
+      ConstArrayMap g(grads + b, n);
+      m = b1 * m + c1 * g;
+      v = b2 * v + c2 * g.square();
+      if (decay) w *= keep;
+      w -= step_size * m / (v.sqrt() * inv_sqrt_correction2 + eps);
+    });
+  }
+
+ private:
+  std::string name_;
+  double beta1_, beta2_;
+  float epsilon_;
+  double weight_decay_;
+  std::vector<float> m_, v_;
+  int64_t steps_ = 0;
+};
+
+void validate(const std::string& name, const OptimizerConfig& c) {
+  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) invalid(name, "lr", c.lr, "a finite number > 0 (e.g. 0.001)");
+  if (!(c.weight_decay >= 0.0) || !std::isfinite(c.weight_decay))
+    invalid(name, "weight_decay", c.weight_decay, "a finite number >= 0 (0 turns it off)");
+  if (!(c.momentum >= 0.0 && c.momentum < 1.0)) invalid(name, "momentum", c.momentum, "in [0, 1)");
+  if (!(c.epsilon > 0.0) || !std::isfinite(c.epsilon))
+    invalid(name, "epsilon", c.epsilon, "a finite number > 0 (e.g. 1e-8)");
+  if (name == "adam" || name == "adamw") {
+    if (!(c.beta1 >= 0.0 && c.beta1 < 1.0)) invalid(name, "beta1", c.beta1, "in [0, 1) (e.g. 0.9)");
+    if (!(c.beta2 >= 0.0 && c.beta2 < 1.0)) invalid(name, "beta2", c.beta2, "in [0, 1) (e.g. 0.999)");
+  }
+  if (name == "rmsprop" && !(c.rho >= 0.0 && c.rho < 1.0)) invalid(name, "rho", c.rho, "in [0, 1) (e.g. 0.9)");
+  if (name == "adagrad" && !(c.initial_accumulator >= 0.0 && std::isfinite(c.initial_accumulator)))
+    invalid(name, "initial_accumulator", c.initial_accumulator, "a finite number >= 0");
+}
+
+}  // namespace
+
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names = {"sgd",     "momentum", "nesterov", "adagrad",
+                                                 "rmsprop", "adam",     "adamw"};
+  return names;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
+  const std::string& name = config.name;
+  if (std::find(optimizer_names().begin(), optimizer_names().end(), name) == optimizer_names().end()) {
+    std::string allowed;
+    for (const auto& n : optimizer_names()) allowed += (allowed.empty() ? "" : ", ") + n;
+    throw Error("unknown optimizer '" + name + "'; allowed: " + allowed);
+  }
+  OptimizerConfig c = config;
+  // "momentum" and "nesterov" are sgd with momentum switched on (0.9 unless given).
+  if (name == "momentum" || name == "nesterov") {
+    if (c.momentum == 0.0) c.momentum = 0.9;
+    if (name == "nesterov") c.nesterov = true;
+  }
+  validate(name, c);
+  if (name == "sgd" || name == "momentum" || name == "nesterov") {
+    if (c.nesterov && c.momentum == 0.0)
+      throw Error("optimizer '" + name + "': nesterov needs momentum > 0 (e.g. momentum: 0.9)");
+    return std::make_unique<Sgd>(name, c);
+  }
+  if (name == "adagrad") return std::make_unique<Adagrad>(c);
+  if (name == "rmsprop") return std::make_unique<RmsProp>(c);
+  return std::make_unique<Adam>(name, c);  // adam, adamw
+}
+
+double clip_grad_norm(float* grads, int64_t size, double max_norm) {
+  if (!(max_norm > 0.0)) throw Error("clip_norm = " + number(max_norm) + " is invalid; it must be > 0 (0 turns clipping off)");
+  // Sum in double: 235k squared floats in float lose several digits.
+  double sum = 0.0;
+  for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(grads[i]) * grads[i];
+  const double norm = std::sqrt(sum);
+  if (std::isfinite(norm) && norm > max_norm) {
+    const float scale = static_cast<float>(max_norm / (norm + 1e-6));
+    ArrayMap(grads, size) *= scale;
+  }
+  return norm;
+}
+
+}  // namespace nntune
