@@ -28,6 +28,10 @@ class Sampler {
   virtual double sample_independent(const StudyHistory& history, const FrozenTrial& trial,
                                     const std::string& name, const Distribution& distribution) = 0;
   virtual void after_trial(const StudyHistory& history, const FrozenTrial& trial) {}
+  // True when the sampler has nothing new left to propose (an exhausted grid: every point is
+  // taken by a trial of the history, running ones included). A study checks it before asking
+  // for a new trial and ends cleanly.
+  virtual bool is_exhausted(const StudyHistory& history) const { return false; }
 };
 
 struct SamplerConfig {
