@@ -13,6 +13,7 @@
 // for the next fit (a warm start that only saves time; the fit also starts from the prior mode).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
@@ -117,11 +118,21 @@ struct Coordinate {
 
 enum class OutputWarp { None, Log, Rank };
 
-// Lower-is-better losses -> standardised GP targets. Heavy-tailed objectives (rosenbrock spans
-// six orders of magnitude) are warped first so that the GP models the region that matters.
-Eigen::VectorXd warp_and_standardise(const std::vector<double>& losses, OutputWarp warp) {
+// Lower-is-better losses -> standardised GP targets, and log |d targets / d losses| (the
+// Jacobian that makes marginal likelihoods of differently warped targets comparable).
+// Heavy-tailed objectives (rosenbrock spans six orders of magnitude) fit far better after a
+// log warp; smooth bowls fit better without one, so the sampler tries both and keeps the warp
+// whose GP explains the original losses best.
+struct WarpedTargets {
+  Eigen::VectorXd y;
+  double log_jacobian = 0.0;
+};
+
+WarpedTargets warp_and_standardise(const std::vector<double>& losses, OutputWarp warp) {
   const Eigen::Index n = static_cast<Eigen::Index>(losses.size());
-  Eigen::VectorXd y(n);
+  WarpedTargets result;
+  Eigen::VectorXd& y = result.y;
+  y.resize(n);
   // Non-finite losses count as the worst finite one.
   double worst = -std::numeric_limits<double>::infinity();
   for (double v : losses)
@@ -135,7 +146,13 @@ Eigen::VectorXd warp_and_standardise(const std::vector<double>& losses, OutputWa
     const double lowest = sorted.front(), median = sorted[sorted.size() / 2];
     double spread = median - lowest;
     if (spread <= 0) spread = sorted.back() - lowest;
-    if (spread > 0) y = ((y.array() - lowest) + 1e-2 * spread).log().matrix();
+    if (spread > 0) {
+      // std::log element by element: Eigen's packet log trips a GCC 12 false warning here.
+      const Eigen::VectorXd logged =
+          y.unaryExpr([&](double v) { return std::log(v - lowest + 1e-2 * spread); });
+      result.log_jacobian -= logged.sum();
+      y = logged;
+    }
   } else if (warp == OutputWarp::Rank) {
     std::vector<Eigen::Index> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);
@@ -149,18 +166,21 @@ Eigen::VectorXd warp_and_standardise(const std::vector<double>& losses, OutputWa
         ranked[order[k]] = inverse_normal_cdf((rank + 0.5) / static_cast<double>(n));
       r = end + 1;
     }
-    y = ranked;
+    y = ranked;  // not differentiable: never compared by likelihood
   }
   const double mean = y.mean();
-  const double sd = std::sqrt((y.array() - mean).square().mean());
-  y = (y.array() - mean) / (sd > 0 ? sd : 1.0);
-  return y;
+  double sd = std::sqrt((y.array() - mean).square().mean());
+  if (!(sd > 0)) sd = 1.0;
+  y = (y.array() - mean) / sd;
+  result.log_jacobian -= static_cast<double>(n) * std::log(sd);
+  return result;
 }
 
 struct GpSettings {
   int64_t startup_trials = 10;
   int64_t max_training_points = 1000;  // beyond this: the best half and the most recent half
-  OutputWarp warp = OutputWarp::Log;
+  // Warps tried per proposal; the one with the highest Jacobian-corrected evidence wins.
+  std::vector<OutputWarp> warps = {OutputWarp::None, OutputWarp::Log};
   int incumbents = 5;
   gp::FitOptions fit;
   gp::AcquisitionOptions acquisition;
@@ -172,7 +192,9 @@ class GpSampler : public Sampler {
     settings_.startup_trials = std::max<int64_t>(1, config.gp_startup_trials);
     if (const char* warp = std::getenv("NNTUNE_GP_WARP")) {  // experiment hook
       const std::string w = warp;
-      settings_.warp = w == "none" ? OutputWarp::None : w == "rank" ? OutputWarp::Rank : OutputWarp::Log;
+      if (w == "none") settings_.warps = {OutputWarp::None};
+      if (w == "log") settings_.warps = {OutputWarp::Log};
+      if (w == "rank") settings_.warps = {OutputWarp::Rank};
     }
   }
 
@@ -219,11 +241,23 @@ class GpSampler : public Sampler {
     const Eigen::Index n = static_cast<Eigen::Index>(completed.size());
     Eigen::MatrixXd x(n, dims);
     for (Eigen::Index i = 0; i < n; ++i) x.row(i) = encode(*completed[static_cast<size_t>(i)], coordinates).transpose();
-    const Eigen::VectorXd y = warp_and_standardise(losses, settings_.warp);
     std::vector<bool> categorical;
     for (const Coordinate& c : coordinates) categorical.push_back(c.categorical());
 
-    const gp::KernelParams params = fit(x, y, categorical, coordinates, rng);
+    Eigen::VectorXd y;
+    gp::KernelParams params;
+    double best_evidence = -std::numeric_limits<double>::infinity();
+    for (OutputWarp warp : settings_.warps) {
+      WarpedTargets targets = warp_and_standardise(losses, warp);
+      double negative_log_posterior = 0;
+      gp::KernelParams fitted = fit(x, targets.y, categorical, coordinates, warp, rng, negative_log_posterior);
+      const double evidence = -negative_log_posterior + targets.log_jacobian;
+      if (y.size() == 0 || evidence > best_evidence) {
+        best_evidence = evidence;
+        y = std::move(targets.y);
+        params = std::move(fitted);
+      }
+    }
     gp::GaussianProcess model(x, y, categorical, params);
     if (!running.empty()) {  // kriging believer: pending points observed at the posterior mean
       Eigen::MatrixXd pending(static_cast<Eigen::Index>(running.size()), dims);
@@ -345,8 +379,9 @@ class GpSampler : public Sampler {
   }
 
   gp::KernelParams fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const std::vector<bool>& categorical,
-                       const std::vector<Coordinate>& coordinates, std::mt19937_64& rng) {
-    std::string key;
+                       const std::vector<Coordinate>& coordinates, OutputWarp warp, std::mt19937_64& rng,
+                       double& negative_log_posterior) {
+    std::string key = std::to_string(static_cast<int>(warp)) + '\n';
     for (const Coordinate& c : coordinates) key += c.name + '\n';
     const Eigen::Index dims = x.cols();
     const gp::HyperPrior& prior = settings_.fit.prior;
@@ -363,7 +398,8 @@ class GpSampler : public Sampler {
       for (Eigen::Index k = 0; k < dims; ++k) draw.log_lengthscales[k] += prior.log_lengthscale_sd * normal(rng);
       starts.push_back(draw);
     }
-    const gp::KernelParams fitted = gp::fit_kernel_params(x, y, categorical, starts, settings_.fit);
+    const gp::KernelParams fitted =
+        gp::fit_kernel_params(x, y, categorical, starts, settings_.fit, &negative_log_posterior);
     last_params_[key] = fitted;
     return fitted;
   }

@@ -161,7 +161,8 @@ double MarginalLikelihood::negative_log_posterior(const Eigen::VectorXd& packed,
 }
 
 KernelParams fit_kernel_params(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const std::vector<bool>& categorical,
-                               const std::vector<KernelParams>& starts, const FitOptions& options) {
+                               const std::vector<KernelParams>& starts, const FitOptions& options,
+                               double* negative_log_posterior) {
   const Eigen::Index dims = x.cols();
   const HyperPrior& prior = options.prior;
   Eigen::VectorXd lower(dims + 2), upper(dims + 2);
@@ -190,6 +191,7 @@ KernelParams fit_kernel_params(const Eigen::MatrixXd& x, const Eigen::VectorXd& 
       best = KernelParams::unpack(result.x);
     }
   }
+  if (negative_log_posterior) *negative_log_posterior = best_value;
   return best;
 }
 

@@ -73,9 +73,11 @@ struct FitOptions {
   int max_iterations = 60;
 };
 
-// Maximises the log posterior of the hyperparameters from each start; returns the best.
+// Maximises the log posterior of the hyperparameters from each start; returns the best and,
+// in `negative_log_posterior`, its objective value (to compare models of warped outputs).
 KernelParams fit_kernel_params(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const std::vector<bool>& categorical,
-                               const std::vector<KernelParams>& starts, const FitOptions& options);
+                               const std::vector<KernelParams>& starts, const FitOptions& options,
+                               double* negative_log_posterior = nullptr);
 
 // The posterior of the latent function given noisy observations (X, y).
 class GaussianProcess {
