@@ -47,9 +47,13 @@ struct TrainState {
   History& history;
   double lr_factor = 1.0;  // multiplies the schedule (reduce-on-plateau)
   std::string stop_reason;
+  // Names of the metrics every epoch reports ("loss", "accuracy", "val_loss", ...), set by fit()
+  // before on_train_begin so callbacks can reject a metric that will never exist up front.
+  std::vector<std::string> metric_names;
 };
 
-// Hooks return true to stop training (ensmallen style).
+// Hooks return true to stop training (ensmallen style). epoch is 1-based, batch 0-based within
+// the epoch, loss is the batch's mean loss including the L1/L2 penalty.
 class Callback {
  public:
   virtual ~Callback() = default;

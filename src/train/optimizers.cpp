@@ -260,9 +260,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
 double clip_grad_norm(float* grads, int64_t size, double max_norm) {
   if (!(max_norm > 0.0)) throw Error("clip_norm = " + number(max_norm) + " is invalid; it must be > 0 (0 turns clipping off)");
   // Sum in double: 235k squared floats in float lose several digits.
-  double sum = 0.0;
-  for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(grads[i]) * grads[i];
-  const double norm = std::sqrt(sum);
+  // Eigen's reduction is vectorised (a plain loop over a double sum is not, without -ffast-math).
+  const double norm = std::sqrt(ConstArrayMap(grads, size).cast<double>().square().sum());
   if (std::isfinite(norm) && norm > max_norm) {
     const float scale = static_cast<float>(max_norm / (norm + 1e-6));
     ArrayMap(grads, size) *= scale;

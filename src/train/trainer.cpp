@@ -1,0 +1,204 @@
+// The training loop and evaluation.
+//
+// Per step: forward (training mode), loss + dLoss/dOutput, backward, regularisation penalty,
+// finiteness check, optional gradient clipping, optimiser step at scheduled_lr * lr_factor.
+// The batch tensors, the index order and the loss gradient are allocated once and reused, so
+// a step allocates nothing beyond what the layers do themselves.
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "nntune/error.hpp"
+#include "nntune/trainer.hpp"
+#include "train/train_internal.hpp"
+
+namespace nntune {
+
+using train_detail::format_number;
+
+namespace {
+
+// lr * gradient norm beyond this is treated as divergence: such an update overflows float soon.
+constexpr double kMaxUpdateNorm = 1e30;
+
+void check_config(const TrainConfig& config) {
+  if (config.epochs < 1)
+    throw Error("training: epochs = " + std::to_string(config.epochs) + " is invalid; epochs must be >= 1");
+  if (config.batch_size < 1)
+    throw Error("training: batch_size = " + std::to_string(config.batch_size) +
+                " is invalid; batch_size must be >= 1 (a value >= the number of samples means full batch)");
+  if (!(config.clip_norm >= 0.0) || !std::isfinite(config.clip_norm))
+    throw Error("training: clip_norm = " + format_number(config.clip_norm) +
+                " is invalid; clip_norm must be a finite number >= 0 (0 turns clipping off)");
+  validate_schedule(config.schedule);
+}
+
+void check_dataset(const Dataset& data, const Network& network, const std::string& role) {
+  const std::string where = data.source.empty() ? role : role + " (" + data.source + ")";
+  if (data.x.batch() != data.y.batch())
+    throw Error(where + ": x has " + std::to_string(data.x.batch()) + " samples but y has " +
+                std::to_string(data.y.batch()));
+  if (data.x.sample_shape() != network.input_shape())
+    throw Error(where + ": samples have shape " + shape_string(data.x.sample_shape()) + " but the network expects " +
+                shape_string(network.input_shape()));
+  // Non-finite inputs would surface later as a diverged loss; say where they are instead.
+  auto check_finite = [&](const Tensor& t, const char* what) {
+    if (Eigen::Map<const Eigen::ArrayXf>(t.data(), t.size()).allFinite()) return;
+    const float* v = t.data();
+    const int64_t features = t.features();
+    for (int64_t i = 0; i < t.size(); ++i) {
+      if (!std::isfinite(v[i]))
+        throw Error(where + ": " + what + " of sample " + std::to_string(i / features) + " (0-based), feature " +
+                    std::to_string(i % features) + " is " + format_number(v[i]) +
+                    "; remove or impute non-finite values before training");
+    }
+  };
+  check_finite(data.x, "x");
+  check_finite(data.y, "y");
+}
+
+[[noreturn]] void diverged(const std::string& what, double value, int64_t epoch, int64_t batch, int64_t step,
+                           double lr) {
+  throw DivergenceError("training diverged at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
+                        " (batch " + std::to_string(batch) + " of the epoch): " + what + " is " +
+                        format_number(value) + ". The learning rate " + format_number(lr) +
+                        " is most likely too high: try lr <= " + format_number(lr / 10) +
+                        ", a warm-up, or clip_norm; also check that the inputs are scaled (e.g. scaler: standard)."
+                        " The parameters are left as they were before this step.");
+}
+
+}  // namespace
+
+History fit(Network& network, const Dataset& train, const Dataset* validation, const TrainConfig& config,
+            const std::vector<Callback*>& callbacks) {
+  check_config(config);
+  if (!network.built()) throw Error("training: the network is not built; call build() with the input shape first");
+  if (train.size() == 0) throw Error("training: the training data set is empty");
+  check_dataset(train, network, "training data");
+  if (validation && validation->size() == 0) validation = nullptr;
+  if (validation) check_dataset(*validation, network, "validation data");
+
+  const std::unique_ptr<Loss> loss = make_loss(config.loss);
+  const std::unique_ptr<Optimizer> optimizer = make_optimizer(config.optimizer);
+
+  const int64_t n = train.size();
+  const int64_t batch_size = std::min(config.batch_size, n);
+  const int64_t steps_per_epoch = (n + batch_size - 1) / batch_size;
+
+  History history;
+  TrainState state{network, config, history, 1.0, {}, {}};
+  state.metric_names = train_detail::metric_names(*loss, validation != nullptr);
+  for (Callback* cb : callbacks) cb->on_train_begin(state);
+
+  // Separate streams so that turning dropout on does not change the batch order.
+  Rng shuffle_rng(config.seed);
+  Rng dropout_rng(train_detail::derive_seed(config.seed, 1));
+  ForwardContext ctx{true, &dropout_rng};
+
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  Tensor batch_x, batch_y, grad_output;
+  std::vector<float>& params = network.parameters();
+  std::vector<float>& grads = network.gradients();
+  const int64_t num_params = network.num_params();
+  train_detail::MetricAccumulator epoch_metrics(*loss);
+
+  int64_t step = 0;
+  bool stop = false;
+  for (int64_t epoch = 1; epoch <= config.epochs && !stop; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    if (config.shuffle) train_detail::shuffle_indices(order, shuffle_rng);
+    epoch_metrics.reset();
+    double lr = 0.0;
+    for (int64_t batch = 0; batch < steps_per_epoch; ++batch, ++step) {
+      const int64_t begin = batch * batch_size, end = std::min(n, begin + batch_size);
+      train.x.gather_into(order, begin, end, batch_x);
+      train.y.gather_into(order, begin, end, batch_y);
+      lr = scheduled_lr(config.schedule, config.optimizer.lr, step, steps_per_epoch, config.epochs) * state.lr_factor;
+
+      const Tensor& output = network.forward(batch_x, ctx);
+      const double data_loss = loss->forward_backward(output, batch_y, &grad_output);
+      if (!std::isfinite(data_loss)) diverged("the loss", data_loss, epoch, batch + 1, step + 1, lr);
+      network.backward(grad_output);
+      const double penalty = network.apply_regularization();
+      const double batch_loss = data_loss + penalty;
+      if (!std::isfinite(batch_loss)) diverged("the loss with the L1/L2 penalty", batch_loss, epoch, batch + 1, step + 1, lr);
+
+      // A NaN/inf gradient, or one so large that the update could overflow a parameter to
+      // infinity, is caught here, before the optimiser touches the parameters. The squared norm
+      // is summed in float on purpose: it is one vectorised pass, and a norm beyond ~1.8e19
+      // (float overflow) is a diverged run whose next update could overflow.
+      double grad_norm;
+      if (config.clip_norm > 0.0) {
+        grad_norm = clip_grad_norm(grads.data(), num_params, config.clip_norm);
+        if (std::isfinite(grad_norm)) grad_norm = std::min(grad_norm, config.clip_norm);
+      } else {
+        grad_norm = std::sqrt(static_cast<double>(Eigen::Map<const Eigen::ArrayXf>(grads.data(), num_params).square().sum()));
+      }
+      if (!std::isfinite(grad_norm) || lr * grad_norm > kMaxUpdateNorm)
+        diverged("the gradient norm", grad_norm, epoch, batch + 1, step + 1, lr);
+      // Metrics from the training-mode output (Keras convention); backward leaves it intact.
+      epoch_metrics.add(output, batch_y, batch_loss);
+      optimizer->step(params.data(), grads.data(), num_params, lr);
+
+      bool batch_stop = false;
+      for (Callback* cb : callbacks) batch_stop = cb->on_batch_end(state, epoch, batch, batch_loss) || batch_stop;
+      if (batch_stop) {
+        if (state.stop_reason.empty()) state.stop_reason = "stopped by a callback at epoch " + std::to_string(epoch) +
+                                                           ", batch " + std::to_string(batch + 1);
+        stop = true;
+        break;
+      }
+    }
+
+    EpochLog log;
+    log.epoch = epoch;
+    log.lr = lr;
+    epoch_metrics.write(log.metrics, "");
+    if (validation) {
+      for (const auto& [key, value] : evaluate(network, *loss, *validation)) log.metrics["val_" + key] = value;
+    }
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    history.epochs.push_back(log);
+    if (stop) break;  // a partial epoch is logged but not reported as finished
+
+    bool epoch_stop = false;
+    for (Callback* cb : callbacks) epoch_stop = cb->on_epoch_end(state, history.epochs.back()) || epoch_stop;
+    if (epoch_stop) {
+      if (state.stop_reason.empty()) state.stop_reason = "stopped by a callback after epoch " + std::to_string(epoch);
+      stop = true;
+    }
+  }
+  for (Callback* cb : callbacks) cb->on_train_end(state);
+  history.stop_reason = state.stop_reason;
+  return history;
+}
+
+Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size) {
+  if (batch_size < 1) throw Error("evaluate: batch_size must be >= 1, got " + std::to_string(batch_size));
+  if (data.size() == 0) throw Error("evaluate: the data set is empty");
+  if (data.x.batch() != data.y.batch())
+    throw Error("evaluate: x has " + std::to_string(data.x.batch()) + " samples but y has " +
+                std::to_string(data.y.batch()));
+  const ForwardContext ctx{false, nullptr};
+  train_detail::MetricAccumulator metrics(loss);
+  const int64_t n = data.size();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  Tensor batch_x, batch_y;
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(n, begin + batch_size);
+    data.x.gather_into(order, begin, end, batch_x);
+    data.y.gather_into(order, begin, end, batch_y);
+    const Tensor& output = network.forward(batch_x, ctx);
+    metrics.add(output, batch_y, loss.forward_backward(output, batch_y, nullptr));
+  }
+  Metrics result;
+  metrics.write(result, "");
+  return result;
+}
+
+}  // namespace nntune
