@@ -1,0 +1,40 @@
+#pragma once
+// Element-wise activations shared by the activation layer and the dense layer (which fuses
+// bias + activation into its forward pass and the derivative into its backward pass).
+// Matrices are row-major (rows = samples, cols = features); softmax works along each row.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nntune::layers {
+
+enum class ActivationKind { Linear, Relu, Sigmoid, Tanh, LeakyRelu, Elu, Gelu, Softmax };
+
+struct Activation {
+  ActivationKind kind = ActivationKind::Linear;
+  float slope = 0.01f;  // leaky_relu: f(z) = slope * z for z < 0
+  float alpha = 1.0f;   // elu: f(z) = alpha * (exp(z) - 1) for z < 0
+};
+
+// Names in the order of ActivationKind; throws nothing, the caller validates.
+const std::vector<std::string>& activation_kind_names();
+std::string activation_name(ActivationKind kind);
+bool parse_activation_kind(const std::string& name, ActivationKind& kind);
+
+// True when f'(z) can be recovered from y = f(z) alone, so the pre-activation need not be kept.
+bool derivative_from_output(const Activation& act);
+
+// y = f(z + bias) (bias may be null). y may alias z.
+void activation_forward(const Activation& act, const float* z, const float* bias, float* y, int64_t rows,
+                        int64_t cols);
+
+// dz = dy * f'(z). z (the pre-activation) may be null when derivative_from_output(act).
+// When bias_grad is not null it is overwritten with the column sums of dz (the dense layer's
+// bias gradient, computed in the same pass). dz may alias dy.
+void activation_backward(const Activation& act, const float* z, const float* y, const float* dy, float* dz,
+                         float* bias_grad, int64_t rows, int64_t cols);
+
+// sums[c] = sum over rows of m[r][c].
+void column_sums(const float* m, int64_t rows, int64_t cols, float* sums);
+
+}  // namespace nntune::layers

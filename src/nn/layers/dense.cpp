@@ -1,0 +1,128 @@
+// Fully connected layer with the bias and the activation fused in: forward is one GEMM plus
+// one pass over the output, backward one pass (activation derivative + bias gradient) plus
+// two GEMMs. Weight is stored (inputs x units) row-major, so out = in * W + b.
+#include "nn/gemm.hpp"
+#include "nn/layers/activation_kernels.hpp"
+#include "nn/layers/config_check.hpp"
+#include "nn/layers/layer_factories.hpp"
+#include "nntune/error.hpp"
+
+namespace nntune::layers {
+namespace {
+
+class Dense final : public Layer {
+ public:
+  Dense(int64_t units, Activation activation, Initializer kernel_init, Initializer bias_init, bool use_bias)
+      : units_(units),
+        activation_(activation),
+        kernel_init_(std::move(kernel_init)),
+        bias_init_(std::move(bias_init)),
+        use_bias_(use_bias) {}
+
+  std::string kind() const override { return "dense"; }
+
+  Shape build(const Shape& input_sample_shape) override {
+    if (input_sample_shape.size() != 1)
+      throw Error("dense layer: input samples have shape " + shape_string(input_sample_shape) +
+                  " but dense needs one dimension of features; add {\"type\": \"flatten\"} before it");
+    inputs_ = input_sample_shape[0];
+    params_.clear();
+    params_.push_back({"weight", inputs_ * units_, true});
+    if (use_bias_) params_.push_back({"bias", units_, false});
+    batch_shape_ = {0, units_};
+    return {units_};
+  }
+
+  void init_params(Rng& rng) override {
+    initialize(kernel_init_, params_[0].value, params_[0].size, inputs_, units_, rng);
+    if (use_bias_) initialize(bias_init_, params_[1].value, params_[1].size, inputs_, units_, rng);
+  }
+
+  void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
+    const int64_t n = in.batch();
+    batch_shape_[0] = n;
+    out.resize(batch_shape_);
+    const float* bias = use_bias_ ? params_[1].value : nullptr;
+    const bool keep_pre_activation = !derivative_from_output(activation_);
+    float* z = out.data();
+    if (keep_pre_activation) {
+      pre_activation_.resize(batch_shape_);
+      z = pre_activation_.data();
+    }
+    gemm(false, false, n, units_, inputs_, 1.0f, in.data(), inputs_, params_[0].value, units_, 0.0f, z, units_);
+    if (keep_pre_activation) {
+      // The derivative needs z = in*W + b itself; add the bias once here.
+      if (bias) activation_forward({ActivationKind::Linear}, z, bias, z, n, units_);
+      activation_forward(activation_, z, nullptr, out.data(), n, units_);
+    } else if (bias || activation_.kind != ActivationKind::Linear) {
+      activation_forward(activation_, z, bias, out.data(), n, units_);
+    }
+  }
+
+  void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
+    const int64_t n = in.batch();
+    float* bias_grad = use_bias_ ? params_[1].grad : nullptr;
+    // dLoss/dz: grad_out itself for a linear activation, else a layer-owned buffer.
+    const float* dz = grad_out.data();
+    if (activation_.kind != ActivationKind::Linear) {
+      grad_pre_activation_.resize(batch_shape_);
+      activation_backward(activation_, pre_activation_.data(), out.data(), grad_out.data(),
+                          grad_pre_activation_.data(), bias_grad, n, units_);
+      dz = grad_pre_activation_.data();
+    } else if (bias_grad) {
+      column_sums(grad_out.data(), n, units_, bias_grad);
+    }
+    // dW = in^T * dz (inputs x units)
+    gemm(true, false, inputs_, units_, n, 1.0f, in.data(), inputs_, dz, units_, 0.0f, params_[0].grad, units_);
+    if (grad_in) {
+      // dIn = dz * W^T (n x inputs)
+      grad_in->resize(in.shape());
+      gemm(false, true, n, inputs_, units_, 1.0f, dz, units_, params_[0].value, units_, 0.0f, grad_in->data(), inputs_);
+    }
+  }
+
+  nlohmann::json config() const override {
+    return {{"type", "dense"},
+            {"units", units_},
+            {"activation", activation_name(activation_.kind)},
+            {"kernel_init", initializer_config(kernel_init_)},
+            {"bias_init", initializer_config(bias_init_)},
+            {"use_bias", use_bias_}};
+  }
+
+ private:
+  int64_t units_;
+  int64_t inputs_ = 0;
+  Activation activation_;
+  Initializer kernel_init_, bias_init_;
+  bool use_bias_;
+  Shape batch_shape_;           // (batch, units); a member so resizing never allocates
+  Tensor pre_activation_;       // kept only when f' cannot be read from the output (gelu, ...)
+  Tensor grad_pre_activation_;  // dLoss/dz, reused across batches
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_dense(const nlohmann::json& config) {
+  ConfigReader reader(config, "dense", {"type", "units", "activation", "kernel_init", "bias_init", "use_bias"});
+  const int64_t units = reader.positive_int("units");
+  Activation activation;
+  parse_activation_kind(reader.choice("activation", "linear", activation_kind_names()), activation.kind);
+  // He initialisation keeps the activation variance constant through ReLU-like units, which
+  // zero about half their inputs; Glorot's (Xavier) assumes a linear/symmetric unit such as
+  // tanh, sigmoid or the identity.
+  Initializer default_kernel;
+  switch (activation.kind) {
+    case ActivationKind::Relu:
+    case ActivationKind::LeakyRelu:
+    case ActivationKind::Elu:
+    case ActivationKind::Gelu: default_kernel.name = "he_normal"; break;
+    default: default_kernel.name = "xavier_uniform"; break;
+  }
+  const Initializer kernel_init = reader.initializer("kernel_init", default_kernel);
+  const Initializer bias_init = reader.initializer("bias_init", Initializer{});
+  const bool use_bias = reader.boolean("use_bias", true);
+  return std::make_unique<Dense>(units, activation, kernel_init, bias_init, use_bias);
+}
+
+}  // namespace nntune::layers

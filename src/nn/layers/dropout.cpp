@@ -1,0 +1,72 @@
+// Inverted dropout: in training each value is zeroed with probability `rate` and the rest are
+// scaled by 1/(1-rate), so evaluation is the identity and the expected activation is unchanged.
+#include <cstring>
+
+#include "nn/layers/config_check.hpp"
+#include "nn/layers/layer_factories.hpp"
+#include "nntune/error.hpp"
+
+namespace nntune::layers {
+namespace {
+
+class Dropout final : public Layer {
+ public:
+  explicit Dropout(double rate) : rate_(rate) {}
+
+  std::string kind() const override { return "dropout"; }
+  Shape build(const Shape& input_sample_shape) override { return input_sample_shape; }
+
+  void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
+    out.resize(in.shape());
+    masked_ = ctx.training && rate_ > 0.0;
+    if (!masked_) {
+      std::memcpy(out.data(), in.data(), sizeof(float) * static_cast<size_t>(in.size()));
+      return;
+    }
+    if (!ctx.rng) throw Error("dropout layer: a training forward pass needs a random generator (ForwardContext::rng)");
+    fill_mask(in.shape(), *ctx.rng);
+    out.matrix().array() = in.matrix().array() * mask_.matrix().array();
+  }
+
+  void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
+    if (!grad_in) return;
+    grad_in->resize(in.shape());
+    if (!masked_) {
+      std::memcpy(grad_in->data(), grad_out.data(), sizeof(float) * static_cast<size_t>(grad_out.size()));
+      return;
+    }
+    grad_in->matrix().array() = grad_out.matrix().array() * mask_.matrix().array();
+  }
+
+  nlohmann::json config() const override { return {{"type", "dropout"}, {"rate", rate_}}; }
+
+ private:
+  // mask = 0 (dropped) or 1/(1-rate) (kept). Each 64-bit draw gives two 32-bit uniforms.
+  void fill_mask(const Shape& shape, Rng& rng) {
+    mask_.resize(shape);
+    const uint64_t drop_below = static_cast<uint64_t>(rate_ * 4294967296.0);  // rate * 2^32
+    const float keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
+    float* mask = mask_.data();
+    const int64_t size = mask_.size();
+    int64_t i = 0;
+    for (; i + 1 < size; i += 2) {
+      const uint64_t bits = rng();
+      mask[i] = (bits & 0xffffffffu) < drop_below ? 0.0f : keep_scale;
+      mask[i + 1] = (bits >> 32) < drop_below ? 0.0f : keep_scale;
+    }
+    if (i < size) mask[i] = (rng() & 0xffffffffu) < drop_below ? 0.0f : keep_scale;
+  }
+
+  double rate_;
+  bool masked_ = false;  // whether the last forward pass applied the mask
+  Tensor mask_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_dropout(const nlohmann::json& config) {
+  ConfigReader reader(config, "dropout", {"type", "rate"});
+  return std::make_unique<Dropout>(reader.number("rate", 0.5, 0.0, 1.0, true));
+}
+
+}  // namespace nntune::layers

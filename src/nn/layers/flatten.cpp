@@ -1,0 +1,48 @@
+// (n, a, b, ...) -> (n, a*b*...). Storage is already row-major and contiguous, so this is a
+// shape change; the layer interface gives every layer its own output tensor, so the data is
+// copied once (a memcpy, no arithmetic) each way.
+#include <cstring>
+
+#include "nn/layers/config_check.hpp"
+#include "nn/layers/layer_factories.hpp"
+
+namespace nntune::layers {
+namespace {
+
+class Flatten final : public Layer {
+ public:
+  std::string kind() const override { return "flatten"; }
+
+  Shape build(const Shape& input_sample_shape) override {
+    features_ = shape_size(input_sample_shape);
+    batch_shape_ = {0, features_};
+    return {features_};
+  }
+
+  void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
+    batch_shape_[0] = in.batch();
+    out.resize(batch_shape_);
+    std::memcpy(out.data(), in.data(), sizeof(float) * static_cast<size_t>(in.size()));
+  }
+
+  void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
+    if (!grad_in) return;
+    grad_in->resize(in.shape());
+    std::memcpy(grad_in->data(), grad_out.data(), sizeof(float) * static_cast<size_t>(grad_out.size()));
+  }
+
+  nlohmann::json config() const override { return {{"type", "flatten"}}; }
+
+ private:
+  int64_t features_ = 0;
+  Shape batch_shape_;  // (batch, features); a member so resizing never allocates
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_flatten(const nlohmann::json& config) {
+  ConfigReader reader(config, "flatten", {"type"});
+  return std::make_unique<Flatten>();
+}
+
+}  // namespace nntune::layers

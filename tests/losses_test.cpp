@@ -1,0 +1,159 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gradcheck.hpp"
+#include "nntune/loss.hpp"
+#include "test_util.hpp"
+
+namespace nntune {
+namespace {
+
+using testing::check_loss_gradient;
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, double scale = 1.0) {
+  Tensor t(shape);
+  const std::vector<double> v = testing::detail::normal_values(t.size(), seed);
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(scale * v[static_cast<size_t>(i)]);
+  return t;
+}
+
+std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.size()); }
+
+void expect_gradient_ok(const std::string& loss_name, const Tensor& output, const Tensor& target) {
+  auto loss = make_loss(loss_name);
+  const testing::GradCheckReport report = check_loss_gradient(*loss, output, target);
+  EXPECT_TRUE(report.passed()) << loss_name << "\n" << report.summary();
+  std::cout << loss_name << " " << shape_string(target.shape()) << " targets\n" << report.summary();
+}
+
+// ---------------------------------------------------------------- gradient checks
+
+TEST(LossGradient, MeanSquaredError) {
+  expect_gradient_ok("mse", random_tensor({4, 3}, 1), random_tensor({4, 3}, 2));
+}
+
+TEST(LossGradient, BinaryCrossEntropyHardAndSoftTargets) {
+  Tensor hard({4, 3}, {1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0});
+  expect_gradient_ok("binary_crossentropy", random_tensor({4, 3}, 3, 2.0), hard);
+  Tensor soft({2, 2}, {0.2f, 0.9f, 0.5f, 0.0f});
+  expect_gradient_ok("binary_crossentropy", random_tensor({2, 2}, 4), soft);
+}
+
+TEST(LossGradient, CategoricalCrossEntropyIndicesAndOneHot) {
+  expect_gradient_ok("categorical_crossentropy", random_tensor({5, 4}, 5, 2.0), Tensor({5, 1}, {0, 3, 1, 2, 3}));
+  Tensor one_hot({3, 4}, {0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1});
+  expect_gradient_ok("categorical_crossentropy", random_tensor({3, 4}, 6), one_hot);
+  Tensor soft({2, 3}, {0.2f, 0.3f, 0.5f, 0.0f, 1.0f, 0.0f});
+  expect_gradient_ok("categorical_crossentropy", random_tensor({2, 3}, 7), soft);
+}
+
+TEST(LossGradient, CheckerCatchesAWrongLossGradient) {
+  class HalfGradient final : public Loss {
+   public:
+    std::string name() const override { return "half"; }
+    double forward_backward(const Tensor& out, const Tensor&, Tensor* grad) const override {
+      double total = 0.0;
+      for (int64_t i = 0; i < out.size(); ++i) total += static_cast<double>(out[i]) * out[i];
+      if (grad) {
+        grad->resize(out.shape());
+        for (int64_t i = 0; i < out.size(); ++i) (*grad)[i] = out[i];  // should be 2 * out
+      }
+      return total;
+    }
+  } wrong;
+  EXPECT_FALSE(check_loss_gradient(wrong, random_tensor({2, 2}, 8), Tensor({2, 2})).passed());
+}
+
+// ---------------------------------------------------------------- values
+
+TEST(MeanSquaredError, HandComputed) {
+  auto mse = make_loss("mse");
+  Tensor grad;
+  // mean over all elements of (y - t)^2 = (1 + 4) / 2; gradient 2 (y - t) / 2
+  EXPECT_DOUBLE_EQ(mse->forward_backward(Tensor({2, 1}, {1, 2}), Tensor({2, 1}, {0, 0}), &grad), 2.5);
+  EXPECT_EQ(values(grad), (std::vector<float>{1, 2}));
+  EXPECT_EQ(make_loss("mean_squared_error")->name(), "mse");
+  EXPECT_FALSE(mse->is_classification());
+  Tensor out({1, 2}, {-3, 4});
+  mse->link(out);
+  EXPECT_EQ(values(out), (std::vector<float>{-3, 4}));
+}
+
+TEST(BinaryCrossEntropy, HandComputedAndStableAtLargeLogits) {
+  auto bce = make_loss("binary_crossentropy");
+  Tensor grad;
+  EXPECT_NEAR(bce->forward_backward(Tensor({1, 1}, {0}), Tensor({1, 1}, {1}), &grad), std::log(2.0), 1e-7);
+  EXPECT_FLOAT_EQ(grad[0], -0.5f);
+  // z = 2, t = 0: -log(1 - sigmoid(2)) = log(1 + e^2)
+  EXPECT_NEAR(bce->forward_backward(Tensor({1, 1}, {2}), Tensor({1, 1}, {0}), nullptr), std::log1p(std::exp(2.0)), 1e-6);
+  // Logits of +-100 and +-1e4: right answers ~0 or ~|z|, never NaN/inf.
+  Tensor logits({4, 1}, {100, -100, 1e4f, -1e4f});
+  const double right = bce->forward_backward(logits, Tensor({4, 1}, {1, 0, 1, 0}), &grad);
+  EXPECT_TRUE(std::isfinite(right));
+  EXPECT_NEAR(right, 0.0, 1e-12);
+  for (float g : values(grad)) EXPECT_TRUE(std::isfinite(g));
+  const double wrong = bce->forward_backward(logits, Tensor({4, 1}, {0, 1, 0, 1}), &grad);
+  EXPECT_NEAR(wrong, (100 + 100 + 1e4 + 1e4) / 4.0, 1e-2);
+  EXPECT_EQ(values(grad), (std::vector<float>{0.25f, -0.25f, 0.25f, -0.25f}));
+  EXPECT_TRUE(bce->is_classification());
+  Tensor out({1, 3}, {0, 100, -100});
+  bce->link(out);
+  EXPECT_EQ(values(out), (std::vector<float>{0.5f, 1.0f, 0.0f}));
+}
+
+TEST(CategoricalCrossEntropy, HandComputedAndStableAtLargeLogits) {
+  auto cce = make_loss("categorical_crossentropy");
+  Tensor grad;
+  // softmax([1, 2, 3]) = [0.09003057, 0.24472847, 0.66524096]; -log(0.66524096) = 0.40760596
+  EXPECT_NEAR(cce->forward_backward(Tensor({1, 3}, {1, 2, 3}), Tensor({1, 1}, {2}), &grad), 0.40760596, 1e-6);
+  EXPECT_NEAR(grad[0], 0.09003057f, 1e-6);
+  EXPECT_NEAR(grad[1], 0.24472847f, 1e-6);
+  EXPECT_NEAR(grad[2], 0.66524096f - 1.0f, 1e-6);
+  const double big = cce->forward_backward(Tensor({2, 2}, {1000, 0, 1000, 0}), Tensor({2, 1}, {1, 0}), &grad);
+  EXPECT_NEAR(big, 500.0, 1e-3);  // (1000 + 0) / 2
+  EXPECT_EQ(values(grad), (std::vector<float>{0.5f, -0.5f, 0.0f, 0.0f}));
+  EXPECT_TRUE(cce->is_classification());
+  Tensor out({2, 3}, {1, 2, 3, 1000, 0, 0});
+  cce->link(out);
+  EXPECT_NEAR(out[0], 0.09003057f, 1e-6);
+  EXPECT_NEAR(out[2], 0.66524096f, 1e-6);
+  EXPECT_EQ(out[3], 1.0f);
+}
+
+TEST(CategoricalCrossEntropy, IndicesAndOneHotAgree) {
+  auto cce = make_loss("categorical_crossentropy");
+  Tensor logits = random_tensor({3, 4}, 9);
+  Tensor by_index, by_one_hot;
+  const double a = cce->forward_backward(logits, Tensor({3, 1}, {2, 0, 3}), &by_index);
+  const double b = cce->forward_backward(logits, Tensor({3, 4}, {0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1}), &by_one_hot);
+  EXPECT_NEAR(a, b, 1e-6);
+  for (int64_t i = 0; i < 12; ++i) EXPECT_NEAR(by_index[i], by_one_hot[i], 1e-7);
+  EXPECT_NEAR(cce->forward_backward(logits, Tensor({3, 1}, {2, 0, 3}), nullptr), a, 1e-12);
+}
+
+TEST(Losses, BadTargetsNameTheProblem) {
+  auto cce = make_loss("categorical_crossentropy");
+  Tensor logits({3, 3});
+  EXPECT_ERROR_CONTAINS(cce->forward_backward(logits, Tensor({3, 1}, {0, 5, 1}), nullptr), "categorical_crossentropy",
+                        "row 1", "class 5", "[0, 2]");
+  EXPECT_ERROR_CONTAINS(cce->forward_backward(logits, Tensor({3, 1}, {0, 1, -1}), nullptr), "row 2", "class -1");
+  EXPECT_ERROR_CONTAINS(cce->forward_backward(logits, Tensor({3, 1}, {1.5f, 1, 1}), nullptr), "row 0", "class 1.5",
+                        "whole numbers");
+  EXPECT_ERROR_CONTAINS(cce->forward_backward(logits, Tensor({3, 2}), nullptr), "targets have shape (3, 2)",
+                        "(3, 3)", "class indices (3, 1)", "one-hot rows (3, 3)");
+  EXPECT_ERROR_CONTAINS(make_loss("mse")->forward_backward(logits, Tensor({2, 3}), nullptr), "mse",
+                        "targets have shape (2, 3)", "outputs (3, 3)");
+  EXPECT_ERROR_CONTAINS(make_loss("binary_crossentropy")->forward_backward(Tensor({0, 1}), Tensor({0, 1}), nullptr),
+                        "binary_crossentropy", "empty");
+}
+
+TEST(Losses, NamesAndUnknownLoss) {
+  EXPECT_EQ(loss_names(), (std::vector<std::string>{"mse", "binary_crossentropy", "categorical_crossentropy"}));
+  for (const std::string& name : loss_names()) EXPECT_EQ(make_loss(name)->name(), name);
+  EXPECT_ERROR_CONTAINS(make_loss("hinge"), "unknown loss \"hinge\"", "mse (alias mean_squared_error)",
+                        "binary_crossentropy, categorical_crossentropy");
+}
+
+}  // namespace
+}  // namespace nntune
