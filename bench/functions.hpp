@@ -16,6 +16,13 @@
 
 namespace nntune::bench {
 
+// "x<i>" (built by append: GCC 12 warns falsely on "x" + std::to_string(i) at -O3).
+inline std::string param_name(size_t i) {
+  std::string name = "x";
+  name.append(std::to_string(i));
+  return name;
+}
+
 struct TestFunction {
   std::string name;
   std::vector<std::pair<double, double>> bounds;
@@ -26,12 +33,12 @@ struct TestFunction {
   tune::SearchSpace space() const {
     tune::SearchSpace s;
     for (size_t i = 0; i < bounds.size(); ++i)
-      s["x" + std::to_string(i)] = tune::Distribution::float_range(bounds[i].first, bounds[i].second);
+      s[param_name(i)] = tune::Distribution::float_range(bounds[i].first, bounds[i].second);
     return s;
   }
   double operator()(const std::map<std::string, double>& params) const {
     std::vector<double> x(bounds.size());
-    for (size_t i = 0; i < bounds.size(); ++i) x[i] = params.at("x" + std::to_string(i));
+    for (size_t i = 0; i < bounds.size(); ++i) x[i] = params.at(param_name(i));
     return f(x);
   }
 };
@@ -92,7 +99,9 @@ inline double ackley(const std::vector<double>& x) {
 
 // A plain quadratic bowl: sum (x_i - 0.5)^2 over [-5, 5]^dim (the overhead benchmark's objective).
 inline TestFunction quadratic(int dim) {
-  return {"quadratic" + std::to_string(dim),
+  std::string name = "quadratic";
+  name.append(std::to_string(dim));
+  return {name,
           std::vector<std::pair<double, double>>(static_cast<size_t>(dim), {-5.0, 5.0}),
           [](const std::vector<double>& x) {
             double total = 0;
