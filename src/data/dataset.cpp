@@ -1,0 +1,80 @@
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "nntune/data.hpp"
+#include "nntune/error.hpp"
+
+namespace nntune {
+namespace {
+
+std::string describe(const Dataset& data) {
+  return data.source.empty() ? std::string("the data set") : "data set '" + data.source + "'";
+}
+
+std::string format_fraction(double fraction) {
+  std::ostringstream out;
+  out << fraction;
+  return out.str();
+}
+
+}  // namespace
+
+Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
+  const int64_t n = size();
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] < 0 || indices[i] >= n)
+      throw Error("row index " + std::to_string(indices[i]) + " (position " + std::to_string(i) +
+                  " of the subset) is out of range for " + describe(*this) + " of " + std::to_string(n) + " rows");
+  }
+  Dataset out;
+  out.x = x.gather(indices);
+  out.y = y.gather(indices);
+  out.task = task;
+  out.num_classes = num_classes;
+  out.source = source;
+  return out;
+}
+
+Dataset Dataset::slice(int64_t begin, int64_t end) const {
+  const int64_t n = size();
+  if (begin < 0 || end < begin || end > n)
+    throw Error("rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") are out of range for " +
+                describe(*this) + " of " + std::to_string(n) + " rows");
+  Dataset out;
+  out.x = x.rows(begin, end);
+  out.y = y.rows(begin, end);
+  out.task = task;
+  out.num_classes = num_classes;
+  out.source = source;
+  return out;
+}
+
+void split_validation(const Dataset& all, double fraction, int64_t count, Dataset& train, Dataset& validation) {
+  const int64_t n = all.size();
+  int64_t validation_rows = 0;
+  if (count != 0) {
+    if (count < 0 || count >= n)
+      throw Error("validation count " + std::to_string(count) + " must be between 1 and " + std::to_string(n - 1) +
+                  " for " + describe(all) + " of " + std::to_string(n) +
+                  " rows, so that some rows are left for training");
+    validation_rows = count;
+  } else {
+    if (!(fraction > 0.0 && fraction < 1.0))
+      throw Error("validation fraction " + format_fraction(fraction) +
+                  " must be strictly between 0 and 1 (e.g. 0.1 for the last 10% of the rows)");
+    validation_rows = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+    if (validation_rows < 1 || validation_rows >= n)
+      throw Error("validation fraction " + format_fraction(fraction) + " of " + describe(all) + " with " +
+                  std::to_string(n) + " rows gives " + std::to_string(validation_rows) +
+                  " validation rows; choose a fraction that leaves at least one row for validation and one "
+                  "for training, or give a count");
+  }
+  // Build both before assigning, so train/validation may alias `all`.
+  Dataset head = all.slice(0, n - validation_rows);
+  Dataset tail = all.slice(n - validation_rows, n);
+  train = std::move(head);
+  validation = std::move(tail);
+}
+
+}  // namespace nntune

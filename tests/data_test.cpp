@@ -1,0 +1,618 @@
+// Loaders (CSV, IDX, NPY), data set slicing, validation split and scaling.
+#include <zlib.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nntune/data.hpp"
+#include "test_util.hpp"
+
+namespace nntune {
+namespace {
+
+using testing::TempDir;
+using testing::write_file;
+
+void write_gzip(const std::string& path, const std::string& contents) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  ASSERT_NE(file, nullptr);
+  ASSERT_EQ(gzwrite(file, contents.data(), static_cast<unsigned>(contents.size())), static_cast<int>(contents.size()));
+  gzclose(file);
+}
+
+// ---------------------------------------------------------------------------------------- CSV
+
+Dataset load_csv_text(const TempDir& dir, const std::string& text, CsvOptions options = {}) {
+  options.path = dir.file("data.csv");
+  write_file(options.path, text);
+  return load_csv(options);
+}
+
+TEST(Csv, HeaderLabelByNameAndQuotedFieldsWithCommas) {
+  TempDir dir;
+  CsvOptions options;
+  options.label = "kind";
+  const Dataset data = load_csv_text(dir, "a,kind,\"b, with comma\"\n1.5,2,\"3\"\n-4,0,\"5e1\"\n", options);
+  ASSERT_EQ(data.x.shape(), (Shape{2, 2}));
+  ASSERT_EQ(data.y.shape(), (Shape{2, 1}));
+  EXPECT_EQ(data.x[0], 1.5f);
+  EXPECT_EQ(data.x[1], 3.0f);
+  EXPECT_EQ(data.x[2], -4.0f);
+  EXPECT_EQ(data.x[3], 50.0f);
+  EXPECT_EQ(data.y[0], 2.0f);
+  EXPECT_EQ(data.y[1], 0.0f);
+  EXPECT_EQ(data.num_classes, 3);
+  EXPECT_EQ(data.task, Task::Classification);
+  EXPECT_EQ(data.source, dir.file("data.csv"));
+}
+
+TEST(Csv, LabelIsLastColumnByDefaultOrAZeroBasedIndex) {
+  TempDir dir;
+  CsvOptions options;
+  options.header = false;
+  Dataset last = load_csv_text(dir, "1,2,3\n4,5,1\n", options);
+  EXPECT_EQ(last.x.shape(), (Shape{2, 2}));
+  EXPECT_EQ(last.y[0], 3.0f);
+  EXPECT_EQ(last.num_classes, 4);
+  options.label = "0";
+  Dataset first = load_csv_text(dir, "1,2,3\n4,5,1\n", options);
+  EXPECT_EQ(first.y[0], 1.0f);
+  EXPECT_EQ(first.y[1], 4.0f);
+  EXPECT_EQ(first.x[0], 2.0f);
+  EXPECT_EQ(first.x[1], 3.0f);
+}
+
+TEST(Csv, QuotedFieldWithEscapedQuoteAndNewlineKeepsLineNumbers) {
+  TempDir dir;
+  CsvOptions options;
+  options.label = "y";
+  // The header's quoted name spans two physical lines; the bad cell is on physical line 4.
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "\"x \"\"one\"\"\nsecond\",y\n1,0\nbad,1\n", options), "line 4, column 1",
+                        "\"bad\"");
+  options.label = "x \"one\"\nsecond";
+  const Dataset data = load_csv_text(dir, "\"x \"\"one\"\"\nsecond\",y\n1,0\n", options);
+  EXPECT_EQ(data.y[0], 1.0f);
+  EXPECT_EQ(data.x[0], 0.0f);
+}
+
+TEST(Csv, SkipRowsCrlfBlankLinesAndIntegerLabelsWrittenAsFloats) {
+  TempDir dir;
+  CsvOptions options;
+  options.skip_rows = 1;
+  options.header = false;
+  const Dataset data = load_csv_text(dir, "3,2,a,b\r\n1,2,2.0\r\n\r\n3,4,0\r\n\n", options);
+  ASSERT_EQ(data.size(), 2);
+  EXPECT_EQ(data.y[0], 2.0f);
+  EXPECT_EQ(data.x[3], 4.0f);
+  EXPECT_EQ(data.num_classes, 3);
+}
+
+TEST(Csv, GzipIsDetectedByContentNotExtension) {
+  TempDir dir;
+  CsvOptions options;
+  options.path = dir.file("compressed_without_gz_extension.csv");
+  write_gzip(options.path, "f,label\n0.25,1\n0.5,0\n");
+  Dataset data = load_csv(options);
+  ASSERT_EQ(data.size(), 2);
+  EXPECT_EQ(data.x[1], 0.5f);
+  options.path = dir.file("plain_named.csv.gz");
+  write_file(options.path, "f,label\n0.75,1\n");
+  data = load_csv(options);
+  EXPECT_EQ(data.x[0], 0.75f);
+}
+
+TEST(Csv, RegressionTargetsAreFloatsAndSpaceDelimiterMeansRunsOfBlanks) {
+  TempDir dir;
+  CsvOptions options;
+  options.task = Task::Regression;
+  options.delimiter = ' ';
+  options.header = false;
+  const Dataset data = load_csv_text(dir, "  1   2.5 -0.125\n3 4\t151.5  \n", options);
+  ASSERT_EQ(data.x.shape(), (Shape{2, 2}));
+  EXPECT_EQ(data.y[0], -0.125f);
+  EXPECT_EQ(data.y[1], 151.5f);
+  EXPECT_EQ(data.x[1], 2.5f);
+  EXPECT_EQ(data.num_classes, 0);
+  EXPECT_EQ(data.task, Task::Regression);
+}
+
+TEST(Csv, GivenNumClassesIsKept) {
+  TempDir dir;
+  CsvOptions options;
+  options.num_classes = 10;
+  EXPECT_EQ(load_csv_text(dir, "a,y\n1,2\n", options).num_classes, 10);
+}
+
+TEST(Csv, LoadsSklearnIrisAndBreastCancer) {
+  const std::string base = "/usr/lib/python3/dist-packages/sklearn/datasets/data/";
+  if (!std::filesystem::exists(base + "iris.csv")) GTEST_SKIP() << "sklearn data sets not installed";
+  CsvOptions options;
+  options.path = base + "iris.csv";
+  options.skip_rows = 1;
+  options.header = false;
+  const Dataset iris = load_csv(options);
+  EXPECT_EQ(iris.x.shape(), (Shape{150, 4}));
+  EXPECT_EQ(iris.num_classes, 3);
+  EXPECT_EQ(iris.x[0], 5.1f);
+  options.path = base + "boston_house_prices.csv";
+  options.header = true;
+  options.label = "MEDV";
+  options.task = Task::Regression;
+  const Dataset boston = load_csv(options);
+  EXPECT_EQ(boston.x.shape(), (Shape{506, 13}));
+  EXPECT_EQ(boston.y[0], 24.0f);
+}
+
+TEST(CsvErrors, RaggedRowNamesLineAndCounts) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,c,d,y\n1,2,3,4,0\n1,2,3,4,1\n1,2,3,4,0\n1,2,3,4,0\n1,2,3,4,1\n1,2,3,0\n"),
+                        "data.csv", "line 7 has 4 fields, expected 5", "header");
+  CsvOptions no_header;
+  no_header.header = false;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "1,2,0\n1,2,3,1\n", no_header), "line 2 has 4 fields, expected 3",
+                        "first data row");
+}
+
+TEST(CsvErrors, NonNumericCellQuotesTheTextWithLineAndColumn) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n1,abc,1\n"), "data.csv", "line 3, column 2",
+                        "cell \"abc\" is not a number");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,,0\n"), "line 2, column 2", "empty");
+  CsvOptions no_header;
+  no_header.header = false;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n", no_header), "line 1, column 1", "set header to true");
+}
+
+TEST(CsvErrors, NanAndInfiniteValues) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,nan,0\n"), "line 2, column 2", "\"nan\"", "NaN or infinite");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n-inf,2,0\n"), "line 3, column 1", "NaN or infinite");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1e60,2,0\n"), "line 2, column 1", "too large for float32");
+}
+
+TEST(CsvErrors, ClassificationLabelsMustBeNonNegativeIntegersInRange) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,0\n2,2.5\n"), "line 3, column 2", "label \"2.5\"",
+                        "non-negative integer", "regression");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,-1\n"), "line 2, column 2", "label \"-1\"");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,setosa\n"), "line 2, column 2", "\"setosa\"",
+                        "map class names to numbers");
+  CsvOptions three;
+  three.num_classes = 3;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,0\n1,3\n", three), "line 3, column 2", "out of range",
+                        "num_classes is 3", "0..2");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,123456789\n"), "too large for a class index", "regression");
+}
+
+TEST(CsvErrors, EmptyFileOrNoDataRows) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, ""), "data.csv", "no data rows");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n\n"), "no data rows", "the header row");
+  CsvOptions skip;
+  skip.skip_rows = 5;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,0\n", skip), "no data rows", "skipping 5 row(s)");
+}
+
+TEST(CsvErrors, UnknownLabelColumnListsHeaderNames) {
+  TempDir dir;
+  CsvOptions options;
+  options.label = "species";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "sepal,petal,class\n1,2,0\n", options), "label column 'species'",
+                        "'sepal', 'petal', 'class'", "data.csv");
+  options.label = "7";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "sepal,petal,class\n1,2,0\n", options), "index 7 is out of range",
+                        "3 columns");
+  options.header = false;
+  options.label = "class";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "1,2,0\n", options), "'class'", "no header row");
+}
+
+TEST(CsvErrors, MissingFileUnterminatedQuoteAndSingleColumn) {
+  TempDir dir;
+  CsvOptions options;
+  options.path = dir.file("missing.csv");
+  EXPECT_ERROR_CONTAINS(load_csv(options), "missing.csv", "No such file", "check the path");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n\"1,0\n"), "line 2, column 1", "never ends");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n\"1\"x,0\n"), "line 2, column 1", "after the closing quote");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a;y\n1;0\n"), "1 column", "delimiter");
+}
+
+TEST(CsvErrors, TruncatedGzip) {
+  TempDir dir;
+  const std::string path = dir.file("whole.csv.gz");
+  std::string rows = "a,y\n";
+  for (int i = 0; i < 2000; ++i) rows += std::to_string(i * 7919 % 1000) + "," + std::to_string(i % 3) + "\n";
+  write_gzip(path, rows);
+  const std::string bytes = testing::read_file(path);
+  CsvOptions options;
+  options.path = dir.file("cut.csv.gz");
+  write_file(options.path, bytes.substr(0, bytes.size() / 2));
+  EXPECT_ERROR_CONTAINS(load_csv(options), "cut.csv.gz", "truncated");
+}
+
+// ---------------------------------------------------------------------------------------- IDX
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols, uint32_t magic = 0x803) {
+  std::string bytes = be32(magic) + be32(n) + be32(rows) + be32(cols);
+  for (uint32_t i = 0; i < n * rows * cols; ++i) bytes.push_back(static_cast<char>((i * 37) % 256));
+  return bytes;
+}
+
+std::string idx_labels(const std::vector<uint8_t>& labels) {
+  std::string bytes = be32(0x801) + be32(static_cast<uint32_t>(labels.size()));
+  for (uint8_t l : labels) bytes.push_back(static_cast<char>(l));
+  return bytes;
+}
+
+TEST(Idx, LoadsPlainAndGzipImagesAsFloatsInByteRange) {
+  TempDir dir;
+  write_file(dir.file("images"), idx_images(3, 2, 4));
+  write_gzip(dir.file("labels"), idx_labels({2, 0, 7}));
+  const Dataset data = load_idx(dir.file("images"), dir.file("labels"));
+  ASSERT_EQ(data.x.shape(), (Shape{3, 2, 4}));
+  ASSERT_EQ(data.y.shape(), (Shape{3, 1}));
+  for (int64_t i = 0; i < data.x.size(); ++i) EXPECT_EQ(data.x[i], static_cast<float>((i * 37) % 256));
+  EXPECT_EQ(data.y[2], 7.0f);
+  EXPECT_EQ(data.num_classes, 8);
+  EXPECT_EQ(load_idx(dir.file("images"), dir.file("labels"), 10).num_classes, 10);
+}
+
+TEST(IdxErrors, MissingFileAndWrongMagic) {
+  TempDir dir;
+  write_file(dir.file("images"), idx_images(2, 2, 2));
+  write_file(dir.file("labels"), idx_labels({1, 0}));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("nope"), dir.file("labels")), "nope", "No such file");
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("labels"), dir.file("images")), "IDX images file", "found magic number 0x00000801",
+                        "expected 0x00000803", "is this an IDX images file?", "swapped");
+  write_file(dir.file("text"), "hello world, not idx");
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("images"), dir.file("text")), "text", "expected 0x00000801",
+                        "is this an IDX labels file?");
+  write_file(dir.file("floats"), idx_images(1, 1, 1, 0xD03));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("floats"), dir.file("labels")), "floats", "float32", "0x0D",
+                        "only unsigned bytes");
+}
+
+TEST(IdxErrors, TruncatedAndOversizedFiles) {
+  TempDir dir;
+  write_file(dir.file("labels"), idx_labels({1, 0}));
+  const std::string images = idx_images(2, 3, 3);
+  write_file(dir.file("cut"), images.substr(0, images.size() - 5));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("cut"), dir.file("labels")), "cut", "truncated",
+                        "expected 18 bytes of data after the header, got 13");
+  write_file(dir.file("header_cut"), images.substr(0, 10));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("header_cut"), dir.file("labels")), "truncated inside its header");
+  write_file(dir.file("long"), images + "xx");
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("long"), dir.file("labels")), "2 bytes more than its header describes");
+}
+
+TEST(IdxErrors, CountMismatchAndLabelsOutOfRange) {
+  TempDir dir;
+  write_file(dir.file("images"), idx_images(2, 2, 2));
+  write_file(dir.file("three"), idx_labels({1, 0, 1}));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("images"), dir.file("three")), "has 2 images", "has 3 labels");
+  write_file(dir.file("labels"), idx_labels({1, 12}));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("images"), dir.file("labels"), 10), "label 12 of record 1",
+                        "num_classes is 10", "0..9");
+}
+
+const char kFashion[] = "/usr/share/datasets/fashion-mnist/";
+
+TEST(Idx, LoadsRealFashionMnistTestSet) {
+  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed at " << kFashion;
+  const std::string base = kFashion;
+  const Dataset test = load_idx(base + "t10k-images-idx3-ubyte.gz", base + "t10k-labels-idx1-ubyte.gz");
+  EXPECT_EQ(test.x.shape(), (Shape{10000, 28, 28}));
+  EXPECT_EQ(test.y.shape(), (Shape{10000, 1}));
+  EXPECT_EQ(test.num_classes, 10);
+  float lo = 1e9f, hi = -1e9f;
+  for (int64_t i = 0; i < test.x.size(); ++i) {
+    lo = std::min(lo, test.x[i]);
+    hi = std::max(hi, test.x[i]);
+  }
+  EXPECT_EQ(lo, 0.0f);
+  EXPECT_EQ(hi, 255.0f);
+  std::vector<int> per_class(10, 0);
+  for (int64_t i = 0; i < test.size(); ++i) ++per_class[static_cast<size_t>(test.y[i])];
+  for (int count : per_class) EXPECT_EQ(count, 1000);  // the test set is balanced
+}
+
+TEST(Idx, LoadsFashionMnistTrainingSetQuickly) {
+  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed at " << kFashion;
+  const std::string base = kFashion;
+  const auto start = std::chrono::steady_clock::now();
+  const Dataset train = load_idx(base + "train-images-idx3-ubyte.gz", base + "train-labels-idx1-ubyte.gz", 10);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(train.x.shape(), (Shape{60000, 28, 28}));
+  RecordProperty("load_seconds", std::to_string(seconds));
+  std::printf("Fashion-MNIST training set (60000 images) loaded in %.3f s\n", seconds);
+  // Target < 1 s; the bound leaves room for a busy shared machine.
+  EXPECT_LT(seconds, 3.0);
+}
+
+// ---------------------------------------------------------------------------------------- NPY
+
+std::string npy(const std::string& descr, const std::string& shape, const std::string& data, int major = 1,
+                const std::string& fortran = "False") {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
+  const size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64 != 0) header.push_back(' ');
+  header.push_back('\n');
+  std::string bytes = "\x93NUMPY";
+  bytes.push_back(static_cast<char>(major));
+  bytes.push_back(0);
+  const size_t n = header.size();
+  bytes.push_back(static_cast<char>(n & 0xff));
+  bytes.push_back(static_cast<char>((n >> 8) & 0xff));
+  if (major != 1) {
+    bytes.push_back(static_cast<char>((n >> 16) & 0xff));
+    bytes.push_back(static_cast<char>((n >> 24) & 0xff));
+  }
+  return bytes + header + data;
+}
+
+template <typename T>
+std::string raw(const std::vector<T>& values) {
+  std::string out(values.size() * sizeof(T), '\0');
+  std::memcpy(out.data(), values.data(), out.size());
+  return out;
+}
+
+TEST(Npy, EveryDtypeAndVersion) {
+  TempDir dir;
+  const std::string path = dir.file("a.npy");
+  const std::vector<float> expected = {1, -2, 3, 4, 5, 6};
+  struct Case {
+    std::string descr, data;
+  };
+  const std::vector<Case> cases = {
+      {"<f4", raw<float>({1, -2, 3, 4, 5, 6})},      {"<f8", raw<double>({1, -2, 3, 4, 5, 6})},
+      {"<i4", raw<int32_t>({1, -2, 3, 4, 5, 6})},    {"<i8", raw<int64_t>({1, -2, 3, 4, 5, 6})},
+      {"|i1", raw<int8_t>({1, -2, 3, 4, 5, 6})},
+  };
+  for (int major : {1, 2, 3}) {
+    for (const Case& c : cases) {
+      write_file(path, npy(c.descr, "(2, 3)", c.data, major));
+      const Tensor t = load_npy(path);
+      ASSERT_EQ(t.shape(), (Shape{2, 3})) << c.descr << " v" << major;
+      for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(t[i], expected[static_cast<size_t>(i)]) << c.descr << " v" << major;
+    }
+  }
+  write_file(path, npy("|u1", "(3,)", raw<uint8_t>({0, 128, 255})));
+  const Tensor bytes = load_npy(path);
+  ASSERT_EQ(bytes.shape(), (Shape{3}));
+  EXPECT_EQ(bytes[2], 255.0f);
+}
+
+TEST(Npy, DatasetFromXAndYFiles) {
+  TempDir dir;
+  write_file(dir.file("x.npy"), npy("<f4", "(3, 2)", raw<float>({1, 2, 3, 4, 5, 6})));
+  write_file(dir.file("y.npy"), npy("<i8", "(3,)", raw<int64_t>({0, 2, 1})));
+  Dataset data = load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification);
+  EXPECT_EQ(data.x.shape(), (Shape{3, 2}));
+  EXPECT_EQ(data.y.shape(), (Shape{3, 1}));
+  EXPECT_EQ(data.num_classes, 3);
+  EXPECT_EQ(data.y[1], 2.0f);
+  write_file(dir.file("t.npy"), npy("<f8", "(3, 2)", raw<double>({0.5, 1, 1.5, 2, 2.5, 3})));
+  data = load_npy_dataset(dir.file("x.npy"), dir.file("t.npy"), Task::Regression);
+  EXPECT_EQ(data.y.shape(), (Shape{3, 2}));
+  EXPECT_EQ(data.y[4], 2.5f);
+  EXPECT_EQ(data.num_classes, 0);
+}
+
+TEST(NpyErrors, BadMagicNpzAndVersion) {
+  TempDir dir;
+  write_file(dir.file("a.npy"), "not numpy at all");
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "a.npy", "magic", "numpy.save");
+  write_file(dir.file("a.npz"), "PK\x03\x04 zip");
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npz")), ".npz archive");
+  write_file(dir.file("v9.npy"), npy("<f4", "(1,)", raw<float>({1}), 9));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("v9.npy")), "version 9.0", "1.0, 2.0 and 3.0");
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("missing.npy")), "missing.npy", "No such file");
+}
+
+TEST(NpyErrors, UnsupportedDtypeFortranOrderAndScalar) {
+  TempDir dir;
+  write_file(dir.file("a.npy"), npy(">f4", "(1,)", raw<float>({1})));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "dtype '>f4' is not supported", "<f4 (float32)", "|u1 (uint8)");
+  write_file(dir.file("a.npy"), npy("<f2", "(1,)", "xx"));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "'<f2'", "<f8 (float64)");
+  write_file(dir.file("a.npy"), npy("<f4", "(2, 2)", raw<float>({1, 2, 3, 4}), 1, "True"));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "Fortran", "ascontiguousarray");
+  write_file(dir.file("a.npy"), npy("<f4", "()", raw<float>({1})));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "0-dimensional");
+}
+
+TEST(NpyErrors, TruncatedDataAndNonFiniteValues) {
+  TempDir dir;
+  write_file(dir.file("a.npy"), npy("<f8", "(2, 3)", raw<double>({1, 2, 3, 4})));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "truncated", "(2, 3) needs 48 bytes of data, got 32");
+  write_file(dir.file("a.npy"), npy("<f4", "(2, 3)", raw<float>({1, 2, 3, 4, std::nanf(""), 6})));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "element (1, 1) is NaN");
+  write_file(dir.file("a.npy"), npy("<f8", "(2,)", raw<double>({1, 1e300})));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "element (1,) is infinite");
+  write_file(dir.file("a.npy"), npy("<f8", "(2,)", raw<double>({1, std::numeric_limits<double>::infinity()})));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "infinite");
+}
+
+TEST(NpyErrors, CountMismatchAndBadLabels) {
+  TempDir dir;
+  write_file(dir.file("x.npy"), npy("<f4", "(3, 1)", raw<float>({1, 2, 3})));
+  write_file(dir.file("y2.npy"), npy("<i4", "(2,)", raw<int32_t>({0, 1})));
+  EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y2.npy"), Task::Classification),
+                        "x has 3 rows but y has 2");
+  write_file(dir.file("y.npy"), npy("<f4", "(3,)", raw<float>({0, 1.5f, 1})));
+  EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification),
+                        "y.npy", "row 1", "non-negative integer");
+  write_file(dir.file("y.npy"), npy("<i4", "(3,)", raw<int32_t>({0, 4, 1})));
+  EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification, 3),
+                        "label 4 of row 1", "num_classes is 3");
+  write_file(dir.file("y.npy"), npy("<f4", "(3, 2)", raw<float>({1, 0, 0, 1, 1, 0})));
+  EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification), "argmax");
+}
+
+// ---------------------------------------------------------------------- Dataset and splitting
+
+Dataset counting_dataset(int64_t n) {
+  Dataset data;
+  std::vector<float> x, y;
+  for (int64_t i = 0; i < n; ++i) {
+    x.push_back(static_cast<float>(10 * i));
+    x.push_back(static_cast<float>(10 * i + 1));
+    y.push_back(static_cast<float>(i % 2));
+  }
+  data.x = Tensor({n, 2}, x);
+  data.y = Tensor({n, 1}, y);
+  data.num_classes = 2;
+  data.source = "counting";
+  return data;
+}
+
+TEST(Dataset, SubsetAndSliceCopyTheRightRows) {
+  const Dataset data = counting_dataset(5);
+  const Dataset picked = data.subset({4, 1});
+  EXPECT_EQ(picked.x.shape(), (Shape{2, 2}));
+  EXPECT_EQ(picked.x[0], 40.0f);
+  EXPECT_EQ(picked.x[3], 11.0f);
+  EXPECT_EQ(picked.y[1], 1.0f);
+  EXPECT_EQ(picked.num_classes, 2);
+  const Dataset middle = data.slice(1, 3);
+  EXPECT_EQ(middle.size(), 2);
+  EXPECT_EQ(middle.x[0], 10.0f);
+  EXPECT_EQ(middle.source, "counting");
+  EXPECT_EQ(data.slice(2, 2).size(), 0);
+  EXPECT_ERROR_CONTAINS(data.subset({0, 5}), "row index 5", "5 rows");
+  EXPECT_ERROR_CONTAINS(data.slice(3, 6), "rows [3, 6)", "5 rows");
+  EXPECT_ERROR_CONTAINS(data.slice(-1, 2), "out of range");
+}
+
+TEST(Dataset, SplitValidationTakesTheLastRows) {
+  const Dataset data = counting_dataset(10);
+  Dataset train, validation;
+  split_validation(data, 0.2, 0, train, validation);
+  EXPECT_EQ(train.size(), 8);
+  EXPECT_EQ(validation.size(), 2);
+  EXPECT_EQ(validation.x[0], 80.0f);
+  split_validation(data, 0.0, 3, train, validation);
+  EXPECT_EQ(train.size(), 7);
+  EXPECT_EQ(validation.x[0], 70.0f);
+}
+
+TEST(Dataset, SplitValidationRejectsImpossibleSizes) {
+  const Dataset data = counting_dataset(10);
+  Dataset train, validation;
+  EXPECT_ERROR_CONTAINS(split_validation(data, 0.0, 0, train, validation), "fraction 0", "between 0 and 1");
+  EXPECT_ERROR_CONTAINS(split_validation(data, 1.0, 0, train, validation), "fraction 1", "between 0 and 1");
+  EXPECT_ERROR_CONTAINS(split_validation(data, 1.5, 0, train, validation), "between 0 and 1");
+  EXPECT_ERROR_CONTAINS(split_validation(data, 0.01, 0, train, validation), "gives 0 validation rows");
+  EXPECT_ERROR_CONTAINS(split_validation(data, 0.0, 10, train, validation), "count 10", "between 1 and 9");
+  EXPECT_ERROR_CONTAINS(split_validation(data, 0.0, -2, train, validation), "count -2");
+}
+
+// ------------------------------------------------------------------------------------- Scaler
+
+TEST(Scaler, StandardUsesTrainingMeanAndPopulationStdConstantFeatureSafe) {
+  // Feature 0: 1, 3, 5 -> mean 3, population std sqrt(8/3). Feature 1 is constant.
+  const Tensor train({3, 2}, {1, 10, 3, 10, 5, 10});
+  Scaler scaler;
+  scaler.kind = "standard";
+  scaler.fit(train);
+  Tensor x = train;
+  scaler.apply(x);
+  const float inv_std = static_cast<float>(1.0 / std::sqrt(8.0 / 3.0));
+  EXPECT_FLOAT_EQ(x[0], -2.0f * inv_std);
+  EXPECT_FLOAT_EQ(x[2], 0.0f);
+  EXPECT_FLOAT_EQ(x[4], 2.0f * inv_std);
+  EXPECT_EQ(x[1], 0.0f);
+  EXPECT_EQ(scaler.factor[1], 1.0f);
+  // Applied to other data, the training statistics are used (no refit).
+  Tensor other({1, 2}, {7, 12});
+  scaler.apply(other);
+  EXPECT_FLOAT_EQ(other[0], 4.0f * inv_std);
+  EXPECT_FLOAT_EQ(other[1], 2.0f);
+}
+
+TEST(Scaler, MinMaxMapsTrainingRangeToUnitIntervalConstantFeatureSafe) {
+  const Tensor train({3, 2}, {0, 5, 5, 5, 10, 5});
+  Scaler scaler;
+  scaler.kind = "minmax";
+  scaler.fit(train);
+  Tensor x = train;
+  scaler.apply(x);
+  EXPECT_EQ(x[0], 0.0f);
+  EXPECT_EQ(x[2], 0.5f);
+  EXPECT_EQ(x[4], 1.0f);
+  EXPECT_EQ(x[1], 0.0f);
+  EXPECT_EQ(x[5], 0.0f);
+}
+
+TEST(Scaler, DivideAndNone) {
+  Scaler scaler;
+  scaler.kind = "divide";
+  scaler.divide_by = 255.0f;
+  Tensor images({1, 2, 2}, {0, 51, 255, 510});
+  scaler.fit(images);
+  scaler.apply(images);
+  EXPECT_EQ(images[1], 0.2f);
+  EXPECT_EQ(images[2], 1.0f);
+  EXPECT_EQ(images[3], 2.0f);
+  Scaler none;
+  Tensor x({1, 2}, {3, 4});
+  none.fit(x);
+  none.apply(x);
+  EXPECT_EQ(x[0], 3.0f);
+  EXPECT_EQ(x[1], 4.0f);
+}
+
+TEST(Scaler, JsonRoundTripIsExact) {
+  const Tensor train({4, 3}, {0.1f, 2, -3, 1.7f, 2, 8, 0.3f, 5.5f, 1e-3f, 9, 2, 0.25f});
+  for (const std::string kind : {"standard", "minmax", "divide", "none"}) {
+    Scaler scaler;
+    scaler.kind = kind;
+    scaler.divide_by = 3.7f;
+    scaler.fit(train);
+    const Scaler back = Scaler::from_json(nlohmann::json::parse(scaler.to_json().dump()));
+    EXPECT_EQ(back.kind, kind);
+    EXPECT_EQ(back.offset, scaler.offset);
+    EXPECT_EQ(back.factor, scaler.factor);
+    if (kind == "divide") {
+      EXPECT_EQ(back.divide_by, 3.7f);
+    }
+    Tensor a = train, b = train;
+    scaler.apply(a);
+    back.apply(b);
+    for (int64_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << kind;
+  }
+}
+
+TEST(ScalerErrors, UnknownKindMismatchUnfittedAndBadDivisor) {
+  const Tensor x({2, 2}, {1, 2, 3, 4});
+  Scaler scaler;
+  scaler.kind = "zscore";
+  EXPECT_ERROR_CONTAINS(scaler.fit(x), "unknown scaler kind 'zscore'", "none, standard, minmax, divide");
+  EXPECT_ERROR_CONTAINS(Scaler::from_json({{"kind", "log"}}), "'log'", "none, standard, minmax, divide");
+  EXPECT_ERROR_CONTAINS(Scaler::from_json({{"kind", "standard"}, {"offset", {1.0}}}), "1 offsets but 0 factors");
+  scaler.kind = "standard";
+  Tensor copy = x;
+  EXPECT_ERROR_CONTAINS(scaler.apply(copy), "before it was fitted");
+  scaler.fit(x);
+  Tensor wider({1, 3}, {1, 2, 3});
+  EXPECT_ERROR_CONTAINS(scaler.apply(wider), "fitted on 2 features", "has 3");
+  scaler.kind = "divide";
+  scaler.divide_by = 0.0f;
+  EXPECT_ERROR_CONTAINS(scaler.fit(x), "divide_by", "non-zero");
+  Scaler empty_fit;
+  empty_fit.kind = "minmax";
+  EXPECT_ERROR_CONTAINS(empty_fit.fit(Tensor({0, 2})), "empty");
+}
+
+}  // namespace
+}  // namespace nntune
