@@ -1,2 +1,432 @@
+// nntune: the command line. train / eval / predict / cv on top of the spec driver.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
-int main() { std::cerr << "nntune: command line not written yet\n"; return 2; }
+#include <sstream>
+
+#include "cli/progress.hpp"
+#include "data/file_bytes.hpp"
+#include "nntune/error.hpp"
+#include "nntune/loss.hpp"
+#include "nntune/spec.hpp"
+
+namespace {
+
+using namespace nntune;
+namespace fs = std::filesystem;
+
+// Raised for mistakes in how nntune was called (exit code 2), as opposed to failures (1).
+struct UsageError : Error {
+  using Error::Error;
+};
+
+std::string with_thousands(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// The figures `train` prints for the test set and `eval` prints for any data, in one format
+// (so they can be compared character for character). Accuracy also as the exact fraction.
+std::string format_evaluation(const Metrics& metrics, int64_t samples) {
+  std::string s;
+  auto add = [&](const std::string& name) {
+    auto it = metrics.find(name);
+    if (it == metrics.end()) return;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6f", it->second);
+    s += (s.empty() ? "" : "  ") + name + " " + buf;
+    if (name == "accuracy")
+      s += " (" + std::to_string(std::llround(it->second * static_cast<double>(samples))) + "/" + std::to_string(samples) + ")";
+  };
+  add("loss");
+  for (const auto& [name, value] : metrics)
+    if (name != "loss") add(name);
+  return s;
+}
+
+// ---- reading data files for eval / predict ----
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+enum class FileKind { Csv, Npy, Idx };
+FileKind kind_of(const std::string& path) {
+  std::string p = path;
+  if (ends_with(p, ".gz")) p = p.substr(0, p.size() - 3);
+  if (ends_with(p, ".csv") || ends_with(p, ".tsv") || ends_with(p, ".txt")) return FileKind::Csv;
+  if (ends_with(p, ".npy")) return FileKind::Npy;
+  return FileKind::Idx;
+}
+
+struct DataOptions {
+  std::string labels;  // IDX labels file or labels .npy
+  std::string label;   // CSV label column (name or index); default: as in training
+  int64_t skip_rows = -1;
+  int header = -1;  // -1: as in training
+  std::string delimiter;
+};
+
+CsvOptions csv_options(const Model& model, const std::string& path, const DataOptions& o) {
+  CsvOptions c;
+  c.path = path;
+  const nlohmann::json format = model.metadata.value("data_format", nlohmann::json::object());
+  if (format.contains("csv")) {
+    const auto& saved = format.at("csv");
+    c.label = saved.value("label", "");
+    c.header = saved.value("header", true);
+    c.skip_rows = saved.value("skip_rows", int64_t{0});
+    c.delimiter = saved.value("delimiter", std::string(",")).at(0);
+  }
+  if (!o.label.empty()) c.label = o.label;
+  if (o.skip_rows >= 0) c.skip_rows = o.skip_rows;
+  if (o.header >= 0) c.header = o.header == 1;
+  if (!o.delimiter.empty()) c.delimiter = o.delimiter[0];
+  c.task = model.task;
+  c.num_classes = model.num_classes;
+  return c;
+}
+
+std::vector<std::string> split_line(const std::string& line, char delimiter) {
+  std::vector<std::string> cells;
+  std::string cell;
+  std::istringstream in(line);
+  while (std::getline(in, cell, delimiter)) cells.push_back(cell);
+  if (!line.empty() && line.back() == delimiter) cells.emplace_back();
+  return cells;
+}
+
+// A CSV of features only (no label column), for predict: plain numbers.
+Tensor read_feature_csv(const CsvOptions& c) {
+  std::istringstream in(detail::read_file_maybe_gzip(c.path, "CSV file"));
+  std::string line;
+  int64_t line_number = 0;
+  for (int64_t i = 0; i < c.skip_rows && std::getline(in, line); ++i) ++line_number;
+  if (c.header && std::getline(in, line)) ++line_number;
+  std::vector<float> values;
+  int64_t columns = -1, rows = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto cells = split_line(line, c.delimiter);
+    if (columns < 0) columns = static_cast<int64_t>(cells.size());
+    if (static_cast<int64_t>(cells.size()) != columns)
+      throw Error(c.path + ":" + std::to_string(line_number) + ": has " + std::to_string(cells.size()) +
+                  " columns, the rows above have " + std::to_string(columns));
+    for (size_t j = 0; j < cells.size(); ++j) {
+      char* end = nullptr;
+      const float v = std::strtof(cells[j].c_str(), &end);
+      if (end == cells[j].c_str())
+        throw Error(c.path + ":" + std::to_string(line_number) + ":" + std::to_string(j + 1) + ": '" + cells[j] +
+                    "' is not a number");
+      values.push_back(v);
+    }
+    ++rows;
+  }
+  if (rows == 0) throw Error("CSV file " + c.path + " has no data rows");
+  return Tensor({rows, columns}, std::move(values));
+}
+
+// Number of columns in the first data row of a CSV (quote-unaware; enough to tell whether the
+// label column is there).
+int64_t csv_columns(const CsvOptions& c) {
+  std::istringstream in(detail::read_file_maybe_gzip(c.path, "CSV file"));
+  std::string line;
+  for (int64_t i = 0; i < c.skip_rows && std::getline(in, line); ++i) {
+  }
+  if (c.header) std::getline(in, line);
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) return static_cast<int64_t>(split_line(line, c.delimiter).size());
+  return 0;
+}
+
+uint32_t big_endian(const std::string& bytes, size_t at) {
+  return (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) << 24) |
+         (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 16) |
+         (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 8) |
+         static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 3]));
+}
+
+// IDX images without labels (predict): unsigned bytes, (n, d1, d2, ...).
+Tensor read_idx_images(const std::string& path) {
+  const std::string bytes = detail::read_file_maybe_gzip(path, "IDX file");
+  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0 || static_cast<unsigned char>(bytes[2]) != 0x08)
+    throw Error("'" + path + "' is not an IDX file of unsigned bytes (give a .csv, .npy or IDX file)");
+  const size_t dims = static_cast<unsigned char>(bytes[3]);
+  Shape shape;
+  for (size_t d = 0; d < dims; ++d) {
+    if (bytes.size() < 8 + 4 * d) throw Error("IDX file '" + path + "' is truncated in its header");
+    shape.push_back(big_endian(bytes, 4 + 4 * d));
+  }
+  const size_t offset = 4 + 4 * dims;
+  if (dims == 0 || bytes.size() - offset != static_cast<size_t>(shape_size(shape)))
+    throw Error("IDX file '" + path + "' is truncated or has trailing bytes");
+  std::vector<float> values(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<unsigned char>(bytes[offset + i]);
+  if (dims == 1) shape.push_back(1);
+  return Tensor(shape, std::move(values));
+}
+
+Dataset load_labelled(const Model& model, const std::string& path, const DataOptions& o) {
+  switch (kind_of(path)) {
+    case FileKind::Csv:
+      return load_csv(csv_options(model, path, o));
+    case FileKind::Npy:
+      if (o.labels.empty()) throw UsageError("eval on an .npy file needs --labels LABELS.npy");
+      return load_npy_dataset(path, o.labels, model.task, model.num_classes);
+    case FileKind::Idx:
+      if (o.labels.empty()) throw UsageError("eval on an IDX image file needs --labels LABELS (the IDX labels file)");
+      return load_idx(path, o.labels, model.num_classes);
+  }
+  return {};
+}
+
+Tensor load_features(const Model& model, const std::string& path, const DataOptions& o) {
+  switch (kind_of(path)) {
+    case FileKind::Csv: {
+      const CsvOptions c = csv_options(model, path, o);
+      const Shape& input = model.network.input_shape();
+      if (input.size() == 1 && csv_columns(c) == input[0]) return read_feature_csv(c);
+      return load_csv(c).x;
+    }
+    case FileKind::Npy:
+      return load_npy(path);
+    case FileKind::Idx:
+      return read_idx_images(path);
+  }
+  return {};
+}
+
+Dataset spec_test_set(const std::string& spec_path, const std::vector<std::string>& overrides) {
+  const TrainingSpec spec = load_spec(spec_path, overrides);
+  SpecData data = load_spec_data(spec);
+  if (!data.test) throw Error(spec_path + ": the spec has no data.test to evaluate on");
+  return std::move(*data.test);
+}
+
+// ---- commands ----
+
+struct TrainArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+  std::string output;
+  bool quiet = false;
+};
+
+int cmd_train(const TrainArgs& a) {
+  const TrainingSpec spec = load_spec(a.spec, a.overrides);
+  const bool live = !a.quiet && isatty(fileno(stdout));
+  cli::ProgressCallback progress(stdout, live, a.quiet);
+  TrainingOptions options;
+  options.output_dir = a.output;
+  options.on_ready = [&](const TrainingResult& r) {
+    progress.set_batches_per_epoch((r.train_size + spec.train.batch_size - 1) / spec.train.batch_size);
+    if (a.quiet) return;
+    std::printf("data: %s train, %s validation, %s test samples; model: %s parameters\n",
+                with_thousands(r.train_size).c_str(), with_thousands(r.validation_size).c_str(),
+                with_thousands(r.test_size).c_str(), with_thousands(r.num_params).c_str());
+    std::fflush(stdout);
+  };
+  TrainingResult result;
+  try {
+    result = run_training(spec, {&progress}, options);
+  } catch (const DivergenceError& e) {
+    std::fflush(stdout);
+    throw Error(std::string("training diverged: ") + e.what() + "\nno model was written");
+  }
+  if (!result.history.stop_reason.empty()) std::printf("stopped: %s\n", result.history.stop_reason.c_str());
+  if (!result.test_metrics.empty())
+    std::printf("test: %s\n", format_evaluation(result.test_metrics, result.test_size).c_str());
+  std::printf("model: %s\nhistory: %s\n", result.model_path.c_str(), result.history_path.c_str());
+  return 0;
+}
+
+struct DataArgs {
+  std::string model, data, spec, output;
+  std::vector<std::string> overrides;
+  DataOptions options;
+  bool no_header = false;
+  int64_t batch_size = 1024;
+};
+
+void check_data_args(const DataArgs& a) {
+  if (a.data.empty() == a.spec.empty())
+    throw UsageError(a.data.empty() ? "give a DATA file or --spec SPEC.yaml (to use its test set)"
+                                    : "give either a DATA file or --spec, not both");
+}
+
+int cmd_eval(DataArgs a) {
+  check_data_args(a);
+  if (a.no_header) a.options.header = 0;
+  Model model = load_model(a.model);
+  const Dataset data = a.spec.empty() ? load_labelled(model, a.data, a.options) : spec_test_set(a.spec, a.overrides);
+  const Metrics metrics = evaluate_model(model, data, a.batch_size);
+  std::printf("samples: %s\n", with_thousands(data.size()).c_str());
+  std::printf("eval: %s\n", format_evaluation(metrics, data.size()).c_str());
+  return 0;
+}
+
+int cmd_predict(DataArgs a) {
+  check_data_args(a);
+  if (a.no_header) a.options.header = 0;
+  Model model = load_model(a.model);
+  const Tensor x = a.spec.empty() ? load_features(model, a.data, a.options) : spec_test_set(a.spec, a.overrides).x;
+  const Tensor out = predict(model, x, a.batch_size);
+
+  std::ofstream file;
+  if (!a.output.empty()) {
+    file.open(a.output, std::ios::binary);
+    if (!file) throw Error("cannot write '" + a.output + "' (does its directory exist?)");
+  }
+  std::ostream& csv = a.output.empty() ? std::cout : file;
+  const int64_t n = out.batch(), width = out.features();
+  const bool classification = model.task == Task::Classification;
+  const bool binary = classification && width == 1;  // sigmoid output: P(class 1)
+  if (classification) {
+    csv << "class";
+    for (int64_t k = 0; k < (binary ? 2 : width); ++k) csv << ",p" << k;
+  } else {
+    for (int64_t k = 0; k < width; ++k) csv << (k ? "," : "") << (width == 1 ? "prediction" : "y" + std::to_string(k));
+  }
+  csv << "\n";
+  char buf[32];
+  auto put = [&](float v) {
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+    csv << buf;
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = out.data() + i * width;
+    if (classification) {
+      if (binary) {
+        csv << (row[0] >= 0.5f ? 1 : 0) << ",";
+        put(1.0f - row[0]);
+        csv << ",";
+        put(row[0]);
+      } else {
+        int64_t best = 0;
+        for (int64_t k = 1; k < width; ++k)
+          if (row[k] > row[best]) best = k;
+        csv << best;
+        for (int64_t k = 0; k < width; ++k) {
+          csv << ",";
+          put(row[k]);
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < width; ++k) {
+        if (k) csv << ",";
+        put(row[k]);
+      }
+    }
+    csv << "\n";
+  }
+  csv.flush();
+  if (!csv) throw Error("writing the predictions failed (disk full?)");
+  if (!a.output.empty()) std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(n), a.output.c_str());
+  return 0;
+}
+
+struct CvArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+  int64_t folds = 5;
+  bool quiet = false;
+};
+
+int cmd_cv(const CvArgs& a) {
+  const TrainingSpec spec = load_spec(a.spec, a.overrides);
+  const CrossValidationResult cv = run_cross_validation(spec, a.folds);
+  for (size_t i = 0; i < cv.folds.size(); ++i)
+    std::printf("fold %zu/%zu: %s\n", i + 1, cv.folds.size(), cli::format_metrics(cv.folds[i]).c_str());
+  std::printf("mean:   %s\n", cli::format_metrics(cv.mean).c_str());
+  std::printf("stddev: %s\n", cli::format_metrics(cv.stddev).c_str());
+  return 0;
+}
+
+void add_data_options(CLI::App* cmd, DataArgs& a, bool labels_required_text) {
+  cmd->add_option("model", a.model, "the model file (model.nnt) written by nntune train")->required();
+  cmd->add_option("data", a.data, "a .csv (.gz), .npy or IDX file");
+  cmd->add_option("--spec", a.spec, "take the test set of this spec instead of a DATA file");
+  cmd->add_option("--set", a.overrides, "with --spec: override a spec value, path.to.key=value");
+  cmd->add_option("--labels", a.options.labels,
+                  labels_required_text ? "labels for an IDX image file (IDX labels) or an .npy (labels .npy)"
+                                       : "ignored by predict");
+  cmd->add_option("--label", a.options.label, "CSV label column (name or 0-based index); default: as in training");
+  cmd->add_option("--skip-rows", a.options.skip_rows, "CSV rows to skip before the header; default: as in training");
+  cmd->add_flag("--no-header", a.no_header, "the CSV has no header row");
+  cmd->add_option("--delimiter", a.options.delimiter, "CSV delimiter; default: as in training");
+  cmd->add_option("--batch-size", a.batch_size, "samples per forward pass")->check(CLI::PositiveNumber);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nntune: train neural networks from YAML specs"};
+  app.set_version_flag("--version", "nntune " + nntune_version());
+  app.require_subcommand(1);
+
+  TrainArgs train_args;
+  CLI::App* train = app.add_subcommand("train", "train the model a spec describes; writes model.nnt and history.json");
+  train->add_option("spec", train_args.spec, "the training spec (YAML)")->required();
+  train->add_option("--set", train_args.overrides, "override a spec value: path.to.key=value (repeatable)");
+  train->add_option("--output,-o", train_args.output, "output directory (default: output.dir of the spec)");
+  train->add_flag("--quiet,-q", train_args.quiet, "print only the results");
+
+  DataArgs eval_args;
+  CLI::App* eval = app.add_subcommand("eval", "loss and accuracy (or mae/rmse) of a saved model on labelled data");
+  add_data_options(eval, eval_args, true);
+
+  DataArgs predict_args;
+  CLI::App* predict_cmd = app.add_subcommand("predict", "write predictions of a saved model as CSV");
+  add_data_options(predict_cmd, predict_args, false);
+  predict_cmd->add_option("-o,--output", predict_args.output, "the CSV to write (default: standard output)");
+
+  CvArgs cv_args;
+  CLI::App* cv = app.add_subcommand("cv", "k-fold cross-validation of a spec on its training data");
+  cv->add_option("spec", cv_args.spec, "the training spec (YAML)")->required();
+  cv->add_option("--folds,-k", cv_args.folds, "number of folds")->check(CLI::Range(2, 1000));
+  cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "nntune: %s\nRun 'nntune --help' (or 'nntune COMMAND --help') for usage.\n", e.what());
+    return 2;
+  }
+
+  try {
+    if (*train) return cmd_train(train_args);
+    if (*eval) return cmd_eval(eval_args);
+    if (*predict_cmd) return cmd_predict(predict_args);
+    if (*cv) return cmd_cv(cv_args);
+  } catch (const UsageError& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "nntune: %s\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "nntune: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "nntune: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}

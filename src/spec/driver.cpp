@@ -1,0 +1,274 @@
+// Runs a spec: data -> scaler (fitted on the training part) -> network -> fit -> test -> files.
+// Prints nothing; progress goes through the callbacks the caller passes in.
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "nntune/error.hpp"
+#include "nntune/loss.hpp"
+#include "nntune/spec.hpp"
+
+namespace nntune {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+Dataset load_source(const TrainingSpec& spec, const DataSourceSpec& source) {
+  const std::string at = source.path_in_spec + "." + source.kind;
+  try {
+    if (source.kind == "idx") {
+      Dataset d = load_idx(source.images, source.labels, spec.data.num_classes);
+      return d;
+    }
+    if (source.kind == "csv") return load_csv(source.csv);
+    if (source.kind == "npy") return load_npy_dataset(source.x, source.y, spec.data.task, spec.data.num_classes);
+  } catch (const Error& e) {
+    spec.tree.fail(at, e.what());
+  }
+  spec.tree.fail(source.path_in_spec, "is not a file source (idx, csv or npy)");
+}
+
+// Splits off a held-out part: a random fraction (seeded) or the last `count` rows.
+void hold_out(const TrainingSpec& spec, const DataSourceSpec& part, Dataset& rest, Dataset& held, uint64_t seed) {
+  const int64_t n = rest.size();
+  int64_t count = part.kind == "last" ? part.last : static_cast<int64_t>(std::llround(part.split * static_cast<double>(n)));
+  if (count < 1 || count >= n)
+    spec.tree.fail(part.path_in_spec + "." + part.kind,
+                   "holds out " + std::to_string(count) + " of " + std::to_string(n) +
+                       " training samples; both parts must keep at least one (use a smaller value)");
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  if (part.kind == "split") {
+    // Fisher-Yates with the raw engine, so the split is the same on every platform.
+    Rng rng(seed);
+    for (int64_t i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[rng() % static_cast<uint64_t>(i + 1)]);
+  }
+  std::vector<int64_t> keep(order.begin(), order.end() - count), out(order.end() - count, order.end());
+  std::sort(keep.begin(), keep.end());
+  std::sort(out.begin(), out.end());
+  held = rest.subset(out);
+  rest = rest.subset(keep);
+}
+
+Scaler make_scaler(const TrainingSpec& spec) {
+  Scaler scaler;
+  scaler.kind = spec.data.scale;
+  scaler.divide_by = spec.data.divide_by;
+  return scaler;
+}
+
+json metrics_json(const Metrics& m) {
+  json j = json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+// The CSV options of the training source, so eval/predict can read files of the same layout.
+json data_format(const TrainingSpec& spec) {
+  const DataSourceSpec& s = spec.data.train;
+  json j = {{"kind", s.kind}};
+  if (s.kind == "csv")
+    j["csv"] = {{"label", s.csv.label},
+                {"header", s.csv.header},
+                {"skip_rows", s.csv.skip_rows},
+                {"delimiter", std::string(1, s.csv.delimiter)}};
+  return j;
+}
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+std::string nntune_version() { return "0.1.0"; }  // keep in step with project(VERSION) in CMakeLists.txt
+
+SpecData load_spec_data(const TrainingSpec& spec) {
+  SpecData data;
+  data.train = load_source(spec, spec.data.train);
+  const DataSourceSpec& test = spec.data.test;
+  const DataSourceSpec& validation = spec.data.validation;
+  if (test.kind == "split" || test.kind == "last") {
+    data.test.emplace();
+    hold_out(spec, test, data.train, *data.test, spec.seed + 1);
+  } else if (!test.kind.empty()) {
+    data.test = load_source(spec, test);
+  }
+  if (validation.kind == "split" || validation.kind == "last") {
+    data.validation.emplace();
+    hold_out(spec, validation, data.train, *data.validation, spec.seed + 2);
+  } else if (!validation.kind.empty()) {
+    data.validation = load_source(spec, validation);
+  }
+
+  // All parts must agree on the number of classes and the sample shape.
+  std::vector<Dataset*> parts = {&data.train};
+  if (data.validation) parts.push_back(&*data.validation);
+  if (data.test) parts.push_back(&*data.test);
+  if (spec.data.task == Task::Classification) {
+    int64_t classes = spec.data.num_classes;
+    for (const Dataset* d : parts) classes = std::max(classes, d->num_classes);
+    if (classes < 2)
+      spec.tree.fail("data.train", "the labels hold a single class; classification needs at least 2 (or set "
+                                   "data.task: regression)");
+    for (Dataset* d : parts) d->num_classes = classes;
+  }
+  for (const Dataset* d : parts) {
+    if (d->x.sample_shape() != data.train.x.sample_shape())
+      throw Error(spec.tree.where("data") + "the samples of " + d->source + " have shape " +
+                  shape_string(d->x.sample_shape()) + " but the training samples have " +
+                  shape_string(data.train.x.sample_shape()));
+    if (d->y.features() != data.train.y.features())
+      throw Error(spec.tree.where("data") + "the targets of " + d->source + " have " + std::to_string(d->y.features()) +
+                  " columns but the training targets have " + std::to_string(data.train.y.features()));
+  }
+  if (spec.train.loss == "binary_crossentropy" && data.train.num_classes != 2)
+    spec.tree.fail("train.loss", "binary_crossentropy needs 2 classes but the data has " +
+                                     std::to_string(data.train.num_classes) + "; use categorical_crossentropy");
+  return data;
+}
+
+Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
+  Dataset data = raw_data;
+  if (data.x.sample_shape() != model.network.input_shape())
+    throw Error("the data " + data.source + " has samples of shape " + shape_string(data.x.sample_shape()) +
+                " but the model expects " + shape_string(model.network.input_shape()));
+  if (model.task == Task::Classification) data.num_classes = model.num_classes;
+  model.scaler.apply(data.x);
+  const auto loss = make_loss(model.loss);
+  return evaluate(model.network, *loss, data, batch_size);
+}
+
+TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback*>& callbacks,
+                            const TrainingOptions& options) {
+  SpecData data = load_spec_data(spec);
+  TrainingResult result;
+  result.train_size = data.train.size();
+  result.validation_size = data.validation ? data.validation->size() : 0;
+  result.test_size = data.test ? data.test->size() : 0;
+
+  Scaler scaler = make_scaler(spec);
+  scaler.fit(data.train.x);  // training part only: nothing about validation/test leaks in
+  scaler.apply(data.train.x);
+  if (data.validation) scaler.apply(data.validation->x);
+
+  Rng rng(spec.seed);
+  const int64_t output_width = required_output_width(spec, data.train);
+  Network network = build_network(spec, data.train.x.sample_shape(), output_width, rng);
+  result.num_params = network.num_params();
+  if (options.on_ready) options.on_ready(result);
+
+  std::vector<std::unique_ptr<Callback>> owned;
+  if (spec.early_stopping) owned.push_back(make_early_stopping(*spec.early_stopping));
+  if (spec.reduce_on_plateau) owned.push_back(make_reduce_on_plateau(*spec.reduce_on_plateau));
+  std::vector<Callback*> all_callbacks;
+  for (auto& c : owned) all_callbacks.push_back(c.get());
+  all_callbacks.insert(all_callbacks.end(), callbacks.begin(), callbacks.end());
+
+  const auto started = std::chrono::steady_clock::now();
+  result.history = fit(network, data.train, data.validation ? &*data.validation : nullptr, spec.train, all_callbacks);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  Model model;
+  model.network = std::move(network);
+  model.scaler = scaler;
+  model.loss = spec.train.loss;
+  model.task = spec.data.task;
+  model.num_classes = spec.data.task == Task::Classification ? data.train.num_classes : 0;
+  if (data.test) result.test_metrics = evaluate_model(model, *data.test);
+
+  json history = json::object();
+  history["nntune_version"] = nntune_version();
+  history["created"] = now_iso8601();
+  history["spec_file"] = spec.tree.source;
+  history["spec"] = spec.tree.root;
+  history["overrides"] = spec.tree.overrides;
+  history["seed"] = spec.seed;
+  history["train_size"] = result.train_size;
+  history["validation_size"] = result.validation_size;
+  history["test_size"] = result.test_size;
+  history["num_params"] = result.num_params;
+  json epochs = json::array();
+  for (const EpochLog& e : result.history.epochs)
+    epochs.push_back({{"epoch", e.epoch}, {"metrics", metrics_json(e.metrics)}, {"lr", e.lr}, {"seconds", e.seconds}});
+  history["epochs"] = epochs;
+  history["stop_reason"] = result.history.stop_reason.empty() ? "completed all epochs" : result.history.stop_reason;
+  history["best_epoch"] = result.history.best_epoch;
+  history["seconds"] = seconds;
+  history["test"] = metrics_json(result.test_metrics);
+
+  model.metadata = {{"spec", spec.tree.root},
+                    {"spec_file", spec.tree.source},
+                    {"overrides", spec.tree.overrides},
+                    {"seed", spec.seed},
+                    {"nntune_version", nntune_version()},
+                    {"data_format", data_format(spec)},
+                    {"test", metrics_json(result.test_metrics)}};
+
+  if (options.save) {
+    const fs::path dir = options.output_dir.empty() ? fs::path(spec.output_dir) : fs::path(options.output_dir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error("cannot create the output directory '" + dir.string() + "': " + ec.message());
+    result.model_path = (dir / "model.nnt").string();
+    result.history_path = (dir / "history.json").string();
+    history["model"] = result.model_path;
+    save_model(model, result.model_path);
+    const std::string tmp = result.history_path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      out << history.dump(2) << "\n";
+      if (!out) throw Error("cannot write '" + tmp + "' (disk full or no permission?)");
+    }
+    fs::rename(tmp, result.history_path, ec);
+    if (ec) throw Error("cannot write '" + result.history_path + "': " + ec.message());
+  }
+  result.history_json = std::move(history);
+  return result;
+}
+
+CrossValidationResult run_cross_validation(const TrainingSpec& spec, int64_t folds,
+                                           const std::function<std::vector<Callback*>()>& make_callbacks) {
+  if (folds < 2) throw Error("--folds must be at least 2, got " + std::to_string(folds));
+  // The training data without the test part (that stays unseen); the spec's validation part is
+  // not used, each fold's held-out part plays that role.
+  TrainingSpec cv_spec = spec;
+  cv_spec.data.validation = DataSourceSpec{};
+  SpecData data = load_spec_data(cv_spec);
+  if (folds > data.train.size())
+    throw Error("--folds " + std::to_string(folds) + " is more than the " + std::to_string(data.train.size()) +
+                " training samples");
+  const int64_t output_width = required_output_width(spec, data.train);
+  const Shape input_shape = data.train.x.sample_shape();
+  // Fail on a bad model before the first fold starts.
+  check_model_shapes(spec, input_shape, output_width);
+
+  auto make_network = [&](Rng& rng) { return build_network(spec, input_shape, output_width, rng); };
+  auto prepare_fold = [&](Dataset& train, Dataset& validation) {
+    Scaler scaler = make_scaler(spec);
+    scaler.fit(train.x);
+    scaler.apply(train.x);
+    scaler.apply(validation.x);
+  };
+  std::vector<std::unique_ptr<Callback>> owned;
+  auto callbacks = [&]() {
+    owned.clear();
+    if (spec.early_stopping) owned.push_back(make_early_stopping(*spec.early_stopping));
+    if (spec.reduce_on_plateau) owned.push_back(make_reduce_on_plateau(*spec.reduce_on_plateau));
+    std::vector<Callback*> all;
+    for (auto& c : owned) all.push_back(c.get());
+    if (make_callbacks)
+      for (Callback* c : make_callbacks()) all.push_back(c);
+    return all;
+  };
+  return cross_validate(make_network, data.train, folds, spec.train, prepare_fold, callbacks);
+}
+
+}  // namespace nntune

@@ -1,0 +1,412 @@
+// Validated tree -> typed TrainingSpec; cross-field rules; the model's layers and their shapes.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "nntune/error.hpp"
+#include "nntune/spec.hpp"
+#include "spec/schema.hpp"
+
+namespace nntune {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const json* find(const json& j, const std::string& key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+template <typename T>
+T get_or(const json& j, const std::string& key, T fallback) {
+  const json* v = find(j, key);
+  return v ? v->get<T>() : fallback;
+}
+
+int64_t get_int(const json& v) { return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>()); }
+int64_t int_or(const json& j, const std::string& key, int64_t fallback) {
+  const json* v = find(j, key);
+  return v ? get_int(*v) : fallback;
+}
+
+// Shorthand names ("optimizer: adam") in their mapping form.
+json as_tagged(const json* v, const std::string& tag_key) {
+  if (!v) return json::object();
+  if (v->is_string()) return json{{tag_key, *v}};
+  return *v;
+}
+
+std::string resolve_path(const SpecTree& tree, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute() || tree.base_dir.empty()) return p;
+  return (fs::path(tree.base_dir) / p).lexically_normal().string();
+}
+
+DataSourceSpec source_from(const SpecTree& tree, const json* j, const std::string& path) {
+  DataSourceSpec s;
+  s.path_in_spec = path;
+  if (!j) return s;
+  if (const json* idx = find(*j, "idx")) {
+    s.kind = "idx";
+    s.images = resolve_path(tree, idx->at("images").get<std::string>());
+    s.labels = resolve_path(tree, idx->at("labels").get<std::string>());
+  } else if (const json* csv = find(*j, "csv")) {
+    s.kind = "csv";
+    s.csv.path = resolve_path(tree, csv->at("path").get<std::string>());
+    s.csv.header = get_or(*csv, "header", true);
+    s.csv.skip_rows = int_or(*csv, "skip_rows", 0);
+    s.csv.delimiter = get_or<std::string>(*csv, "delimiter", ",")[0];
+    if (const json* label = find(*csv, "label"))
+      s.csv.label = label->is_string() ? label->get<std::string>() : std::to_string(get_int(*label));
+  } else if (const json* npy = find(*j, "npy")) {
+    s.kind = "npy";
+    s.x = resolve_path(tree, npy->at("x").get<std::string>());
+    s.y = resolve_path(tree, npy->at("y").get<std::string>());
+  } else if (const json* split = find(*j, "split")) {
+    s.kind = "split";
+    s.split = split->get<double>();
+  } else if (const json* last = find(*j, "last")) {
+    s.kind = "last";
+    s.last = get_int(*last);
+  }
+  return s;
+}
+
+bool is_val_metric(const std::string& m) { return m.rfind("val_", 0) == 0; }
+bool is_accuracy_metric(const std::string& m) { return m.find("accuracy") != std::string::npos; }
+
+// Cross-field rules the per-path schema cannot express.
+void check_cross_fields(const SpecTree& tree) {
+  const json& root = tree.root;
+  const json& data = root.at("data");
+  const json& model = root.at("model");
+  const json* train = find(root, "train");
+  const std::string task = get_or<std::string>(data, "task", "classification");
+
+  const json* layers = find(model, "layers");
+  const json* hidden = find(model, "hidden");
+  if (!layers && !hidden)
+    tree.fail("model", "give either layers: (an explicit list, e.g. [{type: dense, units: 10}]) or hidden: (the MLP "
+                       "shorthand, e.g. [256, 128])");
+  if (layers && hidden)
+    tree.fail("model.hidden", "give either model.layers or model.hidden, not both", true);
+  if (layers) {
+    if (layers->empty()) tree.fail("model.layers", "the list is empty; add at least one layer, e.g. {type: dense, units: 10}");
+    for (const char* key : {"activation", "init", "dropout", "batch_norm", "l1", "l2"})
+      if (find(model, key))
+        tree.fail(std::string("model.") + key,
+                  std::string("only used with the MLP shorthand (model.hidden); with an explicit layers list set '") + key +
+                      "' on each layer",
+                  true);
+  }
+
+  auto uses_idx = [&](const char* part) {
+    const json* s = find(data, part);
+    return s && find(*s, "idx");
+  };
+  if (task == "regression" && (uses_idx("train") || uses_idx("validation") || uses_idx("test")))
+    tree.fail("data.task", "IDX image files hold class labels, so the task must be classification");
+
+  const std::string loss = train ? get_or<std::string>(*train, "loss", "") : "";
+  if (!loss.empty()) {
+    const bool classification_loss = loss == "categorical_crossentropy" || loss == "binary_crossentropy";
+    if (classification_loss && task == "regression")
+      tree.fail("train.loss", loss + " is a classification loss but data.task is regression; use mse, or set "
+                                     "data.task: classification");
+    if (!classification_loss && task == "classification")
+      tree.fail("train.loss", loss + " is a regression loss but data.task is classification; use "
+                                     "categorical_crossentropy (or binary_crossentropy for two classes), or set "
+                                     "data.task: regression");
+    if (loss == "binary_crossentropy" && find(data, "num_classes") && get_int(data.at("num_classes")) != 2)
+      tree.fail("data.num_classes", "binary_crossentropy needs exactly 2 classes; use categorical_crossentropy for more");
+  }
+
+  const bool has_validation = find(data, "validation") != nullptr;
+  for (const char* callback : {"early_stopping", "reduce_on_plateau"}) {
+    const json* c = train ? find(*train, callback) : nullptr;
+    if (!c) continue;
+    const std::string path = std::string("train.") + callback;
+    const std::string monitor = get_or<std::string>(*c, "monitor", "val_loss");
+    const std::string at = find(*c, "monitor") ? path + ".monitor" : path;
+    if (is_val_metric(monitor) && !has_validation)
+      tree.fail(at, "monitors " + monitor + ", which needs validation data: add data.validation (e.g. {split: 0.1}) or "
+                    "monitor loss");
+    if (task == "regression" && is_accuracy_metric(monitor))
+      tree.fail(at, "accuracy is not measured for regression; monitor loss, mae or rmse (val_ for validation)");
+    if (task == "classification" && (monitor.find("mae") != std::string::npos || monitor.find("rmse") != std::string::npos))
+      tree.fail(at, monitor + " is measured for regression only; monitor loss or accuracy (val_ for validation)");
+  }
+
+  for (const char* part : {"train", "validation", "test"}) {
+    const json* s = find(data, part);
+    const json* csv = s ? find(*s, "csv") : nullptr;
+    if (csv && find(*csv, "delimiter") && csv->at("delimiter").get<std::string>().size() != 1)
+      tree.fail(std::string("data.") + part + ".csv.delimiter", "must be exactly one character, e.g. \",\" or \";\"");
+  }
+}
+
+std::string layer_type(const json& layer) { return layer.at("type").get<std::string>(); }
+
+// The activation a layer ends with, for the "the loss applies the link itself" check.
+std::string final_activation(const json& layer) {
+  const std::string type = layer_type(layer);
+  if (type == "dense") return get_or<std::string>(layer, "activation", "linear");
+  if (type == "activation") return get_or<std::string>(layer, "name", "linear");
+  return type;
+}
+
+}  // namespace
+
+void validate_spec_tree(const SpecTree& tree) {
+  spec::validate_node(spec::root_schema(), tree.root, "", tree);
+  check_cross_fields(tree);
+}
+
+TrainingSpec spec_from_tree(const SpecTree& tree) {
+  TrainingSpec spec;
+  spec.tree = tree;
+  const json& root = tree.root;
+  spec.seed = static_cast<uint64_t>(int_or(root, "seed", 0));
+
+  const json& data = root.at("data");
+  spec.data.task = get_or<std::string>(data, "task", "classification") == "regression" ? Task::Regression
+                                                                                         : Task::Classification;
+  spec.data.num_classes = int_or(data, "num_classes", 0);
+  spec.data.train = source_from(tree, find(data, "train"), "data.train");
+  spec.data.validation = source_from(tree, find(data, "validation"), "data.validation");
+  spec.data.test = source_from(tree, find(data, "test"), "data.test");
+  if (const json* scale = find(data, "scale")) {
+    if (scale->is_string()) {
+      spec.data.scale = scale->get<std::string>();
+    } else {
+      spec.data.scale = "divide";
+      spec.data.divide_by = scale->at("divide").get<float>();
+    }
+  }
+  for (DataSourceSpec* s : {&spec.data.train, &spec.data.validation, &spec.data.test}) {
+    s->csv.task = spec.data.task;
+    s->csv.num_classes = spec.data.num_classes;
+  }
+
+  const json& model = root.at("model");
+  if (const json* layers = find(model, "layers")) {
+    for (const json& layer : *layers) spec.model.layers.push_back(layer);
+  } else {
+    spec.model.shorthand = true;
+    HiddenLayerSpec defaults;
+    defaults.activation = get_or<std::string>(model, "activation", "relu");
+    defaults.init = get_or<std::string>(model, "init", "he_normal");
+    defaults.dropout = get_or(model, "dropout", 0.0);
+    defaults.batch_norm = get_or(model, "batch_norm", false);
+    defaults.l1 = get_or(model, "l1", 0.0);
+    defaults.l2 = get_or(model, "l2", 0.0);
+    spec.model.l1 = defaults.l1;
+    spec.model.l2 = defaults.l2;
+    const json& hidden = model.at("hidden");
+    if (hidden.is_object()) {
+      for (int64_t i = 0; i < get_int(hidden.at("count")); ++i) {
+        HiddenLayerSpec h = defaults;
+        h.units = get_int(hidden.at("units"));
+        spec.model.hidden.push_back(h);
+      }
+    } else {
+      for (const json& entry : hidden) {
+        HiddenLayerSpec h = defaults;
+        if (entry.is_number()) {
+          h.units = get_int(entry);
+        } else {
+          h.units = get_int(entry.at("units"));
+          h.activation = get_or(entry, "activation", h.activation);
+          h.init = get_or(entry, "init", h.init);
+          h.dropout = get_or(entry, "dropout", h.dropout);
+          h.batch_norm = get_or(entry, "batch_norm", h.batch_norm);
+          h.l1 = get_or(entry, "l1", h.l1);
+          h.l2 = get_or(entry, "l2", h.l2);
+        }
+        spec.model.hidden.push_back(h);
+      }
+    }
+  }
+
+  const json train = get_or(root, "train", json::object());
+  TrainConfig& t = spec.train;
+  t.seed = spec.seed;
+  t.loss = get_or<std::string>(train, "loss",
+                               spec.data.task == Task::Regression ? "mse" : "categorical_crossentropy");
+  if (t.loss == "mean_squared_error") t.loss = "mse";
+  const json optimizer = as_tagged(find(train, "optimizer"), "name");
+  t.optimizer.name = get_or<std::string>(optimizer, "name", "adam");
+  t.optimizer.lr = get_or(optimizer, "lr", t.optimizer.lr);
+  t.optimizer.momentum = get_or(optimizer, "momentum", t.optimizer.momentum);
+  t.optimizer.nesterov = get_or(optimizer, "nesterov", t.optimizer.nesterov);
+  t.optimizer.beta1 = get_or(optimizer, "beta1", t.optimizer.beta1);
+  t.optimizer.beta2 = get_or(optimizer, "beta2", t.optimizer.beta2);
+  t.optimizer.rho = get_or(optimizer, "rho", t.optimizer.rho);
+  t.optimizer.epsilon = get_or(optimizer, "epsilon", t.optimizer.epsilon);
+  t.optimizer.initial_accumulator = get_or(optimizer, "initial_accumulator", t.optimizer.initial_accumulator);
+  t.optimizer.weight_decay = get_or(optimizer, "weight_decay", t.optimizer.name == "adamw" ? 0.01 : 0.0);
+
+  const json schedule = as_tagged(find(train, "schedule"), "name");
+  t.schedule.name = get_or<std::string>(schedule, "name", "constant");
+  t.schedule.every = int_or(schedule, "every", t.schedule.every);
+  t.schedule.factor = get_or(schedule, "factor", t.schedule.factor);
+  t.schedule.rate = get_or(schedule, "rate", t.schedule.rate);
+  t.schedule.decay_steps = int_or(schedule, "decay_steps", t.schedule.decay_steps);
+  t.schedule.period = int_or(schedule, "period", t.schedule.period);
+  t.schedule.period_mult = get_or(schedule, "period_mult", t.schedule.period_mult);
+  t.schedule.restarts = get_or(schedule, "restarts", t.schedule.restarts);
+  t.schedule.min_lr = get_or(schedule, "min_lr", t.schedule.min_lr);
+  t.schedule.warmup_epochs = get_or(schedule, "warmup_epochs", t.schedule.warmup_epochs);
+
+  t.batch_size = int_or(train, "batch_size", t.batch_size);
+  t.epochs = int_or(train, "epochs", t.epochs);
+  t.shuffle = get_or(train, "shuffle", t.shuffle);
+  t.clip_norm = get_or(train, "clip_norm", t.clip_norm);
+
+  if (const json* es = find(train, "early_stopping")) {
+    EarlyStoppingConfig c;
+    c.monitor = get_or(*es, "monitor", c.monitor);
+    c.mode = get_or(*es, "mode", c.mode);
+    c.patience = int_or(*es, "patience", c.patience);
+    c.min_delta = get_or(*es, "min_delta", c.min_delta);
+    c.restore_best = get_or(*es, "restore_best", c.restore_best);
+    spec.early_stopping = c;
+  }
+  if (const json* rp = find(train, "reduce_on_plateau")) {
+    ReduceOnPlateauConfig c;
+    c.monitor = get_or(*rp, "monitor", c.monitor);
+    c.mode = get_or(*rp, "mode", c.mode);
+    c.factor = get_or(*rp, "factor", c.factor);
+    c.patience = int_or(*rp, "patience", c.patience);
+    c.min_delta = get_or(*rp, "min_delta", c.min_delta);
+    c.cooldown = int_or(*rp, "cooldown", c.cooldown);
+    c.min_lr = get_or(*rp, "min_lr", c.min_lr);
+    spec.reduce_on_plateau = c;
+  }
+
+  const json output = get_or(root, "output", json::object());
+  spec.output_dir = get_or<std::string>(output, "dir", "");
+  if (spec.output_dir.empty()) {
+    std::string stem = fs::path(tree.source).stem().string();
+    spec.output_dir = "runs/" + (stem.empty() ? std::string("spec") : stem);
+  }
+  return spec;
+}
+
+TrainingSpec parse_spec(const std::string& yaml_text, const std::string& source_name,
+                        const std::vector<std::string>& overrides, const std::string& base_dir) {
+  SpecTree tree = parse_spec_tree(yaml_text, source_name, base_dir);
+  for (const std::string& assignment : overrides) apply_override(tree, assignment);
+  validate_spec_tree(tree);
+  return spec_from_tree(tree);
+}
+
+TrainingSpec load_spec(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read spec file '" + path + "': " + (fs::exists(path) ? "permission denied" : "no such file"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_spec(text.str(), path, overrides, fs::path(path).parent_path().string());
+}
+
+std::vector<json> expand_layers(const ModelSpec& model, const Shape& input_sample_shape, int64_t output_width) {
+  if (!model.shorthand) return model.layers;
+  std::vector<json> layers;
+  if (input_sample_shape.size() != 1) layers.push_back({{"type", "flatten"}});
+  for (const HiddenLayerSpec& h : model.hidden) {
+    json dense = {{"type", "dense"}, {"units", h.units}, {"activation", h.activation}, {"kernel_init", h.init}};
+    if (h.l1 != 0.0) dense["l1"] = h.l1;
+    if (h.l2 != 0.0) dense["l2"] = h.l2;
+    layers.push_back(dense);
+    if (h.batch_norm) layers.push_back({{"type", "batch_norm"}});
+    if (h.dropout > 0.0) layers.push_back({{"type", "dropout"}, {"rate", h.dropout}});
+  }
+  // The output layer is linear: the loss applies softmax/sigmoid itself.
+  json output = {{"type", "dense"}, {"units", output_width}, {"activation", "linear"}, {"kernel_init", "xavier_uniform"}};
+  if (model.l1 != 0.0) output["l1"] = model.l1;
+  if (model.l2 != 0.0) output["l2"] = model.l2;
+  layers.push_back(output);
+  return layers;
+}
+
+int64_t required_output_width(const TrainingSpec& spec, const Dataset& train) {
+  if (spec.train.loss == "binary_crossentropy") return 1;
+  if (spec.data.task == Task::Regression) return train.y.features();
+  return train.num_classes;
+}
+
+namespace {
+// Where to report a problem with expanded layer i.
+std::string layer_path(const TrainingSpec& spec, size_t i) {
+  return spec.model.shorthand ? "model.hidden" : "model.layers[" + std::to_string(i) + "]";
+}
+}  // namespace
+
+void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width) {
+  const std::vector<json> layers = expand_layers(spec.model, input_sample_shape, output_width);
+  const SpecTree& tree = spec.tree;
+  Shape shape = input_sample_shape;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string type = layer_type(layers[i]);
+    if (type == "flatten") {
+      shape = {shape_size(shape)};
+    } else if (type == "dense") {
+      if (shape.size() != 1)
+        tree.fail(layer_path(spec, i), "a dense layer needs a flat (1-D) input but gets samples of shape " +
+                                           shape_string(shape) + "; add {type: flatten} before it");
+      shape = {get_int(layers[i].at("units"))};
+    }
+  }
+  if (spec.model.shorthand) return;  // the output layer was sized to fit
+  const size_t last = layers.size() - 1;
+  const std::string last_path = layer_path(spec, last);
+  const std::string link = final_activation(layers[last]);
+  if ((spec.train.loss == "categorical_crossentropy" && link == "softmax") ||
+      (spec.train.loss == "binary_crossentropy" && link == "sigmoid"))
+    tree.fail(last_path, "the last layer applies " + link + ", but " + spec.train.loss +
+                             " applies it itself (on the raw outputs); remove the " + link + " from the last layer");
+  if (shape.size() != 1 || shape[0] != output_width) {
+    std::string need;
+    if (spec.train.loss == "binary_crossentropy")
+      need = "binary_crossentropy needs 1 output";
+    else if (spec.data.task == Task::Regression)
+      need = "the regression target has " + std::to_string(output_width) + " value(s) per sample";
+    else
+      need = "the data has " + std::to_string(output_width) + " classes (one output per class)";
+    const bool dense_last = layer_type(layers[last]) == "dense";
+    tree.fail(dense_last ? last_path + ".units" : last_path,
+              "the last layer gives samples of shape " + shape_string(shape) + ", but " + need +
+                  (dense_last ? "; set units: " + std::to_string(output_width)
+                              : "; end the model with {type: dense, units: " + std::to_string(output_width) + "}"));
+  }
+}
+
+Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width, Rng& rng) {
+  check_model_shapes(spec, input_sample_shape, output_width);
+  const std::vector<json> layers = expand_layers(spec.model, input_sample_shape, output_width);
+  Network network;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    json config = layers[i];
+    Regularizer reg;
+    if (config.contains("l1")) reg.l1 = config["l1"].get<float>();
+    if (config.contains("l2")) reg.l2 = config["l2"].get<float>();
+    config.erase("l1");
+    config.erase("l2");
+    try {
+      auto layer = make_layer(config);
+      layer->regularizer = reg;
+      network.add(std::move(layer));
+    } catch (const Error& e) {
+      spec.tree.fail(layer_path(spec, i), e.what());
+    }
+  }
+  try {
+    network.build(input_sample_shape, rng);
+  } catch (const Error& e) {
+    spec.tree.fail("model", e.what());
+  }
+  return network;
+}
+
+}  // namespace nntune
