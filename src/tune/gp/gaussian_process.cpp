@@ -179,8 +179,8 @@ KernelParams fit_kernel_params(const Eigen::MatrixXd& x, const Eigen::VectorXd& 
   };
   BoxMinimizerOptions minimizer;
   minimizer.max_iterations = options.max_iterations;
-  minimizer.projected_gradient_tol = 1e-4;
-  minimizer.relative_value_tol = 1e-9;
+  minimizer.projected_gradient_tol = 1e-3;
+  minimizer.relative_value_tol = 1e-8;
 
   KernelParams best = starts.empty() ? KernelParams::defaults(dims, 0.5) : starts.front();
   double best_value = std::numeric_limits<double>::infinity();
