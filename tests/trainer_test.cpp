@@ -301,6 +301,21 @@ TEST(TrainerTest, DivergenceThrowsAndLeavesParametersAsBeforeTheStep) {
   EXPECT_EQ(net.parameters(), recorder.last_batch_params);  // the failing step changed nothing
 }
 
+TEST(TrainerTest, ClipNormBoundsTheUpdate) {
+  Network net = make_network({{{"type", "dense"}, {"units", 1}}}, {1}, 5);
+  const std::vector<float> before = net.parameters();
+  TrainConfig c;
+  c.loss = "mse";
+  c.optimizer.name = "sgd";
+  c.optimizer.lr = 1.0;
+  c.epochs = 1;
+  c.batch_size = 1000;  // one full-batch step
+  c.clip_norm = 0.5;    // the bias gradient alone is about -2 here, so clipping applies
+  fit(net, line_data(16), nullptr, c);
+  const double dw = net.parameters()[0] - before[0], db = net.parameters()[1] - before[1];
+  EXPECT_NEAR(std::sqrt(dw * dw + db * db), 0.5, 1e-5);
+}
+
 TEST(TrainerTest, NonFiniteInputsAreReportedWithTheirPosition) {
   Network net = make_network({{{"type", "dense"}, {"units", 1}}}, {1}, 5);
   Dataset data = line_data(8);

@@ -61,13 +61,18 @@ void check_dataset(const Dataset& data, const Network& network, const std::strin
 }
 
 [[noreturn]] void diverged(const std::string& what, double value, int64_t epoch, int64_t batch, int64_t step,
-                           double lr) {
+                           double lr, const std::vector<float>& params) {
+  // The checks before each update keep parameters finite; only an update that overflowed while
+  // its gradient looked sane (an absurd lr with an adaptive optimiser) can break that.
+  const bool params_finite =
+      Eigen::Map<const Eigen::ArrayXf>(params.data(), static_cast<Eigen::Index>(params.size())).allFinite();
   throw DivergenceError("training diverged at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
                         " (batch " + std::to_string(batch) + " of the epoch): " + what + " is " +
                         format_number(value) + ". The learning rate " + format_number(lr) +
                         " is most likely too high: try lr <= " + format_number(lr / 10) +
-                        ", a warm-up, or clip_norm; also check that the inputs are scaled (e.g. scaler: standard)."
-                        " The parameters are left as they were before this step.");
+                        ", a warm-up, or clip_norm; also check that the inputs are scaled (e.g. scaler: standard)." +
+                        (params_finite ? " The parameters are left as they were before this step."
+                                       : " An earlier update already overflowed some parameters to infinity."));
 }
 
 }  // namespace
@@ -121,11 +126,11 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
 
       const Tensor& output = network.forward(batch_x, ctx);
       const double data_loss = loss->forward_backward(output, batch_y, &grad_output);
-      if (!std::isfinite(data_loss)) diverged("the loss", data_loss, epoch, batch + 1, step + 1, lr);
+      if (!std::isfinite(data_loss)) diverged("the loss", data_loss, epoch, batch + 1, step + 1, lr, params);
       network.backward(grad_output);
       const double penalty = network.apply_regularization();
       const double batch_loss = data_loss + penalty;
-      if (!std::isfinite(batch_loss)) diverged("the loss with the L1/L2 penalty", batch_loss, epoch, batch + 1, step + 1, lr);
+      if (!std::isfinite(batch_loss)) diverged("the loss with the L1/L2 penalty", batch_loss, epoch, batch + 1, step + 1, lr, params);
 
       // A NaN/inf gradient, or one so large that the update could overflow a parameter to
       // infinity, is caught here, before the optimiser touches the parameters. The squared norm
@@ -139,7 +144,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
         grad_norm = std::sqrt(static_cast<double>(Eigen::Map<const Eigen::ArrayXf>(grads.data(), num_params).square().sum()));
       }
       if (!std::isfinite(grad_norm) || lr * grad_norm > kMaxUpdateNorm)
-        diverged("the gradient norm", grad_norm, epoch, batch + 1, step + 1, lr);
+        diverged("the gradient norm", grad_norm, epoch, batch + 1, step + 1, lr, params);
       // Metrics from the training-mode output (Keras convention); backward leaves it intact.
       epoch_metrics.add(output, batch_y, batch_loss);
       optimizer->step(params.data(), grads.data(), num_params, lr);
