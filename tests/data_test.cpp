@@ -70,7 +70,7 @@ TEST(Csv, LabelIsLastColumnByDefaultOrAZeroBasedIndex) {
 TEST(Csv, QuotedFieldWithEscapedQuoteAndNewlineKeepsLineNumbers) {
   TempDir dir;
   CsvOptions options;
-  options.label = "y";
+  options.label = std::string("y");
   // The header's quoted name spans two physical lines; the bad cell is on physical line 4.
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "\"x \"\"one\"\"\nsecond\",y\n1,0\nbad,1\n", options), "line 4, column 1",
                         "\"bad\"");

@@ -1,0 +1,287 @@
+// The model file: a small versioned binary format with a checksum.
+//
+//   offset 0   8 bytes  magic "NNTUNE\0M"
+//          8   u32      format version (kFormatVersion)
+//         12   u32      header length H
+//         16   H bytes  JSON header: network config, scaler, loss, task, num_classes,
+//                       metadata, num_params, num_state
+//     16 + H   float32  num_params parameters, then num_state layer-state values
+//   size - 4   u32      CRC-32 (zlib) of every byte before it
+//
+// All integers and floats are little endian. Saving writes a temporary file beside the target,
+// fsyncs it and renames it over the target, so a crash leaves either the old or the new model.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "data/file_bytes.hpp"
+#include "nn/model_io_faults.hpp"
+#include "nntune/error.hpp"
+#include "nntune/loss.hpp"
+#include "nntune/model.hpp"
+
+namespace nntune {
+
+namespace detail {
+std::function<void(const std::string& stage)> save_model_fault_hook;
+}  // namespace detail
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "the model format is written on little-endian machines");
+
+constexpr char kMagic[8] = {'N', 'N', 'T', 'U', 'N', 'E', '\0', 'M'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kFixedHeader = 16;  // magic, version, header length
+constexpr size_t kChecksumSize = 4;
+
+std::string task_name(Task task) { return task == Task::Regression ? "regression" : "classification"; }
+
+void append_u32(std::string& out, uint32_t value) {
+  char bytes[4];
+  std::memcpy(bytes, &value, 4);
+  out.append(bytes, 4);
+}
+
+uint32_t read_u32(const char* at) {
+  uint32_t value;
+  std::memcpy(&value, at, 4);
+  return value;
+}
+
+uint32_t checksum(const char* data, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes uInt lengths; feed large files in pieces.
+  while (size > 0) {
+    const uInt piece = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), piece);
+    data += piece;
+    size -= piece;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+std::string hex(uint32_t value) {
+  std::ostringstream out;
+  out << "0x" << std::hex << value;
+  return out.str();
+}
+
+std::string serialize(const Model& model) {
+  const Network& network = model.network;
+  const std::vector<float>& params = network.parameters();
+  const std::vector<float> state = network.state();
+  const nlohmann::json header = {
+      {"network", network.config()},
+      {"scaler", model.scaler.to_json()},
+      {"loss", model.loss},
+      {"task", task_name(model.task)},
+      {"num_classes", model.num_classes},
+      {"metadata", model.metadata},
+      {"num_params", params.size()},
+      {"num_state", state.size()},
+  };
+  const std::string header_text = header.dump();
+  std::string out;
+  out.reserve(kFixedHeader + header_text.size() + 4 * (params.size() + state.size()) + kChecksumSize);
+  out.append(kMagic, sizeof kMagic);
+  append_u32(out, kFormatVersion);
+  append_u32(out, static_cast<uint32_t>(header_text.size()));
+  out += header_text;
+  out.append(reinterpret_cast<const char*>(params.data()), 4 * params.size());
+  out.append(reinterpret_cast<const char*>(state.data()), 4 * state.size());
+  append_u32(out, checksum(out.data(), out.size()));
+  return out;
+}
+
+// Removes the temporary file unless the save completed.
+class TempFile {
+ public:
+  explicit TempFile(std::string path) : path_(std::move(path)) {}
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  int& fd() { return fd_; }
+  void commit() { committed_ = true; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+void fault_point(const char* stage) {
+  if (detail::save_model_fault_hook) detail::save_model_fault_hook(stage);
+}
+
+void write_atomically(const std::string& path, const std::string& bytes) {
+  const std::string failed = "cannot save model to " + detail::quoted(path) + ": ";
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    if (ec)
+      throw Error(failed + "cannot create directory " + detail::quoted(parent.string()) + " (" + ec.message() +
+                  "); choose a writable location");
+  }
+  // The pid keeps processes apart; the sequence number keeps threads of one process apart.
+  static std::atomic<uint64_t> sequence{0};
+  TempFile temp(path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(sequence++));
+  temp.fd() = ::open(temp.path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (temp.fd() < 0)
+    throw Error(failed + "cannot create temporary file " + detail::quoted(temp.path()) + " (" +
+                std::strerror(errno) + "); check that the directory is writable");
+  fault_point("temp_created");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t wrote = ::write(temp.fd(), bytes.data() + done, bytes.size() - done);
+    if (wrote < 0) {
+      if (errno == EINTR) continue;
+      throw Error(failed + "writing " + detail::quoted(temp.path()) + " failed (" + std::strerror(errno) +
+                  "); free some disk space or choose another location");
+    }
+    done += static_cast<size_t>(wrote);
+  }
+  fault_point("written");
+  if (::fsync(temp.fd()) != 0)
+    throw Error(failed + "flushing " + detail::quoted(temp.path()) + " to disk failed (" + std::strerror(errno) + ")");
+  const int fd = temp.fd();
+  temp.fd() = -1;
+  if (::close(fd) != 0)
+    throw Error(failed + "closing " + detail::quoted(temp.path()) + " failed (" + std::strerror(errno) + ")");
+  fault_point("synced");
+  if (::rename(temp.path().c_str(), path.c_str()) != 0)
+    throw Error(failed + "renaming " + detail::quoted(temp.path()) + " over it failed (" + std::strerror(errno) +
+                "); is " + detail::quoted(path) + " a directory?");
+  temp.commit();
+  // Make the rename itself durable; a failure here leaves a valid file, so it is not an error.
+  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+}  // namespace
+
+void save_model(const Model& model, const std::string& path) {
+  if (!model.network.built())
+    throw Error("cannot save model to " + detail::quoted(path) + ": its network is not built (train it first)");
+  write_atomically(path, serialize(model));
+}
+
+Model load_model(const std::string& path) {
+  const detail::FileBytes file = detail::read_raw_bytes(path, "model file");
+  const char* bytes = file.data();
+  const size_t size = file.size;
+  const std::string where = "model file " + detail::quoted(path);
+  const std::string truncated = where + " is truncated";
+  const std::string resave = "; the save was interrupted or the copy is incomplete: save or copy it again";
+
+  if (size == 0) throw Error(where + " is empty (an interrupted save?); save the model again");
+  if (std::memcmp(bytes, kMagic, std::min(size, sizeof kMagic)) != 0)
+    throw Error(where + " is not an nntune model (it does not start with the nntune model signature); give a file "
+                "written by nntune (save_model or the train command)");
+  if (size < kFixedHeader + kChecksumSize)
+    throw Error(truncated + " (" + std::to_string(size) + " bytes, shorter than any model)" + resave);
+  const uint32_t version = read_u32(bytes + 8);
+  if (version > kFormatVersion)
+    throw Error(where + " was written by a newer nntune, version " + std::to_string(version) +
+                "; this one reads up to " + std::to_string(kFormatVersion) + ": upgrade nntune to load it");
+  if (version == 0) throw Error(where + " is corrupt: format version 0 does not exist; restore it from a backup");
+
+  const size_t header_length = read_u32(bytes + 12);
+  const uint32_t stored_crc = read_u32(bytes + size - kChecksumSize);
+  const uint32_t actual_crc = checksum(bytes, size - kChecksumSize);
+  nlohmann::json header;
+  const bool header_fits = kFixedHeader + header_length + kChecksumSize <= size;
+  if (header_fits) header = nlohmann::json::parse(bytes + kFixedHeader, bytes + kFixedHeader + header_length, nullptr,
+                                                  /*allow_exceptions=*/false);
+  size_t expected_size = 0;
+  if (header.is_object() && header.contains("num_params") && header.contains("num_state") &&
+      header["num_params"].is_number_unsigned() && header["num_state"].is_number_unsigned())
+    expected_size = kFixedHeader + header_length +
+                    4 * (header["num_params"].get<size_t>() + header["num_state"].get<size_t>()) + kChecksumSize;
+  if (stored_crc != actual_crc) {
+    // Tell a cut-off file from a damaged one: the former is shorter than its own header says.
+    if (!header_fits)
+      throw Error(truncated + " inside its header (" + std::to_string(size) + " bytes)" + resave);
+    if (expected_size > size)
+      throw Error(truncated + ": expected " + std::to_string(expected_size) + " bytes, got " + std::to_string(size) +
+                  resave);
+    throw Error(where + " is corrupt: checksum mismatch (stored " + hex(stored_crc) + ", computed " +
+                hex(actual_crc) + "); the file was damaged after it was saved: restore it from a backup or retrain");
+  }
+  if (!header.is_object() || expected_size != size)
+    throw Error(where + " is corrupt: its header does not describe the file (the checksum matches, so it was "
+                "written that way); save the model again");
+
+  Model model;
+  try {
+    Rng rng(0);  // the initial values are overwritten by the saved parameters
+    model.network = Network::from_config(header.at("network"), rng);
+    const size_t num_params = header.at("num_params").get<size_t>();
+    const size_t num_state = header.at("num_state").get<size_t>();
+    if (num_params != model.network.parameters().size())
+      throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
+                  std::to_string(model.network.parameters().size()));
+    const char* values = bytes + kFixedHeader + header_length;
+    if (num_params) std::memcpy(model.network.parameters().data(), values, 4 * num_params);
+    std::vector<float> state(num_state);
+    if (num_state) std::memcpy(state.data(), values + 4 * num_params, 4 * num_state);
+    model.network.set_state(state);
+    model.scaler = Scaler::from_json(header.at("scaler"));
+    model.loss = header.at("loss").get<std::string>();
+    const std::string task = header.at("task").get<std::string>();
+    if (task != "classification" && task != "regression")
+      throw Error("unknown task '" + task + "' (expected classification or regression)");
+    model.task = task == "regression" ? Task::Regression : Task::Classification;
+    model.num_classes = header.at("num_classes").get<int64_t>();
+    model.metadata = header.at("metadata");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + " has a malformed header (" + e.what() + "); save the model again");
+  } catch (const Error& e) {
+    throw Error(where + ": cannot rebuild the model: " + e.what() +
+                " (was it written by an incompatible nntune build?)");
+  }
+  return model;
+}
+
+Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
+  if (batch_size <= 0) throw Error("predict: batch size must be positive, got " + std::to_string(batch_size));
+  Network& network = model.network;
+  if (!network.built()) throw Error("predict: the model's network is not built (train or load a model first)");
+  const std::unique_ptr<Loss> loss = make_loss(model.loss);
+  Tensor x = raw_x;
+  model.scaler.apply(x);
+
+  const int64_t n = x.batch();
+  Shape out_shape = {n};
+  for (int64_t d : network.output_shape()) out_shape.push_back(d);
+  Tensor out(out_shape);
+  const int64_t per_sample = out.features();
+  ForwardContext eval;  // training = false: no dropout, batch norm uses running statistics
+  Tensor batch;
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(n, begin + batch_size);
+    const bool whole = begin == 0 && end == n;
+    if (!whole) batch = x.rows(begin, end);
+    const Tensor& y = network.forward(whole ? x : batch, eval);
+    std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
+  }
+  loss->link(out);
+  return out;
+}
+
+}  // namespace nntune

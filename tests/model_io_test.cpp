@@ -1,0 +1,261 @@
+// Saving and loading models: bit-identical round trips, every kind of damaged file, atomic saves.
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "nn/model_io_faults.hpp"
+#include "nntune/error.hpp"
+#include "nntune/model.hpp"
+#include "test_util.hpp"
+
+namespace nntune {
+namespace {
+
+using testing::read_file;
+using testing::TempDir;
+using testing::write_file;
+
+Tensor random_inputs(int64_t n, int64_t features, uint64_t seed) {
+  Rng rng(seed);
+  std::normal_distribution<float> normal(2.0f, 3.0f);
+  Tensor x({n, features});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = normal(rng);
+  return x;
+}
+
+// dense -> batch_norm -> dropout -> dense, trained for a few forward passes so the batch-norm
+// running statistics are not their initial values.
+Model make_classifier() {
+  const nlohmann::json config = {
+      {"input_shape", {4}},
+      {"layers",
+       {{{"type", "dense"}, {"units", 8}, {"activation", "relu"}, {"l2", 1e-4}},
+        {{"type", "batch_norm"}},
+        {{"type", "dropout"}, {"rate", 0.3}},
+        {{"type", "dense"}, {"units", 3}}}}};
+  Rng rng(42);
+  Model model;
+  model.network = Network::from_config(config, rng);
+  const Tensor train = random_inputs(64, 4, 7);
+  model.scaler.kind = "standard";
+  model.scaler.fit(train);
+  Tensor scaled = train;
+  model.scaler.apply(scaled);
+  ForwardContext training{true, &rng};
+  for (int i = 0; i < 3; ++i) model.network.forward(scaled, training);
+  model.loss = "categorical_crossentropy";
+  model.task = Task::Classification;
+  model.num_classes = 3;
+  model.metadata = {{"spec", {{"epochs", 5}}}, {"note", "round trip"}};
+  return model;
+}
+
+std::vector<std::string> leftovers(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos) names.push_back(name);
+  }
+  return names;
+}
+
+TEST(ModelIo, RoundTripIsBitIdentical) {
+  TempDir dir;
+  Model model = make_classifier();
+  const std::string path = dir.file("model.nnt");
+  save_model(model, path);
+  Model loaded = load_model(path);
+
+  EXPECT_EQ(loaded.network.config(), model.network.config());
+  ASSERT_EQ(loaded.network.parameters().size(), model.network.parameters().size());
+  EXPECT_EQ(std::memcmp(loaded.network.parameters().data(), model.network.parameters().data(),
+                        4 * model.network.parameters().size()),
+            0);
+  const std::vector<float> state = model.network.state();
+  ASSERT_EQ(state.size(), 16u);  // running mean and variance of 8 features
+  EXPECT_EQ(loaded.network.state(), state);
+  EXPECT_NE(state[0], 0.0f);  // the statistics moved, so the test sees them
+  EXPECT_EQ(loaded.scaler.kind, "standard");
+  EXPECT_EQ(loaded.scaler.offset, model.scaler.offset);
+  EXPECT_EQ(loaded.scaler.factor, model.scaler.factor);
+  EXPECT_EQ(loaded.loss, "categorical_crossentropy");
+  EXPECT_EQ(loaded.task, Task::Classification);
+  EXPECT_EQ(loaded.num_classes, 3);
+  EXPECT_EQ(loaded.metadata, model.metadata);
+
+  const Tensor raw = random_inputs(37, 4, 99);
+  const Tensor before = predict(model, raw, 10);
+  const Tensor after = predict(loaded, raw, 10);
+  ASSERT_EQ(after.shape(), (Shape{37, 3}));
+  EXPECT_EQ(std::memcmp(before.data(), after.data(), 4 * static_cast<size_t>(before.size())), 0);
+
+  // Saving the loaded model again gives the same bytes.
+  save_model(loaded, dir.file("again.nnt"));
+  EXPECT_EQ(read_file(dir.file("again.nnt")), read_file(path));
+}
+
+TEST(ModelIo, PredictScalesRunsInEvalModeAndAppliesTheSoftmaxLink) {
+  Model model = make_classifier();
+  const Tensor raw = random_inputs(25, 4, 3);
+  const Tensor probabilities = predict(model, raw, 7);
+  // By hand: scale, forward in evaluation mode (dropout off), softmax per row.
+  Tensor x = raw;
+  model.scaler.apply(x);
+  const Tensor logits = model.network.forward(x, ForwardContext{});
+  for (int64_t r = 0; r < 25; ++r) {
+    double max = -1e30, total = 0.0;
+    for (int64_t c = 0; c < 3; ++c) max = std::max<double>(max, logits[r * 3 + c]);
+    for (int64_t c = 0; c < 3; ++c) total += std::exp(logits[r * 3 + c] - max);
+    for (int64_t c = 0; c < 3; ++c)
+      EXPECT_NEAR(probabilities[r * 3 + c], std::exp(logits[r * 3 + c] - max) / total, 1e-5) << r << "," << c;
+  }
+  // Deterministic: no dropout at prediction time, whatever the batch size.
+  const Tensor again = predict(model, raw, 1000);
+  for (int64_t i = 0; i < again.size(); ++i) EXPECT_NEAR(again[i], probabilities[i], 1e-6);
+}
+
+TEST(ModelIo, RegressionModelPredictsRawOutputs) {
+  TempDir dir;
+  Rng rng(5);
+  Model model;
+  model.network = Network::from_config({{"input_shape", {3}}, {"layers", {{{"type", "dense"}, {"units", 2}}}}}, rng);
+  model.loss = "mse";
+  model.task = Task::Regression;
+  model.scaler.kind = "divide";
+  model.scaler.divide_by = 4.0f;
+  save_model(model, dir.file("r.nnt"));
+  Model loaded = load_model(dir.file("r.nnt"));
+  EXPECT_EQ(loaded.task, Task::Regression);
+  EXPECT_EQ(loaded.scaler.divide_by, 4.0f);
+  const Tensor raw({2, 3}, {4, 8, -4, 0, 2, 1});
+  const Tensor out = predict(loaded, raw);
+  Tensor x({2, 3}, {1, 2, -1, 0, 0.5f, 0.25f});
+  const Tensor& expected = model.network.forward(x, ForwardContext{});
+  for (int64_t i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(out[i], expected[i]);
+}
+
+TEST(ModelIo, SaveCreatesParentDirectoriesAndRejectsUnbuiltNetworks) {
+  TempDir dir;
+  Model model = make_classifier();
+  const std::string nested = dir.file("runs/a/b/model.nnt");
+  save_model(model, nested);
+  EXPECT_TRUE(std::filesystem::exists(nested));
+  EXPECT_TRUE(leftovers(dir.path() / "runs/a/b").empty());
+  Model empty;
+  EXPECT_ERROR_CONTAINS(save_model(empty, dir.file("x.nnt")), "x.nnt", "not built");
+}
+
+TEST(ModelIoErrors, MissingFile) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_model(dir.file("none.nnt")), "none.nnt", "No such file");
+}
+
+TEST(ModelIoErrors, TruncatedAtManyPoints) {
+  TempDir dir;
+  const std::string path = dir.file("model.nnt");
+  save_model(make_classifier(), path);
+  const std::string whole = read_file(path);
+  const size_t header_length = static_cast<unsigned char>(whole[12]) | static_cast<unsigned char>(whole[13]) << 8;
+  const std::vector<size_t> cuts = {4,  8, 10, 14, 16, 20, 16 + header_length / 2, 16 + header_length,
+                                    16 + header_length + 10, whole.size() - 5, whole.size() - 1};
+  for (size_t cut : cuts) {
+    const std::string cut_path = dir.file("cut.nnt");
+    write_file(cut_path, whole.substr(0, cut));
+    EXPECT_ERROR_CONTAINS(load_model(cut_path), "cut.nnt", "truncated");
+  }
+  write_file(dir.file("empty.nnt"), "");
+  EXPECT_ERROR_CONTAINS(load_model(dir.file("empty.nnt")), "empty.nnt", "empty");
+  write_file(dir.file("cut.nnt"), whole.substr(0, whole.size() - 9));
+  EXPECT_ERROR_CONTAINS(load_model(dir.file("cut.nnt")), "expected " + std::to_string(whole.size()) + " bytes",
+                        "got " + std::to_string(whole.size() - 9));
+}
+
+TEST(ModelIoErrors, FlippedByteFailsTheChecksum) {
+  TempDir dir;
+  const std::string path = dir.file("model.nnt");
+  save_model(make_classifier(), path);
+  const std::string whole = read_file(path);
+  const size_t header_length = static_cast<unsigned char>(whole[12]) | static_cast<unsigned char>(whole[13]) << 8;
+  // A parameter byte, a header byte and a checksum byte.
+  for (size_t at : {16 + header_length + 5, size_t{16 + 3}, whole.size() - 2}) {
+    std::string damaged = whole;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x10);
+    write_file(dir.file("bad.nnt"), damaged);
+    EXPECT_ERROR_CONTAINS(load_model(dir.file("bad.nnt")), "bad.nnt", "corrupt", "checksum");
+  }
+}
+
+TEST(ModelIoErrors, ForeignFile) {
+  TempDir dir;
+  write_file(dir.file("notes.txt"), "These are not the weights you are looking for.\n");
+  EXPECT_ERROR_CONTAINS(load_model(dir.file("notes.txt")), "notes.txt", "not an nntune model");
+  write_file(dir.file("tiny"), "NN!");
+  EXPECT_ERROR_CONTAINS(load_model(dir.file("tiny")), "tiny", "not an nntune model");
+}
+
+TEST(ModelIoErrors, NewerFormatVersion) {
+  TempDir dir;
+  const std::string path = dir.file("model.nnt");
+  save_model(make_classifier(), path);
+  std::string bytes = read_file(path);
+  bytes[8] = 2;
+  write_file(path, bytes);
+  EXPECT_ERROR_CONTAINS(load_model(path), "model.nnt", "written by a newer nntune, version 2",
+                        "this one reads up to 1");
+}
+
+TEST(ModelIoAtomicSave, FailureAtAnyStageLeavesTheExistingModelAndNoTemporaryFile) {
+  TempDir dir;
+  const std::string path = dir.file("model.nnt");
+  save_model(make_classifier(), path);
+  const std::string original = read_file(path);
+  Model other = make_classifier();
+  other.network.parameters()[0] += 1.0f;
+  for (const std::string stage : {"temp_created", "written", "synced"}) {
+    detail::save_model_fault_hook = [&](const std::string& at) {
+      if (at == stage) throw Error("injected fault at " + at);
+    };
+    EXPECT_ERROR_CONTAINS(save_model(other, path), "injected fault at " + stage);
+    detail::save_model_fault_hook = nullptr;
+    EXPECT_EQ(read_file(path), original) << stage;
+    EXPECT_TRUE(leftovers(dir.path()).empty()) << stage;
+    EXPECT_NO_THROW(load_model(path));
+  }
+  // Without a fault the new model replaces the old one.
+  save_model(other, path);
+  EXPECT_NE(read_file(path), original);
+  EXPECT_EQ(load_model(path).network.parameters()[0], other.network.parameters()[0]);
+}
+
+TEST(ModelIoAtomicSave, TargetIsADirectory) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("model.nnt"));
+  EXPECT_ERROR_CONTAINS(save_model(make_classifier(), dir.file("model.nnt")), "cannot save model", "model.nnt",
+                        "directory");
+  EXPECT_TRUE(std::filesystem::is_directory(dir.file("model.nnt")));
+  EXPECT_TRUE(leftovers(dir.path()).empty());
+  write_file(dir.file("file"), "x");
+  EXPECT_ERROR_CONTAINS(save_model(make_classifier(), dir.file("file/model.nnt")), "cannot create directory");
+}
+
+TEST(ModelIoAtomicSave, ReadOnlyDirectoryLeavesTheExistingModelUntouched) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  TempDir dir;
+  const std::string path = dir.file("model.nnt");
+  save_model(make_classifier(), path);
+  const std::string original = read_file(path);
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  Model other = make_classifier();
+  other.network.parameters()[0] += 1.0f;
+  EXPECT_ERROR_CONTAINS(save_model(other, path), "cannot save model", "model.nnt", "writable");
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
+  EXPECT_EQ(read_file(path), original);
+}
+
+}  // namespace
+}  // namespace nntune
