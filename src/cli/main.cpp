@@ -242,7 +242,8 @@ int cmd_train(const TrainArgs& a) {
     result = run_training(spec, {&progress}, options);
   } catch (const DivergenceError& e) {
     std::fflush(stdout);
-    throw Error(std::string("training diverged: ") + e.what() + "\nno model was written");
+    const std::string what = e.what();
+    throw Error((what.rfind("training diverged", 0) == 0 ? what : "training diverged: " + what) + "\nno model was written");
   }
   if (!result.history.stop_reason.empty()) std::printf("stopped: %s\n", result.history.stop_reason.c_str());
   if (!result.test_metrics.empty())
