@@ -16,14 +16,16 @@ namespace {
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
-void require_nonempty(const std::string& loss, const Tensor& output) {
+// These take the Loss, not its name: name() builds a std::string, which would be a heap
+// allocation on every batch.
+void require_nonempty(const Loss& loss, const Tensor& output) {
   if (output.batch() == 0 || output.features() == 0)
-    throw Error(loss + ": empty output " + shape_string(output.shape()) + "; a batch needs at least one sample");
+    throw Error(loss.name() + ": empty output " + shape_string(output.shape()) + "; a batch needs at least one sample");
 }
 
-void require_same_shape(const std::string& loss, const Tensor& output, const Tensor& target) {
+void require_same_shape(const Loss& loss, const Tensor& output, const Tensor& target) {
   if (output.batch() != target.batch() || output.features() != target.features())
-    throw Error(loss + ": targets have shape " + shape_string(target.shape()) + " but the network outputs " +
+    throw Error(loss.name() + ": targets have shape " + shape_string(target.shape()) + " but the network outputs " +
                 shape_string(output.shape()) + "; the targets need one value per output");
 }
 
@@ -47,8 +49,8 @@ class MeanSquaredError final : public Loss {
   std::string name() const override { return "mse"; }
 
   double forward_backward(const Tensor& output, const Tensor& target, Tensor* grad) const override {
-    require_nonempty(name(), output);
-    require_same_shape(name(), output, target);
+    require_nonempty(*this, output);
+    require_same_shape(*this, output, target);
     const int64_t n = output.size();
     ConstArrayMap y(output.data(), n), t(target.data(), n);
     if (grad) {
@@ -67,8 +69,8 @@ class BinaryCrossEntropy final : public Loss {
   //   -t log sigmoid(z) - (1-t) log(1 - sigmoid(z)) = max(z, 0) - z t + log(1 + exp(-|z|))
   // which never overflows; the gradient is sigmoid(z) - t.
   double forward_backward(const Tensor& output, const Tensor& target, Tensor* grad) const override {
-    require_nonempty(name(), output);
-    require_same_shape(name(), output, target);
+    require_nonempty(*this, output);
+    require_same_shape(*this, output, target);
     const int64_t n = output.size();
     ConstArrayMap z(output.data(), n), t(target.data(), n);
     const double total = (z.max(0.0f) - z * t + (-z.abs()).exp().log1p()).cast<double>().sum();
@@ -93,7 +95,7 @@ class CategoricalCrossEntropy final : public Loss {
   // Softmax fused with the log: per row, loss = logsumexp(z) - z[class] (or, for one-hot /
   // soft targets t, sum_k t_k (logsumexp(z) - z_k)); gradient = softmax(z) * sum(t) - t.
   double forward_backward(const Tensor& output, const Tensor& target, Tensor* grad) const override {
-    require_nonempty(name(), output);
+    require_nonempty(*this, output);
     const int64_t n = output.batch(), classes = output.features();
     const bool indices = target.batch() == n && target.features() == 1;
     if (!indices && (target.batch() != n || target.features() != classes))

@@ -1,5 +1,6 @@
 #include "nntune/network.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nntune/error.hpp"
@@ -43,7 +44,9 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
 
 const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
   if (!built_) throw Error("network used before build()");
-  if (x.sample_shape() != input_shape_)
+  // Compared in place: sample_shape() would build a vector (a heap allocation every batch).
+  const Shape& shape = x.shape();
+  if (shape.size() != input_shape_.size() + 1 || !std::equal(input_shape_.begin(), input_shape_.end(), shape.begin() + 1))
     throw Error("input samples have shape " + shape_string(x.sample_shape()) + " but the network expects " +
                 shape_string(input_shape_));
   last_input_ = &x;
