@@ -36,7 +36,7 @@ Dataset load_csv_text(const TempDir& dir, const std::string& text, CsvOptions op
 TEST(Csv, HeaderLabelByNameAndQuotedFieldsWithCommas) {
   TempDir dir;
   CsvOptions options;
-  options.label = "kind";
+  options.label = std::string("kind");
   const Dataset data = load_csv_text(dir, "a,kind,\"b, with comma\"\n1.5,2,\"3\"\n-4,0,\"5e1\"\n", options);
   ASSERT_EQ(data.x.shape(), (Shape{2, 2}));
   ASSERT_EQ(data.y.shape(), (Shape{2, 1}));
@@ -59,7 +59,7 @@ TEST(Csv, LabelIsLastColumnByDefaultOrAZeroBasedIndex) {
   EXPECT_EQ(last.x.shape(), (Shape{2, 2}));
   EXPECT_EQ(last.y[0], 3.0f);
   EXPECT_EQ(last.num_classes, 4);
-  options.label = "0";
+  options.label = std::string("0");
   Dataset first = load_csv_text(dir, "1,2,3\n4,5,1\n", options);
   EXPECT_EQ(first.y[0], 1.0f);
   EXPECT_EQ(first.y[1], 4.0f);
@@ -74,7 +74,7 @@ TEST(Csv, QuotedFieldWithEscapedQuoteAndNewlineKeepsLineNumbers) {
   // The header's quoted name spans two physical lines; the bad cell is on physical line 4.
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "\"x \"\"one\"\"\nsecond\",y\n1,0\nbad,1\n", options), "line 4, column 1",
                         "\"bad\"");
-  options.label = "x \"one\"\nsecond";
+  options.label = std::string("x \"one\"\nsecond");
   const Dataset data = load_csv_text(dir, "\"x \"\"one\"\"\nsecond\",y\n1,0\n", options);
   EXPECT_EQ(data.y[0], 1.0f);
   EXPECT_EQ(data.x[0], 0.0f);
@@ -128,7 +128,7 @@ TEST(Csv, GivenNumClassesIsKept) {
   EXPECT_EQ(load_csv_text(dir, "a,y\n1,2\n", options).num_classes, 10);
 }
 
-TEST(Csv, LoadsSklearnIrisAndBreastCancer) {
+TEST(Csv, LoadsSklearnIrisBostonAndDigits) {
   const std::string base = "/usr/lib/python3/dist-packages/sklearn/datasets/data/";
   if (!std::filesystem::exists(base + "iris.csv")) GTEST_SKIP() << "sklearn data sets not installed";
   CsvOptions options;
@@ -141,11 +141,17 @@ TEST(Csv, LoadsSklearnIrisAndBreastCancer) {
   EXPECT_EQ(iris.x[0], 5.1f);
   options.path = base + "boston_house_prices.csv";
   options.header = true;
-  options.label = "MEDV";
+  options.label = std::string("MEDV");
   options.task = Task::Regression;
   const Dataset boston = load_csv(options);
   EXPECT_EQ(boston.x.shape(), (Shape{506, 13}));
   EXPECT_EQ(boston.y[0], 24.0f);
+  CsvOptions digits_options;  // gzip, no header, label last
+  digits_options.path = base + "digits.csv.gz";
+  digits_options.header = false;
+  const Dataset digits = load_csv(digits_options);
+  EXPECT_EQ(digits.x.shape(), (Shape{1797, 64}));
+  EXPECT_EQ(digits.num_classes, 10);
 }
 
 TEST(CsvErrors, RaggedRowNamesLineAndCounts) {
@@ -201,14 +207,14 @@ TEST(CsvErrors, EmptyFileOrNoDataRows) {
 TEST(CsvErrors, UnknownLabelColumnListsHeaderNames) {
   TempDir dir;
   CsvOptions options;
-  options.label = "species";
+  options.label = std::string("species");
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "sepal,petal,class\n1,2,0\n", options), "label column 'species'",
                         "'sepal', 'petal', 'class'", "data.csv");
-  options.label = "7";
+  options.label = std::string("7");
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "sepal,petal,class\n1,2,0\n", options), "index 7 is out of range",
                         "3 columns");
   options.header = false;
-  options.label = "class";
+  options.label = std::string("class");
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "1,2,0\n", options), "'class'", "no header row");
 }
 
