@@ -148,6 +148,9 @@ TEST(ModelIo, SaveCreatesParentDirectoriesAndRejectsUnbuiltNetworks) {
   EXPECT_TRUE(leftovers(dir.path() / "runs/a/b").empty());
   Model empty;
   EXPECT_ERROR_CONTAINS(save_model(empty, dir.file("x.nnt")), "x.nnt", "not built");
+  model.metadata = {{"note", std::string("bad byte \xff")}};
+  EXPECT_ERROR_CONTAINS(save_model(model, dir.file("y.nnt")), "y.nnt", "UTF-8");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("y.nnt")));
 }
 
 TEST(ModelIoErrors, MissingFile) {

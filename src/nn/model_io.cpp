@@ -178,7 +178,15 @@ void write_atomically(const std::string& path, const std::string& bytes) {
 void save_model(const Model& model, const std::string& path) {
   if (!model.network.built())
     throw Error("cannot save model to " + detail::quoted(path) + ": its network is not built (train it first)");
-  write_atomically(path, serialize(model));
+  std::string bytes;
+  try {
+    bytes = serialize(model);
+  } catch (const nlohmann::json::exception& e) {
+    // In practice: a metadata or config string that is not valid UTF-8.
+    throw Error("cannot save model to " + detail::quoted(path) + ": its header cannot be written as JSON (" +
+                e.what() + "); make the metadata strings valid UTF-8");
+  }
+  write_atomically(path, bytes);
 }
 
 Model load_model(const std::string& path) {
