@@ -239,7 +239,7 @@ Dataset load_csv(const CsvOptions& options) {
       features.reserve(static_cast<size_t>(num_columns - 1) * (text.size() / (4 * num_columns) + 1));
     }
     if (count != num_columns)
-      throw Error(scanner.where(line, 0) + "line " + std::to_string(line) + " has " + std::to_string(count) +
+      throw Error("CSV file " + detail::quoted(path) + ": line " + std::to_string(line) + " has " + std::to_string(count) +
                   " fields, expected " + std::to_string(num_columns) + " as in " + expected_from +
                   "; every row needs the same number of fields (check for a missing value or an unquoted '" +
                   std::string(1, options.delimiter) + "' inside a field)");
