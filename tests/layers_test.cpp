@@ -5,6 +5,7 @@
 
 #include "gradcheck.hpp"
 #include "nntune/layer.hpp"
+#include "nntune/loss.hpp"
 #include "nntune/network.hpp"
 #include "test_util.hpp"
 
@@ -98,6 +99,39 @@ TEST(FlattenGradient, MatchesFiniteDifferences) {
   BoundLayer flatten(make_layer({{"type", "flatten"}}), {3, 4});
   EXPECT_EQ(flatten.output_sample_shape, (Shape{12}));
   expect_gradients_ok(*flatten.layer, random_tensor({2, 3, 4}, 17));
+}
+
+TEST(NetworkGradient, StackOfEveryLayerKindThroughALoss) {
+  // The layers composed by Network (flat buffers, ping-pong gradient buffers, first layer
+  // without an input gradient) give the gradient of the loss w.r.t. every parameter.
+  Network net;
+  net.add(make_layer({{"type", "flatten"}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 6}, {"activation", "tanh"}}));
+  net.add(make_layer({{"type", "batch_norm"}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 5}, {"activation", "gelu"}}));
+  net.add(make_layer({{"type", "dropout"}, {"rate", 0.3}}));
+  net.add(make_layer({{"type", "elu"}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  Rng init(3);
+  net.build({2, 2}, init);
+  const Tensor x = random_tensor({5, 2, 2}, 21);
+  const Tensor y({5, 1}, {0, 2, 1, 1, 0});
+  auto loss = make_loss("categorical_crossentropy");
+  auto loss_value = [&](Tensor* grad) {
+    Rng rng(8);  // same dropout mask every pass
+    return loss->forward_backward(net.forward(x, ForwardContext{true, &rng}), y, grad);
+  };
+  Tensor grad;
+  loss_value(&grad);
+  net.backward(grad);
+  const std::vector<double> analytic(net.gradients().begin(), net.gradients().end());
+  const testing::BlockCheck check = testing::detail::check_block(
+      "parameters", net.parameters().data(), net.num_params(), analytic, [&] { return loss_value(nullptr); },
+      GradCheckOptions{});
+  EXPECT_EQ(check.failed, 0) << check.first_failure;
+  EXPECT_LE(check.skipped, check.checked / 20);
+  std::cout << "network: " << check.checked << " checked, " << check.skipped << " kinks skipped, max rel err "
+            << check.max_rel_error << "\n";
 }
 
 TEST(GradCheck, CatchesAWrongGradient) {
