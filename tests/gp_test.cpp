@@ -211,9 +211,11 @@ TEST(GpBoxMinimizer, FindsInteriorAndBoundMinima) {
   EXPECT_NEAR(result.x[0], 1.0, 1e-4);
   EXPECT_NEAR(result.x[1], 1.0, 1e-4);
   // A bowl centred outside the box: the minimum is on the boundary, at (1, 0.3).
-  const gp::ObjectiveWithGradient bowl = [](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
-    g = 2 * (x - Eigen::Vector2d(2.0, 0.3));
-    return (x - Eigen::Vector2d(2.0, 0.3)).squaredNorm();
+  Eigen::VectorXd centre(2);
+  centre << 2.0, 0.3;
+  const gp::ObjectiveWithGradient bowl = [&centre](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
+    g = 2 * (x - centre);
+    return (x - centre).squaredNorm();
   };
   result = gp::minimize_in_box(bowl, Eigen::Vector2d(0.1, 0.9), Eigen::Vector2d(0, 0), Eigen::Vector2d(1, 1), options);
   EXPECT_NEAR(result.x[0], 1.0, 1e-9);
