@@ -396,6 +396,8 @@ TEST(LayerConfig, BadConfigsNameTheLayerKeyAndAllowedValues) {
                         "-3");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", 2.5}}), "'units'", "positive integer", "2.5");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", "ten"}}), "'units'", "\"ten\"");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", 1e30}}), "'units'", "too large");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", true}}), "'units'", "positive integer", "true");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"unit", 3}}), "dense layer", "unknown key 'unit'",
                         "allowed keys: type, units, activation, kernel_init, bias_init, use_bias");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", 3}, {"activation", "swish"}}), "dense layer",

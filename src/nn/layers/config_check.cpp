@@ -36,6 +36,7 @@ int64_t ConfigReader::positive_int(const std::string& key) const {
   const bool integral = v.is_number_integer() ||
                         (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>());
   if (!integral || v.get<double>() < 1) fail(key, "must be a positive integer, got " + v.dump());
+  if (v.get<double>() > 1e9) fail(key, "is too large (at most 1000000000), got " + v.dump());
   return static_cast<int64_t>(v.get<double>());
 }
 

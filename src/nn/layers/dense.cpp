@@ -106,6 +106,8 @@ class Dense final : public Layer {
 std::unique_ptr<Layer> make_dense(const nlohmann::json& config) {
   ConfigReader reader(config, "dense", {"type", "units", "activation", "kernel_init", "bias_init", "use_bias"});
   const int64_t units = reader.positive_int("units");
+  // A fused leaky_relu / elu uses the default slope 0.01 / alpha 1.0; for other values put an
+  // activation layer after a linear dense layer.
   Activation activation;
   parse_activation_kind(reader.choice("activation", "linear", activation_kind_names()), activation.kind);
   // He initialisation keeps the activation variance constant through ReLU-like units, which
