@@ -65,6 +65,7 @@ class Dense final : public Layer {
     // dLoss/dz: grad_out itself for a linear activation, else a layer-owned buffer.
     const float* dz = grad_out.data();
     if (activation_.kind != ActivationKind::Linear) {
+      batch_shape_[0] = n;
       grad_pre_activation_.resize(batch_shape_);
       activation_backward(activation_, pre_activation_.data(), out.data(), grad_out.data(),
                           grad_pre_activation_.data(), bias_grad, n, units_);
