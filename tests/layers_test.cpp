@@ -376,6 +376,17 @@ TEST(LayerConfig, RebuiltNetworkComputesTheSameOutputs) {
   EXPECT_EQ(std::vector<float>(b.data(), b.data() + b.size()), expected);
 }
 
+TEST(LayerConfig, NetworkRejectsInputsOfAnotherShape) {
+  // Network::forward compares shapes without allocating; the check must still bite.
+  Network net;
+  net.add(make_layer({{"type", "flatten"}}));
+  Rng rng(1);
+  net.build({2, 3}, rng);
+  EXPECT_ERROR_CONTAINS(net.forward(Tensor({4, 3, 2}), ForwardContext{}), "(3, 2)", "expects (2, 3)");
+  EXPECT_ERROR_CONTAINS(net.forward(Tensor({4, 6}), ForwardContext{}), "(6,)", "expects (2, 3)");
+  EXPECT_NO_THROW(net.forward(Tensor({4, 2, 3}), ForwardContext{}));
+}
+
 TEST(LayerConfig, KnownTypesAndActivations) {
   EXPECT_EQ(activation_names(),
             (std::vector<std::string>{"linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softmax"}));
