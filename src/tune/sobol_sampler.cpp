@@ -10,6 +10,7 @@
 // Trial number n takes point n, so parallel workers and resumed studies never repeat a point.
 // Parameter k in name order is dimension k; parameters past the 21st are drawn at random.
 #include <array>
+#include <mutex>
 #include <set>
 
 #include "tune/samplers.hpp"
@@ -114,12 +115,31 @@ class SobolSampler : public Sampler {
   double sample_independent(const StudyHistory& history, const FrozenTrial& trial, const std::string& name,
                             const Distribution& distribution) override {
     // Dimension = rank of the name among every parameter name met so far (sorted), which is
-    // stable for a fixed space and needs no state beyond the history.
-    std::set<std::string> names{name};
-    for (const auto& t : history.trials)
-      for (const auto& entry : t.distributions) names.insert(entry.first);
-    for (const auto& entry : trial.distributions) names.insert(entry.first);
-    const auto dimension = static_cast<int>(std::distance(names.begin(), names.find(name)));
+    // stable for a fixed space and needs no state beyond the history. The names of finished
+    // trials are remembered, so each call scans only the trials added since.
+    int dimension;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (scanned_ > history.trials.size()) {  // another history: start over
+        known_names_.clear();
+        scanned_ = 0;
+      }
+      std::set<std::string> names = known_names_;
+      names.insert(name);
+      bool all_finished = true;
+      for (size_t i = scanned_; i < history.trials.size(); ++i) {
+        const FrozenTrial& t = history.trials[i];
+        for (const auto& entry : t.distributions) names.insert(entry.first);
+        if (all_finished && is_finished(t.state)) {
+          for (const auto& entry : t.distributions) known_names_.insert(entry.first);
+          scanned_ = i + 1;
+        } else {
+          all_finished = false;
+        }
+      }
+      for (const auto& entry : trial.distributions) names.insert(entry.first);
+      dimension = static_cast<int>(std::distance(names.begin(), names.find(name)));
+    }
     double u;
     if (dimension < detail::SobolSequence::kMaxDimensions) {
       u = sequence_.point(static_cast<uint64_t>(trial.number), dimension);
@@ -133,6 +153,9 @@ class SobolSampler : public Sampler {
  private:
   uint64_t seed_;
   detail::SobolSequence sequence_;
+  std::mutex mutex_;
+  std::set<std::string> known_names_;  // parameter names of history.trials[0, scanned_)
+  size_t scanned_ = 0;
 };
 
 }  // namespace
