@@ -44,6 +44,7 @@ int64_t default_gamma(int64_t n) { return std::min<int64_t>((n + 9) / 10, 25); }
 // What the sampler keeps of one trial of the history.
 struct CachedTrial {
   int64_t id = -1;
+  int64_t number = -1;
   TrialState state = TrialState::Running;
   double start_time = 0;
   bool usable = false;  // Complete with a value, Pruned, or Running
@@ -126,7 +127,7 @@ class TpeSampler : public Sampler {
     int64_t n_finished = 0;
     for (size_t i = 0; i < cache_.size(); ++i) {
       const CachedTrial& c = cache_[i];
-      if (!c.usable || history.trials[i].number == trial.number) continue;
+      if (!c.usable || c.number == trial.number) continue;
       if (c.running && !config_.constant_liar) continue;
       members.push_back(i);
       if (!c.running) ++n_finished;
@@ -264,6 +265,7 @@ class TpeSampler : public Sampler {
   static CachedTrial describe(const StudyHistory& history, const FrozenTrial& t) {
     CachedTrial c;
     c.id = t.id;
+    c.number = t.number;
     c.state = t.state;
     c.start_time = t.start_time;
     switch (t.state) {
