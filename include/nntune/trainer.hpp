@@ -23,6 +23,9 @@ struct TrainConfig {
   uint64_t seed = 0;  // shuffling and dropout; same seed + one thread = bit-identical run
   bool shuffle = true;
   double clip_norm = 0.0;  // 0: no gradient clipping
+  // Matrix products: "fp32", or "bf16" (bf16 operands, fp32 sums; needs AVX512_BF16). Set for
+  // fit()'s thread while it runs, evaluation of validation data included.
+  std::string precision = "fp32";  // or "bf16"
 };
 
 using Metrics = std::map<std::string, double>;  // "loss", "accuracy", "val_loss", ...

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "nn/gemm_bf16.hpp"
 #include "nntune/error.hpp"
 
 #ifdef NNTUNE_WITH_OPENBLAS
@@ -23,6 +24,8 @@ std::atomic<GemmBackend> g_backend{GemmBackend::OpenBlas};
 #else
 std::atomic<GemmBackend> g_backend{GemmBackend::Eigen};
 #endif
+
+thread_local GemmPrecision t_precision = GemmPrecision::Fp32;
 
 void eigen_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -53,6 +56,10 @@ void openblas_single_thread() {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (t_precision == GemmPrecision::Bf16) {
+    detail::gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
 #ifdef NNTUNE_WITH_OPENBLAS
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::OpenBlas) {
     openblas_single_thread();
@@ -84,6 +91,33 @@ void set_gemm_backend(GemmBackend backend) {
 
 std::string gemm_backend_name(GemmBackend backend) {
   return backend == GemmBackend::OpenBlas ? "openblas" : "eigen";
+}
+
+GemmPrecision gemm_precision() { return t_precision; }
+
+std::string gemm_bf16_unavailable_reason() {
+  if (detail::cpu_has_avx512_bf16()) return "";
+  return "bf16 precision needs a CPU with AVX512_BF16 (e.g. AMD Zen 4, Intel Cooper Lake or Sapphire Rapids), "
+         "and this CPU does not have it; use precision fp32";
+}
+
+bool gemm_precision_available(GemmPrecision precision) {
+  return precision == GemmPrecision::Fp32 || detail::cpu_has_avx512_bf16();
+}
+
+void set_gemm_precision(GemmPrecision precision) {
+  if (!gemm_precision_available(precision)) throw Error(gemm_bf16_unavailable_reason());
+  t_precision = precision;
+}
+
+std::string gemm_precision_name(GemmPrecision precision) {
+  return precision == GemmPrecision::Bf16 ? "bf16" : "fp32";
+}
+
+GemmPrecision parse_gemm_precision(const std::string& name) {
+  if (name == "fp32") return GemmPrecision::Fp32;
+  if (name == "bf16") return GemmPrecision::Bf16;
+  throw Error("unknown GEMM precision '" + name + "'; allowed: fp32, bf16");
 }
 
 }  // namespace nntune

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nn/gemm.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "spec/schema.hpp"
@@ -121,6 +122,10 @@ void check_cross_fields(const SpecTree& tree) {
     if (loss == "binary_crossentropy" && find(data, "num_classes") && get_int(data.at("num_classes")) != 2)
       tree.fail("data.num_classes", "binary_crossentropy needs exactly 2 classes; use categorical_crossentropy for more");
   }
+
+  if (train && get_or<std::string>(*train, "precision", "fp32") == "bf16" &&
+      !gemm_bf16_unavailable_reason().empty())
+    tree.fail("train.precision", gemm_bf16_unavailable_reason());
 
   const bool has_validation = find(data, "validation") != nullptr;
   for (const char* callback : {"early_stopping", "reduce_on_plateau"}) {
@@ -263,6 +268,7 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   t.epochs = int_or(train, "epochs", t.epochs);
   t.shuffle = get_or(train, "shuffle", t.shuffle);
   t.clip_norm = get_or(train, "clip_norm", t.clip_norm);
+  t.precision = get_or(train, "precision", t.precision);
 
   if (const json* es = find(train, "early_stopping")) {
     EarlyStoppingConfig c;

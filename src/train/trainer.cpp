@@ -11,6 +11,7 @@
 #include <limits>
 #include <numeric>
 
+#include "nn/gemm.hpp"
 #include "nntune/error.hpp"
 #include "nntune/trainer.hpp"
 #include "train/train_internal.hpp"
@@ -34,6 +35,10 @@ void check_config(const TrainConfig& config) {
     throw Error("training: clip_norm = " + format_number(config.clip_norm) +
                 " is invalid; clip_norm must be a finite number >= 0 (0 turns clipping off)");
   validate_schedule(config.schedule);
+  if (config.precision != "fp32" && config.precision != "bf16")
+    throw Error("training: precision = '" + config.precision + "' is invalid; allowed: fp32, bf16");
+  if (config.precision == "bf16" && !gemm_bf16_unavailable_reason().empty())
+    throw Error("training: " + gemm_bf16_unavailable_reason());
 }
 
 void check_dataset(const Dataset& data, const Network& network, const std::string& role) {
@@ -80,6 +85,8 @@ void check_dataset(const Dataset& data, const Network& network, const std::strin
 History fit(Network& network, const Dataset& train, const Dataset* validation, const TrainConfig& config,
             const std::vector<Callback*>& callbacks) {
   check_config(config);
+  // This thread's matrix products use the run's precision until fit returns (or throws).
+  const ScopedGemmPrecision precision_scope(parse_gemm_precision(config.precision));
   if (!network.built()) throw Error("training: the network is not built; call build() with the input shape first");
   if (train.size() == 0) throw Error("training: the training data set is empty");
   check_dataset(train, network, "training data");
