@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training throughput of the MLP 784-256-128-10 (ReLU, Adam lr 1e-3) on Fashion-MNIST:
 # nntune beside PyTorch (the anchor ../shared/anchors/torch_mlp.py), one thread each, batch
-# sizes 32, 128 and 512, in one run. Prints samples/s of both, the ratio and peak memory.
+# sizes 32, 128 and 512, in one run. Prints samples/s of both, the ratio and peak memory, and
+# the same for nntune with bf16 matrix products (train.precision: bf16; needs AVX512_BF16).
 # Usage: bench/run_train_bench.sh [EPOCHS] [ANCHORS_DIR]
 #
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README):
@@ -21,14 +22,17 @@ best_rate() { grep -oE '[0-9]+ samples/s' | awk '{ if ($1 > m) m = $1 } END { pr
 last_acc() { grep -oE 'test_acc [0-9.]+' | tail -1 | awk '{ print $2 }'; }
 peak_mb() { grep -oE 'peak_kb [0-9]+' | awk '{ printf "%.0f", $2 / 1024 }'; }
 
-printf '%-6s %14s %14s %7s %10s %10s %9s %9s\n' batch nntune_sps torch_sps ratio nntune_MB torch_MB nn_acc torch_acc
+printf '%-6s %14s %14s %7s %10s %10s %9s %9s %10s %7s %9s\n' batch nntune_sps torch_sps ratio nntune_MB torch_MB \
+  nn_acc torch_acc bf16_sps ratio bf16_acc
 for batch in 32 128 512; do
   n_out=$(run build/train_bench "$batch" "$epochs")
   t_out=$(cd "$anchors" && run /usr/bin/python3 torch_mlp.py 1 "$epochs" "$batch" 256,128)
-  n_sps=$(echo "$n_out" | best_rate); t_sps=$(echo "$t_out" | best_rate)
-  printf '%-6s %14s %14s %7.2f %10s %10s %9s %9s\n' "$batch" "$n_sps" "$t_sps" \
+  b_out=$(run build/train_bench "$batch" "$epochs" bf16 || true)  # fails on a CPU without AVX512_BF16
+  n_sps=$(echo "$n_out" | best_rate); t_sps=$(echo "$t_out" | best_rate); b_sps=$(echo "$b_out" | best_rate)
+  printf '%-6s %14s %14s %7.2f %10s %10s %9s %9s %10s %7.2f %9s\n' "$batch" "$n_sps" "$t_sps" \
     "$(echo "$n_sps $t_sps" | awk '{ print $1 / $2 }')" "$(echo "$n_out" | peak_mb)" "$(echo "$t_out" | peak_mb)" \
-    "$(echo "$n_out" | last_acc)" "$(echo "$t_out" | last_acc)"
+    "$(echo "$n_out" | last_acc)" "$(echo "$t_out" | last_acc)" \
+    "$b_sps" "$(echo "$b_sps $t_sps" | awk '{ print $1 / $2 }')" "$(echo "$b_out" | last_acc)"
 done
 echo "samples/s: best epoch of $epochs; peak memory: maximum resident set of the whole process"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

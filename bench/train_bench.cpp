@@ -1,7 +1,9 @@
 // Training throughput of the MLP 784-256-128-10 (ReLU, Adam lr 1e-3) on Fashion-MNIST through
 // the real training loop (fit), printing the same line format as the PyTorch anchor
 // (../shared/anchors/torch_mlp.py): "epoch E SECONDS s RATE samples/s test_acc ACC".
-// Usage: train_bench BATCH EPOCHS [DATA_DIR]. Run by bench/run_train_bench.sh beside PyTorch.
+// Usage: train_bench BATCH EPOCHS [fp32|bf16] [DATA_DIR] (the precision of the matrix products,
+// default fp32; either optional argument may come alone). Run by bench/run_train_bench.sh
+// beside PyTorch.
 #include <cstdio>
 #include <string>
 
@@ -35,13 +37,14 @@ class EpochPrinter : public nntune::Callback {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: train_bench BATCH EPOCHS [DATA_DIR]\n");
+    std::fprintf(stderr, "usage: train_bench BATCH EPOCHS [fp32|bf16] [DATA_DIR]\n");
     return 2;
   }
   try {
     const int64_t batch = std::stoll(argv[1]);
     const int64_t epochs = std::stoll(argv[2]);
-    const std::string dir = argc > 3 ? argv[3] : "/usr/share/datasets/fashion-mnist/";
+    std::string dir = "/usr/share/datasets/fashion-mnist/", precision = "fp32";
+    for (int i = 3; i < argc; ++i) (std::string(argv[i]) == "fp32" || std::string(argv[i]) == "bf16" ? precision : dir) = argv[i];
     nntune::Dataset train = nntune::load_idx(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
     nntune::Dataset test = nntune::load_idx(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
     nntune::Scaler scaler;
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
     config.optimizer.lr = 1e-3;
     config.batch_size = batch;
     config.epochs = epochs;
+    config.precision = precision;
     EpochPrinter printer(test, train.size());
     nntune::fit(net, train, nullptr, config, {&printer});
   } catch (const nntune::Error& e) {

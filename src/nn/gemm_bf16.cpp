@@ -159,31 +159,34 @@ NNTUNE_BF16_TARGET void pack(const float* src, int64_t ld, bool k_contiguous, in
   }
 }
 
-// C tile (rows x cols, at most kMr x kNr) = alpha * A_panel * B_panel + beta * C.
+// C tile (rows x cols, at most kMr x 16 * vecs) = alpha * A_panel * B_panel + beta * C. The
+// one-vector variant serves a last panel of at most 16 columns (e.g. a 10-class output layer),
+// which would otherwise multiply 16 columns of padding.
+template <int vecs>
 NNTUNE_BF16_TARGET void micro_kernel(int64_t pairs, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc,
                                      int64_t rows, int64_t cols, float alpha, float beta) {
-  __m512 acc[kMr][2];
-  for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+  __m512 acc[kMr][vecs];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_ps();
   for (int64_t p = 0; p < pairs; ++p) {
-    const __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * kNr);
-    const __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * kNr + 16);
+    __m512bh bv[vecs];
+    for (int v = 0; v < vecs; ++v) bv[v] = (__m512bh)_mm512_load_si512(b + p * kNr + 16 * v);
     for (int64_t i = 0; i < kMr; ++i) {
       const __m512bh ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[p * kMr + i]));
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+      for (int v = 0; v < vecs; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
     }
   }
-  const __mmask16 mask0 = first_lanes(cols), mask1 = first_lanes(cols - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int64_t i = 0; i < rows; ++i) {
-    float* ci = c + i * ldc;
-    if (beta == 0.0f) {  // BLAS convention: C is not read, so stale NaNs in it do not leak
-      _mm512_mask_storeu_ps(ci, mask0, _mm512_mul_ps(va, acc[i][0]));
-      _mm512_mask_storeu_ps(ci + 16, mask1, _mm512_mul_ps(va, acc[i][1]));
-    } else {
-      const __m512 c0 = _mm512_maskz_loadu_ps(mask0, ci), c1 = _mm512_maskz_loadu_ps(mask1, ci + 16);
-      _mm512_mask_storeu_ps(ci, mask0, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, c0)));
-      _mm512_mask_storeu_ps(ci + 16, mask1, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, c1)));
+    for (int v = 0; v < vecs; ++v) {
+      float* cv = c + i * ldc + 16 * v;
+      const __mmask16 mask = first_lanes(cols - 16 * v);
+      if (beta == 0.0f) {  // BLAS convention: C is not read, so stale NaNs in it do not leak
+        _mm512_mask_storeu_ps(cv, mask, _mm512_mul_ps(va, acc[i][v]));
+      } else {
+        const __m512 old = _mm512_maskz_loadu_ps(mask, cv);
+        _mm512_mask_storeu_ps(cv, mask, _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, old)));
+      }
     }
   }
 }
@@ -221,9 +224,11 @@ NNTUNE_BF16_TARGET void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t
         pack<kMr>(a_k_contiguous ? a + ic * lda + pc : a + pc * lda + ic, lda, a_k_contiguous, mc, kc, packed_a);
         for (int64_t jr = 0; jr < nc; jr += kNr) {
           const uint32_t* b_panel = packed_b + (jr / kNr) * pairs * kNr;
+          const int64_t cols = std::min(kNr, nc - jr);
+          auto* kernel = cols > 16 ? &micro_kernel<2> : &micro_kernel<1>;
           for (int64_t ir = 0; ir < mc; ir += kMr) {
-            micro_kernel(pairs, packed_a + (ir / kMr) * pairs * kMr, b_panel, c + (ic + ir) * ldc + jc + jr, ldc,
-                         std::min(kMr, mc - ir), std::min(kNr, nc - jr), alpha, beta_here);
+            kernel(pairs, packed_a + (ir / kMr) * pairs * kMr, b_panel, c + (ic + ir) * ldc + jc + jr, ldc,
+                   std::min(kMr, mc - ir), cols, alpha, beta_here);
           }
         }
       }
