@@ -76,9 +76,11 @@ Tensor Tensor::gather(const std::vector<int64_t>& indices) const {
 }
 
 void Tensor::gather_into(const std::vector<int64_t>& indices, int64_t begin, int64_t end, Tensor& out) const {
-  Shape s = shape_;
-  s[0] = end - begin;
-  out.resize(s);
+  // Called once per batch: assign() reuses out's shape capacity, so no allocation after warm-up.
+  out.shape_.assign(shape_.begin(), shape_.end());
+  out.shape_[0] = end - begin;
+  out.size_ = static_cast<size_t>(shape_size(out.shape_));
+  if (out.size_ > out.data_.size()) out.data_.resize(out.size_);
   const int64_t f = features();
   for (int64_t i = begin; i < end; ++i)
     std::memcpy(out.data() + (i - begin) * f, data() + indices[static_cast<size_t>(i)] * f,
