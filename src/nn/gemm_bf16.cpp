@@ -20,6 +20,13 @@
 #include <cstring>
 #include <new>
 
+#if defined(__GNUC__) && !defined(__clang__)
+// Built without -march=native, GCC 12 flags its own AVX-512 intrinsics (`__m512i __Y = __Y;`,
+// an intentionally undefined value) as uninitialised once they inline into target functions.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #define NNTUNE_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 namespace nntune::detail {
