@@ -1,0 +1,651 @@
+// Search spaces inside the YAML spec: distributions where scalars go, choices of whole mappings
+// (conditional branches), {count, each} lists of variable length, the tune: section, and the
+// mapping of a trial to a fixed training spec.
+//
+// One walker serves three purposes: validating the space (it is run with every distribution at
+// its lower bound, at its upper bound and with each choice option in turn, and each result is
+// validated as a training spec, so the schema's messages and ranges apply unchanged), sampling a
+// trial (define-by-run: only the chosen branches are visited) and rebuilding a stored trial.
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "nntune/error.hpp"
+#include "nntune/tune/tune_spec.hpp"
+#include "spec/schema.hpp"
+
+namespace nntune::tune {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string child(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string indexed(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+bool is_distribution(const json& v) {
+  return v.is_object() && (v.contains("float") || v.contains("int") || v.contains("choice"));
+}
+bool is_repeat(const json& v) { return v.is_object() && v.contains("each"); }
+
+std::string label_text(const json& label) { return label.is_string() ? label.get<std::string>() : label.dump(); }
+
+// A distribution as written in the spec, checked, with the branch labels of a choice.
+struct SpecDistribution {
+  Distribution distribution;
+  std::string kind_key;          // float, int, choice
+  std::vector<json> options;     // choice: the options as written
+  std::vector<json> labels;      // choice: what the parameter stores for each option
+};
+
+bool integral(const json& v) {
+  if (v.is_number_integer()) return true;
+  return v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>();
+}
+
+SpecDistribution parse_distribution(const json& v, const std::string& at, const SpecTree& tree) {
+  SpecDistribution d;
+  std::vector<std::string> kinds;
+  for (const char* k : {"float", "int", "choice"})
+    if (v.contains(k)) kinds.push_back(k);
+  if (kinds.size() > 1)
+    tree.fail(at, "a distribution has exactly one of float, int or choice; this one has " + spec::join(kinds));
+  d.kind_key = kinds.front();
+  const std::vector<std::string> allowed =
+      d.kind_key == "choice" ? std::vector<std::string>{"choice"} : std::vector<std::string>{d.kind_key, "log", "step"};
+  for (const auto& [key, value] : v.items())
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      tree.fail(child(at, key), "unknown key '" + key + "' in a " + d.kind_key + " distribution; allowed keys: " +
+                                    spec::join(allowed), true);
+  const std::string body = child(at, d.kind_key);
+  try {
+    if (d.kind_key == "choice") {
+      const json& options = v.at("choice");
+      if (!options.is_array())
+        tree.fail(body, "expected a list of options, e.g. {choice: [relu, tanh]}; got " + spec::json_type_name(options));
+      if (options.empty()) tree.fail(body, "empty choice: give at least one option");
+      d.options.assign(options.begin(), options.end());
+      // Scalars stand for themselves; a mapping is labelled by its name/type ("sgd"), other
+      // compound options by their index. Labels must be unique, else every compound option
+      // falls back to its index.
+      auto label_of = [](const json& option, size_t i, bool by_index) -> json {
+        if (option.is_primitive()) return option;
+        if (!by_index && option.is_object())
+          for (const char* tag : {"name", "type"})
+            if (option.contains(tag) && option.at(tag).is_string()) return option.at(tag);
+        return static_cast<int64_t>(i);
+      };
+      for (bool by_index : {false, true}) {
+        d.labels.clear();
+        std::set<std::string> seen;
+        bool unique = true;
+        for (size_t i = 0; i < d.options.size(); ++i) {
+          d.labels.push_back(label_of(d.options[i], i, by_index));
+          unique = seen.insert(d.labels.back().dump()).second && unique;
+        }
+        if (unique) break;
+      }
+      d.distribution = Distribution::categorical(d.labels);
+    } else {
+      const json& range = v.at(d.kind_key);
+      const bool is_int = d.kind_key == "int";
+      if (!range.is_array() || range.size() != 2 || !range[0].is_number() || !range[1].is_number() ||
+          (is_int && (!integral(range[0]) || !integral(range[1]))))
+        tree.fail(body, std::string("expected [low, high] (two ") + (is_int ? "integers" : "numbers") + "), got " +
+                            range.dump());
+      bool log = false;
+      if (v.contains("log")) {
+        if (!v.at("log").is_boolean()) tree.fail(child(at, "log"), "expected true or false, got " + v.at("log").dump());
+        log = v.at("log").get<bool>();
+      }
+      double step = is_int ? 1.0 : 0.0;
+      if (v.contains("step")) {
+        const json& s = v.at("step");
+        if (!s.is_number() || (is_int && !integral(s)))
+          tree.fail(child(at, "step"), std::string("expected ") + (is_int ? "an integer" : "a number") + ", got " + s.dump());
+        step = s.get<double>();
+      }
+      if (is_int)
+        d.distribution = Distribution::int_range(range[0].get<int64_t>(), range[1].get<int64_t>(), log,
+                                                 static_cast<int64_t>(step));
+      else
+        d.distribution = Distribution::float_range(range[0].get<double>(), range[1].get<double>(), log, step);
+    }
+    d.distribution.validate();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    // Our own located messages pass through; the distribution's own checks get located here.
+    if (what.rfind(tree.source, 0) == 0 || what.rfind("--set", 0) == 0) throw;
+    tree.fail(body, what);
+  }
+  return d;
+}
+
+// A scalar distribution put in the instance (for the schema kind check after the walk).
+struct PlacedScalar {
+  std::string instance_path, source_path;
+  DistributionKind kind;
+};
+
+// Walks a space tree into a fixed tree. `choose` gives each distribution's external value.
+class Walker {
+ public:
+  using Choose = std::function<json(const std::string& name, const SpecDistribution& d, const std::string& source)>;
+  Walker(const SpecTree& space, Choose choose) : space_(space), choose_(std::move(choose)) {
+    out_.source = space.source;
+    out_.base_dir = space.base_dir;
+    out_.overrides = space.overrides;
+  }
+
+  SpecTree run() {
+    out_.root = walk(space_.root, "", "", "");
+    copy_marks("", "");
+    return std::move(out_);
+  }
+  std::vector<PlacedScalar> placed;
+  std::vector<std::pair<std::string, Distribution>> parameters;
+
+ private:
+  void copy_marks(const std::string& source, const std::string& instance) {
+    if (auto it = space_.value_marks.find(source); it != space_.value_marks.end()) out_.value_marks[instance] = it->second;
+    if (auto it = space_.key_marks.find(source); it != space_.key_marks.end()) out_.key_marks[instance] = it->second;
+  }
+
+  void check_tunable(const std::string& source) {
+    const std::string top = source.substr(0, source.find_first_of(".["));
+    if (top == "data" || top == "output" || top == "seed")
+      space_.fail(source, top == "seed" ? "the seed cannot be tuned: it also fixes the validation split, and the data "
+                                          "is loaded once per study (tune train.* and model.* values instead)"
+                                        : top + " cannot be tuned: the data is loaded once per study and shared by "
+                                                "every trial (tune train.* and model.* values instead)");
+  }
+
+  json walk(const json& v, const std::string& source, const std::string& instance, const std::string& param) {
+    copy_marks(source, instance);
+    if (is_distribution(v)) {
+      check_tunable(source);
+      const SpecDistribution d = parse_distribution(v, source, space_);
+      parameters.emplace_back(param, d.distribution);
+      json chosen = choose_(param, d, source);
+      if (d.kind_key == "choice") {
+        size_t index = 0;
+        while (index < d.labels.size() && !(d.labels[index] == chosen)) ++index;
+        if (index == d.labels.size())
+          space_.fail(source, "parameter '" + param + "' has the value " + chosen.dump() + ", which is not an option here");
+        const std::string option_source = indexed(child(source, "choice"), index);
+        const json& option = d.options[index];
+        if (option.is_primitive()) {
+          copy_marks(option_source, instance);
+          placed.push_back({instance, option_source, DistributionKind::Categorical});
+          return option;
+        }
+        return walk(option, option_source, instance, child(param, label_text(d.labels[index])));
+      }
+      const bool is_int = d.kind_key == "int";
+      if (!chosen.is_number()) space_.fail(source, "parameter '" + param + "' has the non-number value " + chosen.dump());
+      // Point the value at the bound it came from, when it is one (messages then show its column).
+      const double x = chosen.get<double>();
+      const std::string bounds = child(source, d.kind_key);
+      if (x == d.distribution.low) copy_marks(indexed(bounds, 0), instance);
+      else if (x == d.distribution.high) copy_marks(indexed(bounds, 1), instance);
+      placed.push_back({instance, source, is_int ? DistributionKind::Int : DistributionKind::Float});
+      if (is_int) return static_cast<int64_t>(std::llround(x));
+      return x;
+    }
+    if (is_repeat(v)) {
+      check_tunable(source);
+      for (const auto& [key, value] : v.items())
+        if (key != "count" && key != "each")
+          space_.fail(child(source, key), "unknown key '" + key + "' in a repeated list; allowed keys: count, each", true);
+      if (!v.contains("count"))
+        space_.fail(source, "missing required key 'count' (how many times 'each' repeats, e.g. count: {int: [1, 3]})");
+      const json count = walk(v.at("count"), child(source, "count"), child(instance, "count"), child(param, "count"));
+      out_.value_marks.erase(child(instance, "count"));
+      out_.key_marks.erase(child(instance, "count"));
+      if (!integral(count) || count.get<double>() < 0 || count.get<double>() > 10000)
+        space_.fail(child(source, "count"), "expected an integer between 0 and 10000, got " + count.dump());
+      json list = json::array();
+      for (int64_t i = 0; i < count.get<int64_t>(); ++i)
+        list.push_back(walk(v.at("each"), child(source, "each"), indexed(instance, static_cast<size_t>(i)),
+                            child(param, std::to_string(i))));
+      return list;
+    }
+    if (v.is_object()) {
+      json out = json::object();
+      for (const auto& [key, value] : v.items()) out[key] = walk(value, child(source, key), child(instance, key), child(param, key));
+      return out;
+    }
+    if (v.is_array()) {
+      json out = json::array();
+      for (size_t i = 0; i < v.size(); ++i) out.push_back(walk(v[i], indexed(source, i), indexed(instance, i), indexed(param, i)));
+      return out;
+    }
+    return v;
+  }
+
+  const SpecTree& space_;
+  Choose choose_;
+  SpecTree out_;
+};
+
+// The schema node a value of the instance sits in (after OneOf resolution), or null.
+const spec::Node* schema_at(const json& root, const std::string& path) {
+  const spec::Node* node = &spec::root_schema();
+  const json* value = &root;
+  size_t i = 0;
+  while (i < path.size() && node) {
+    if (path[i] == '[') {
+      const size_t close = path.find(']', i);
+      const size_t index = std::stoul(path.substr(i + 1, close - i - 1));
+      const spec::Node* list = spec::as_list(*node, *value);
+      if (!list || !value->is_array() || index >= value->size()) return nullptr;
+      node = list->item.get();
+      value = &(*value)[index];
+      i = close + 1;
+    } else {
+      if (path[i] == '.') ++i;
+      const size_t end = path.find_first_of(".[", i);
+      const std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      const spec::Node* map = spec::as_map(*node, *value);
+      if (!map || !value->is_object() || !value->contains(key)) return nullptr;
+      const spec::Field* field = spec::find_field(*map, *value, key);
+      if (!field) return nullptr;
+      node = field->node.get();
+      value = &value->at(key);
+      i = end == std::string::npos ? path.size() : end;
+    }
+  }
+  if (node && node->kind == spec::Kind::OneOf) node = spec::pick_alternative(*node, *value);
+  return node;
+}
+
+// Every choice of the space (source path, number of options), branches and repeats included.
+void collect_choices(const json& v, const std::string& source, std::vector<std::pair<std::string, size_t>>& out) {
+  if (is_distribution(v) && v.contains("choice") && v.at("choice").is_array()) {
+    out.emplace_back(source, v.at("choice").size());
+    for (size_t i = 0; i < v.at("choice").size(); ++i) collect_choices(v.at("choice")[i], indexed(child(source, "choice"), i), out);
+    return;
+  }
+  if (v.is_object())
+    for (const auto& [key, value] : v.items()) collect_choices(value, child(source, key), out);
+  if (v.is_array())
+    for (size_t i = 0; i < v.size(); ++i) collect_choices(v[i], indexed(source, i), out);
+}
+
+bool inside(const std::string& path, const std::string& prefix) {
+  return path.rfind(prefix, 0) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[');
+}
+
+// One validation pass: bounds at low or high, one choice forced to an option (its enclosing
+// choices then take the branch that contains it).
+SpecTree instance_for(const SpecTree& space, bool high, const std::string& forced, size_t forced_option,
+                      std::vector<PlacedScalar>* placed) {
+  Walker walker(space, [&](const std::string&, const SpecDistribution& d, const std::string& source) -> json {
+    if (d.kind_key != "choice") {
+      const double x = high ? d.distribution.high : d.distribution.low;
+      return d.kind_key == "int" ? json(static_cast<int64_t>(x)) : json(x);
+    }
+    size_t option = high ? d.options.size() - 1 : 0;
+    if (!forced.empty()) {
+      if (source == forced) option = forced_option;
+      for (size_t i = 0; i < d.options.size(); ++i)
+        if (inside(forced, indexed(child(source, "choice"), i))) option = i;
+    }
+    return d.labels[std::min(option, d.labels.size() - 1)];
+  });
+  SpecTree tree = walker.run();
+  if (placed) *placed = std::move(walker.placed);
+  return tree;
+}
+
+// ---- the tune: section ----
+
+spec::NodePtr node_of(spec::Kind kind, std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt) {
+  auto n = std::make_shared<spec::Node>();
+  n->kind = kind;
+  n->min = min;
+  n->max = max;
+  return n;
+}
+spec::NodePtr names_node(const std::string& what, std::vector<std::string> choices) {
+  auto n = std::make_shared<spec::Node>();
+  n->kind = spec::Kind::Enum;
+  n->what = what;
+  n->choices = std::move(choices);
+  return n;
+}
+spec::NodePtr map_node(std::vector<spec::Field> fields) {
+  auto n = std::make_shared<spec::Node>();
+  n->kind = spec::Kind::Map;
+  n->fields = std::move(fields);
+  return n;
+}
+spec::NodePtr either(std::vector<spec::NodePtr> alternatives) {
+  auto n = std::make_shared<spec::Node>();
+  n->kind = spec::Kind::OneOf;
+  n->alternatives = std::move(alternatives);
+  return n;
+}
+spec::Field field(std::string key, spec::NodePtr node) { return spec::Field{std::move(key), std::move(node), false}; }
+
+const std::vector<std::string>& sampler_names() {
+  static const std::vector<std::string> v = {"random", "grid", "sobol", "qmc", "tpe", "tpe-mv", "gp"};
+  return v;
+}
+const std::vector<std::string>& pruner_names() {
+  static const std::vector<std::string> v = {"none", "median", "percentile", "successive_halving", "asha", "hyperband"};
+  return v;
+}
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> v = {"val_accuracy", "val_loss", "val_mae", "val_rmse",
+                                             "accuracy",     "loss",     "mae",     "rmse"};
+  return v;
+}
+
+const spec::Node& tune_schema() {
+  using spec::Kind;
+  static const spec::NodePtr schema = [] {
+    auto count = [](double min) { return node_of(Kind::Int, min); };
+    auto objective = map_node({field("metric", names_node("metric", metric_names())),
+                               field("direction", names_node("direction", {"minimize", "maximize"})),
+                               field("cv", map_node({spec::Field{"folds", count(2.0), true}}))});
+    auto sampler_map = map_node({field("name", names_node("sampler", sampler_names())), field("seed", count(0.0)),
+                                 field("multivariate", node_of(Kind::Bool)), field("n_startup_trials", count(0.0)),
+                                 field("n_ei_candidates", count(1.0)), field("constant_liar", node_of(Kind::Bool)),
+                                 field("gp_startup_trials", count(0.0))});
+    auto pruner_map = map_node({field("name", names_node("pruner", pruner_names())), field("n_startup_trials", count(0.0)),
+                                field("n_warmup_steps", count(0.0)), field("interval_steps", count(1.0)),
+                                field("percentile", node_of(Kind::Float, 0.0, 100.0)), field("min_resource", count(1.0)),
+                                field("max_resource", count(0.0)), field("reduction_factor", count(2.0)),
+                                field("min_early_stopping_rate", count(0.0)), field("bootstrap_count", count(0.0))});
+    return map_node({field("objective", objective), field("sampler", either({names_node("sampler", sampler_names()), sampler_map})),
+                     field("pruner", either({names_node("pruner", pruner_names()), pruner_map})),
+                     field("trials", count(1.0)), field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
+                     field("jobs", node_of(Kind::Int, 1.0, 256.0)), field("study", node_of(Kind::String)),
+                     field("storage", node_of(Kind::String))});
+  }();
+  return *schema;
+}
+
+const json* find(const json& j, const std::string& key) { return j.is_object() && j.contains(key) ? &j.at(key) : nullptr; }
+
+TuneConfig tune_config_from(const json& tune, const SpecTree& tree) {
+  spec::validate_node(tune_schema(), tune, "tune", tree);
+  TuneConfig c;
+  if (const json* o = find(tune, "objective")) {
+    if (const json* m = find(*o, "metric")) c.objective.metric = m->get<std::string>();
+    c.objective.direction = c.objective.metric.find("accuracy") != std::string::npos ? Direction::Maximize : Direction::Minimize;
+    if (const json* d = find(*o, "direction"))
+      c.objective.direction = d->get<std::string>() == "maximize" ? Direction::Maximize : Direction::Minimize;
+    if (const json* cv = find(*o, "cv")) c.objective.cv_folds = cv->at("folds").get<int64_t>();
+  }
+  if (const json* s = find(tune, "sampler")) {
+    const json m = s->is_string() ? json{{"name", *s}} : *s;
+    c.sampler.name = m.value("name", c.sampler.name);
+    c.sampler.seed = m.value("seed", c.sampler.seed);
+    c.sampler.multivariate = m.value("multivariate", c.sampler.multivariate);
+    c.sampler.n_startup_trials = m.value("n_startup_trials", c.sampler.n_startup_trials);
+    c.sampler.n_ei_candidates = m.value("n_ei_candidates", c.sampler.n_ei_candidates);
+    c.sampler.constant_liar = m.value("constant_liar", c.sampler.constant_liar);
+    c.sampler.gp_startup_trials = m.value("gp_startup_trials", c.sampler.gp_startup_trials);
+  }
+  if (const json* p = find(tune, "pruner")) {
+    const json m = p->is_string() ? json{{"name", *p}} : *p;
+    PrunerConfig& q = c.pruner;
+    q.name = m.value("name", q.name);
+    q.n_startup_trials = m.value("n_startup_trials", q.n_startup_trials);
+    q.n_warmup_steps = m.value("n_warmup_steps", q.n_warmup_steps);
+    q.interval_steps = m.value("interval_steps", q.interval_steps);
+    q.percentile = m.value("percentile", q.percentile);
+    q.min_resource = m.value("min_resource", q.min_resource);
+    q.max_resource = m.value("max_resource", q.max_resource);
+    q.reduction_factor = m.value("reduction_factor", q.reduction_factor);
+    q.min_early_stopping_rate = m.value("min_early_stopping_rate", q.min_early_stopping_rate);
+    q.bootstrap_count = m.value("bootstrap_count", q.bootstrap_count);
+  }
+  c.trials = tune.value("trials", c.trials);
+  if (const json* t = find(tune, "timeout")) {
+    try {
+      c.timeout_seconds = t->is_string() ? parse_duration(t->get<std::string>()) : t->get<double>();
+    } catch (const Error& e) {
+      tree.fail("tune.timeout", e.what());
+    }
+  }
+  c.jobs = tune.value("jobs", c.jobs);
+  c.study = tune.value("study", c.study);
+  c.storage = tune.value("storage", c.storage);
+  if (c.study.empty()) c.study = fs::path(tree.source).stem().string();
+  if (c.study.empty()) c.study = "study";
+  return c;
+}
+
+// "tune.trials=5": sets a value of the tune section (parsed as YAML), marked with the override.
+void apply_tune_override(json& tune, SpecTree& tree, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  const std::string origin = "--set " + assignment;
+  SpecTree parsed = parse_spec_tree("value: " + text, origin);
+  json* at = &tune;
+  std::string walked = "tune";
+  std::stringstream steps(path.substr(5));
+  for (std::string key; std::getline(steps, key, '.');) {
+    if (key.empty()) throw Error(origin + ": bad path '" + path + "' (write e.g. tune.trials=20)");
+    if (!at->is_object()) *at = json::object();
+    at = &(*at)[key];
+    walked = child(walked, key);
+  }
+  *at = parsed.root.at("value");
+  tree.value_marks[walked] = SourceMark{0, 0, origin};
+}
+
+std::string format_double(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, end);
+  if (std::isfinite(v) && s.find_first_of(".en") == std::string::npos) s += ".0";
+  if (std::isinf(v)) s = v > 0 ? ".inf" : "-.inf";
+  if (std::isnan(v)) s = ".nan";
+  return s;
+}
+
+// Would this string read back as something other than a string from a plain YAML scalar?
+bool needs_quotes(const std::string& s) {
+  static const std::regex non_string(
+      "~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|"
+      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
+  return s.empty() || std::regex_match(s, non_string) || s.front() == ' ' || s.back() == ' ';
+}
+
+void emit(YAML::Emitter& out, const json& v) {
+  if (v.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [key, value] : v.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit(out, value);
+    }
+    out << YAML::EndMap;
+  } else if (v.is_array()) {
+    const bool flat = std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_primitive(); });
+    out << (flat ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
+    for (const json& e : v) emit(out, e);
+    out << YAML::EndSeq;
+  } else if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (needs_quotes(s)) out << YAML::DoubleQuoted;
+    out << s;
+  } else if (v.is_boolean()) {
+    out << (v.get<bool>() ? "true" : "false");
+  } else if (v.is_number_integer()) {
+    out << v.dump();
+  } else if (v.is_number_float()) {
+    out << format_double(v.get<double>());
+  } else {
+    out << YAML::Null;
+  }
+}
+
+}  // namespace
+
+void validate_search_space(const SpecTree& space) {
+  std::vector<std::pair<std::string, size_t>> choices;
+  collect_choices(space.root, "", choices);
+  std::vector<std::pair<std::string, size_t>> passes = {{"", 0}};
+  for (const auto& [path, n] : choices)
+    for (size_t i = 0; i < n; ++i) passes.emplace_back(path, i);
+  for (const bool high : {false, true}) {
+    for (const auto& [forced, option] : passes) {
+      std::vector<PlacedScalar> placed;
+      const SpecTree instance = instance_for(space, high, forced, option, &placed);
+      for (const PlacedScalar& p : placed) {
+        const spec::Node* node = schema_at(instance.root, p.instance_path);
+        if (!node) continue;  // an unknown key: validate_spec_tree below names it
+        if (node->kind == spec::Kind::String)
+          space.fail(p.source_path, "free text cannot be tuned here (only numbers, booleans and names can)");
+        if (node->kind == spec::Kind::Int && p.kind == DistributionKind::Float)
+          space.fail(p.source_path, "expects an integer: use {int: [low, high]} instead of {float: ...}");
+      }
+      validate_spec_tree(instance);
+    }
+  }
+}
+
+TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source_name,
+                         const std::vector<std::string>& overrides, const std::string& base_dir) {
+  SpecTree tree = parse_spec_tree(yaml_text, source_name, base_dir);
+  json tune = json::object();
+  if (tree.root.contains("tune")) {
+    tune = tree.root.at("tune");
+    tree.root.erase("tune");
+  }
+  for (const std::string& o : overrides) {
+    if (o.rfind("tune.", 0) == 0) apply_tune_override(tune, tree, o);
+    else apply_override(tree, o);
+  }
+  TuneSpec spec;
+  spec.config = tune_config_from(tune.is_null() ? json::object() : tune, tree);
+  validate_search_space(tree);
+  const TrainingSpec first = training_spec_of(instance_for(tree, true, "", 0, nullptr));
+  const TuneObjective& objective = spec.config.objective;
+  if (objective.metric.rfind("val_", 0) == 0 && objective.cv_folds == 0 && first.data.validation.kind.empty())
+    tree.fail(tree.root.contains("data") ? "data" : "", "the objective " + objective.metric +
+                                                            " needs validation data: add data.validation (e.g. {split: 0.2}) "
+                                                            "or use tune.objective.cv");
+  // Hyperband's largest budget is the number of epochs (the upper bound when epochs are tuned).
+  if (spec.config.pruner.name == "hyperband" && spec.config.pruner.max_resource == 0)
+    spec.config.pruner.max_resource = first.train.epochs;
+  spec.space = std::move(tree);
+  return spec;
+}
+
+TuneSpec load_tune_spec(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read the spec '" + path + "' (does the file exist?)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_tune_spec(text.str(), path, overrides, fs::path(path).parent_path().string());
+}
+
+SpecTree materialize(const SpecTree& space, const SuggestFn& suggest) {
+  Walker walker(space, [&](const std::string& name, const SpecDistribution& d, const std::string&) {
+    return suggest(name, d.distribution);
+  });
+  return walker.run();
+}
+
+SpecTree materialize_params(const SpecTree& space, const json& external_params) {
+  return materialize(space, [&](const std::string& name, const Distribution&) -> json {
+    if (!external_params.contains(name))
+      throw Error("the trial has no value for the parameter '" + name + "' (was the spec changed after the study ran?)");
+    return external_params.at(name);
+  });
+}
+
+TrainingSpec training_spec_of(const SpecTree& fixed) {
+  validate_spec_tree(fixed);
+  return spec_from_tree(fixed);
+}
+
+std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space) {
+  // Every branch once: the passes of the validation, parameters merged in first-seen order.
+  std::vector<std::pair<std::string, size_t>> choices;
+  collect_choices(space.root, "", choices);
+  std::vector<std::pair<std::string, size_t>> passes = {{"", 0}};
+  for (const auto& [path, n] : choices)
+    for (size_t i = 0; i < n; ++i) passes.emplace_back(path, i);
+  std::vector<std::pair<std::string, Distribution>> all;
+  std::set<std::string> seen;
+  for (const auto& [forced, option] : passes) {
+    for (const bool high : {false, true}) {
+      Walker walker(space, [&](const std::string&, const SpecDistribution& d, const std::string& source) -> json {
+        if (d.kind_key != "choice") {
+          const double x = high ? d.distribution.high : d.distribution.low;
+          return d.kind_key == "int" ? json(static_cast<int64_t>(x)) : json(x);
+        }
+        size_t pick = 0;
+        if (source == forced) pick = option;
+        for (size_t i = 0; i < d.options.size(); ++i)
+          if (inside(forced, indexed(child(source, "choice"), i))) pick = i;
+        return d.labels[pick];
+      });
+      walker.run();
+      for (auto& [name, d] : walker.parameters)
+        if (seen.insert(name).second) all.emplace_back(name, d);
+    }
+  }
+  return all;
+}
+
+std::string spec_to_yaml(const json& root) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  emit(out, root);
+  return std::string(out.c_str()) + "\n";
+}
+
+void absolutize_data_paths(json& root, const std::string& base_dir) {
+  if (!root.contains("data") || !root.at("data").is_object()) return;
+  const fs::path base = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir));
+  for (const char* part : {"train", "validation", "test"}) {
+    json* source = root["data"].contains(part) ? &root["data"][part] : nullptr;
+    if (!source || !source->is_object()) continue;
+    for (const auto& [kind, keys] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"csv", {"path"}}, {"idx", {"images", "labels"}}, {"npy", {"x", "y"}}}) {
+      if (!source->contains(kind) || !source->at(kind).is_object()) continue;
+      for (const std::string& key : keys) {
+        json& p = (*source)[kind][key];
+        if (p.is_string() && !fs::path(p.get<std::string>()).is_absolute())
+          p = (base / p.get<std::string>()).lexically_normal().string();
+      }
+    }
+  }
+}
+
+double parse_duration(const std::string& text) {
+  static const std::regex part("([0-9]+(\\.[0-9]*)?|\\.[0-9]+)\\s*(s|sec|m|min|h)?");
+  auto bad = [&]() -> double {
+    throw Error("cannot read the duration '" + text + "': write seconds or a number with s, m or h, e.g. 90, 600s, 10m, 1h30m");
+  };
+  double seconds = 0.0;
+  bool any = false;
+  auto it = std::sregex_iterator(text.begin(), text.end(), part);
+  size_t covered = 0;
+  for (; it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    if (static_cast<size_t>(m.position()) != covered) return bad();
+    covered += static_cast<size_t>(m.length());
+    const double value = std::stod(m[1].str());
+    const std::string unit = m[3].str();
+    seconds += value * (unit == "h" ? 3600.0 : unit == "m" || unit == "min" ? 60.0 : 1.0);
+    any = true;
+  }
+  if (!any || covered != text.size() || !(seconds > 0)) return bad();
+  return seconds;
+}
+
+}  // namespace nntune::tune

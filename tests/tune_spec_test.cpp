@@ -1,0 +1,278 @@
+// Search spaces in the YAML spec: distributions, conditional branches, {count, each}, the tune
+// section, validation messages with line:column, and trial -> fixed training spec.
+#include <nlohmann/json.hpp>
+
+#include "nntune/tune/tune_spec.hpp"
+#include "test_util.hpp"
+
+namespace nntune::tune {
+namespace {
+
+using nlohmann::json;
+
+// A valid base; tests append or replace lines. Line numbers matter for the location checks.
+std::string spec_with(const std::string& model, const std::string& train, const std::string& tune = "") {
+  return "data:\n"                                        // 1
+         "  train: {csv: {path: data.csv, label: y}}\n"   // 2
+         "  validation: {split: 0.2}\n"                   // 3
+         "model:\n" +                                     // 4
+         model + "train:\n" + train + (tune.empty() ? "" : "tune:\n" + tune);
+}
+
+TuneSpec parse(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  return parse_tune_spec(text, "s.yaml", overrides);
+}
+
+// Picks the first value of every distribution, or a value by name.
+SpecTree sample(const SpecTree& space, const json& fixed, std::vector<std::string>* names = nullptr) {
+  return materialize(space, [&](const std::string& name, const Distribution& d) -> json {
+    if (names) names->push_back(name);
+    if (fixed.contains(name)) return fixed.at(name);
+    return d.kind == DistributionKind::Categorical ? d.choices.front() : d.to_external(d.low);
+  });
+}
+
+const std::string kModel = "  hidden: [{units: {int: [4, 64], log: true}, dropout: {float: [0.0, 0.5]}}]\n";
+const std::string kTrain =
+    "  optimizer:\n"
+    "    choice:\n"
+    "      - {name: sgd, lr: {float: [0.001, 0.5], log: true}, momentum: {float: [0.0, 0.9]}}\n"
+    "      - {name: adam, lr: {float: [0.0001, 0.01], log: true}}\n"
+    "  batch_size: {choice: [16, 32]}\n"
+    "  epochs: 2\n";
+
+TEST(TuneSpec, ParsesSpaceAndTuneSection) {
+  const TuneSpec s = parse(spec_with(kModel, kTrain,
+                                     "  objective: {metric: val_loss}\n"
+                                     "  sampler: {name: random, seed: 7}\n"
+                                     "  pruner: median\n"
+                                     "  trials: 12\n"
+                                     "  timeout: 1h30m\n"
+                                     "  jobs: 2\n"));
+  EXPECT_EQ(s.config.objective.metric, "val_loss");
+  EXPECT_EQ(s.config.objective.direction, Direction::Minimize);
+  EXPECT_EQ(s.config.sampler.name, "random");
+  EXPECT_EQ(s.config.sampler.seed, 7u);
+  EXPECT_EQ(s.config.pruner.name, "median");
+  EXPECT_EQ(s.config.trials, 12);
+  EXPECT_DOUBLE_EQ(s.config.timeout_seconds, 5400.0);
+  EXPECT_EQ(s.config.jobs, 2);
+  EXPECT_EQ(s.config.study, "s");  // the file stem
+  EXPECT_EQ(s.config.storage, "sqlite:///nntune.db");
+  EXPECT_FALSE(s.space.root.contains("tune"));
+}
+
+TEST(TuneSpec, DefaultsAndOverrides) {
+  const TuneSpec s = parse(spec_with(kModel, kTrain), {"tune.trials=3", "tune.sampler.name=grid", "train.epochs=1"});
+  EXPECT_EQ(s.config.objective.metric, "val_accuracy");
+  EXPECT_EQ(s.config.objective.direction, Direction::Maximize);
+  EXPECT_EQ(s.config.trials, 3);
+  EXPECT_EQ(s.config.sampler.name, "grid");
+  EXPECT_EQ(s.space.root["train"]["epochs"], 1);
+}
+
+TEST(TuneSpec, ConditionalParametersOnlyOnTheirBranch) {
+  const TuneSpec s = parse(spec_with(kModel, kTrain));
+  std::vector<std::string> sgd_names, adam_names;
+  const SpecTree sgd = sample(s.space, {{"train.optimizer", "sgd"}}, &sgd_names);
+  const SpecTree adam = sample(s.space, {{"train.optimizer", "adam"}}, &adam_names);
+  const std::vector<std::string> expected_sgd = {"model.hidden[0].dropout", "model.hidden[0].units",
+                                                 "train.batch_size",        "train.optimizer",
+                                                 "train.optimizer.sgd.lr",  "train.optimizer.sgd.momentum"};
+  const std::vector<std::string> expected_adam = {"model.hidden[0].dropout", "model.hidden[0].units", "train.batch_size",
+                                                  "train.optimizer", "train.optimizer.adam.lr"};
+  EXPECT_EQ(sgd_names, expected_sgd);
+  EXPECT_EQ(adam_names, expected_adam);
+  EXPECT_EQ(sgd.root["train"]["optimizer"], json::parse(R"({"name": "sgd", "lr": 0.001, "momentum": 0.0})"));
+  EXPECT_EQ(adam.root["train"]["optimizer"], json::parse(R"({"name": "adam", "lr": 0.0001})"));
+  // The branch keeps the marks of where it was written (line 10 for adam).
+  EXPECT_EQ(adam.value_marks.at("train.optimizer.lr").line, 10);
+}
+
+TEST(TuneSpec, HiddenCountEachExpands) {
+  const std::string model =
+      "  hidden:\n"
+      "    count: {int: [1, 3]}\n"
+      "    each: {units: {int: [8, 64]}, activation: {choice: [relu, tanh]}}\n";
+  const TuneSpec s = parse(spec_with(model, kTrain));
+  std::vector<std::string> names;
+  const SpecTree fixed = sample(s.space,
+                                {{"model.hidden.count", 2},
+                                 {"model.hidden.0.units", 32},
+                                 {"model.hidden.1.units", 16},
+                                 {"model.hidden.1.activation", "tanh"}},
+                                &names);
+  ASSERT_TRUE(fixed.root["model"]["hidden"].is_array());
+  ASSERT_EQ(fixed.root["model"]["hidden"].size(), 2u);
+  EXPECT_EQ(fixed.root["model"]["hidden"][0], json::parse(R"({"units": 32, "activation": "relu"})"));
+  EXPECT_EQ(fixed.root["model"]["hidden"][1], json::parse(R"({"units": 16, "activation": "tanh"})"));
+  EXPECT_NE(std::find(names.begin(), names.end(), "model.hidden.1.units"), names.end());
+  EXPECT_EQ(std::find(names.begin(), names.end(), "model.hidden.2.units"), names.end());
+  const TrainingSpec spec = training_spec_of(fixed);
+  ASSERT_EQ(spec.model.hidden.size(), 2u);
+  EXPECT_EQ(spec.model.hidden[1].units, 16);
+  EXPECT_EQ(spec.model.hidden[1].activation, "tanh");
+
+  const auto params = space_parameters(s.space);
+  std::vector<std::string> all;
+  for (const auto& [name, d] : params) all.push_back(name);
+  for (const char* n : {"model.hidden.count", "model.hidden.0.units", "model.hidden.2.activation"})
+    EXPECT_NE(std::find(all.begin(), all.end(), n), all.end()) << n;
+}
+
+TEST(TuneSpec, SampledTrialPassesTrainingValidation) {
+  const TuneSpec s = parse(spec_with(kModel, kTrain));
+  const SpecTree fixed = sample(s.space, {{"train.optimizer", "sgd"}, {"train.optimizer.sgd.momentum", 0.5}});
+  const TrainingSpec spec = training_spec_of(fixed);
+  EXPECT_EQ(spec.train.optimizer.name, "sgd");
+  EXPECT_DOUBLE_EQ(spec.train.optimizer.momentum, 0.5);
+  EXPECT_EQ(spec.train.batch_size, 16);
+  EXPECT_EQ(spec.model.hidden.at(0).units, 4);
+}
+
+TEST(TuneSpec, BestSpecRoundTripsThroughYaml) {
+  const TuneSpec s = parse(spec_with(kModel, kTrain));
+  const json params = {{"train.optimizer", "adam"},
+                       {"train.optimizer.adam.lr", 0.0012345678901234567},
+                       {"train.batch_size", 32},
+                       {"model.hidden[0].units", 17},
+                       {"model.hidden[0].dropout", 0.25}};
+  const SpecTree fixed = materialize_params(s.space, params);
+  const std::string yaml = spec_to_yaml(fixed.root);
+  const TrainingSpec back = parse_spec(yaml, "best.yaml");
+  EXPECT_EQ(back.tree.root, fixed.root) << yaml;
+  EXPECT_DOUBLE_EQ(back.train.optimizer.lr, 0.0012345678901234567);
+  EXPECT_EQ(back.model.hidden.at(0).units, 17);
+  EXPECT_ERROR_CONTAINS(materialize_params(s.space, json{{"train.optimizer", "adam"}}), "no value for the parameter");
+}
+
+TEST(TuneSpec, YamlQuotesStringsThatLookLikeOtherTypes) {
+  const json root = {{"a", "true"}, {"b", "12"}, {"c", 1.0}, {"d", "plain"}, {"e", json::array({1, 2})}};
+  const SpecTree back = parse_spec_tree(spec_to_yaml(root), "x.yaml");
+  EXPECT_EQ(back.root, root);
+  EXPECT_TRUE(back.root["c"].is_number_float());
+}
+
+TEST(TuneSpec, DurationParsing) {
+  EXPECT_DOUBLE_EQ(parse_duration("600"), 600.0);
+  EXPECT_DOUBLE_EQ(parse_duration("600s"), 600.0);
+  EXPECT_DOUBLE_EQ(parse_duration("10m"), 600.0);
+  EXPECT_DOUBLE_EQ(parse_duration("1h"), 3600.0);
+  EXPECT_DOUBLE_EQ(parse_duration("1.5h"), 5400.0);
+  EXPECT_ERROR_CONTAINS(parse_duration("10 minutes please"), "cannot read the duration", "10m");
+  EXPECT_ERROR_CONTAINS(parse_duration(""), "cannot read the duration");
+}
+
+// ---- every invalid space: message and line:column ----
+
+void expect_invalid_train(const std::string& train_line, const std::vector<std::string>& parts) {
+  // The train section is line 6 onwards; the bad value sits on line 7.
+  const std::string text = spec_with(kModel, "  epochs: 2\n" + train_line);
+  try {
+    parse(text);
+    ADD_FAILURE() << "accepted: " << train_line;
+  } catch (const Error& e) {
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << " lacks " << p;
+  }
+}
+
+TEST(TuneSpecErrors, LowAboveHigh) {
+  expect_invalid_train("  optimizer: {name: adam, lr: {float: [0.1, 0.01]}}\n", {"s.yaml:8:", "train.optimizer.lr", "low 0.1 > high 0.01"});
+}
+
+TEST(TuneSpecErrors, LogWithNonPositiveLow) {
+  expect_invalid_train("  optimizer: {name: adam, lr: {float: [0, 0.1], log: true}}\n", {"s.yaml:8:", "log scale needs low > 0"});
+}
+
+TEST(TuneSpecErrors, EmptyChoice) {
+  expect_invalid_train("  batch_size: {choice: []}\n", {"s.yaml:8:", "train.batch_size", "empty choice"});
+}
+
+TEST(TuneSpecErrors, StepDoesNotDivideRange) {
+  expect_invalid_train("  batch_size: {int: [16, 100], step: 16}\n", {"s.yaml:8:", "step 16 does not divide"});
+}
+
+TEST(TuneSpecErrors, UnknownKeyInDistribution) {
+  expect_invalid_train("  batch_size: {int: [16, 64], lgo: true}\n", {"s.yaml:8:", "unknown key 'lgo'", "log, step"});
+}
+
+TEST(TuneSpecErrors, BadBounds) {
+  expect_invalid_train("  batch_size: {int: [16]}\n", {"s.yaml:8:", "expected [low, high]"});
+  expect_invalid_train("  batch_size: {int: [1.5, 8]}\n", {"s.yaml:8:", "two integers"});
+}
+
+TEST(TuneSpecErrors, FloatWhereAnIntegerGoes) {
+  expect_invalid_train("  batch_size: {float: [16, 64]}\n", {"s.yaml:8:", "train.batch_size", "use {int:"});
+}
+
+TEST(TuneSpecErrors, ValuesOutsideTheSchemaRange) {
+  // The upper bound 1.5 is reported at its own column.
+  try {
+    parse(spec_with("  hidden: [8]\n  dropout: {float: [0.0, 1.5]}\n", "  epochs: 2\n"));
+    ADD_FAILURE() << "accepted dropout up to 1.5";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("s.yaml:6:26: model.dropout: must be >= 0 and < 1, got 1.5"), std::string::npos)
+        << e.what();
+  }
+  expect_invalid_train("  optimizer: {name: adam, lr: {float: [0.0, 0.1]}}\n", {"s.yaml:8:", "train.optimizer.lr", "must be > 0"});
+  expect_invalid_train("  optimizer: {choice: [adam, sgdd]}\n", {"s.yaml:8:", "unknown optimizer 'sgdd'", "did you mean 'sgd'"});
+}
+
+TEST(TuneSpecErrors, BadKeyInsideABranch) {
+  expect_invalid_train("  optimizer: {choice: [{name: adam}, {name: sgd, momentm: 0.9}]}\n",
+                       {"s.yaml:8:", "unknown key 'momentm'", "did you mean 'momentum'"});
+}
+
+TEST(TuneSpecErrors, DistributionWhereNotAllowed) {
+  EXPECT_ERROR_CONTAINS(parse("data:\n  train: {csv: {path: {choice: [a.csv, b.csv]}, label: y}}\n"
+                              "  validation: {split: 0.2}\nmodel: {hidden: [8]}\n"),
+                        "s.yaml:2:", "data.train.csv.path", "cannot be tuned");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, "  epochs: 2\n") + "seed: {int: [1, 5]}\n"), "seed cannot be tuned");
+  // A distribution in place of a whole mapping that is not a choice.
+  expect_invalid_train("  early_stopping: {float: [1, 2]}\n", {"s.yaml:8:", "train.early_stopping"});
+}
+
+TEST(TuneSpecErrors, RepeatedListErrors) {
+  EXPECT_ERROR_CONTAINS(parse(spec_with("  hidden: {each: {units: 8}}\n", "  epochs: 2\n")), "s.yaml:5:",
+                        "missing required key 'count'");
+  EXPECT_ERROR_CONTAINS(parse(spec_with("  hidden: {count: {int: [1, 2]}, each: {units: 8, dropot: 0.1}}\n", "  epochs: 2\n")),
+                        "s.yaml:5:", "unknown key 'dropot'");
+  EXPECT_ERROR_CONTAINS(parse(spec_with("  hidden: {count: -1, each: {units: 8}}\n", "  epochs: 2\n")), "s.yaml:5:",
+                        "model.hidden.count", "between 0 and 10000");
+}
+
+TEST(TuneSpecErrors, TuneSection) {
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain, "  sampler: tpee\n")), "s.yaml:14:", "tune.sampler",
+                        "unknown sampler 'tpee'", "did you mean 'tpe'");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain, "  trails: 5\n")), "s.yaml:14:", "unknown key 'trails'",
+                        "did you mean 'trials'");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain, "  timeout: soon\n")), "s.yaml:14:", "tune.timeout",
+                        "cannot read the duration");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain, "  jobs: 0\n")), "s.yaml:14:", "tune.jobs");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain), {"tune.trials=zero"}), "--set tune.trials=zero",
+                        "expected an integer");
+}
+
+TEST(TuneSpecErrors, ValidationMetricNeedsValidationData) {
+  EXPECT_ERROR_CONTAINS(parse("data: {train: {csv: {path: d.csv, label: y}}}\nmodel: {hidden: [8]}\n"),
+                        "val_accuracy needs validation data");
+  // Cross-validation provides it.
+  EXPECT_NO_THROW(parse("data: {train: {csv: {path: d.csv, label: y}}}\nmodel: {hidden: [8]}\n"
+                        "tune: {objective: {cv: {folds: 3}}}\n"));
+}
+
+TEST(TuneSpec, HyperbandBudgetIsTheEpochs) {
+  const TuneSpec s = parse(spec_with(kModel, "  epochs: {int: [2, 9]}\n", "  pruner: hyperband\n"));
+  EXPECT_EQ(s.config.pruner.max_resource, 9);
+}
+
+TEST(TuneSpec, AbsolutizesRelativeDataPaths) {
+  json root = json::parse(R"({"data": {"train": {"csv": {"path": "d.csv"}}, "test": {"idx": {"images": "/abs/i", "labels": "l"}}}})");
+  absolutize_data_paths(root, "/base/dir");
+  EXPECT_EQ(root["data"]["train"]["csv"]["path"], "/base/dir/d.csv");
+  EXPECT_EQ(root["data"]["test"]["idx"]["images"], "/abs/i");
+  EXPECT_EQ(root["data"]["test"]["idx"]["labels"], "/base/dir/l");
+}
+
+}  // namespace
+}  // namespace nntune::tune
