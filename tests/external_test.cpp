@@ -124,6 +124,19 @@ TEST(ExternalObjective, APruneThatIgnoresSigtermGetsSigkillAfterTheGrace) {
   EXPECT_EQ(r.signal, SIGKILL);
 }
 
+TEST(ExternalObjective, ShouldStopEndsTheRunAsStopped) {
+  TempDir dir;
+  ExternalCommand cmd = script_command(dir, "echo 'nntune: intermediate 1 0.5'\nsleep 30\n");
+  const auto start = std::chrono::steady_clock::now();
+  cmd.should_stop = [&] { return seconds_since(start) > 0.2; };
+  const ExternalResult r = run(cmd);
+  EXPECT_LT(seconds_since(start), 1.0);
+  EXPECT_EQ(r.state, TrialState::Failed);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_NE(r.error.find("stopped before it finished"), std::string::npos) << r.error;
+}
+
 TEST(ExternalObjective, TimeoutFailsWithTheReason) {
   TempDir dir;
   ExternalCommand cmd = script_command(dir, "echo 'nntune: intermediate 1 0.5'\necho 'warming up' >&2\nsleep 30\n");

@@ -240,6 +240,19 @@ TEST(SuccessiveHalvingPruner, FewerThanEtaCompetitorsOnlyTheBestGoesOn) {
   EXPECT_TRUE(prune_with(*pruner, h, make_trial(5, TrialState::Running, {{1, 2.5}})));
 }
 
+TEST(SuccessiveHalvingPruner, APromotionIsNotRevisitedBetweenRungs) {
+  auto pruner = sha(1, 3);  // rungs 1, 3, 9
+  StudyHistory h;
+  h.trials.push_back(make_trial(0, TrialState::Pruned, {{1, 1.0}}));
+  h.trials.push_back(make_trial(1, TrialState::Pruned, {{1, 2.0}}));
+  // Best at rung 1 with 0.5; at step 2 it is far worse than its rivals' rung values, but rung 1
+  // was decided at step 1 and rung 3 is not reached yet.
+  EXPECT_FALSE(prune_with(*pruner, h, make_trial(2, TrialState::Running, {{1, 0.5}})));
+  EXPECT_FALSE(prune_with(*pruner, h, make_trial(2, TrialState::Running, {{1, 0.5}, {2, 10.0}})));
+  // At step 3 it is alone at that rung, hence promoted whatever its value.
+  EXPECT_FALSE(prune_with(*pruner, h, make_trial(2, TrialState::Running, {{1, 0.5}, {2, 10.0}, {3, 10.0}})));
+}
+
 TEST(SuccessiveHalvingPruner, SkippedStepsUseTheFirstValueAtOrPastTheRung) {
   auto pruner = sha(1, 3);  // rungs 1, 3, 9
   StudyHistory h;

@@ -220,7 +220,7 @@ class ObjectiveRun {
   }
 
  private:
-  enum class Stop { None, Pruned, TimedOut, ProtocolError, CallbackThrew };
+  enum class Stop { None, Pruned, TimedOut, Stopped, ProtocolError, CallbackThrew };
 
   void supervise(pid_t pid) {
     const bool has_deadline = cmd_.timeout_seconds > 0.0;
@@ -242,6 +242,10 @@ class ObjectiveRun {
       }
       pump(out_.fd < 0 && err_.fd < 0 ? 0 : wait_ms);
       if (stop_ != Stop::None) break;
+      if (callback_ok([&] { return cmd_.should_stop && cmd_.should_stop(); })) {
+        stop_ = Stop::Stopped;
+        break;
+      }
       if (has_exited(pid)) {
         exited = true;
         break;
@@ -335,14 +339,24 @@ class ObjectiveRun {
     } else {
       ++stdout_line_number_;
     }
-    try {
+    callback_ok([&] {
       if (cmd_.on_output) cmd_.on_output(line, s.from_stderr);
       if (!s.from_stderr && stop_ == Stop::None) parse_protocol_line(line);
+      return true;
+    });
+  }
+
+  // Runs a user callback; an exception stops the program and is rethrown once it is reaped.
+  template <typename F>
+  bool callback_ok(F f) {
+    try {
+      return f();
     } catch (...) {
       if (stop_ == Stop::None) {
         callback_error_ = std::current_exception();
         stop_ = Stop::CallbackThrew;
       }
+      return false;
     }
   }
 
@@ -388,6 +402,9 @@ class ObjectiveRun {
         result_.timed_out = true;
         return fail(who + " timed out after " + format_seconds(cmd_.timeout_seconds) +
                     " s (timeout_seconds) and was stopped");
+      case Stop::Stopped:
+        result_.stopped = true;
+        return fail(who + " was stopped before it finished (nntune was asked to stop)");
       case Stop::ProtocolError:
         return fail(protocol_error_);
       case Stop::CallbackThrew:

@@ -54,6 +54,10 @@ struct ExternalCommand {
   // prefixed with "stderr: "), and/or a callback per line.
   std::string log_path;
   std::function<void(const std::string& line, bool from_stderr)> on_output;
+  // Polled about every 100 ms while the program runs; true stops it like a prune does and the
+  // run ends Failed with `stopped` set (e.g. Ctrl-C on nntune: the program has its own process
+  // group, so the terminal's SIGINT does not reach it).
+  std::function<bool()> should_stop;
 };
 
 struct ExternalResult {
@@ -65,6 +69,7 @@ struct ExternalResult {
   std::optional<int> exit_code;          // when the program exited by itself
   std::optional<int> signal;             // when a signal ended it
   bool timed_out = false;
+  bool stopped = false;  // ended because should_stop() returned true
   double seconds = 0.0;
   std::string command_line;  // what ran (argv joined by spaces in argv mode)
 };
