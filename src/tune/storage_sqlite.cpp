@@ -1,0 +1,609 @@
+// SQLite storage: the embedded default. Several threads, and several processes on one file,
+// share a study safely:
+// - WAL journal (readers never block the writer), a 30 s busy timeout, and on top of it a
+//   retry loop that re-runs a whole transaction when SQLite still reports the file busy, so
+//   workers never fail with "database is locked";
+// - every read-modify-write (dense trial numbers, claiming an enqueued trial, finishing a
+//   Running trial) runs in BEGIN IMMEDIATE, so it holds the write lock from its first read;
+// - every change is one transaction, so a process killed at any moment leaves the last
+//   committed state;
+// - every name and value is a bound parameter, never SQL text.
+// Within one process the connection is shared behind a mutex (SQLite work is short).
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+
+#include "nntune/error.hpp"
+#include "tune/storage_internal.hpp"
+
+namespace nntune::tune {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 30'000;
+constexpr double kRetryForSeconds = 600.0;  // after the busy timeout, keep retrying this long
+
+// SQLite said the file is locked by another connection: the transaction is retried.
+struct BusyError {
+  std::string message;
+};
+
+const char* kSchema = R"sql(
+-- Per-trial rows are clustered by trial (WITHOUT ROWID tables keyed by trial_id), so reading
+-- a study's history is one sequential pass per table.
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS studies (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  direction TEXT NOT NULL,
+  created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS study_attrs (
+  study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,          -- 'user' or 'system'
+  key TEXT NOT NULL,
+  value_json TEXT NOT NULL,
+  PRIMARY KEY (study_id, kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trials (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  value REAL,
+  error TEXT NOT NULL DEFAULT '',
+  start_time REAL NOT NULL DEFAULT 0,
+  end_time REAL NOT NULL DEFAULT 0,
+  heartbeat REAL NOT NULL DEFAULT 0,
+  UNIQUE (study_id, number)
+);
+CREATE INDEX IF NOT EXISTS trials_by_state ON trials (study_id, state);
+CREATE TABLE IF NOT EXISTS trial_params (
+  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  internal REAL NOT NULL,
+  distribution_json TEXT NOT NULL,
+  PRIMARY KEY (trial_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trial_values (
+  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  value REAL,                  -- NULL: NaN (a diverged step)
+  PRIMARY KEY (trial_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trial_attrs (
+  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,          -- 'user' or 'system'
+  key TEXT NOT NULL,
+  value_json TEXT NOT NULL,
+  PRIMARY KEY (trial_id, kind, key)
+) WITHOUT ROWID;
+)sql";
+
+std::string direction_name(Direction d) { return d == Direction::Minimize ? "minimize" : "maximize"; }
+Direction direction_from_name(const std::string& s) {
+  return s == "maximize" ? Direction::Maximize : Direction::Minimize;
+}
+
+bool is_busy(int rc) {
+  const int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+// One prepared statement; bind() takes 1-based positions in order.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql, const std::string& url) : db_(db), url_(url) {
+    const int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "preparing a statement");
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int64_t v) { return check_bind(sqlite3_bind_int64(stmt_, ++position_, v)); }
+  Statement& bind(int v) { return bind(static_cast<int64_t>(v)); }
+  Statement& bind(double v) {
+    if (std::isnan(v)) return check_bind(sqlite3_bind_null(stmt_, ++position_));
+    return check_bind(sqlite3_bind_double(stmt_, ++position_, v));
+  }
+  Statement& bind(const std::string& v) {
+    return check_bind(sqlite3_bind_text(stmt_, ++position_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  Statement& bind(std::optional<double> v) {
+    if (!v) return check_bind(sqlite3_bind_null(stmt_, ++position_));
+    return bind(*v);
+  }
+
+  // True while a row is available.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(rc, "running a statement");
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  double real(int col) const { return is_null(col) ? std::nan("") : sqlite3_column_double(stmt_, col); }
+  std::optional<double> optional_real(int col) const {
+    if (is_null(col)) return std::nullopt;
+    return sqlite3_column_double(stmt_, col);
+  }
+  // Valid until the next step().
+  std::string_view text_view(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+  }
+  std::string text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+
+ private:
+  Statement& check_bind(int rc) {
+    if (rc != SQLITE_OK) fail(rc, "binding a value");
+    return *this;
+  }
+  [[noreturn]] void fail(int rc, const std::string& what) const {
+    const std::string message = "SQLite storage " + url_ + ": error " + what + ": " + sqlite3_errmsg(db_);
+    if (is_busy(rc)) throw BusyError{message};
+    throw Error(message);
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int position_ = 0;
+  std::string url_;
+};
+
+class SqliteStorage : public Storage {
+ public:
+  SqliteStorage(const std::string& path, const std::string& url) : path_(path), url_(url) {
+    namespace fs = std::filesystem;
+    const fs::path parent = fs::absolute(fs::path(path)).parent_path();
+    std::error_code ec;
+    if (!fs::is_directory(parent, ec))
+      throw Error("cannot open SQLite storage " + url + ": directory " + parent.string() +
+                  " does not exist; create it or choose another path");
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                   nullptr);
+    if (rc != SQLITE_OK) {
+      const std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw Error("cannot open SQLite storage " + url + " (file " + path + "): " + reason +
+                  "; check that the directory is writable");
+    }
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    try {
+      with_retry([&] {
+        exec("PRAGMA journal_mode=WAL");
+        exec("PRAGMA synchronous=NORMAL");  // with WAL: consistent after a crash, fewer fsyncs
+        exec("PRAGMA foreign_keys=ON");
+      });
+      transaction(true, [&] {
+        exec(kSchema);
+        Statement version(db_, "SELECT version FROM schema_version", url_);
+        if (!version.step()) {
+          Statement insert(db_, "INSERT INTO schema_version (version) VALUES (?)", url_);
+          insert.bind(kSchemaVersion).run();
+        } else if (version.integer(0) != kSchemaVersion) {
+          throw Error("SQLite storage " + url_ + " has schema version " + std::to_string(version.integer(0)) +
+                      " but this nntune reads version " + std::to_string(kSchemaVersion) +
+                      ": use the nntune that wrote it, or a new database file");
+        }
+      });
+    } catch (const Error& e) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw Error("cannot use SQLite storage " + url + " (file " + path + "): " + e.what() +
+                  " (is the file and its directory writable?)");
+    }
+  }
+  ~SqliteStorage() override { sqlite3_close(db_); }
+
+  std::string url() const override { return url_; }
+
+  int64_t create_study(const std::string& name, Direction direction) override {
+    return transaction(true, [&] {
+      Statement existing(db_, "SELECT id FROM studies WHERE name = ?", url_);
+      if (existing.bind(name).step())
+        throw Error("a study named \"" + name + "\" already exists in " + url_ + ": open it or choose another name");
+      Statement insert(db_, "INSERT INTO studies (name, direction, created) VALUES (?, ?, ?)", url_);
+      insert.bind(name).bind(direction_name(direction)).bind(detail::unix_seconds()).run();
+      return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+    });
+  }
+
+  std::optional<int64_t> find_study(const std::string& name) override {
+    return transaction(false, [&]() -> std::optional<int64_t> {
+      Statement s(db_, "SELECT id FROM studies WHERE name = ?", url_);
+      if (s.bind(name).step()) return s.integer(0);
+      return std::nullopt;
+    });
+  }
+
+  StudySummary get_study(int64_t study_id) override {
+    return transaction(false, [&] {
+      auto studies = read_studies(study_id);
+      if (studies.empty()) throw no_study(study_id);
+      return studies.front();
+    });
+  }
+
+  std::vector<StudySummary> list_studies() override {
+    return transaction(false, [&] { return read_studies(std::nullopt); });
+  }
+
+  void delete_study(int64_t study_id) override {
+    transaction(true, [&] {
+      require_study(study_id);
+      const std::string in_study = "(SELECT id FROM trials WHERE study_id = ?)";
+      for (const char* table : {"trial_params", "trial_values", "trial_attrs"}) {
+        Statement s(db_, std::string("DELETE FROM ") + table + " WHERE trial_id IN " + in_study, url_);
+        s.bind(study_id).run();
+      }
+      for (const char* table : {"trials", "study_attrs"}) {
+        Statement s(db_, std::string("DELETE FROM ") + table + " WHERE study_id = ?", url_);
+        s.bind(study_id).run();
+      }
+      Statement s(db_, "DELETE FROM studies WHERE id = ?", url_);
+      s.bind(study_id).run();
+    });
+  }
+
+  void set_study_system_attr(int64_t study_id, const std::string& key, const nlohmann::json& value) override {
+    set_study_attr(study_id, "system", key, value);
+  }
+  void set_study_user_attr(int64_t study_id, const std::string& key, const nlohmann::json& value) override {
+    set_study_attr(study_id, "user", key, value);
+  }
+
+  FrozenTrial create_trial(int64_t study_id, const FrozenTrial* from) override {
+    return transaction(true, [&] {
+      require_study(study_id);
+      FrozenTrial trial = detail::new_trial_from_template(from);
+      Statement next(db_, "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?", url_);
+      next.bind(study_id).step();
+      trial.number = next.integer(0);
+      Statement insert(db_,
+                       "INSERT INTO trials (study_id, number, state, value, error, start_time, end_time, heartbeat) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       url_);
+      insert.bind(study_id)
+          .bind(trial.number)
+          .bind(to_string(trial.state))
+          .bind(trial.value)
+          .bind(trial.error)
+          .bind(trial.start_time)
+          .bind(trial.end_time)
+          .bind(detail::unix_seconds())
+          .run();
+      trial.id = sqlite3_last_insert_rowid(db_);
+      for (const auto& [name, internal] : trial.params) {
+        auto d = trial.distributions.find(name);
+        if (d == trial.distributions.end())
+          throw Error("create_trial: parameter \"" + name + "\" has no distribution");
+        insert_param(trial.id, name, internal, d->second);
+      }
+      for (const auto& [step, value] : trial.intermediate) insert_value(trial.id, step, value);
+      for (const auto& [key, value] : trial.user_attrs.items()) insert_trial_attr(trial.id, "user", key, value);
+      for (const auto& [key, value] : trial.system_attrs.items()) insert_trial_attr(trial.id, "system", key, value);
+      return trial;
+    });
+  }
+
+  std::optional<FrozenTrial> claim_waiting_trial(int64_t study_id) override {
+    return transaction(true, [&]() -> std::optional<FrozenTrial> {
+      Statement oldest(db_, "SELECT id FROM trials WHERE study_id = ? AND state = ? ORDER BY number LIMIT 1", url_);
+      if (!oldest.bind(study_id).bind(to_string(TrialState::Waiting)).step()) return std::nullopt;
+      const int64_t trial_id = oldest.integer(0);
+      const double now = detail::unix_seconds();
+      Statement claim(db_, "UPDATE trials SET state = ?, start_time = ?, heartbeat = ? WHERE id = ?", url_);
+      claim.bind(to_string(TrialState::Running)).bind(now).bind(now).bind(trial_id).run();
+      return read_trial(trial_id);
+    });
+  }
+
+  void set_trial_param(int64_t trial_id, const std::string& name, double internal,
+                       const Distribution& distribution) override {
+    transaction(true, [&] {
+      require_unfinished(trial_id, "set parameter \"" + name + "\" of");
+      insert_param(trial_id, name, internal, distribution);
+    });
+  }
+
+  void set_intermediate_value(int64_t trial_id, int64_t step, double value) override {
+    transaction(true, [&] {
+      require_unfinished(trial_id, "report step " + std::to_string(step) + " of");
+      insert_value(trial_id, step, value);
+    });
+  }
+
+  void set_trial_user_attr(int64_t trial_id, const std::string& key, const nlohmann::json& value) override {
+    transaction(true, [&] {
+      require_trial(trial_id);
+      insert_trial_attr(trial_id, "user", key, value);
+    });
+  }
+  void set_trial_system_attr(int64_t trial_id, const std::string& key, const nlohmann::json& value) override {
+    transaction(true, [&] {
+      require_trial(trial_id);
+      insert_trial_attr(trial_id, "system", key, value);
+    });
+  }
+
+  bool finish_trial(int64_t trial_id, TrialState state, std::optional<double> value,
+                    const std::string& error) override {
+    detail::check_finish_state(state);
+    return transaction(true, [&] {
+      if (require_trial(trial_id) != TrialState::Running) return false;
+      Statement s(db_, "UPDATE trials SET state = ?, value = ?, error = ?, end_time = ? WHERE id = ?", url_);
+      s.bind(to_string(state)).bind(value).bind(error).bind(detail::unix_seconds()).bind(trial_id).run();
+      return true;
+    });
+  }
+
+  void record_heartbeat(int64_t trial_id) override {
+    transaction(true, [&] {
+      Statement s(db_, "UPDATE trials SET heartbeat = ? WHERE id = ?", url_);
+      s.bind(detail::unix_seconds()).bind(trial_id).run();
+    });
+  }
+
+  std::vector<FrozenTrial> fail_stale_trials(int64_t study_id, double grace_seconds) override {
+    return transaction(true, [&] {
+      const double now = detail::unix_seconds();
+      Statement stale(db_, "SELECT id, heartbeat FROM trials WHERE study_id = ? AND state = ? AND heartbeat < ?", url_);
+      stale.bind(study_id).bind(to_string(TrialState::Running)).bind(now - grace_seconds);
+      std::vector<std::pair<int64_t, double>> found;
+      while (stale.step()) found.emplace_back(stale.integer(0), stale.real(1));
+      std::vector<FrozenTrial> failed;
+      for (const auto& [trial_id, heartbeat] : found) {
+        Statement s(db_, "UPDATE trials SET state = ?, error = ?, end_time = ? WHERE id = ?", url_);
+        s.bind(to_string(TrialState::Failed)).bind(detail::stale_message(now - heartbeat)).bind(now).bind(trial_id).run();
+        failed.push_back(read_trial(trial_id));
+      }
+      return failed;
+    });
+  }
+
+  FrozenTrial get_trial(int64_t trial_id) override {
+    return transaction(false, [&] { return read_trial(trial_id); });
+  }
+
+  std::vector<FrozenTrial> get_all_trials(int64_t study_id) override {
+    return transaction(false, [&] {
+      require_study(study_id);
+      return read_trials("t.study_id = ?", study_id);
+    });
+  }
+
+ private:
+  // Runs `body` as one transaction (BEGIN IMMEDIATE when it writes), re-running it while the
+  // file stays busy beyond the busy timeout.
+  template <typename Body>
+  std::invoke_result_t<Body&> transaction(bool write, Body&& body) {
+    std::lock_guard lock(mutex_);
+    return with_retry([&]() -> std::invoke_result_t<Body&> {
+      exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+      try {
+        if constexpr (std::is_void_v<decltype(body())>) {
+          body();
+          exec("COMMIT");
+        } else {
+          auto result = body();
+          exec("COMMIT");
+          return result;
+        }
+      } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // no-op if none is open
+        throw;
+      }
+    });
+  }
+
+  template <typename Body>
+  std::invoke_result_t<Body&> with_retry(Body&& body) {
+    const auto start = std::chrono::steady_clock::now();
+    auto pause = std::chrono::milliseconds(5);
+    for (;;) {
+      try {
+        return body();
+      } catch (const BusyError& busy) {
+        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (waited > kRetryForSeconds)
+          throw Error(busy.message + " (still locked after " + std::to_string(static_cast<int>(waited)) +
+                      " s of retries: another process holds the database; stop it or use another file)");
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(500));
+      }
+    }
+  }
+
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return;
+    const std::string text = "SQLite storage " + url_ + ": " + (message ? message : sqlite3_errstr(rc));
+    sqlite3_free(message);
+    if (is_busy(rc)) throw BusyError{text};
+    throw Error(text);
+  }
+
+  Error no_study(int64_t study_id) const {
+    return Error("no study with id " + std::to_string(study_id) + " in " + url_ + " (deleted?)");
+  }
+  void require_study(int64_t study_id) {
+    Statement s(db_, "SELECT 1 FROM studies WHERE id = ?", url_);
+    if (!s.bind(study_id).step()) throw no_study(study_id);
+  }
+  TrialState require_trial(int64_t trial_id) {
+    Statement s(db_, "SELECT state FROM trials WHERE id = ?", url_);
+    if (!s.bind(trial_id).step())
+      throw Error("no trial with id " + std::to_string(trial_id) + " in " + url_ + " (its study was deleted?)");
+    return trial_state_from_string(s.text(0));
+  }
+  void require_unfinished(int64_t trial_id, const std::string& action) {
+    const TrialState state = require_trial(trial_id);
+    if (is_finished(state)) {
+      Statement s(db_, "SELECT number FROM trials WHERE id = ?", url_);
+      s.bind(trial_id).step();
+      throw Error("cannot " + action + " trial " + std::to_string(s.integer(0)) + ": it is already " + to_string(state));
+    }
+  }
+
+  void set_study_attr(int64_t study_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
+    transaction(true, [&] {
+      require_study(study_id);
+      Statement s(db_, "INSERT OR REPLACE INTO study_attrs (study_id, kind, key, value_json) VALUES (?, ?, ?, ?)", url_);
+      s.bind(study_id).bind(kind).bind(key).bind(value.dump()).run();
+    });
+  }
+  void insert_param(int64_t trial_id, const std::string& name, double internal, const Distribution& distribution) {
+    Statement s(db_, "INSERT OR REPLACE INTO trial_params (trial_id, name, internal, distribution_json) VALUES (?, ?, ?, ?)",
+                url_);
+    s.bind(trial_id).bind(name).bind(internal).bind(distribution.to_json().dump()).run();
+  }
+  void insert_value(int64_t trial_id, int64_t step, double value) {
+    Statement s(db_, "INSERT OR REPLACE INTO trial_values (trial_id, step, value) VALUES (?, ?, ?)", url_);
+    s.bind(trial_id).bind(step).bind(value).run();
+  }
+  void insert_trial_attr(int64_t trial_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
+    Statement s(db_, "INSERT OR REPLACE INTO trial_attrs (trial_id, kind, key, value_json) VALUES (?, ?, ?, ?)", url_);
+    s.bind(trial_id).bind(kind).bind(key).bind(value.dump()).run();
+  }
+
+  std::vector<StudySummary> read_studies(std::optional<int64_t> only) {
+    const std::string where = only ? " WHERE s.id = ?" : "";
+    Statement s(db_,
+                "SELECT s.id, s.name, s.direction, s.created, (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id) "
+                "FROM studies s" + where + " ORDER BY s.id",
+                url_);
+    if (only) s.bind(*only);
+    std::vector<StudySummary> out;
+    std::unordered_map<int64_t, size_t> index;
+    while (s.step()) {
+      StudySummary summary;
+      summary.id = s.integer(0);
+      summary.name = s.text(1);
+      summary.direction = direction_from_name(s.text(2));
+      summary.created = s.real(3);
+      summary.n_trials = s.integer(4);
+      index[summary.id] = out.size();
+      out.push_back(std::move(summary));
+    }
+    Statement attrs(db_, std::string("SELECT study_id, kind, key, value_json FROM study_attrs") +
+                             (only ? " WHERE study_id = ?" : ""), url_);
+    if (only) attrs.bind(*only);
+    while (attrs.step()) {
+      auto found = index.find(attrs.integer(0));
+      if (found == index.end()) continue;
+      StudySummary& summary = out[found->second];
+      (attrs.text(1) == "user" ? summary.user_attrs : summary.system_attrs)[attrs.text(2)] =
+          nlohmann::json::parse(attrs.text(3));
+    }
+    return out;
+  }
+
+  FrozenTrial read_trial(int64_t trial_id) {
+    auto trials = read_trials("t.id = ?", trial_id);
+    if (trials.empty())
+      throw Error("no trial with id " + std::to_string(trial_id) + " in " + url_ + " (its study was deleted?)");
+    return std::move(trials.front());
+  }
+
+  // The trials matching `condition` (on trials t, one bound integer), one query per table.
+  std::vector<FrozenTrial> read_trials(const std::string& condition, int64_t key) {
+    std::vector<FrozenTrial> out;
+    std::unordered_map<int64_t, size_t> index;
+    {
+      Statement s(db_,
+                  "SELECT t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time FROM trials t WHERE " +
+                      condition + " ORDER BY t.number",
+                  url_);
+      s.bind(key);
+      while (s.step()) {
+        FrozenTrial trial;
+        trial.id = s.integer(0);
+        trial.number = s.integer(1);
+        trial.state = trial_state_from_string(s.text(2));
+        trial.value = s.optional_real(3);
+        trial.error = s.text(4);
+        trial.start_time = s.real(5);
+        trial.end_time = s.real(6);
+        index[trial.id] = out.size();
+        out.push_back(std::move(trial));
+      }
+    }
+    if (out.empty()) return out;
+    {
+      // Most trials share a handful of distributions: parse each distinct JSON once (looked
+      // up by the text SQLite hands out, without copying it).
+      std::unordered_map<std::string_view, Distribution> parsed;
+      std::vector<std::unique_ptr<std::string>> parsed_texts;
+      Statement s(db_,
+                  "SELECT p.trial_id, p.name, p.internal, p.distribution_json FROM trial_params p "
+                  "JOIN trials t ON t.id = p.trial_id WHERE " + condition,
+                  url_);
+      s.bind(key);
+      while (s.step()) {
+        FrozenTrial& trial = out[index.at(s.integer(0))];
+        std::string name = s.text(1);
+        const std::string_view json = s.text_view(3);
+        auto d = parsed.find(json);
+        if (d == parsed.end()) {
+          parsed_texts.push_back(std::make_unique<std::string>(json));
+          d = parsed.emplace(*parsed_texts.back(), Distribution::from_json(nlohmann::json::parse(json))).first;
+        }
+        trial.params.emplace_hint(trial.params.end(), name, s.real(2));
+        trial.distributions.emplace_hint(trial.distributions.end(), std::move(name), d->second);
+      }
+    }
+    {
+      Statement s(db_,
+                  "SELECT v.trial_id, v.step, v.value FROM trial_values v JOIN trials t ON t.id = v.trial_id WHERE " +
+                      condition,
+                  url_);
+      s.bind(key);
+      while (s.step()) out[index.at(s.integer(0))].intermediate[s.integer(1)] = s.real(2);
+    }
+    {
+      Statement s(db_,
+                  "SELECT a.trial_id, a.kind, a.key, a.value_json FROM trial_attrs a JOIN trials t ON t.id = a.trial_id "
+                  "WHERE " + condition,
+                  url_);
+      s.bind(key);
+      while (s.step()) {
+        FrozenTrial& trial = out[index.at(s.integer(0))];
+        (s.text(1) == "user" ? trial.user_attrs : trial.system_attrs)[s.text(2)] = nlohmann::json::parse(s.text(3));
+      }
+    }
+    return out;
+  }
+
+  std::mutex mutex_;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::string url_;
+};
+
+}  // namespace
+
+std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const std::string& url) {
+  return std::make_shared<SqliteStorage>(path, url);
+}
+
+}  // namespace nntune::tune

@@ -1,0 +1,345 @@
+// One suite run against every storage (a parameter per backend: the PostgreSQL storage only
+// adds a line to kBackends), then SQLite-only checks: reopening a file, URLs, speed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+#include <thread>
+
+#include "nntune/error.hpp"
+#include "nntune/tune/storage.hpp"
+#include "test_util.hpp"
+
+namespace nntune::tune {
+namespace {
+
+using nntune::testing::TempDir;
+
+class StorageTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { storage_ = connect(); }
+
+  std::string url() const {
+    if (GetParam() == "sqlite") return "sqlite:///" + dir_.file("study.db");  // absolute: sqlite:////tmp/...
+    return GetParam();
+  }
+  // Another connection to the same data (as another process would have); memory has one.
+  std::shared_ptr<Storage> connect() {
+    if (GetParam() == "memory") return storage_ ? storage_ : open_storage("memory");
+    return open_storage(url());
+  }
+
+  TempDir dir_;
+  std::shared_ptr<Storage> storage_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::Values("memory", "sqlite"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST_P(StorageTest, CreatesFindsListsAndDeletesStudies) {
+  EXPECT_FALSE(storage_->find_study("a").has_value());
+  const int64_t a = storage_->create_study("a", Direction::Minimize);
+  const int64_t b = storage_->create_study("b", Direction::Maximize);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(storage_->find_study("a"), a);
+  EXPECT_EQ(storage_->find_study("b"), b);
+  storage_->set_study_system_attr(a, "space", {{"lr", 1}});
+  storage_->set_study_user_attr(a, "owner", "me");
+  storage_->create_trial(a);
+
+  StudySummary summary = storage_->get_study(a);
+  EXPECT_EQ(summary.name, "a");
+  EXPECT_EQ(summary.direction, Direction::Minimize);
+  EXPECT_EQ(summary.system_attrs["space"]["lr"], 1);
+  EXPECT_EQ(summary.user_attrs["owner"], "me");
+  EXPECT_EQ(summary.n_trials, 1);
+  EXPECT_GT(summary.created, 1.6e9);
+  EXPECT_EQ(storage_->get_study(b).direction, Direction::Maximize);
+
+  std::vector<StudySummary> all = storage_->list_studies();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "a");
+  EXPECT_EQ(all[1].name, "b");
+
+  storage_->delete_study(a);
+  EXPECT_FALSE(storage_->find_study("a").has_value());
+  EXPECT_EQ(storage_->list_studies().size(), 1u);
+  EXPECT_ERROR_CONTAINS(storage_->get_study(a), "no study with id");
+  EXPECT_ERROR_CONTAINS(storage_->get_all_trials(a), "no study with id");
+}
+
+TEST_P(StorageTest, DuplicateStudyNameIsAnError) {
+  storage_->create_study("mnist", Direction::Minimize);
+  EXPECT_ERROR_CONTAINS(storage_->create_study("mnist", Direction::Maximize), "\"mnist\" already exists",
+                        "choose another name");
+}
+
+TEST_P(StorageTest, TrialNumbersAreDenseUnderConcurrentCreation) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  constexpr int kThreads = 4, kPerThread = 50;
+  std::vector<std::vector<FrozenTrial>> created(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t, connection = connect()] {
+      for (int i = 0; i < kPerThread; ++i) created[t].push_back(connection->create_trial(study));
+    });
+  for (auto& t : threads) t.join();
+
+  std::set<int64_t> numbers, ids;
+  for (const auto& list : created)
+    for (const auto& trial : list) {
+      numbers.insert(trial.number);
+      ids.insert(trial.id);
+      EXPECT_EQ(trial.state, TrialState::Running);
+    }
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*numbers.begin(), 0);
+  EXPECT_EQ(*numbers.rbegin(), kThreads * kPerThread - 1);  // no gaps
+  const std::vector<FrozenTrial> all = storage_->get_all_trials(study);
+  ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].number, static_cast<int64_t>(i));
+}
+
+TEST_P(StorageTest, ParamsIntermediateValuesAndAttrsRoundTrip) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  const FrozenTrial trial = storage_->create_trial(study);
+  const Distribution lr = Distribution::float_range(1e-4, 1e-1, true);
+  const Distribution units = Distribution::int_range(16, 256, false, 16);
+  const Distribution optimizer = Distribution::categorical({"sgd", "adam", nlohmann::json{{"name", "rmsprop"}}});
+  storage_->set_trial_param(trial.id, "lr", 0.00123, lr);
+  storage_->set_trial_param(trial.id, "units", 64, units);
+  storage_->set_trial_param(trial.id, "optimizer", 2, optimizer);
+  storage_->set_intermediate_value(trial.id, 0, 0.9);
+  storage_->set_intermediate_value(trial.id, 1, 0.5);
+  storage_->set_intermediate_value(trial.id, 2, std::nan(""));  // a diverged step stays recorded
+  storage_->set_intermediate_value(trial.id, 1, 0.4);            // a step reported again: latest wins
+  storage_->set_trial_user_attr(trial.id, "note", {{"a", {1, 2}}});
+  storage_->set_trial_system_attr(trial.id, "worker", {{"pid", 42}});
+  ASSERT_TRUE(storage_->finish_trial(trial.id, TrialState::Complete, 0.25, ""));
+
+  const FrozenTrial stored = connect()->get_trial(trial.id);
+  EXPECT_EQ(stored.number, 0);
+  EXPECT_EQ(stored.state, TrialState::Complete);
+  EXPECT_EQ(stored.value, 0.25);
+  EXPECT_DOUBLE_EQ(stored.params.at("lr"), 0.00123);
+  EXPECT_EQ(stored.params.at("units"), 64);
+  EXPECT_EQ(stored.distributions.at("lr"), lr);
+  EXPECT_EQ(stored.distributions.at("units"), units);
+  EXPECT_EQ(stored.distributions.at("optimizer"), optimizer);
+  EXPECT_EQ(stored.external_params()["optimizer"], (nlohmann::json{{"name", "rmsprop"}}));
+  ASSERT_EQ(stored.intermediate.size(), 3u);
+  EXPECT_EQ(stored.intermediate.at(0), 0.9);
+  EXPECT_EQ(stored.intermediate.at(1), 0.4);
+  EXPECT_TRUE(std::isnan(stored.intermediate.at(2)));
+  EXPECT_EQ(stored.user_attrs["note"]["a"][1], 2);
+  EXPECT_EQ(stored.system_attrs["worker"]["pid"], 42);
+  EXPECT_GT(stored.start_time, 1.6e9);
+  EXPECT_GE(stored.end_time, stored.start_time);
+  EXPECT_EQ(storage_->get_all_trials(study).at(0).params, stored.params);
+}
+
+TEST_P(StorageTest, FinishTrialOnlyOnce) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  const FrozenTrial trial = storage_->create_trial(study);
+  EXPECT_TRUE(storage_->finish_trial(trial.id, TrialState::Failed, std::nullopt, "boom"));
+  EXPECT_FALSE(storage_->finish_trial(trial.id, TrialState::Complete, 1.0, ""));
+  const FrozenTrial stored = storage_->get_trial(trial.id);
+  EXPECT_EQ(stored.state, TrialState::Failed);
+  EXPECT_EQ(stored.error, "boom");
+  EXPECT_FALSE(stored.value.has_value());
+  EXPECT_ERROR_CONTAINS(storage_->set_trial_param(trial.id, "x", 1.0, Distribution::float_range(0, 2)),
+                        "parameter \"x\"", "trial 0", "already failed");
+  EXPECT_ERROR_CONTAINS(storage_->set_intermediate_value(trial.id, 3, 1.0), "step 3", "already failed");
+  EXPECT_ERROR_CONTAINS(storage_->finish_trial(trial.id, TrialState::Running, std::nullopt, ""),
+                        "complete, pruned or failed");
+}
+
+TEST_P(StorageTest, ClaimsEachWaitingTrialExactlyOnceUnderConcurrency) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  constexpr int kWaiting = 40;
+  for (int i = 0; i < kWaiting; ++i) {
+    FrozenTrial waiting;
+    waiting.state = TrialState::Waiting;
+    waiting.system_attrs["fixed_params"] = {{"x", i}};
+    storage_->create_trial(study, &waiting);
+  }
+  storage_->create_trial(study);  // a Running trial is never claimed
+  std::vector<std::vector<FrozenTrial>> claimed(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t, connection = connect()] {
+      while (auto trial = connection->claim_waiting_trial(study)) claimed[t].push_back(*trial);
+    });
+  for (auto& t : threads) t.join();
+  std::set<int64_t> numbers;
+  for (const auto& list : claimed)
+    for (const auto& trial : list) {
+      EXPECT_TRUE(numbers.insert(trial.number).second) << "trial " << trial.number << " claimed twice";
+      EXPECT_EQ(trial.state, TrialState::Running);
+      EXPECT_EQ(trial.system_attrs["fixed_params"]["x"], trial.number);
+      EXPECT_GT(trial.start_time, 1.6e9);
+    }
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(kWaiting));
+  EXPECT_FALSE(storage_->claim_waiting_trial(study).has_value());
+}
+
+TEST_P(StorageTest, ClaimsTheOldestWaitingTrialFirst) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  FrozenTrial waiting;
+  waiting.state = TrialState::Waiting;
+  storage_->create_trial(study);
+  storage_->create_trial(study, &waiting);
+  storage_->create_trial(study, &waiting);
+  EXPECT_EQ(storage_->claim_waiting_trial(study)->number, 1);
+  EXPECT_EQ(storage_->claim_waiting_trial(study)->number, 2);
+}
+
+TEST_P(StorageTest, FailsTrialsWithoutRecentHeartbeat) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  const FrozenTrial old_trial = storage_->create_trial(study);
+  const FrozenTrial beating = storage_->create_trial(study);
+  const FrozenTrial done = storage_->create_trial(study);
+  storage_->finish_trial(done.id, TrialState::Complete, 1.0, "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  storage_->record_heartbeat(beating.id);
+  EXPECT_TRUE(storage_->fail_stale_trials(study, 60.0).empty());
+  const std::vector<FrozenTrial> failed = storage_->fail_stale_trials(study, 0.2);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].id, old_trial.id);
+  EXPECT_EQ(failed[0].state, TrialState::Failed);
+  EXPECT_NE(failed[0].error.find("no heartbeat"), std::string::npos) << failed[0].error;
+  EXPECT_EQ(storage_->get_trial(beating.id).state, TrialState::Running);
+  EXPECT_EQ(storage_->get_trial(done.id).state, TrialState::Complete);
+}
+
+TEST_P(StorageTest, CreatesFinishedTrialFromTemplate) {
+  const int64_t study = storage_->create_study("s", Direction::Maximize);
+  FrozenTrial imported;
+  imported.state = TrialState::Complete;
+  imported.value = 0.91;
+  imported.params["units"] = 128;
+  imported.distributions["units"] = Distribution::int_range(16, 256);
+  imported.intermediate = {{1, 0.8}, {2, 0.91}};
+  imported.user_attrs["source"] = "paper";
+  imported.start_time = 1.7e9;
+  imported.end_time = 1.7e9 + 60;
+  const FrozenTrial stored = storage_->create_trial(study, &imported);
+  const FrozenTrial read = storage_->get_trial(stored.id);
+  EXPECT_EQ(read.number, 0);
+  EXPECT_EQ(read.state, TrialState::Complete);
+  EXPECT_EQ(read.value, 0.91);
+  EXPECT_EQ(read.params, imported.params);
+  EXPECT_EQ(read.intermediate, imported.intermediate);
+  EXPECT_EQ(read.user_attrs["source"], "paper");
+  EXPECT_EQ(read.start_time, 1.7e9);
+  EXPECT_EQ(read.end_time, 1.7e9 + 60);
+}
+
+TEST_P(StorageTest, UnknownIdsAreErrors) {
+  EXPECT_ERROR_CONTAINS(storage_->get_trial(12345), "no trial with id 12345");
+  EXPECT_ERROR_CONTAINS(storage_->create_trial(777), "no study with id 777");
+  EXPECT_ERROR_CONTAINS(storage_->set_trial_user_attr(12345, "k", 1), "no trial with id 12345");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite only
+
+TEST(SqliteStorage, ReopenedFileSeesEverything) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("study.db");
+  int64_t study = -1, trial_id = -1;
+  {
+    auto storage = open_storage(url);
+    EXPECT_EQ(storage->url(), url);
+    study = storage->create_study("kept", Direction::Maximize);
+    storage->set_study_user_attr(study, "k", "v");
+    FrozenTrial trial = storage->create_trial(study);
+    trial_id = trial.id;
+    storage->set_trial_param(trial_id, "x", 0.5, Distribution::float_range(0, 1));
+    storage->set_intermediate_value(trial_id, 1, 0.4);
+    storage->finish_trial(trial_id, TrialState::Pruned, 0.4, "");
+    FrozenTrial waiting;
+    waiting.state = TrialState::Waiting;
+    storage->create_trial(study, &waiting);
+  }
+  auto reopened = open_storage(url);
+  ASSERT_EQ(reopened->find_study("kept"), study);
+  EXPECT_EQ(reopened->get_study(study).direction, Direction::Maximize);
+  EXPECT_EQ(reopened->get_study(study).user_attrs["k"], "v");
+  const auto trials = reopened->get_all_trials(study);
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].state, TrialState::Pruned);
+  EXPECT_EQ(trials[0].value, 0.4);
+  EXPECT_EQ(trials[0].params.at("x"), 0.5);
+  EXPECT_EQ(trials[0].intermediate.at(1), 0.4);
+  EXPECT_EQ(trials[1].state, TrialState::Waiting);
+}
+
+TEST(SqliteStorage, RelativeUrlIsRelativeToTheWorkingDirectory) {
+  TempDir dir;
+  const auto previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  {
+    auto storage = open_storage("sqlite:///sub.db");
+    storage->create_study("s", Direction::Minimize);
+  }
+  std::filesystem::current_path(previous);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "sub.db"));
+}
+
+TEST(SqliteStorage, NamesAreDataNotSql) {
+  TempDir dir;
+  auto storage = open_storage("sqlite:///" + dir.file("s.db"));
+  const std::string nasty = "x'); DROP TABLE trials; --";
+  const int64_t study = storage->create_study(nasty, Direction::Minimize);
+  const FrozenTrial trial = storage->create_trial(study);
+  storage->set_trial_param(trial.id, nasty, 1.0, Distribution::float_range(0, 2));
+  EXPECT_EQ(storage->find_study(nasty), study);
+  EXPECT_EQ(storage->get_trial(trial.id).params.count(nasty), 1u);
+}
+
+TEST(OpenStorage, BadUrlsNameTheUrlAndWhatToDo) {
+  EXPECT_ERROR_CONTAINS(open_storage("mysql://host/db"), "unknown storage URL \"mysql://host/db\"", "memory",
+                        "sqlite:///");
+  EXPECT_ERROR_CONTAINS(open_storage("sqlite:///"), "names no database file");
+  EXPECT_ERROR_CONTAINS(open_storage("sqlite:////nonexistent-nntune-dir/x/study.db"), "/nonexistent-nntune-dir/x",
+                        "does not exist");
+  // /proc accepts no new files, even for root.
+  EXPECT_ERROR_CONTAINS(open_storage("sqlite:////proc/nntune-study.db"), "sqlite:////proc/nntune-study.db",
+                        "writable");
+}
+
+TEST(SqliteStorage, ReadsTwoThousandTrialsInAFewMilliseconds) {
+  TempDir dir;
+  auto storage = open_storage("sqlite:///" + dir.file("big.db"));
+  const int64_t study = storage->create_study("big", Direction::Minimize);
+  FrozenTrial finished;
+  finished.state = TrialState::Complete;
+  for (const char* name : {"a", "b", "c", "d", "e"}) finished.distributions[name] = Distribution::float_range(-5, 5);
+  finished.system_attrs["worker"] = {{"host", "h"}, {"pid", 1}};
+  constexpr int kTrials = 2000;
+  for (int i = 0; i < kTrials; ++i) {
+    for (auto& [name, d] : finished.distributions) finished.params[name] = std::fmod(i * 0.37, 10.0) - 5.0;
+    finished.value = i;
+    finished.intermediate = {{1, i + 0.5}, {2, i + 0.25}};
+    storage->create_trial(study, &finished);
+  }
+  double best_ms = 1e9;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto trials = storage->get_all_trials(study);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    best_ms = std::min(best_ms, ms);
+    ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
+    EXPECT_EQ(trials.back().params.size(), 5u);
+    EXPECT_EQ(trials.back().intermediate.size(), 2u);
+  }
+  std::cout << "get_all_trials, " << kTrials << " trials x 5 params on SQLite: " << best_ms << " ms\n";
+  EXPECT_LT(best_ms, 100.0);  // a few ms on an idle machine; loose for a shared one
+}
+
+}  // namespace
+}  // namespace nntune::tune
