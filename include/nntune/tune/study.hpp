@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,6 +48,11 @@ class Trial {
  private:
   Study* study_;
   FrozenTrial trial_;
+  // The sampler's joint proposal, made at the first suggest (lazily: the history is read then).
+  bool relative_sampled_ = false;
+  SearchSpace relative_space_;
+  std::map<std::string, double> relative_params_;
+  friend class Study;
 };
 
 struct OptimizeOptions {
@@ -56,6 +62,10 @@ struct OptimizeOptions {
   bool catch_errors = true;       // a throwing objective fails its trial, the study goes on
   // Called after every finished trial (progress); return true to stop the study.
   std::function<bool(const Study&, const FrozenTrial&)> on_trial_end;
+  // Resume: at start, Running trials without a heartbeat for this long are failed as stale
+  // (trials of dead processes on this host are failed at once).
+  double stale_grace_seconds = 300.0;
+  double heartbeat_seconds = 5.0;  // how often running trials' heartbeats are refreshed
 };
 
 class Study {
@@ -72,6 +82,10 @@ class Study {
   // define-by-run: runs objective in a loop until n_trials/timeout/exhausted grid/stop.
   void optimize(const std::function<double(Trial&)>& objective, const OptimizeOptions& options);
   void stop();  // asks optimize() to finish after the running trials
+  // Fails zombie trials: Running trials whose worker process on this host is gone ("worker
+  // process died"), then any Running trial without a heartbeat for stale_grace_seconds.
+  // optimize() calls it at start; returns the trials it failed.
+  std::vector<FrozenTrial> recover_trials(double stale_grace_seconds = 300.0);
 
   // Warm starts: a configuration to try next, or a finished trial from elsewhere.
   void enqueue(const nlohmann::json& external_params);
@@ -95,6 +109,9 @@ class Study {
   int64_t study_id_ = -1;
   Direction direction_ = Direction::Minimize;
   std::shared_ptr<std::atomic<bool>> stop_requested_;
+  struct Shared;  // locks that serialise sampler/pruner calls and asking across threads
+  std::shared_ptr<Shared> shared_;
+  bool finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error);
   friend class Trial;
 };
 
