@@ -240,6 +240,14 @@ TEST(ExternalObjective, ArgvModeNeedsNoQuotingAndWorkingDirIsUsed) {
   const ExternalResult r = run(cmd, {{"name", "a b'c"}, {"lr", 1e-5}});
   ASSERT_EQ(r.state, TrialState::Complete) << r.error;
   EXPECT_EQ(read_file(dir.file("where.txt")), dir.path().string() + "\narg:--name=a b'c\narg:1e-05\n");
+
+  // shell = false: the command is split at spaces first, then each word is substituted.
+  ExternalCommand words;
+  words.command = "sh args.sh --name={name}";
+  words.shell = false;
+  words.working_dir = dir.path().string();
+  ASSERT_EQ(run(words, {{"name", "x y"}}).state, TrialState::Complete);
+  EXPECT_EQ(read_file(dir.file("where.txt")), dir.path().string() + "\narg:--name=x y\n");
 }
 
 TEST(ExternalObjective, LogReceivesBothStreams) {
