@@ -138,6 +138,9 @@ struct TrainingOptions {
   // Called once the data is loaded and the network built, before the first epoch, with the
   // sizes filled in (train/validation/test samples, parameters): progress reporting uses it.
   std::function<void(const TrainingResult&)> on_ready;
+  // Data already loaded by load_spec_data (raw, unscaled); run_training copies it and does not
+  // load the spec's data. Tuning loads once per process and shares it read-only across trials.
+  const SpecData* data = nullptr;
 };
 
 struct TrainingResult {

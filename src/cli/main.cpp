@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/progress.hpp"
+#include "cli/tune_commands.hpp"
 #include "data/file_bytes.hpp"
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
@@ -372,7 +373,7 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool labels_required_text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"nntune: train neural networks from YAML specs"};
+  CLI::App app{"nntune: train neural networks from YAML specs and tune their hyperparameters"};
   app.set_version_flag("--version", "nntune " + nntune_version());
   app.require_subcommand(1);
 
@@ -398,6 +399,8 @@ int main(int argc, char** argv) {
   cv->add_option("--folds,-k", cv_args.folds, "number of folds")->check(CLI::Range(2, 1000));
   cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable)");
 
+  cli::TuneCommands tune_commands(app);  // tune, studies, trials, best, delete
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -416,6 +419,7 @@ int main(int argc, char** argv) {
     if (*eval) return cmd_eval(eval_args);
     if (*predict_cmd) return cmd_predict(predict_args);
     if (*cv) return cmd_cv(cv_args);
+    if (const auto code = tune_commands.run()) return *code;
   } catch (const UsageError& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "nntune: %s\n", e.what());

@@ -1,0 +1,47 @@
+#pragma once
+// The tuning commands of the command line: tune, studies, trials, best, delete.
+// main.cpp creates one TuneCommands on its CLI::App and asks it to run after parsing.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nntune::cli {
+
+struct TuneArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+  int64_t trials = 0;  // 0: as the spec says
+  std::string timeout, sampler, pruner, storage, study, save_models;
+  int64_t jobs = 0;
+  bool quiet = false;
+};
+
+struct StudyArgs {
+  std::string storage = "sqlite:///nntune.db";
+  std::string study;
+  std::string format = "table";
+  std::string spec_out;
+  bool yes = false;
+};
+
+class TuneCommands {
+ public:
+  explicit TuneCommands(CLI::App& app);
+  // Runs the chosen tuning command and returns its exit code; nullopt when another command was chosen.
+  std::optional<int> run();
+
+ private:
+  TuneArgs tune_args_;
+  StudyArgs studies_args_, trials_args_, best_args_, delete_args_;
+  CLI::App *tune_ = nullptr, *studies_ = nullptr, *trials_ = nullptr, *best_ = nullptr, *delete_ = nullptr;
+};
+
+int cmd_tune(const TuneArgs& args);
+int cmd_studies(const StudyArgs& args);
+int cmd_trials(const StudyArgs& args);
+int cmd_best(const StudyArgs& args);
+int cmd_delete(const StudyArgs& args);
+
+}  // namespace nntune::cli
