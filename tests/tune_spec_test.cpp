@@ -1,5 +1,6 @@
 // Search spaces in the YAML spec: distributions, conditional branches, {count, each}, the tune
 // section, validation messages with line:column, and trial -> fixed training spec.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "nntune/tune/tune_spec.hpp"
@@ -272,6 +273,31 @@ TEST(TuneSpec, AbsolutizesRelativeDataPaths) {
   EXPECT_EQ(root["data"]["train"]["csv"]["path"], "/base/dir/d.csv");
   EXPECT_EQ(root["data"]["test"]["idx"]["images"], "/abs/i");
   EXPECT_EQ(root["data"]["test"]["idx"]["labels"], "/base/dir/l");
+}
+
+// Trials share data loaded once: run_training on pre-loaded data reads no file.
+TEST(TuneSpec, RunTrainingOnPreloadedData) {
+  testing::TempDir dir;
+  std::string csv = "a,b,y\n";
+  for (int i = 0; i < 40; ++i) csv += std::to_string(i % 2 * 2.0 + (i % 3) * 0.1) + "," + std::to_string(i % 5) + "," + std::to_string(i % 2) + "\n";
+  testing::write_file(dir.file("d.csv"), csv);
+  const TrainingSpec spec = parse_spec("data: {train: {csv: {path: d.csv, label: y}}, validation: {split: 0.25}}\n"
+                                       "model: {hidden: [4]}\ntrain: {epochs: 2, batch_size: 8}\n",
+                                       "p.yaml", {}, dir.path().string());
+  const SpecData data = load_spec_data(spec);
+  const SpecData before = data;
+  std::filesystem::remove(dir.file("d.csv"));
+  TrainingOptions options;
+  options.save = false;
+  options.data = &data;
+  const TrainingResult result = run_training(spec, {}, options);
+  EXPECT_EQ(result.train_size, 30);
+  EXPECT_EQ(result.validation_size, 10);
+  EXPECT_EQ(result.history.epochs.size(), 2u);
+  // The shared data is left as it was (scaling happens on the trial's copy).
+  EXPECT_EQ(data.train.x.data()[0], before.train.x.data()[0]);
+  options.data = nullptr;
+  EXPECT_ERROR_CONTAINS(run_training(spec, {}, options), "d.csv");
 }
 
 }  // namespace

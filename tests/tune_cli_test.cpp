@@ -1,0 +1,215 @@
+// `nntune tune` and the study commands end to end: the real binary on a tiny CSV in a temporary
+// directory, a few short trials each, SQLite storage in that directory.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "test_util.hpp"
+
+namespace nntune {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+CliRun nntune(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string command = "cd '" + dir.path().string() + "' && '" + NNTUNE_CLI + "' " + args + " >'" + out +
+                              "' 2>'" + err + "' </dev/null";
+  const int status = std::system(command.c_str());
+  CliRun run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = testing::read_file(out);
+  run.err = testing::read_file(err);
+  return run;
+}
+
+std::string tiny_csv(int rows) {
+  std::string csv = "a,b,label\n";
+  for (int i = 0; i < rows; ++i) {
+    const int cls = i % 2;
+    csv += std::to_string(cls * 3.0 + (i % 7) * 0.1) + "," + std::to_string(1.0 - cls * 2.0 + (i % 5) * 0.1) + "," +
+           std::to_string(cls) + "\n";
+  }
+  return csv;
+}
+
+const char* const kSpec =
+    "seed: 2\n"
+    "data:\n"
+    "  train: {csv: {path: data.csv, label: label}}\n"
+    "  validation: {split: 0.25}\n"
+    "  scale: standard\n"
+    "model:\n"
+    "  hidden: {count: {int: [1, 2]}, each: {units: {int: [2, 8]}}}\n"
+    "  activation: {choice: [relu, tanh]}\n"
+    "train:\n"
+    "  optimizer:\n"
+    "    choice:\n"
+    "      - {name: sgd, lr: {float: [0.01, 0.3], log: true}, momentum: {float: [0.0, 0.9]}}\n"
+    "      - {name: adam, lr: {float: [0.001, 0.05], log: true}}\n"
+    "  batch_size: {choice: [8, 16]}\n"
+    "  epochs: 3\n"
+    "tune:\n"
+    "  sampler: {name: tpe, seed: 3, n_startup_trials: 2}\n"
+    "  storage: sqlite:///studies.db\n";
+
+class TuneCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_file(dir.file("data.csv"), tiny_csv(40));
+    testing::write_file(dir.file("spec.yaml"), kSpec);
+  }
+  json trials(const std::string& study) {
+    const CliRun run = nntune(dir, "trials " + study + " --storage sqlite:///studies.db --format json");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return json::parse(run.out);
+  }
+  static int count_state(const json& trials, const std::string& state) {
+    int n = 0;
+    for (const auto& t : trials) n += t["state"] == state;
+    return n;
+  }
+  TempDir dir;
+};
+
+TEST_F(TuneCliTest, TunesListsResumesAndPrintsATrainableBestSpec) {
+  CliRun run = nntune(dir, "tune spec.yaml --trials 3");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("study spec in sqlite:///studies.db"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("trial 2 "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("| done 3 "), std::string::npos) << run.out;
+  json t = trials("spec");
+  ASSERT_EQ(t.size(), 3u);
+  for (const auto& trial : t) {
+    EXPECT_NE(trial["state"], "running");
+    EXPECT_TRUE(trial["params"].contains("train.optimizer"));
+    EXPECT_TRUE(trial["params"].contains("model.hidden.0.units"));
+  }
+
+  // The same study continues up to the new total.
+  run = nntune(dir, "tune spec.yaml --trials 5 --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(trials("spec").size(), 5u);
+
+  run = nntune(dir, "trials spec --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("number  state"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("train.optimizer"), std::string::npos);
+  run = nntune(dir, "trials spec --storage sqlite:///studies.db --format csv");
+  EXPECT_EQ(run.out.rfind("number,state,value,seconds,", 0), 0u) << run.out;
+
+  run = nntune(dir, "studies --storage sqlite:///studies.db");
+  EXPECT_NE(run.out.find("spec"), std::string::npos);
+  EXPECT_NE(run.out.find("maximize"), std::string::npos) << run.out;
+
+  run = nntune(dir, "best spec --storage sqlite:///studies.db --spec-out best.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("best trial"), std::string::npos);
+  run = nntune(dir, "train best.yaml -q -o trained");
+  EXPECT_EQ(run.exit_code, 0) << run.err << testing::read_file(dir.file("best.yaml"));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("trained/model.nnt")));
+  // No model per trial unless asked.
+  EXPECT_FALSE(std::filesystem::exists(dir.file("runs")));
+}
+
+TEST_F(TuneCliTest, ParallelJobs) {
+  const CliRun run = nntune(dir, "tune spec.yaml --trials 4 --jobs 2 --study par --sampler random");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json t = trials("par");
+  EXPECT_EQ(t.size(), 4u);
+  EXPECT_EQ(count_state(t, "running"), 0);
+}
+
+TEST_F(TuneCliTest, DeleteNeedsConfirmation) {
+  ASSERT_EQ(nntune(dir, "tune spec.yaml --trials 1 --study gone -q").exit_code, 0);
+  CliRun run = nntune(dir, "delete gone --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--yes"), std::string::npos) << run.err;
+  run = nntune(dir, "delete gone --storage sqlite:///studies.db --yes");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  run = nntune(dir, "trials gone --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("no study named 'gone'"), std::string::npos) << run.err;
+}
+
+TEST_F(TuneCliTest, DivergingTrialFailsAndTheStudyGoesOn) {
+  // A grid over two branches: sgd with an absurd learning rate diverges, adam trains.
+  testing::write_file(dir.file("div.yaml"),
+                      "data: {train: {csv: {path: data.csv, label: label}}, validation: {split: 0.25}}\n"
+                      "model: {hidden: [4]}\n"
+                      "train:\n"
+                      "  optimizer: {choice: [{name: sgd, lr: 1.0e+30}, {name: adam, lr: 0.05}]}\n"
+                      "  epochs: 2\n"
+                      "tune: {sampler: grid, pruner: median, storage: sqlite:///studies.db}\n");
+  const CliRun run = nntune(dir, "tune div.yaml --trials 3");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json t = trials("div");
+  ASSERT_EQ(t.size(), 3u) << run.out;
+  // The first grid point diverges (the grid sampler offers a failed point again); adam completes after it.
+  EXPECT_EQ(t[0]["state"], "failed");
+  EXPECT_NE(t[0]["error"].get<std::string>().find("training diverged"), std::string::npos) << t[0];
+  EXPECT_EQ(count_state(t, "complete"), 1) << run.out;
+  EXPECT_NE(run.out.find("trial 0 failed: training diverged"), std::string::npos) << run.out;
+}
+
+TEST_F(TuneCliTest, MedianPrunerRuns) {
+  const CliRun run = nntune(dir, "tune spec.yaml --trials 6 --study pruned --sampler random --set train.epochs=4 "
+                                 "--set 'tune.pruner={name: median, n_startup_trials: 1}'");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json t = trials("pruned");
+  EXPECT_EQ(t.size(), 6u);
+  EXPECT_EQ(count_state(t, "complete") + count_state(t, "pruned"), 6);
+}
+
+TEST_F(TuneCliTest, InvalidSpaceIsRefusedWithItsLocation) {
+  testing::write_file(dir.file("bad.yaml"),
+                      "data: {train: {csv: {path: data.csv, label: label}}, validation: {split: 0.25}}\n"
+                      "model: {hidden: [4], dropout: {float: [0.0, 1.5]}}\n");
+  const CliRun run = nntune(dir, "tune bad.yaml --trials 1");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("bad.yaml:2:45: model.dropout: must be >= 0 and < 1, got 1.5"), std::string::npos) << run.err;
+}
+
+TEST_F(TuneCliTest, SigintLeavesNoRunningTrial) {
+  // Slow enough trials that the interrupt lands while tuning runs.
+  testing::write_file(dir.file("data.csv"), tiny_csv(400));
+  const std::string out = dir.file("sigint.txt");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0) _exit(99);
+    if (!freopen(out.c_str(), "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(98);
+    execl(NNTUNE_CLI, NNTUNE_CLI, "tune", "spec.yaml", "--study", "sig", "--sampler", "random", "--timeout", "60s",
+          "--set", "train.epochs=40", static_cast<char*>(nullptr));
+    _exit(97);
+  }
+  // Wait for the first finished trial, then press Ctrl-C once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (testing::read_file(out).find("trial 0 ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << testing::read_file(out);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << testing::read_file(out);
+  EXPECT_NE(testing::read_file(out).find("interrupted:"), std::string::npos) << testing::read_file(out);
+  const json t = trials("sig");
+  EXPECT_GE(t.size(), 1u);
+  EXPECT_EQ(count_state(t, "running"), 0) << t.dump(1);
+}
+
+}  // namespace
+}  // namespace nntune
