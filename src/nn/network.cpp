@@ -60,10 +60,15 @@ const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
 
 void Network::backward(const Tensor& grad_output) {
   if (!last_input_) throw Error("backward() called before forward()");
+  // Layers before the first one with parameters learn nothing, so no gradient needs to reach
+  // them: the first trainable layer skips dLoss/dIn (flatten -> dense 784-256 would otherwise
+  // pay a batch x 784 x 256 product per step for a gradient nobody reads).
+  size_t first_trainable = 0;
+  while (first_trainable < layers_.size() && layers_[first_trainable]->params().empty()) ++first_trainable;
   const Tensor* grad = &grad_output;
-  for (size_t i = layers_.size(); i-- > 0;) {
+  for (size_t i = layers_.size(); i-- > first_trainable;) {
     const Tensor& in = i == 0 ? *last_input_ : activations_[i - 1];
-    Tensor* grad_in = i == 0 ? nullptr : &grad_buffers_[i % 2];
+    Tensor* grad_in = i == first_trainable ? nullptr : &grad_buffers_[i % 2];
     layers_[i]->backward(in, activations_[i], *grad, grad_in);
     grad = grad_in;
   }
