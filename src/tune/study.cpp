@@ -25,6 +25,9 @@ struct Study::Shared {
   // Checking the budget and creating a trial is one step, so jobs never overshoot n_trials.
   std::mutex asking;
   std::mutex callback;  // on_trial_end is called by one thread at a time
+  // Parameters reserved for running trials of this process but not asked for yet (under
+  // `sampling`): trial id -> name -> (internal value, distribution).
+  std::map<int64_t, std::map<std::string, std::pair<double, Distribution>>> reserved;
 };
 
 namespace {
@@ -93,7 +96,7 @@ nlohmann::json Trial::suggest(const std::string& name, const Distribution& distr
       throw Error("enqueued value of " + where + ": " + e.what());
     }
   } else {
-    StudyHistory history = study.history();
+    StudyHistory history = study.history_with_reservations();
     {
       // Surplus worker: every point is held by other trials (a grid exhausted in parallel).
       StudyHistory others{history.direction, {}};
@@ -103,12 +106,7 @@ nlohmann::json Trial::suggest(const std::string& name, const Distribution& distr
         throw SpaceExhausted("not run: the search space was exhausted by other trials (every point of the " +
                              study.sampler_->name() + " sampler is taken) when " + where + " was asked");
     }
-    if (!relative_sampled_) {
-      relative_sampled_ = true;
-      relative_space_ = study.sampler_->infer_relative_search_space(history, trial_);
-      if (!relative_space_.empty())
-        relative_params_ = study.sampler_->sample_relative(history, trial_, relative_space_);
-    }
+    if (!relative_sampled_) reserve_parameters(history, fixed);
     auto in_space = relative_space_.find(name);
     auto proposed = relative_params_.find(name);
     if (in_space != relative_space_.end() && in_space->second == distribution && proposed != relative_params_.end())
@@ -120,6 +118,37 @@ nlohmann::json Trial::suggest(const std::string& name, const Distribution& distr
   trial_.params[name] = internal;
   trial_.distributions[name] = distribution;
   return distribution.to_external(internal);
+}
+
+void Trial::reserve_parameters(const StudyHistory& history, const nlohmann::json& fixed) {
+  Study& study = *study_;
+  relative_sampled_ = true;
+  relative_space_ = study.sampler_->infer_relative_search_space(history, trial_);
+  if (!relative_space_.empty()) relative_params_ = study.sampler_->sample_relative(history, trial_, relative_space_);
+  // Every other parameter the study has seen gets its value now too, one at a time as the
+  // objective would ask for them, and the whole point is reserved for this trial: parallel
+  // workers of this process see it (history_with_reservations) before the objective has
+  // asked for all of it, so a grid point or a constant-liar point is never taken twice.
+  FrozenTrial draft = trial_;
+  for (const auto& [name, value] : relative_params_)
+    if (relative_space_.count(name)) {
+      draft.params[name] = value;
+      draft.distributions[name] = relative_space_.at(name);
+    }
+  SearchSpace seen;
+  for (const auto& t : history.trials)
+    for (const auto& [name, d] : t.distributions) seen.emplace(name, d);
+  for (const auto& [name, d] : seen) {
+    if (draft.params.count(name) || (fixed.is_object() && fixed.contains(name))) continue;
+    const double value = study.sampler_->sample_independent(history, draft, name, d);
+    draft.params[name] = value;
+    draft.distributions[name] = d;
+    relative_space_[name] = d;
+    relative_params_[name] = value;
+  }
+  auto& reserved = study.shared_->reserved[trial_.id];
+  for (const auto& [name, value] : relative_params_)
+    if (relative_space_.count(name)) reserved[name] = {value, relative_space_.at(name)};
 }
 
 void Trial::report(double value, int64_t step) {
@@ -178,6 +207,21 @@ Study Study::open(std::shared_ptr<Storage> storage, const std::string& name, Dir
 
 StudyHistory Study::history() const { return StudyHistory{direction_, storage_->get_all_trials(study_id_)}; }
 
+StudyHistory Study::history_with_reservations() const {
+  StudyHistory history = this->history();
+  if (shared_->reserved.empty()) return history;
+  for (auto& t : history.trials) {
+    auto found = shared_->reserved.find(t.id);
+    if (found == shared_->reserved.end() || t.state != TrialState::Running) continue;
+    for (const auto& [name, value] : found->second)
+      if (!t.params.count(name)) {
+        t.params[name] = value.first;
+        t.distributions[name] = value.second;
+      }
+  }
+  return history;
+}
+
 std::optional<FrozenTrial> Study::best_trial() const {
   std::optional<FrozenTrial> best;
   for (auto& t : storage_->get_all_trials(study_id_)) {
@@ -219,6 +263,7 @@ bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, 
   frozen.value = value;
   frozen.error = reason;
   std::lock_guard lock(shared_->sampling);
+  shared_->reserved.erase(frozen.id);
   const StudyHistory now = history();
   for (const auto& t : now.trials)
     if (t.id == frozen.id) sampler_->after_trial(now, t);
@@ -347,20 +392,19 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
             std::lock_guard lock(state_mutex);
             if (exhausted || stop_requested_->load()) break;
           }
-          const StudyHistory now = history();
+          std::unique_lock sampling_lock(shared_->sampling);
+          const StudyHistory now = history_with_reservations();
           if (options.n_trials > 0) {
             int64_t counted = 0;  // finished and running trials of the study, all processes
             for (const auto& t : now.trials) counted += t.state != TrialState::Waiting;
             if (counted >= options.n_trials) break;
           }
-          {
-            std::lock_guard sampling_lock(shared_->sampling);
-            if (sampler_->is_exhausted(now)) {
-              std::lock_guard lock(state_mutex);
-              exhausted = true;
-              break;
-            }
+          if (sampler_->is_exhausted(now)) {
+            std::lock_guard lock(state_mutex);
+            exhausted = true;
+            break;
           }
+          sampling_lock.unlock();
           trial.emplace(ask());
           std::lock_guard lock(state_mutex);
           running_ids.insert(trial->id());

@@ -52,6 +52,7 @@ class Trial {
   bool relative_sampled_ = false;
   SearchSpace relative_space_;
   std::map<std::string, double> relative_params_;
+  void reserve_parameters(const StudyHistory& history, const nlohmann::json& fixed_params);
   friend class Study;
 };
 
@@ -61,7 +62,7 @@ struct OptimizeOptions {
   int64_t jobs = 1;               // trials in parallel in this process
   bool catch_errors = true;       // a throwing objective fails its trial, the study goes on
   // Called after every finished trial (progress); return true to stop the study.
-  std::function<bool(const Study&, const FrozenTrial&)> on_trial_end;
+  std::function<bool(const Study&, const FrozenTrial&)> on_trial_end = nullptr;
   // Resume: at start, Running trials without a heartbeat for this long are failed as stale
   // (trials of dead processes on this host are failed at once).
   double stale_grace_seconds = 300.0;
@@ -111,6 +112,7 @@ class Study {
   std::shared_ptr<std::atomic<bool>> stop_requested_;
   struct Shared;  // locks that serialise sampler/pruner calls and asking across threads
   std::shared_ptr<Shared> shared_;
+  StudyHistory history_with_reservations() const;  // call with shared_->sampling held
   bool finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error);
   friend class Trial;
 };
