@@ -168,6 +168,42 @@ TEST(GradCheck, SkipsKinksAndCountsThem) {
   EXPECT_FALSE(report.passed(strict));
 }
 
+TEST(NetworkBackward, StopsAtTheFirstTrainableLayer) {
+  // Layers before the first one with parameters learn nothing: backward must not reach them,
+  // so the first dense layer skips dLoss/dIn (for flatten -> dense, a batch x 784 x units GEMM).
+  struct Calls {
+    int backward = 0, with_grad_in = 0;
+  };
+  class Recorder final : public Layer {
+   public:
+    explicit Recorder(Calls* calls) : calls_(calls) {}
+    std::string kind() const override { return "recorder"; }
+    Shape build(const Shape& s) override { return s; }
+    void forward(const Tensor& in, Tensor& out, const ForwardContext&) override { out = in; }
+    void backward(const Tensor&, const Tensor&, const Tensor& g, Tensor* gi) override {
+      ++calls_->backward;
+      if (gi) ++calls_->with_grad_in, *gi = g;
+    }
+    json config() const override { return {}; }
+
+   private:
+    Calls* calls_;
+  };
+  Calls front, middle;
+  Network net;
+  net.add(std::make_unique<Recorder>(&front));
+  net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  net.add(std::make_unique<Recorder>(&middle));
+  net.add(make_layer({{"type", "dense"}, {"units", 2}}));
+  Rng rng(0);
+  net.build({4}, rng);
+  net.forward(random_tensor({5, 4}, 1), ForwardContext{true, &rng});
+  net.backward(random_tensor({5, 2}, 2));
+  EXPECT_EQ(front.backward, 0);
+  EXPECT_EQ(middle.backward, 1);
+  EXPECT_EQ(middle.with_grad_in, 1);
+}
+
 // ---------------------------------------------------------------- forward values
 
 TEST(Activation, HandComputedValues) {
