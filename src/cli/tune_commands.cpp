@@ -147,9 +147,12 @@ class TuneProgress {
     for (const FrozenTrial& t : study.history().trials) count(t, false);
     ticker_ = std::thread([this] { tick(); });
   }
-  ~TuneProgress() {
+  ~TuneProgress() { stop(); }
+  // Ends the status line (before the summary is printed).
+  void stop() {
     {
       std::lock_guard lock(mutex_);
+      if (done_) return;
       done_ = true;
     }
     wake_.notify_all();
@@ -352,6 +355,7 @@ int cmd_tune(const TuneArgs& a) {
     return interrupted();
   };
   study.optimize(objective, options);
+  progress.stop();
 
   const auto history = study.history();
   int64_t running = 0;
