@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -361,6 +362,46 @@ TEST(Study, ResumesAfterTheWorkerIsKilled) {
   EXPECT_NE(trials[2].error.find("worker process died"), std::string::npos) << trials[2].error;
   EXPECT_EQ(trials_in(study, TrialState::Complete).size(), static_cast<size_t>(kTotal - 1));
   EXPECT_TRUE(trials_in(study, TrialState::Running).empty());
+}
+
+// Several processes (two jobs each) share one SQLite study: none fails with "database is
+// locked", numbers stay dense, and the total overshoots n_trials by less than the workers.
+TEST(Study, SeveralProcessesShareOneSqliteStudy) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("shared.db");
+  constexpr int kProcesses = 3, kJobs = 2;
+  constexpr int64_t kTotal = 40;
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      int code = 0;
+      try {
+        Study study = Study::open(open_storage(url), "shared", Direction::Minimize, sampler_named("random", p + 1));
+        study.optimize(quadratic, {.n_trials = kTotal, .jobs = kJobs});
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "worker process failed: %s\n", e.what());
+        code = 1;
+      }
+      _exit(code);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a worker process failed (see stderr)";
+  }
+  Study study = Study::open(open_storage(url), "shared", Direction::Minimize, sampler_named("random"));
+  const auto trials = study.history().trials;
+  EXPECT_GE(trials.size(), static_cast<size_t>(kTotal));
+  EXPECT_LT(trials.size(), static_cast<size_t>(kTotal + kProcesses * kJobs));
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
+    EXPECT_EQ(trials[i].state, TrialState::Complete) << trials[i].error;
+    EXPECT_EQ(trials[i].params.size(), 2u);
+  }
 }
 
 TEST(Study, RecoverFailsTrialsWithoutHeartbeat) {

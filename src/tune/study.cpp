@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -89,20 +90,34 @@ nlohmann::json Trial::suggest(const std::string& name, const Distribution& distr
   double internal = 0.0;
   const nlohmann::json& fixed = trial_.system_attrs.contains(kFixedParams) ? trial_.system_attrs[kFixedParams]
                                                                            : nlohmann::json::object();
+  const auto reserved = relative_params_.find(name);
+  const auto reserved_space = relative_space_.find(name);
   if (fixed.is_object() && fixed.contains(name)) {
     try {
       internal = distribution.to_internal(fixed[name]);
     } catch (const Error& e) {
       throw Error("enqueued value of " + where + ": " + e.what());
     }
+  } else if (reserved_space != relative_space_.end() && reserved != relative_params_.end() &&
+             reserved_space->second == distribution) {
+    internal = reserved->second;  // reserved at the first suggest: no need to read the history again
   } else {
     StudyHistory history = study.history_with_reservations();
     {
       // Surplus worker: every point is held by other trials (a grid exhausted in parallel).
-      StudyHistory others{history.direction, {}};
-      for (const auto& t : history.trials)
-        if (t.id != trial_.id) others.trials.push_back(t);
-      if (study.sampler_->is_exhausted(others))
+      // The check looks at the others only: this trial is set aside (moved, not copied).
+      auto self = std::find_if(history.trials.begin(), history.trials.end(),
+                               [&](const FrozenTrial& t) { return t.id == trial_.id; });
+      std::optional<FrozenTrial> set_aside;
+      size_t position = 0;
+      if (self != history.trials.end()) {
+        position = static_cast<size_t>(self - history.trials.begin());
+        set_aside = std::move(*self);
+        history.trials.erase(self);
+      }
+      const bool exhausted = study.sampler_->is_exhausted(history);
+      if (set_aside) history.trials.insert(history.trials.begin() + static_cast<std::ptrdiff_t>(position), std::move(*set_aside));
+      if (exhausted)
         throw SpaceExhausted("not run: the search space was exhausted by other trials (every point of the " +
                              study.sampler_->name() + " sampler is taken) when " + where + " was asked");
     }
