@@ -183,6 +183,33 @@ TEST_F(TuneCliTest, InvalidSpaceIsRefusedWithItsLocation) {
   EXPECT_NE(run.err.find("bad.yaml:2:45: model.dropout: must be >= 0 and < 1, got 1.5"), std::string::npos) << run.err;
 }
 
+TEST_F(TuneCliTest, ExternalProgramObjective) {
+  testing::write_file(dir.file("ext.yaml"),
+                      "space:\n"
+                      "  x: {float: [-2, 2]}\n"
+                      "  kind: {choice: [{name: a, y: {int: [0, 3]}}, {name: b}]}\n"
+                      "  offset: 5\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: intermediate 1 {x}; echo nntune: value {x}\"}\n"
+                      "  sampler: {name: random, seed: 1}\n"
+                      "  storage: sqlite:///studies.db\n");
+  CliRun run = nntune(dir, "tune ext.yaml --trials 3");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json t = trials("ext");
+  ASSERT_EQ(t.size(), 3u);
+  for (const auto& trial : t) {
+    EXPECT_EQ(trial["state"], "complete") << trial;
+    EXPECT_DOUBLE_EQ(trial["value"].get<double>(), trial["params"]["x"].get<double>());  // minimised x itself
+    EXPECT_EQ(trial["intermediate"]["1"], trial["value"]);
+  }
+  // An unknown placeholder is refused before any trial, at the command's line.
+  testing::write_file(dir.file("bad_ext.yaml"), "space: {x: {float: [0, 1]}}\ntune:\n  objective: {command: \"run {z}\"}\n");
+  run = nntune(dir, "tune bad_ext.yaml --trials 1 --storage memory");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("bad_ext.yaml:3:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("z"), std::string::npos) << run.err;
+}
+
 TEST_F(TuneCliTest, SigintLeavesNoRunningTrial) {
   // Slow enough trials that the interrupt lands while tuning runs.
   testing::write_file(dir.file("data.csv"), tiny_csv(400));

@@ -21,6 +21,7 @@
 #include "cli/progress.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
+#include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
 
@@ -290,20 +291,23 @@ int cmd_tune(const TuneArgs& a) {
   if (config.pruner.name != "none") pruner = tune::make_pruner(config.pruner);
   tune::Study study = tune::Study::open(storage, config.study, config.objective.direction,
                                         tune::make_sampler(config.sampler), std::move(pruner));
-  // What `nntune best` needs to print a spec `nntune train` accepts, without the spec file.
-  json spec_root = ts.space.root;
-  tune::absolutize_data_paths(spec_root, ts.space.base_dir);
-  storage->set_study_system_attr(study.id(), "spec", spec_root);
   storage->set_study_system_attr(study.id(), "spec_file", a.spec);
   storage->set_study_system_attr(study.id(), "objective", {{"metric", metric}, {"cv_folds", config.objective.cv_folds}});
-
-  // The data, once: every trial shares it (data.* cannot be tuned).
-  const SpecTree first = tune::materialize(ts.space, [](const std::string&, const tune::Distribution& d) -> json {
-    return d.kind == tune::DistributionKind::Categorical ? d.choices.front() : d.to_external(d.low);
-  });
-  const TrainingSpec data_spec = tune::training_spec_of(first);
   std::optional<SpecData> data;
-  if (config.objective.cv_folds == 0) data = load_spec_data(data_spec);
+  if (ts.external()) {
+    storage->set_study_system_attr(study.id(), "command", config.objective.command);
+  } else {
+    // What `nntune best` needs to print a spec `nntune train` accepts, without the spec file.
+    json spec_root = ts.space.root;
+    tune::absolutize_data_paths(spec_root, ts.space.base_dir);
+    storage->set_study_system_attr(study.id(), "spec", spec_root);
+    // The data, once: every trial shares it (data.* cannot be tuned).
+    const SpecTree first = tune::materialize(ts.space, [](const std::string&, const tune::Distribution& d) -> json {
+      return d.kind == tune::DistributionKind::Categorical ? d.choices.front() : d.to_external(d.low);
+    });
+    const TrainingSpec data_spec = tune::training_spec_of(first);
+    if (config.objective.cv_folds == 0) data = load_spec_data(data_spec);
+  }
 
   const bool live = !a.quiet && isatty(fileno(stdout));
   const int64_t before = static_cast<int64_t>(study.history().trials.size());
@@ -322,7 +326,34 @@ int cmd_tune(const TuneArgs& a) {
     std::fflush(stdout);
   }
 
+  auto external_objective = [&](tune::Trial& trial) -> double {
+    if (interrupted()) throw Error("interrupted (Ctrl-C) before it started");
+    const SpecTree fixed = tune::materialize(
+        ts.space, [&](const std::string& name, const tune::Distribution& d) { return trial.suggest(name, d); }, true);
+    // {name} placeholders: the trial's parameters by name, and the fixed values of space:.
+    json params = trial.frozen().external_params();
+    for (const auto& [key, value] : fixed.root.items())
+      if (!params.contains(key)) params[key] = value;
+    tune::ExternalCommand command;
+    command.command = config.objective.command;
+    command.timeout_seconds = config.objective.command_timeout_seconds;
+    command.working_dir = config.objective.working_dir;
+    command.should_stop = [] { return interrupted(); };
+    const tune::ExternalResult result = tune::run_external_objective(
+        command, params,
+        [&](int64_t step, double value) {
+          trial.report(value, step);
+          return trial.should_prune();
+        },
+        trial.number());
+    if (result.stopped) throw Error("interrupted (Ctrl-C)");
+    if (result.state == TrialState::Pruned) throw tune::TrialPruned();
+    if (result.state != TrialState::Complete || !result.value) throw Error(result.error);
+    return *result.value;
+  };
+
   auto objective = [&](tune::Trial& trial) -> double {
+    if (ts.external()) return external_objective(trial);
     if (interrupted()) throw Error("interrupted (Ctrl-C) before it started");
     const SpecTree fixed = tune::materialize_trial(ts.space, trial);
     const TrainingSpec spec = tune::training_spec_of(fixed);
@@ -368,7 +399,8 @@ int cmd_tune(const TuneArgs& a) {
                   number(*best->value).c_str());
       const json params = best->external_params();
       for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
-      std::printf("the fixed spec: nntune best %s --storage %s --spec-out best.yaml\n", config.study.c_str(),
+      if (!ts.external())
+        std::printf("the fixed spec: nntune best %s --storage %s --spec-out best.yaml\n", config.study.c_str(),
                   storage->url().c_str());
     } else if (config.trials > 0 && before >= config.trials) {
       std::printf("the study already has %lld trials (budget %lld): raise --trials to run more\n",
@@ -481,6 +513,12 @@ int cmd_best(const StudyArgs& a) {
   const auto summary = find_study(*storage, a.study);
   const auto best = best_of(storage->get_all_trials(summary.id), summary.direction);
   if (!best) throw Error("study '" + a.study + "' has no complete trial yet");
+  if (summary.system_attrs.contains("command")) {  // an external program: its parameters and command line
+    const json params = best->external_params();
+    std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), full_number(*best->value).c_str());
+    for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
+    return 0;
+  }
   if (!summary.system_attrs.contains("spec"))
     throw Error("study '" + a.study + "' was not created by nntune tune from a spec; its best parameters: " +
                 best->external_params().dump());

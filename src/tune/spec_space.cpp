@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "nntune/error.hpp"
+#include "nntune/tune/external.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "spec/schema.hpp"
 
@@ -137,7 +138,8 @@ struct PlacedScalar {
 class Walker {
  public:
   using Choose = std::function<json(const std::string& name, const SpecDistribution& d, const std::string& source)>;
-  Walker(const SpecTree& space, Choose choose) : space_(space), choose_(std::move(choose)) {
+  Walker(const SpecTree& space, Choose choose, bool external = false)
+      : space_(space), choose_(std::move(choose)), external_(external) {
     out_.source = space.source;
     out_.base_dir = space.base_dir;
     out_.overrides = space.overrides;
@@ -158,6 +160,7 @@ class Walker {
   }
 
   void check_tunable(const std::string& source) {
+    if (external_) return;  // an external program's space has no data to protect
     const std::string top = source.substr(0, source.find_first_of(".["));
     if (top == "data" || top == "output" || top == "seed")
       space_.fail(source, top == "seed" ? "the seed cannot be tuned: it also fixes the validation split, and the data "
@@ -231,6 +234,7 @@ class Walker {
 
   const SpecTree& space_;
   Choose choose_;
+  bool external_ = false;
   SpecTree out_;
 };
 
@@ -285,7 +289,7 @@ bool inside(const std::string& path, const std::string& prefix) {
 // One validation pass: bounds at low or high, one choice forced to an option (its enclosing
 // choices then take the branch that contains it).
 SpecTree instance_for(const SpecTree& space, bool high, const std::string& forced, size_t forced_option,
-                      std::vector<PlacedScalar>* placed) {
+                      std::vector<PlacedScalar>* placed, bool external = false) {
   Walker walker(space, [&](const std::string&, const SpecDistribution& d, const std::string& source) -> json {
     if (d.kind_key != "choice") {
       const double x = high ? d.distribution.high : d.distribution.low;
@@ -298,7 +302,7 @@ SpecTree instance_for(const SpecTree& space, bool high, const std::string& force
         if (inside(forced, indexed(child(source, "choice"), i))) option = i;
     }
     return d.labels[std::min(option, d.labels.size() - 1)];
-  });
+  }, external);
   SpecTree tree = walker.run();
   if (placed) *placed = std::move(walker.placed);
   return tree;
@@ -354,7 +358,10 @@ const spec::Node& tune_schema() {
     auto count = [](double min) { return node_of(Kind::Int, min); };
     auto objective = map_node({field("metric", names_node("metric", metric_names())),
                                field("direction", names_node("direction", {"minimize", "maximize"})),
-                               field("cv", map_node({spec::Field{"folds", count(2.0), true}}))});
+                               field("cv", map_node({spec::Field{"folds", count(2.0), true}})),
+                               field("command", node_of(Kind::String)),
+                               field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
+                               field("working_dir", node_of(Kind::String))});
     auto sampler_map = map_node({field("name", names_node("sampler", sampler_names())), field("seed", count(0.0)),
                                  field("multivariate", node_of(Kind::Bool)), field("n_startup_trials", count(0.0)),
                                  field("n_ei_candidates", count(1.0)), field("constant_liar", node_of(Kind::Bool)),
@@ -384,6 +391,20 @@ TuneConfig tune_config_from(const json& tune, const SpecTree& tree) {
     if (const json* d = find(*o, "direction"))
       c.objective.direction = d->get<std::string>() == "maximize" ? Direction::Maximize : Direction::Minimize;
     if (const json* cv = find(*o, "cv")) c.objective.cv_folds = cv->at("folds").get<int64_t>();
+    if (const json* command = find(*o, "command")) {
+      c.objective.command = command->get<std::string>();
+      if (!find(*o, "metric")) c.objective.metric = "value";
+      if (!find(*o, "direction")) c.objective.direction = Direction::Minimize;
+      if (c.objective.command.empty()) tree.fail("tune.objective.command", "is empty: give the program to run");
+    }
+    if (const json* t = find(*o, "timeout")) {
+      try {
+        c.objective.command_timeout_seconds = t->is_string() ? parse_duration(t->get<std::string>()) : t->get<double>();
+      } catch (const Error& e) {
+        tree.fail("tune.objective.timeout", e.what());
+      }
+    }
+    if (const json* w = find(*o, "working_dir")) c.objective.working_dir = w->get<std::string>();
   }
   if (const json* s = find(tune, "sampler")) {
     const json m = s->is_string() ? json{{"name", *s}} : *s;
@@ -492,7 +513,7 @@ void emit(YAML::Emitter& out, const json& v) {
 
 }  // namespace
 
-void validate_search_space(const SpecTree& space) {
+void validate_search_space(const SpecTree& space, bool external) {
   std::vector<std::pair<std::string, size_t>> choices;
   collect_choices(space.root, "", choices);
   std::vector<std::pair<std::string, size_t>> passes = {{"", 0}};
@@ -501,7 +522,8 @@ void validate_search_space(const SpecTree& space) {
   for (const bool high : {false, true}) {
     for (const auto& [forced, option] : passes) {
       std::vector<PlacedScalar> placed;
-      const SpecTree instance = instance_for(space, high, forced, option, &placed);
+      const SpecTree instance = instance_for(space, high, forced, option, &placed, external);
+      if (external) continue;  // the walk itself checked every distribution
       for (const PlacedScalar& p : placed) {
         const spec::Node* node = schema_at(instance.root, p.instance_path);
         if (!node) continue;  // an unknown key: validate_spec_tree below names it
@@ -529,6 +551,43 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
   }
   TuneSpec spec;
   spec.config = tune_config_from(tune.is_null() ? json::object() : tune, tree);
+  if (spec.external()) {
+    // The spec is `space:` (+ tune:); parameter names are paths inside space.
+    for (const auto& [key, value] : tree.root.items())
+      if (key != "space")
+        tree.fail(key, "with tune.objective.command the spec holds only space: (the parameters) and tune:", true);
+    if (!tree.root.contains("space") || !tree.root.at("space").is_object())
+      tree.fail(tree.root.contains("space") ? "space" : "",
+                "with tune.objective.command give the parameters under space:, e.g. space: {lr: {float: [1e-4, 0.1], log: true}}");
+    SpecTree space;
+    space.source = tree.source;
+    space.base_dir = tree.base_dir;
+    space.overrides = tree.overrides;
+    space.root = tree.root.at("space");
+    for (auto* marks : {&tree.value_marks, &tree.key_marks})
+      for (const auto& [path, mark] : *marks) {
+        auto& out = marks == &tree.value_marks ? space.value_marks : space.key_marks;
+        if (path == "space") out[""] = mark;
+        else if (path.rfind("space.", 0) == 0) out[path.substr(6)] = mark;
+      }
+    validate_search_space(space, true);
+    // Every {placeholder} of the command must name a parameter or a fixed value of space:.
+    std::vector<std::string> names;
+    for (const auto& [name, d] : space_parameters(space, true)) names.push_back(name);
+    for (const auto& [key, value] : space.root.items()) names.push_back(key);
+    ExternalCommand command;
+    command.command = spec.config.objective.command;
+    try {
+      check_placeholders(command, names);
+    } catch (const Error& e) {
+      tree.fail("tune.objective.command", e.what());
+    }
+    if (!spec.config.objective.working_dir.empty() && !fs::path(spec.config.objective.working_dir).is_absolute() &&
+        !tree.base_dir.empty())
+      spec.config.objective.working_dir = (fs::path(tree.base_dir) / spec.config.objective.working_dir).string();
+    spec.space = std::move(space);
+    return spec;
+  }
   validate_search_space(tree);
   const TrainingSpec first = training_spec_of(instance_for(tree, true, "", 0, nullptr));
   const TuneObjective& objective = spec.config.objective;
@@ -551,10 +610,10 @@ TuneSpec load_tune_spec(const std::string& path, const std::vector<std::string>&
   return parse_tune_spec(text.str(), path, overrides, fs::path(path).parent_path().string());
 }
 
-SpecTree materialize(const SpecTree& space, const SuggestFn& suggest) {
+SpecTree materialize(const SpecTree& space, const SuggestFn& suggest, bool external) {
   Walker walker(space, [&](const std::string& name, const SpecDistribution& d, const std::string&) {
     return suggest(name, d.distribution);
-  });
+  }, external);
   return walker.run();
 }
 
@@ -571,7 +630,7 @@ TrainingSpec training_spec_of(const SpecTree& fixed) {
   return spec_from_tree(fixed);
 }
 
-std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space) {
+std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space, bool external) {
   // Every branch once: the passes of the validation, parameters merged in first-seen order.
   std::vector<std::pair<std::string, size_t>> choices;
   collect_choices(space.root, "", choices);
@@ -592,7 +651,7 @@ std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTre
         for (size_t i = 0; i < d.options.size(); ++i)
           if (inside(forced, indexed(child(source, "choice"), i))) pick = i;
         return d.labels[pick];
-      });
+      }, external);
       walker.run();
       for (auto& [name, d] : walker.parameters)
         if (seen.insert(name).second) all.emplace_back(name, d);

@@ -31,6 +31,11 @@ struct TuneObjective {
   std::string metric = "val_accuracy";  // an epoch metric (val_accuracy, val_loss, val_mae, ...)
   Direction direction = Direction::Maximize;
   int64_t cv_folds = 0;  // >= 2: the trial's value is the k-fold mean of the metric
+  // An external program instead of a network (external.hpp): `python3 train.py --lr {lr}`. The
+  // spec then holds `space:` (the parameters, same distribution forms) and `tune:` only.
+  std::string command;
+  double command_timeout_seconds = 0.0;  // per trial; 0: none
+  std::string working_dir;               // of the program; relative to the spec's directory
 };
 
 struct TuneConfig {
@@ -45,8 +50,9 @@ struct TuneConfig {
 };
 
 struct TuneSpec {
-  SpecTree space;  // the training part, distributions included (tune: removed)
+  SpecTree space;  // the training part, distributions included (tune: removed); or `space:` of an external objective
   TuneConfig config;
+  bool external() const { return !config.objective.command.empty(); }
 };
 
 // Parses and validates a tuning spec: the tune section, every distribution (bounds, log, step,
@@ -58,7 +64,8 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
 TuneSpec load_tune_spec(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // Checks every distribution of a space tree (see parse_tune_spec); throws Error with line:column.
-void validate_search_space(const SpecTree& space);
+// external: the space of an external program (no training spec to validate against).
+void validate_search_space(const SpecTree& space, bool external = false);
 
 // Gives a parameter's value: name, its distribution; returns the external value (the branch
 // label for a choice of mappings).
@@ -66,7 +73,7 @@ using SuggestFn = std::function<nlohmann::json(const std::string& name, const Di
 
 // The fixed training spec tree of one trial (define-by-run): walks the space, asks `suggest` for
 // each distribution on the chosen branches only, keeps the source marks. Not yet validated.
-SpecTree materialize(const SpecTree& space, const SuggestFn& suggest);
+SpecTree materialize(const SpecTree& space, const SuggestFn& suggest, bool external = false);
 // The same through a trial's suggest().
 SpecTree materialize_trial(const SpecTree& space, Trial& trial);
 // The same from stored external parameters ({"train.optimizer": "sgd", ...}); a missing one is an Error.
@@ -75,7 +82,7 @@ SpecTree materialize_params(const SpecTree& space, const nlohmann::json& externa
 TrainingSpec training_spec_of(const SpecTree& fixed);
 
 // Every parameter the space can produce, in walk order, with its distribution (all branches).
-std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space);
+std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space, bool external = false);
 
 // A spec tree as YAML that parse_spec reads back to the same JSON (strings that would read as
 // numbers or booleans are quoted; floats keep full precision).
