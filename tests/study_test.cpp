@@ -364,6 +364,46 @@ TEST(Study, ResumesAfterTheWorkerIsKilled) {
   EXPECT_TRUE(trials_in(study, TrialState::Running).empty());
 }
 
+// kill -9 while a worker writes as fast as it can: every committed trial is whole, the file
+// opens, and the study goes on.
+TEST(Study, SqliteStaysConsistentWhenKilledMidWrite) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("killed.db");
+  Study::open(open_storage(url), "k", Direction::Minimize, sampler_named("random"));  // created before the fork
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      Study study = Study::open(open_storage(url), "k", Direction::Minimize, sampler_named("random"));
+      study.optimize(quadratic, {.n_trials = 1'000'000});
+    } catch (...) {
+    }
+    _exit(0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+
+  Study study = Study::open(open_storage(url), "k", Direction::Minimize, sampler_named("random"));
+  const auto before = study.history().trials;
+  ASSERT_GT(before.size(), 2u) << "the worker wrote nothing before it was killed";
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].number, static_cast<int64_t>(i));
+    if (before[i].state == TrialState::Complete) {
+      EXPECT_EQ(before[i].params.size(), 2u);
+      EXPECT_TRUE(before[i].value.has_value());
+    } else {
+      EXPECT_EQ(before[i].state, TrialState::Running);  // only the one it was in
+      EXPECT_EQ(i, before.size() - 1);
+    }
+  }
+  study.optimize(quadratic, {.n_trials = static_cast<int64_t>(before.size()) + 3});
+  const auto after = study.history().trials;
+  EXPECT_EQ(after.size(), before.size() + 3);
+  for (const auto& t : after) EXPECT_NE(t.state, TrialState::Running);
+}
+
 // Several processes (two jobs each) share one SQLite study: none fails with "database is
 // locked", numbers stay dense, and the total overshoots n_trials by less than the workers.
 TEST(Study, SeveralProcessesShareOneSqliteStudy) {

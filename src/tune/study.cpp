@@ -248,13 +248,18 @@ std::optional<FrozenTrial> Study::best_trial() const {
 }
 
 Trial Study::ask() {
-  std::optional<FrozenTrial> claimed = storage_->claim_waiting_trial(study_id_);
-  FrozenTrial trial = claimed ? std::move(*claimed) : storage_->create_trial(study_id_);
-  // Who runs it, so that a later resume on this host can tell a dead worker's trial.
+  // Who runs it, so that a later resume on this host can tell a dead worker's trial. A new
+  // trial is created with it in one transaction, so no zombie ever lacks it.
   const nlohmann::json worker = {{"host", host_name()}, {"pid", static_cast<int64_t>(getpid())}};
-  storage_->set_trial_system_attr(trial.id, kWorker, worker);
-  trial.system_attrs[kWorker] = worker;
-  return Trial(*this, std::move(trial));
+  if (std::optional<FrozenTrial> claimed = storage_->claim_waiting_trial(study_id_)) {
+    storage_->set_trial_system_attr(claimed->id, kWorker, worker);
+    claimed->system_attrs[kWorker] = worker;
+    return Trial(*this, std::move(*claimed));
+  }
+  FrozenTrial fresh;
+  fresh.state = TrialState::Running;
+  fresh.system_attrs[kWorker] = worker;
+  return Trial(*this, storage_->create_trial(study_id_, &fresh));
 }
 
 bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error) {
