@@ -586,9 +586,18 @@ class SqliteStorage : public Storage {
                   "WHERE " + condition,
                   url_);
       s.bind(key);
+      // Attrs repeat across trials (the worker of every trial a process ran): parse each text once.
+      std::unordered_map<std::string_view, nlohmann::json> parsed;
+      std::vector<std::unique_ptr<std::string>> parsed_texts;
       while (s.step()) {
         FrozenTrial& trial = out[index.at(s.integer(0))];
-        (s.text(1) == "user" ? trial.user_attrs : trial.system_attrs)[s.text(2)] = nlohmann::json::parse(s.text(3));
+        const std::string_view text = s.text_view(3);
+        auto value = parsed.find(text);
+        if (value == parsed.end()) {
+          parsed_texts.push_back(std::make_unique<std::string>(text));
+          value = parsed.emplace(*parsed_texts.back(), nlohmann::json::parse(text)).first;
+        }
+        (s.text_view(1) == "user" ? trial.user_attrs : trial.system_attrs)[s.text(2)] = value->second;
       }
     }
     return out;
