@@ -210,6 +210,14 @@ TEST_F(TuneCliTest, ExternalProgramObjective) {
   EXPECT_NE(run.err.find("z"), std::string::npos) << run.err;
 }
 
+TEST_F(TuneCliTest, GridRefusesConditionalAndContinuousSpaces) {
+  CliRun run = nntune(dir, "tune spec.yaml --trials 2 --sampler grid");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("grid sampler cannot enumerate the continuous parameters"), std::string::npos) << run.err;
+  run = nntune(dir, "studies --storage sqlite:///studies.db");  // refused before the study was created
+  EXPECT_NE(run.out.find("no studies"), std::string::npos) << run.out;
+}
+
 TEST_F(TuneCliTest, SigintLeavesNoRunningTrial) {
   // Slow enough trials that the interrupt lands while tuning runs.
   testing::write_file(dir.file("data.csv"), tiny_csv(400));

@@ -1,5 +1,6 @@
 // Search spaces in the YAML spec: distributions, conditional branches, {count, each}, the tune
 // section, validation messages with line:column, and trial -> fixed training spec.
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -119,6 +120,19 @@ TEST(TuneSpec, HiddenCountEachExpands) {
   for (const auto& [name, d] : params) all.push_back(name);
   for (const char* n : {"model.hidden.count", "model.hidden.0.units", "model.hidden.2.activation"})
     EXPECT_NE(std::find(all.begin(), all.end(), n), all.end()) << n;
+}
+
+TEST(TuneSpec, ConditionalParametersAreTheBranchesAndCounts) {
+  const std::string model = "  hidden: {count: {int: [1, 2]}, each: {units: {int: [8, 64]}}}\n";
+  const TuneSpec s = parse(spec_with(model, kTrain));
+  const std::vector<std::string> expected = {"train.optimizer.sgd.lr", "train.optimizer.sgd.momentum",
+                                             "train.optimizer.adam.lr", "model.hidden.1.units"};
+  std::vector<std::string> got = conditional_parameters(s.space);
+  std::sort(got.begin(), got.end());
+  std::vector<std::string> want = expected;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(conditional_parameters(parse(spec_with(kModel, "  batch_size: {choice: [8, 16]}\n")).space).empty());
 }
 
 TEST(TuneSpec, SampledTrialPassesTrainingValidation) {

@@ -269,6 +269,24 @@ std::optional<FrozenTrial> best_of(const std::vector<FrozenTrial>& trials, Direc
 
 std::string quote_arg(const std::string& s) { return json(s).dump(); }
 
+// The grid sampler enumerates one fixed set of parameters: refuse up front what it cannot
+// enumerate (a continuous float) or what is not fixed (parameters of only some branches).
+void check_grid_space(const tune::TuneSpec& ts, const tune::SamplerConfig& sampler) {
+  std::string continuous;
+  for (const auto& [name, d] : tune::space_parameters(ts.space, ts.external()))
+    if (d.cardinality() == 0 && !sampler.grid.count(name)) continuous += (continuous.empty() ? "" : ", ") + name;
+  if (!continuous.empty())
+    throw Error(ts.space.source + ": the grid sampler cannot enumerate the continuous parameters " + continuous +
+                ": give them a step ({float: [lo, hi], step: s}) or a choice, or use another sampler (random, sobol, tpe)");
+  std::string conditional;
+  for (const auto& name : tune::conditional_parameters(ts.space, ts.external()))
+    conditional += (conditional.empty() ? "" : ", ") + name;
+  if (!conditional.empty())
+    throw Error(ts.space.source + ": the grid sampler needs the same parameters in every trial, but " + conditional +
+                " exist only on some branches (or for some counts); use another sampler (random, sobol, tpe), or one "
+                "study per branch");
+}
+
 }  // namespace
 
 int cmd_tune(const TuneArgs& a) {
@@ -285,6 +303,8 @@ int cmd_tune(const TuneArgs& a) {
   tune::TuneConfig& config = ts.config;
   if (config.trials == 0 && config.timeout_seconds == 0) config.trials = 20;
   const std::string metric = config.objective.metric;
+
+  if (config.sampler.name == "grid") check_grid_space(ts, config.sampler);
 
   auto storage = tune::open_storage(config.storage);
   std::unique_ptr<tune::Pruner> pruner;

@@ -511,6 +511,9 @@ void emit(YAML::Emitter& out, const json& v) {
   }
 }
 
+std::pair<std::vector<std::pair<std::string, Distribution>>, std::vector<std::set<std::string>>> space_parameter_passes(
+    const SpecTree& space, bool external);
+
 }  // namespace
 
 void validate_search_space(const SpecTree& space, bool external) {
@@ -631,6 +634,24 @@ TrainingSpec training_spec_of(const SpecTree& fixed) {
 }
 
 std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space, bool external) {
+  return space_parameter_passes(space, external).first;
+}
+
+std::vector<std::string> conditional_parameters(const SpecTree& space, bool external) {
+  const auto [all, passes] = space_parameter_passes(space, external);
+  std::vector<std::string> conditional;
+  for (const auto& [name, d] : all)
+    for (const auto& pass : passes)
+      if (!pass.count(name)) {
+        conditional.push_back(name);
+        break;
+      }
+  return conditional;
+}
+
+namespace {
+std::pair<std::vector<std::pair<std::string, Distribution>>, std::vector<std::set<std::string>>> space_parameter_passes(
+    const SpecTree& space, bool external) {
   // Every branch once: the passes of the validation, parameters merged in first-seen order.
   std::vector<std::pair<std::string, size_t>> choices;
   collect_choices(space.root, "", choices);
@@ -639,6 +660,7 @@ std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTre
     for (size_t i = 0; i < n; ++i) passes.emplace_back(path, i);
   std::vector<std::pair<std::string, Distribution>> all;
   std::set<std::string> seen;
+  std::vector<std::set<std::string>> passes_seen;
   for (const auto& [forced, option] : passes) {
     for (const bool high : {false, true}) {
       Walker walker(space, [&](const std::string&, const SpecDistribution& d, const std::string& source) -> json {
@@ -653,12 +675,16 @@ std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTre
         return d.labels[pick];
       }, external);
       walker.run();
-      for (auto& [name, d] : walker.parameters)
+      passes_seen.emplace_back();
+      for (auto& [name, d] : walker.parameters) {
+        passes_seen.back().insert(name);
         if (seen.insert(name).second) all.emplace_back(name, d);
+      }
     }
   }
-  return all;
+  return {all, passes_seen};
 }
+}  // namespace
 
 std::string spec_to_yaml(const json& root) {
   YAML::Emitter out;

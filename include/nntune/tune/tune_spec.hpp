@@ -84,6 +84,9 @@ TrainingSpec training_spec_of(const SpecTree& fixed);
 // Every parameter the space can produce, in walk order, with its distribution (all branches).
 std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space, bool external = false);
 
+// The parameters that exist only on some branches (or only for some counts of a {count, each}).
+std::vector<std::string> conditional_parameters(const SpecTree& space, bool external = false);
+
 // A spec tree as YAML that parse_spec reads back to the same JSON (strings that would read as
 // numbers or booleans are quoted; floats keep full precision).
 std::string spec_to_yaml(const nlohmann::json& root);
