@@ -238,6 +238,25 @@ TEST_P(StorageTest, CreatesFinishedTrialFromTemplate) {
   EXPECT_EQ(read.end_time, 1.7e9 + 60);
 }
 
+TEST_P(StorageTest, ReadsTrialsFromANumberOn) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  const int64_t other = storage_->create_study("other", Direction::Minimize);
+  for (int i = 0; i < 5; ++i) {
+    const FrozenTrial trial = storage_->create_trial(study);
+    storage_->set_trial_param(trial.id, "x", i, Distribution::int_range(0, 10));
+    storage_->set_intermediate_value(trial.id, 1, i);
+    storage_->create_trial(other);
+  }
+  const std::vector<FrozenTrial> tail = storage_->get_trials_from(study, 3);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].number, 3);
+  EXPECT_EQ(tail[1].number, 4);
+  EXPECT_EQ(tail[1].params.at("x"), 4);
+  EXPECT_EQ(tail[1].intermediate.at(1), 4);
+  EXPECT_EQ(storage_->get_trials_from(study, 0).size(), 5u);
+  EXPECT_TRUE(storage_->get_trials_from(study, 5).empty());
+}
+
 TEST_P(StorageTest, UnknownIdsAreErrors) {
   EXPECT_ERROR_CONTAINS(storage_->get_trial(12345), "no trial with id 12345");
   EXPECT_ERROR_CONTAINS(storage_->create_trial(777), "no study with id 777");

@@ -1,5 +1,6 @@
 // In-process storage: every study and trial in plain containers behind one mutex. For tests,
 // examples and single-process runs that need no file.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -156,6 +157,15 @@ class MemoryStorage : public Storage {
     const StudyData& study = study_or_throw(study_id);
     out.reserve(study.trial_ids.size());
     for (int64_t trial_id : study.trial_ids) out.push_back(trials_.at(trial_id).trial);
+    return out;
+  }
+
+  std::vector<FrozenTrial> get_trials_from(int64_t study_id, int64_t first_number) override {
+    std::lock_guard lock(mutex_);
+    std::vector<FrozenTrial> out;
+    const StudyData& study = study_or_throw(study_id);
+    for (size_t number = static_cast<size_t>(std::max<int64_t>(first_number, 0)); number < study.trial_ids.size(); ++number)
+      out.push_back(trials_.at(study.trial_ids[number]).trial);
     return out;
   }
 

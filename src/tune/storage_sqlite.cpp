@@ -387,7 +387,14 @@ class SqliteStorage : public Storage {
   std::vector<FrozenTrial> get_all_trials(int64_t study_id) override {
     return transaction(false, [&] {
       require_study(study_id);
-      return read_trials("t.study_id = ?", study_id);
+      return read_trials("t.study_id = ?", {study_id});
+    });
+  }
+
+  std::vector<FrozenTrial> get_trials_from(int64_t study_id, int64_t first_number) override {
+    return transaction(false, [&] {
+      require_study(study_id);
+      return read_trials("t.study_id = ? AND t.number >= ?", {study_id, first_number});
     });
   }
 
@@ -519,14 +526,17 @@ class SqliteStorage : public Storage {
   }
 
   FrozenTrial read_trial(int64_t trial_id) {
-    auto trials = read_trials("t.id = ?", trial_id);
+    auto trials = read_trials("t.id = ?", {trial_id});
     if (trials.empty())
       throw Error("no trial with id " + std::to_string(trial_id) + " in " + url_ + " (its study was deleted?)");
     return std::move(trials.front());
   }
 
-  // The trials matching `condition` (on trials t, one bound integer), one query per table.
-  std::vector<FrozenTrial> read_trials(const std::string& condition, int64_t key) {
+  // The trials matching `condition` (on trials t, with `keys` bound in order), one query per table.
+  std::vector<FrozenTrial> read_trials(const std::string& condition, const std::vector<int64_t>& keys) {
+    auto bind_keys = [&](Statement& s) {
+      for (int64_t key : keys) s.bind(key);
+    };
     std::vector<FrozenTrial> out;
     std::unordered_map<int64_t, size_t> index;
     {
@@ -534,7 +544,7 @@ class SqliteStorage : public Storage {
                   "SELECT t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time FROM trials t WHERE " +
                       condition + " ORDER BY t.number",
                   url_);
-      s.bind(key);
+      bind_keys(s);
       while (s.step()) {
         FrozenTrial trial;
         trial.id = s.integer(0);
@@ -558,7 +568,7 @@ class SqliteStorage : public Storage {
                   "SELECT p.trial_id, p.name, p.internal, p.distribution_json FROM trial_params p "
                   "JOIN trials t ON t.id = p.trial_id WHERE " + condition,
                   url_);
-      s.bind(key);
+      bind_keys(s);
       while (s.step()) {
         FrozenTrial& trial = out[index.at(s.integer(0))];
         std::string name = s.text(1);
@@ -577,7 +587,7 @@ class SqliteStorage : public Storage {
                   "SELECT v.trial_id, v.step, v.value FROM trial_values v JOIN trials t ON t.id = v.trial_id WHERE " +
                       condition,
                   url_);
-      s.bind(key);
+      bind_keys(s);
       while (s.step()) out[index.at(s.integer(0))].intermediate[s.integer(1)] = s.real(2);
     }
     {
@@ -585,7 +595,7 @@ class SqliteStorage : public Storage {
                   "SELECT a.trial_id, a.kind, a.key, a.value_json FROM trial_attrs a JOIN trials t ON t.id = a.trial_id "
                   "WHERE " + condition,
                   url_);
-      s.bind(key);
+      bind_keys(s);
       // Attrs repeat across trials (the worker of every trial a process ran): parse each text once.
       std::unordered_map<std::string_view, nlohmann::json> parsed;
       std::vector<std::unique_ptr<std::string>> parsed_texts;

@@ -29,6 +29,11 @@ struct Study::Shared {
   // Parameters reserved for running trials of this process but not asked for yet (under
   // `sampling`): trial id -> name -> (internal value, distribution).
   std::map<int64_t, std::map<std::string, std::pair<double, Distribution>>> reserved;
+  // The history samplers and pruners see (under `sampling`): trials [0, finished_prefix) are
+  // finished and kept between reads; only the rest is read again from the storage, so the
+  // cost per trial does not grow with a copy of the whole history.
+  StudyHistory history;
+  size_t finished_prefix = 0;
 };
 
 namespace {
@@ -102,7 +107,7 @@ nlohmann::json Trial::suggest(const std::string& name, const Distribution& distr
              reserved_space->second == distribution) {
     internal = reserved->second;  // reserved at the first suggest: no need to read the history again
   } else {
-    StudyHistory history = study.history_with_reservations();
+    StudyHistory& history = study.sampling_history();
     {
       // Surplus worker: every point is held by other trials (a grid exhausted in parallel).
       // The check looks at the others only: this trial is set aside (moved, not copied).
@@ -175,7 +180,7 @@ bool Trial::should_prune() {
   Study& study = *study_;
   if (!study.pruner_) return false;
   std::lock_guard lock(study.shared_->sampling);
-  StudyHistory history = study.history();
+  const StudyHistory& history = study.sampling_history();
   for (const auto& t : history.trials)
     if (t.id == trial_.id) return study.pruner_->prune(history, t);
   return study.pruner_->prune(history, trial_);
@@ -222,12 +227,26 @@ Study Study::open(std::shared_ptr<Storage> storage, const std::string& name, Dir
 
 StudyHistory Study::history() const { return StudyHistory{direction_, storage_->get_all_trials(study_id_)}; }
 
-StudyHistory Study::history_with_reservations() const {
-  StudyHistory history = this->history();
-  if (shared_->reserved.empty()) return history;
-  for (auto& t : history.trials) {
-    auto found = shared_->reserved.find(t.id);
-    if (found == shared_->reserved.end() || t.state != TrialState::Running) continue;
+StudyHistory& Study::sampling_history() const {
+  Shared& shared = *shared_;
+  StudyHistory& history = shared.history;
+  history.direction = direction_;
+  history.trials.resize(shared.finished_prefix);
+  for (auto& t : storage_->get_trials_from(study_id_, static_cast<int64_t>(shared.finished_prefix)))
+    history.trials.push_back(std::move(t));
+  for (size_t i = 0; i < history.trials.size(); ++i)
+    if (history.trials[i].number != static_cast<int64_t>(i)) {  // never with dense numbers; be safe
+      history.trials = storage_->get_all_trials(study_id_);
+      shared.finished_prefix = 0;
+      break;
+    }
+  while (shared.finished_prefix < history.trials.size() && is_finished(history.trials[shared.finished_prefix].state))
+    ++shared.finished_prefix;
+  // Running trials of this process show the parameters reserved for them.
+  for (size_t i = shared.finished_prefix; i < history.trials.size() && !shared.reserved.empty(); ++i) {
+    FrozenTrial& t = history.trials[i];
+    auto found = shared.reserved.find(t.id);
+    if (found == shared.reserved.end() || t.state != TrialState::Running) continue;
     for (const auto& [name, value] : found->second)
       if (!t.params.count(name)) {
         t.params[name] = value.first;
@@ -284,7 +303,7 @@ bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, 
   frozen.error = reason;
   std::lock_guard lock(shared_->sampling);
   shared_->reserved.erase(frozen.id);
-  const StudyHistory now = history();
+  const StudyHistory& now = sampling_history();
   for (const auto& t : now.trials)
     if (t.id == frozen.id) sampler_->after_trial(now, t);
   return true;
@@ -413,7 +432,7 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
             if (exhausted || stop_requested_->load()) break;
           }
           std::unique_lock sampling_lock(shared_->sampling);
-          const StudyHistory now = history_with_reservations();
+          const StudyHistory& now = sampling_history();
           if (options.n_trials > 0) {
             int64_t counted = 0;  // finished and running trials of the study, all processes
             for (const auto& t : now.trials) counted += t.state != TrialState::Waiting;

@@ -61,6 +61,16 @@ class Storage {
   virtual FrozenTrial get_trial(int64_t trial_id) = 0;
   // All trials of the study in number order.
   virtual std::vector<FrozenTrial> get_all_trials(int64_t study_id) = 0;
+  // The trials numbered first_number and up, in number order: a reader that keeps the finished
+  // trials it has seen (they no longer change, attrs aside) reads only the rest. The default
+  // filters get_all_trials; implementations override it to read less.
+  virtual std::vector<FrozenTrial> get_trials_from(int64_t study_id, int64_t first_number) {
+    std::vector<FrozenTrial> all = get_all_trials(study_id);
+    std::vector<FrozenTrial> out;
+    for (auto& t : all)
+      if (t.number >= first_number) out.push_back(std::move(t));
+    return out;
+  }
 };
 
 // Opens (creating if needed) the storage a URL names; an unknown scheme or unusable path is an

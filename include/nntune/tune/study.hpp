@@ -112,7 +112,9 @@ class Study {
   std::shared_ptr<std::atomic<bool>> stop_requested_;
   struct Shared;  // locks that serialise sampler/pruner calls and asking across threads
   std::shared_ptr<Shared> shared_;
-  StudyHistory history_with_reservations() const;  // call with shared_->sampling held
+  // The history for samplers and pruners, with this process's reserved parameters; valid
+  // while shared_->sampling is held.
+  StudyHistory& sampling_history() const;
   bool finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error);
   friend class Trial;
 };
