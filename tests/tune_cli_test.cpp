@@ -126,11 +126,13 @@ TEST_F(TuneCliTest, TunesListsResumesAndPrintsATrainableBestSpec) {
 }
 
 TEST_F(TuneCliTest, ParallelJobs) {
-  const CliRun run = nntune(dir, "tune spec.yaml --trials 4 --jobs 2 --study par --sampler random");
+  const CliRun run = nntune(dir, "tune spec.yaml --trials 4 --jobs 2 --study par --sampler random --save-models models");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json t = trials("par");
   EXPECT_EQ(t.size(), 4u);
   EXPECT_EQ(count_state(t, "running"), 0);
+  for (int i = 0; i < 4; ++i)  // asked for: one model per trial
+    EXPECT_TRUE(std::filesystem::exists(dir.file("models/trial_" + std::to_string(i) + "/model.nnt"))) << i;
 }
 
 TEST_F(TuneCliTest, DeleteNeedsConfirmation) {
