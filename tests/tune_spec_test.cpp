@@ -276,6 +276,13 @@ TEST(TuneSpecErrors, ValidationMetricNeedsValidationData) {
                         "tune: {objective: {cv: {folds: 3}}}\n"));
 }
 
+TEST(TuneSpec, RegressionDefaultsToValidationLoss) {
+  const TuneSpec s = parse("data: {train: {csv: {path: d.csv, label: y}}, validation: {split: 0.2}, task: regression}\n"
+                           "model: {hidden: [8]}\ntrain: {loss: mse}\n");
+  EXPECT_EQ(s.config.objective.metric, "val_loss");
+  EXPECT_EQ(s.config.objective.direction, Direction::Minimize);
+}
+
 TEST(TuneSpec, HyperbandBudgetIsTheEpochs) {
   const TuneSpec s = parse(spec_with(kModel, "  epochs: {int: [2, 9]}\n", "  pruner: hyperband\n"));
   EXPECT_EQ(s.config.pruner.max_resource, 9);

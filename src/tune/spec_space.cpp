@@ -593,6 +593,12 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
   }
   validate_search_space(tree);
   const TrainingSpec first = training_spec_of(instance_for(tree, true, "", 0, nullptr));
+  // Regression has no accuracy: its default objective is the validation loss, minimised.
+  const json* objective_json = tune.is_object() ? find(tune, "objective") : nullptr;
+  if (first.data.task == Task::Regression && !(objective_json && find(*objective_json, "metric"))) {
+    spec.config.objective.metric = "val_loss";
+    if (!(objective_json && find(*objective_json, "direction"))) spec.config.objective.direction = Direction::Minimize;
+  }
   const TuneObjective& objective = spec.config.objective;
   if (objective.metric.rfind("val_", 0) == 0 && objective.cv_folds == 0 && first.data.validation.kind.empty())
     tree.fail(tree.root.contains("data") ? "data" : "", "the objective " + objective.metric +
