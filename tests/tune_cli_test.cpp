@@ -176,6 +176,18 @@ TEST_F(TuneCliTest, MedianPrunerRuns) {
   EXPECT_EQ(count_state(t, "complete") + count_state(t, "pruned"), 6);
 }
 
+TEST_F(TuneCliTest, CrossValidationObjective) {
+  const CliRun run = nntune(dir, "tune spec.yaml --trials 2 --study cv --set 'tune.objective={cv: {folds: 3}}'");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json t = trials("cv");
+  ASSERT_EQ(t.size(), 2u);
+  for (const auto& trial : t) {
+    EXPECT_EQ(trial["state"], "complete") << trial;
+    EXPECT_GE(trial["value"].get<double>(), 0.0);  // a mean accuracy
+    EXPECT_LE(trial["value"].get<double>(), 1.0);
+  }
+}
+
 TEST_F(TuneCliTest, InvalidSpaceIsRefusedWithItsLocation) {
   testing::write_file(dir.file("bad.yaml"),
                       "data: {train: {csv: {path: data.csv, label: label}}, validation: {split: 0.25}}\n"
