@@ -313,6 +313,7 @@ int cmd_tune(const TuneArgs& a) {
                                         tune::make_sampler(config.sampler), std::move(pruner));
   storage->set_study_system_attr(study.id(), "spec_file", a.spec);
   storage->set_study_system_attr(study.id(), "objective", {{"metric", metric}, {"cv_folds", config.objective.cv_folds}});
+  store_tuner_config(*storage, study.id(), config);  // for nntune tell --should-prune on this study
   std::optional<SpecData> data;
   if (ts.external()) {
     storage->set_study_system_attr(study.id(), "command", config.objective.command);
@@ -618,6 +619,7 @@ TuneCommands::TuneCommands(CLI::App& app) {
   delete_->add_option("study", delete_args_.study, "the study name")->required();
   delete_->add_flag("--yes,-y", delete_args_.yes, "do not ask for confirmation");
   storage_option(delete_, delete_args_);
+  ask_tell_.emplace(app);
 }
 
 std::optional<int> TuneCommands::run() {
@@ -626,7 +628,7 @@ std::optional<int> TuneCommands::run() {
   if (*trials_) return cmd_trials(trials_args_);
   if (*best_) return cmd_best(best_args_);
   if (*delete_) return cmd_delete(delete_args_);
-  return std::nullopt;
+  return ask_tell_->run();
 }
 
 }  // namespace nntune::cli

@@ -1,11 +1,14 @@
 #pragma once
-// The tuning commands of the command line: tune, studies, trials, best, delete.
+// The tuning commands of the command line: tune, studies, trials, best, delete (and ask, tell:
+// ask_tell.hpp).
 // main.cpp creates one TuneCommands on its CLI::App and asks it to run after parsing.
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cli/ask_tell.hpp"
 
 namespace nntune::cli {
 
@@ -36,6 +39,7 @@ class TuneCommands {
   TuneArgs tune_args_;
   StudyArgs studies_args_, trials_args_, best_args_, delete_args_;
   CLI::App *tune_ = nullptr, *studies_ = nullptr, *trials_ = nullptr, *best_ = nullptr, *delete_ = nullptr;
+  std::optional<AskTellCommands> ask_tell_;  // after the others in --help
 };
 
 int cmd_tune(const TuneArgs& args);

@@ -1,0 +1,397 @@
+// nntune ask / tell: one trial per `ask` process, finished by a later `tell` process. Every
+// piece of state a `tell` needs (direction, sampler, pruner, the trial's parameters and
+// intermediate values) is in the storage; the spec is read by `ask` only.
+#include "cli/ask_tell.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "nntune/error.hpp"
+#include "nntune/spec.hpp"
+#include "nntune/tune/external.hpp"
+#include "nntune/tune/storage.hpp"
+#include "nntune/tune/study.hpp"
+#include "nntune/tune/tune_spec.hpp"
+
+namespace nntune::cli {
+namespace {
+
+using nlohmann::json;
+using tune::FrozenTrial;
+using tune::TrialState;
+
+// A usage mistake (exit code 2, like CLI11's own parse errors).
+int usage_error(const std::string& message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "nntune: %s\nRun 'nntune tell --help' for usage.\n", message.c_str());
+  return 2;
+}
+
+std::string full_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string host_name() {
+  char buffer[256] = {0};
+  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown";
+  return buffer;
+}
+
+// A whole argument as a double ("0.81", "-3", "1e-4", "nan", "inf"); nullopt otherwise.
+std::optional<double> parse_number(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (end != text.c_str() + text.size() || errno != 0) return std::nullopt;
+  return value;
+}
+
+// ---- the sampler and pruner of a study, as stored ----
+
+json sampler_json(const tune::SamplerConfig& c) {
+  json grid = json::object();
+  for (const auto& [name, values] : c.grid) grid[name] = values;
+  return {{"name", c.name},
+          {"seed", c.seed},
+          {"multivariate", c.multivariate},
+          {"n_startup_trials", c.n_startup_trials},
+          {"n_ei_candidates", c.n_ei_candidates},
+          {"constant_liar", c.constant_liar},
+          {"gp_startup_trials", c.gp_startup_trials},
+          {"grid", grid}};
+}
+
+tune::SamplerConfig sampler_from_json(const json& j) {
+  tune::SamplerConfig c;
+  if (!j.is_object()) return c;
+  c.name = j.value("name", c.name);
+  c.seed = j.value("seed", c.seed);
+  c.multivariate = j.value("multivariate", c.multivariate);
+  c.n_startup_trials = j.value("n_startup_trials", c.n_startup_trials);
+  c.n_ei_candidates = j.value("n_ei_candidates", c.n_ei_candidates);
+  c.constant_liar = j.value("constant_liar", c.constant_liar);
+  c.gp_startup_trials = j.value("gp_startup_trials", c.gp_startup_trials);
+  if (j.contains("grid") && j["grid"].is_object())
+    for (const auto& [name, values] : j["grid"].items()) c.grid[name] = values.get<std::vector<json>>();
+  return c;
+}
+
+json pruner_json(const tune::PrunerConfig& c) {
+  return {{"name", c.name},
+          {"n_startup_trials", c.n_startup_trials},
+          {"n_warmup_steps", c.n_warmup_steps},
+          {"interval_steps", c.interval_steps},
+          {"percentile", c.percentile},
+          {"min_resource", c.min_resource},
+          {"max_resource", c.max_resource},
+          {"reduction_factor", c.reduction_factor},
+          {"min_early_stopping_rate", c.min_early_stopping_rate},
+          {"bootstrap_count", c.bootstrap_count}};
+}
+
+tune::PrunerConfig pruner_from_json(const json& j) {
+  tune::PrunerConfig c;
+  if (!j.is_object()) return c;
+  c.name = j.value("name", c.name);
+  c.n_startup_trials = j.value("n_startup_trials", c.n_startup_trials);
+  c.n_warmup_steps = j.value("n_warmup_steps", c.n_warmup_steps);
+  c.interval_steps = j.value("interval_steps", c.interval_steps);
+  c.percentile = j.value("percentile", c.percentile);
+  c.min_resource = j.value("min_resource", c.min_resource);
+  c.max_resource = j.value("max_resource", c.max_resource);
+  c.reduction_factor = j.value("reduction_factor", c.reduction_factor);
+  c.min_early_stopping_rate = j.value("min_early_stopping_rate", c.min_early_stopping_rate);
+  c.bootstrap_count = j.value("bootstrap_count", c.bootstrap_count);
+  return c;
+}
+
+// ---- ask ----
+
+// A spec for a shell loop needs no command: `space:` and `tune:` alone are read as an external
+// objective whose program the caller runs itself.
+bool is_space_only(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;  // load_tune_spec reports it
+  std::stringstream text;
+  text << in.rdbuf();
+  const SpecTree tree = parse_spec_tree(text.str(), path);
+  if (!tree.root.is_object() || !tree.root.contains("space")) return false;
+  const json tune = tree.root.value("tune", json::object());
+  const json objective = tune.is_object() ? tune.value("objective", json::object()) : json::object();
+  return !(objective.is_object() && objective.contains("command"));
+}
+
+// NNTUNE_PARAM_<NAME>: upper-cased, every character other than a letter or digit turned into
+// `_` (the same names an external program sees, docs/external-objective.md).
+std::string env_name(const std::string& name) {
+  std::string out;
+  for (char c : name)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '_';
+  return out;
+}
+
+// A shell variable name: letters, digits and `_`, not starting with a digit.
+std::string shell_name(const std::string& name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out.front()))) out.insert(out.begin(), '_');
+  return out;
+}
+
+void print_trial(const std::string& format, const std::string& study, int64_t number, const json& params) {
+  if (format == "env") {
+    std::printf("NNTUNE_STUDY=%s\nNNTUNE_TRIAL=%lld\n", study.c_str(), static_cast<long long>(number));
+    for (const auto& [name, value] : params.items())
+      std::printf("NNTUNE_PARAM_%s=%s\n", env_name(name).c_str(), tune::parameter_text(value).c_str());
+  } else if (format == "shell") {
+    std::string line = "trial=" + std::to_string(number);
+    for (const auto& [name, value] : params.items())
+      line += " " + shell_name(name) + "=" + tune::shell_quote(tune::parameter_text(value));
+    std::printf("%s\n", line.c_str());
+  } else {
+    // Written by hand to keep the keys in this order (json objects sort their keys).
+    std::printf("{\"trial\":%lld,\"study\":%s,\"params\":%s}\n", static_cast<long long>(number), json(study).dump().c_str(),
+                params.dump().c_str());
+  }
+}
+
+void set_if_changed(tune::Storage& storage, const tune::StudySummary& summary, const std::string& key, const json& value) {
+  if (!summary.system_attrs.contains(key) || summary.system_attrs.at(key) != value)
+    storage.set_study_system_attr(summary.id, key, value);
+}
+
+// ---- tell ----
+
+tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
+  const auto id = storage.find_study(name);
+  if (!id) {
+    std::string names;
+    for (const auto& s : storage.list_studies()) names += (names.empty() ? "" : ", ") + s.name;
+    throw Error("no study named '" + name + "' in " + storage.url() +
+                (names.empty() ? " (it holds no study; start one with nntune ask SPEC.yaml)"
+                               : " (studies there: " + names + "; give --storage if it is elsewhere)"));
+  }
+  return storage.get_study(*id);
+}
+
+FrozenTrial find_trial(const std::vector<FrozenTrial>& trials, const std::string& study, int64_t number) {
+  for (const auto& t : trials)
+    if (t.number == number) return t;
+  std::string running;
+  for (const auto& t : trials)
+    if (t.state == TrialState::Running) running += (running.empty() ? "" : ", ") + std::to_string(t.number);
+  throw Error("study '" + study + "' has no trial " + std::to_string(number) +
+              (trials.empty() ? ": it has no trials yet (nntune ask creates them)"
+                              : ": its trials are 0 to " + std::to_string(trials.back().number) +
+                                    (running.empty() ? ", none of them running" : ", running: " + running)));
+}
+
+std::string finished_description(const FrozenTrial& t) {
+  std::string text = tune::to_string(t.state);
+  if (t.value) text += " (value " + full_number(*t.value) + ")";
+  if (!t.error.empty()) text += " (" + t.error.substr(0, t.error.find('\n')) + ")";
+  return text;
+}
+
+}  // namespace
+
+void store_tuner_config(tune::Storage& storage, int64_t study_id, const tune::TuneConfig& config) {
+  const tune::StudySummary summary = storage.get_study(study_id);
+  set_if_changed(storage, summary, "sampler", sampler_json(config.sampler));
+  set_if_changed(storage, summary, "pruner", pruner_json(config.pruner));
+}
+
+int cmd_ask(const AskArgs& a) {
+  std::vector<std::string> overrides;
+  if (!a.storage.empty()) overrides.push_back("tune.storage=" + json(a.storage).dump());
+  if (!a.study.empty()) overrides.push_back("tune.study=" + json(a.study).dump());
+  const bool space_only = is_space_only(a.spec);
+  // The command is never run by ask; it only selects the `space:` form of the spec.
+  if (space_only) overrides.push_back("tune.objective.command=\"run by the caller of nntune ask\"");
+  const tune::TuneSpec ts = tune::load_tune_spec(a.spec, overrides);
+  const tune::TuneConfig& config = ts.config;
+
+  auto storage = tune::open_storage(config.storage);
+  std::unique_ptr<tune::Pruner> pruner;
+  if (config.pruner.name != "none") pruner = tune::make_pruner(config.pruner);
+  tune::Study study = tune::Study::open(storage, config.study, config.objective.direction,
+                                        tune::make_sampler(config.sampler), std::move(pruner));
+  // What tell (the pruner), `nntune best` and `nntune trials` need, as `nntune tune` stores it.
+  const tune::StudySummary summary = storage->get_study(study.id());
+  set_if_changed(*storage, summary, "spec_file", a.spec);
+  set_if_changed(*storage, summary, "objective", {{"metric", config.objective.metric}, {"cv_folds", config.objective.cv_folds}});
+  if (ts.external()) {
+    set_if_changed(*storage, summary, "command", space_only ? "" : config.objective.command);
+  } else {
+    json spec_root = ts.space.root;
+    tune::absolutize_data_paths(spec_root, ts.space.base_dir);
+    set_if_changed(*storage, summary, "spec", spec_root);
+  }
+  store_tuner_config(*storage, study.id(), config);
+
+  if (study.sampler().is_exhausted(study.history()))
+    throw Error("study '" + config.study + "' is done: every point of the " + study.sampler().name() +
+                " sampler has been taken by a trial (see nntune trials " + config.study + ")");
+
+  tune::Trial trial = study.ask();
+  // Study::ask names this process as the trial's worker, and a later `nntune tune` on this host
+  // fails the Running trials whose worker pid is dead (Study::recover_trials). This process
+  // exits at once and the trial lives on in the caller's loop, so its worker has no pid (null):
+  // recovery leaves it to the heartbeat grace rule.
+  storage->set_trial_system_attr(trial.id(), "worker",
+                                 {{"host", host_name()}, {"pid", nullptr}, {"asked_by", "nntune ask"}});
+
+  json params;
+  try {
+    const SpecTree fixed = ts.external()
+                               ? tune::materialize(
+                                     ts.space, [&](const std::string& name, const tune::Distribution& d) { return trial.suggest(name, d); },
+                                     true)
+                               : tune::materialize_trial(ts.space, trial);
+    params = trial.frozen().external_params();
+    // An external spec's fixed values (`epochs: 10` in space:) are handed out too, as tune
+    // substitutes them into its command.
+    if (ts.external())
+      for (const auto& [key, value] : fixed.root.items())
+        if (!params.contains(key)) params[key] = value;
+  } catch (const std::exception& e) {
+    study.tell(trial, TrialState::Failed, std::nullopt, std::string("sampling its parameters failed: ") + e.what());
+    throw;
+  }
+  print_trial(a.format, config.study, trial.number(), params);
+  return 0;
+}
+
+int cmd_tell(const TellArgs& a) {
+  const bool has_value = !a.value.empty();
+  const bool has_state = !a.state.empty();
+  if (has_value && has_state)
+    return usage_error("give either VALUE (the trial completed) or --state " + a.state + ", not both");
+  if (a.should_prune && (has_value || has_state))
+    return usage_error("--should-prune asks about a trial that goes on: give no VALUE or --state with it");
+  if (a.should_prune && a.intermediate.empty())
+    return usage_error("--should-prune needs the value just reached: --intermediate STEP=VALUE");
+  if (!a.error.empty() && a.state != "failed" && a.state != "pruned")
+    return usage_error("--error goes with --state failed (or pruned)");
+  if (!has_value && !has_state && !a.should_prune && a.intermediate.empty())
+    return usage_error("tell what? give VALUE, --state pruned|failed, or --intermediate STEP=VALUE");
+
+  std::optional<double> value;
+  if (has_value) {
+    value = parse_number(a.value);
+    if (!value) return usage_error("VALUE '" + a.value + "' is not a number (e.g. 0.81, -3, 1e-4, nan)");
+  }
+  std::vector<std::pair<int64_t, double>> intermediate;
+  for (const std::string& item : a.intermediate) {
+    const auto equals = item.find('=');
+    const auto step = equals == std::string::npos ? std::nullopt : parse_integer(item.substr(0, equals));
+    const auto step_value = equals == std::string::npos ? std::nullopt : parse_number(item.substr(equals + 1));
+    if (!step || !step_value)
+      return usage_error("--intermediate '" + item + "': expected STEP=VALUE with an integer step, e.g. 3=0.81");
+    intermediate.emplace_back(*step, *step_value);
+  }
+
+  auto storage = tune::open_storage(a.storage);
+  const tune::StudySummary summary = find_study(*storage, a.study);
+  const FrozenTrial stored = find_trial(storage->get_all_trials(summary.id), a.study, a.trial);
+  const std::string which = "trial " + std::to_string(a.trial) + " of study '" + a.study + "'";
+  if (stored.state == TrialState::Waiting)
+    throw Error(which + " is waiting (enqueued) and was never asked: nntune ask hands it out");
+  if (stored.state != TrialState::Running)
+    throw Error(which + " is already " + finished_description(stored) + ": a trial is told once");
+  // A trial of a live `nntune tune` (or C++ API) process on this host is that process's to finish.
+  const json worker = stored.system_attrs.value("worker", json());
+  if (worker.is_object() && worker.value("host", "") == host_name() && worker.contains("pid") &&
+      worker["pid"].is_number_integer()) {
+    const auto pid = static_cast<pid_t>(worker["pid"].get<int64_t>());
+    if (pid > 0 && kill(pid, 0) == 0)
+      throw Error(which + " is being run by process " + std::to_string(pid) +
+                  " (nntune tune or a program using the C++ API), not by an ask/tell loop: that process tells it");
+  }
+
+  std::unique_ptr<tune::Pruner> pruner;  // only --should-prune asks it
+  const tune::PrunerConfig pruner_config = pruner_from_json(summary.system_attrs.value("pruner", json()));
+  if (a.should_prune && pruner_config.name != "none") pruner = tune::make_pruner(pruner_config);
+  tune::Study study = tune::Study::open(storage, a.study, summary.direction,
+                                        tune::make_sampler(sampler_from_json(summary.system_attrs.value("sampler", json()))),
+                                        std::move(pruner));
+  tune::Trial trial(study, stored);
+  for (const auto& [step, step_value] : intermediate) trial.report(step_value, step);
+  // A report is a sign of life: it keeps a long trial from being failed as stale.
+  if (!intermediate.empty()) storage->record_heartbeat(trial.id());
+
+  if (a.should_prune) {
+    if (!study.pruner())
+      std::fprintf(stderr, "nntune: study '%s' has no pruner (set tune.pruner in its spec): continue\n", a.study.c_str());
+    std::printf("%s\n", trial.should_prune() ? "prune" : "continue");
+    return 0;
+  }
+  if (!has_value && !has_state) {
+    std::printf("trial %lld: %zu intermediate value%s recorded, still running\n", static_cast<long long>(a.trial),
+                intermediate.size(), intermediate.size() == 1 ? "" : "s");
+    return 0;
+  }
+  if (has_state)
+    study.tell(trial, a.state == "pruned" ? TrialState::Pruned : TrialState::Failed, std::nullopt,
+               a.error.empty() && a.state == "failed" ? "reported failed by nntune tell" : a.error);
+  else
+    study.tell(trial, *value);
+  std::printf("trial %lld: %s\n", static_cast<long long>(a.trial),
+              finished_description(storage->get_trial(trial.id())).c_str());
+  return 0;
+}
+
+AskTellCommands::AskTellCommands(CLI::App& app) {
+  AskArgs& k = ask_args_;
+  ask_ = app.add_subcommand("ask", "start a trial of a spec's study and print its parameters (for shell loops; "
+                                   "finish it with nntune tell)");
+  ask_->add_option("spec", k.spec, "the tuning spec (YAML: space: and tune:, or a training spec with distributions)")
+      ->required();
+  ask_->add_option("--storage", k.storage, "sqlite:///FILE.db (default: the spec's tune.storage, else sqlite:///nntune.db)");
+  ask_->add_option("--study", k.study, "study name (default: the spec's tune.study, else the spec file's name)");
+  ask_->add_option("--format", k.format, "json ({\"trial\": N, \"params\": {...}}), env (NNTUNE_PARAM_<NAME>=value lines) "
+                                         "or shell (trial=N name=value ..., quoted for eval)")
+      ->check(CLI::IsMember({"json", "env", "shell"}));
+
+  TellArgs& t = tell_args_;
+  tell_ = app.add_subcommand("tell", "finish a trial started by nntune ask (VALUE, or --state pruned|failed), record "
+                                     "intermediate values, or ask whether to prune");
+  tell_->add_option("study", t.study, "the study name")->required();
+  tell_->add_option("trial", t.trial, "the trial number (as nntune ask printed it)")->required()->check(CLI::NonNegativeNumber);
+  tell_->add_option("value", t.value, "the trial's objective value (nan: the trial failed)");
+  tell_->add_option("--state", t.state, "end the trial pruned or failed instead of complete")
+      ->check(CLI::IsMember({"pruned", "failed"}));
+  tell_->add_option("--error", t.error, "why it failed (with --state failed)");
+  tell_->add_option("--intermediate", t.intermediate, "an intermediate value STEP=VALUE, e.g. 3=0.81 (repeatable)")
+      ->allow_extra_args(false);  // one STEP=VALUE each, so a VALUE after it stays the VALUE
+  tell_->add_flag("--should-prune", t.should_prune,
+                  "after recording --intermediate, print prune or continue (the study's pruner decides)");
+  tell_->add_option("--storage", t.storage, "the study storage (default sqlite:///nntune.db)");
+}
+
+std::optional<int> AskTellCommands::run() {
+  if (*ask_) return cmd_ask(ask_args_);
+  if (*tell_) return cmd_tell(tell_args_);
+  return std::nullopt;
+}
+
+}  // namespace nntune::cli
