@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "test_util.hpp"
@@ -258,6 +261,204 @@ TEST_F(TuneCliTest, SigintLeavesNoRunningTrial) {
   const json t = trials("sig");
   EXPECT_GE(t.size(), 1u);
   EXPECT_EQ(count_state(t, "running"), 0) << t.dump(1);
+}
+
+// ---- nntune ask / tell ----
+
+// A spec for a shell loop: space: and tune: only, no command (the loop runs the program).
+const char* const kAskSpec =
+    "space:\n"
+    "  x: {float: [-2, 3]}\n"
+    "  kind: {choice: [{name: a, y: {int: [0, 3]}}, {name: b}]}\n"
+    "  label: it's fine\n"
+    "tune:\n"
+    "  sampler: {name: random, seed: 4}\n"
+    "  storage: sqlite:///studies.db\n";
+
+double quadratic(const json& params) { return (params["x"].get<double>() - 1.0) * (params["x"].get<double>() - 1.0); }
+
+// "KEY=value" lines -> map; every line must have that form.
+std::map<std::string, std::string> env_lines(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto equals = line.find('=');
+    EXPECT_NE(equals, std::string::npos) << line;
+    if (equals == std::string::npos) continue;
+    out[line.substr(0, equals)] = line.substr(equals + 1);
+  }
+  return out;
+}
+
+TEST_F(TuneCliTest, AskTellLoopCompletesTrials) {
+  testing::write_file(dir.file("quad.yaml"), kAskSpec);
+  std::vector<double> told;
+  for (int round = 0; round < 5; ++round) {
+    const CliRun ask = nntune(dir, "ask quad.yaml");
+    ASSERT_EQ(ask.exit_code, 0) << ask.err;
+    const json asked = json::parse(ask.out);
+    EXPECT_EQ(asked["trial"], round) << asked;
+    EXPECT_EQ(asked["study"], "quad") << asked;  // the spec file's name, as for nntune tune
+    const json& params = asked["params"];
+    EXPECT_GE(params["x"].get<double>(), -2.0);
+    EXPECT_LE(params["x"].get<double>(), 3.0);
+    EXPECT_EQ(params["kind"] == "a", params.contains("kind.a.y")) << params;  // the branch's own parameter
+    EXPECT_EQ(params["label"], "it's fine");  // fixed values of space: too
+    const double value = quadratic(params);
+    told.push_back(value);
+    const CliRun tell = nntune(dir, "tell quad " + std::to_string(round) + " " + json(value).dump() +
+                                            " --intermediate 1=" + json(2 * value).dump() +
+                                            " --storage sqlite:///studies.db");
+    ASSERT_EQ(tell.exit_code, 0) << tell.err;
+    EXPECT_EQ(tell.out.rfind("trial " + std::to_string(round) + ": complete (value ", 0), 0u) << tell.out;
+  }
+  const json t = trials("quad");
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(count_state(t, "complete"), 5);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_DOUBLE_EQ(t[i]["value"].get<double>(), told[i]);
+    EXPECT_DOUBLE_EQ(t[i]["intermediate"]["1"].get<double>(), 2 * told[i]);
+  }
+
+  // A trial is told once; the error names the state it is in.
+  CliRun run = nntune(dir, "tell quad 2 0.5 --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("trial 2 of study 'quad' is already complete (value "), std::string::npos) << run.err;
+  EXPECT_DOUBLE_EQ(trials("quad")[2]["value"].get<double>(), told[2]);
+  // Unknown trial and study: say what exists.
+  run = nntune(dir, "tell quad 9 0.5 --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("study 'quad' has no trial 9: its trials are 0 to 4, none of them running"), std::string::npos)
+      << run.err;
+  run = nntune(dir, "tell quads 0 0.5 --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("no study named 'quads'"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("studies there: quad"), std::string::npos) << run.err;
+  // Usage mistakes exit 2.
+  EXPECT_EQ(nntune(dir, "tell quad 0").exit_code, 2);
+  EXPECT_EQ(nntune(dir, "tell quad 0 fast").exit_code, 2);
+  EXPECT_EQ(nntune(dir, "tell quad 0 0.5 --state failed").exit_code, 2);
+  EXPECT_EQ(nntune(dir, "tell quad 0 --intermediate 0.81").exit_code, 2);
+}
+
+TEST_F(TuneCliTest, AskTellBashLoopFromTheDocs) {
+  testing::write_file(dir.file("quad.yaml"), kAskSpec);
+  // The loop of docs/tuning.md ("Ask and tell from the shell"), with `nntune` being the built binary.
+  testing::write_file(dir.file("loop.sh"),
+                      "nntune() { \"$NNTUNE\" \"$@\"; }\n"
+                      "for i in 1 2 3; do\n"
+                      "  asked=$(nntune ask quad.yaml --format shell) || exit 1\n"
+                      "  eval \"$asked\"                    # trial=0 kind=a kind_a_y=2 label=... x=0.73\n"
+                      "  value=$(awk -v x=\"$x\" 'BEGIN { print (x - 1) ^ 2 }')\n"
+                      "  nntune tell quad \"$trial\" \"$value\" --storage sqlite:///studies.db || exit 1\n"
+                      "  echo \"$label\" >labels.txt\n"
+                      "done\n");
+  const std::string command = "cd '" + dir.path().string() + "' && NNTUNE='" + NNTUNE_CLI +
+                              "' bash loop.sh >loop.out 2>loop.err </dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << testing::read_file(dir.file("loop.err"));
+  EXPECT_EQ(testing::read_file(dir.file("labels.txt")), "it's fine\n");  // quoted for eval
+  const json t = trials("quad");
+  ASSERT_EQ(t.size(), 3u);
+  for (const auto& trial : t) {
+    EXPECT_EQ(trial["state"], "complete") << trial;
+    EXPECT_NEAR(trial["value"].get<double>(), quadratic(trial["params"]), 1e-5);  // awk prints 6 digits
+  }
+}
+
+TEST_F(TuneCliTest, AskFormatsAndFailedTrials) {
+  testing::write_file(dir.file("quad.yaml"), kAskSpec);
+  CliRun run = nntune(dir, "ask quad.yaml --format env --study envs");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::map<std::string, std::string> env = env_lines(run.out);
+  EXPECT_EQ(env["NNTUNE_STUDY"], "envs");
+  EXPECT_EQ(env["NNTUNE_TRIAL"], "0");
+  const double x = std::stod(env["NNTUNE_PARAM_X"]);
+  EXPECT_GE(x, -2.0);
+  EXPECT_LE(x, 3.0);
+  EXPECT_TRUE(env["NNTUNE_PARAM_KIND"] == "a" || env["NNTUNE_PARAM_KIND"] == "b") << run.out;
+  EXPECT_EQ(env.count("NNTUNE_PARAM_KIND_A_Y"), env["NNTUNE_PARAM_KIND"] == "a" ? 1u : 0u) << run.out;
+  EXPECT_EQ(env["NNTUNE_PARAM_LABEL"], "it's fine");
+  for (const auto& [key, value] : env)
+    EXPECT_TRUE(std::regex_match(key, std::regex("NNTUNE_[A-Z0-9_]+"))) << key;
+
+  // NaN: the trial failed, and says why.
+  run = nntune(dir, "tell envs 0 nan --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  json t = trials("envs");
+  EXPECT_EQ(t[0]["state"], "failed");
+  EXPECT_EQ(t[0]["error"], "objective returned NaN");
+
+  run = nntune(dir, "ask quad.yaml --study envs --format shell");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.rfind("trial=1 ", 0), 0u) << run.out;
+  EXPECT_NE(run.out.find(" label='it'\\''s fine'"), std::string::npos) << run.out;
+  run = nntune(dir, "tell envs 1 --state failed --error 'out of memory' --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  t = trials("envs");
+  EXPECT_EQ(t[1]["state"], "failed");
+  EXPECT_EQ(t[1]["error"], "out of memory");
+  run = nntune(dir, "tell envs 1 --state pruned --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("is already failed (out of memory)"), std::string::npos) << run.err;
+
+  // A training spec with distributions: its parameters are the spec's paths.
+  run = nntune(dir, "ask spec.yaml --format shell");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(std::regex_search(run.out, std::regex(" train_optimizer=(sgd|adam)( |\n)"))) << run.out;
+  EXPECT_NE(run.out.find(" model_hidden_0_units="), std::string::npos) << run.out;
+}
+
+TEST_F(TuneCliTest, TellShouldPruneAsksTheStudysPruner) {
+  testing::write_file(dir.file("pr.yaml"),
+                      "space: {x: {float: [0, 1]}}\n"
+                      "tune:\n"
+                      "  pruner: {name: median, n_startup_trials: 1}\n"
+                      "  storage: sqlite:///studies.db\n");
+  auto tell = [&](const std::string& args) { return nntune(dir, "tell pr " + args + " --storage sqlite:///studies.db"); };
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(nntune(dir, "ask pr.yaml").exit_code, 0);
+  ASSERT_EQ(tell("0 0.1 --intermediate 1=0.1").exit_code, 0);
+
+  // Minimised: 5 at step 1 is worse than the median of the completed trials there (0.1).
+  CliRun run = tell("1 --intermediate 1=5 --should-prune");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "prune\n");
+  ASSERT_EQ(tell("1 --state pruned").exit_code, 0);
+  run = tell("2 --intermediate 1=0.05 --should-prune");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "continue\n");
+  run = tell("2 --intermediate 2=0.04");  // a report alone: the trial goes on
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "trial 2: 1 intermediate value recorded, still running\n");
+  ASSERT_EQ(tell("2 0.04").exit_code, 0);
+  EXPECT_EQ(tell("2 --should-prune").exit_code, 2);  // the value just reached is needed
+
+  const json t = trials("pr");
+  EXPECT_EQ(t[1]["state"], "pruned");
+  EXPECT_DOUBLE_EQ(t[1]["value"].get<double>(), 5.0);  // its last intermediate value
+  EXPECT_EQ(t[2]["state"], "complete");
+  EXPECT_EQ(t[2]["intermediate"].size(), 2u) << t[2];
+}
+
+TEST_F(TuneCliTest, AskedTrialIsNotFailedByALaterTune) {
+  testing::write_file(dir.file("ext.yaml"),
+                      "space: {x: {float: [-2, 2]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: value {x}\"}\n"
+                      "  sampler: {name: random, seed: 1}\n"
+                      "  storage: sqlite:///studies.db\n");
+  // The asking process has exited: its pid is dead, yet the trial lives on in a shell loop.
+  ASSERT_EQ(nntune(dir, "ask ext.yaml").exit_code, 0);
+  const CliRun run = nntune(dir, "tune ext.yaml --trials 3");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  json t = trials("ext");
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0]["state"], "running") << t[0];
+  EXPECT_EQ(t[0]["error"], "") << t[0];
+  EXPECT_EQ(count_state(t, "complete"), 2);
+  ASSERT_EQ(nntune(dir, "tell ext 0 0.25 --storage sqlite:///studies.db").exit_code, 0);
+  t = trials("ext");
+  EXPECT_EQ(t[0]["state"], "complete");
 }
 
 }  // namespace
