@@ -11,36 +11,9 @@
 namespace nntune {
 namespace {
 
+using testing::CliRun;
+using testing::run_nntune;
 using testing::TempDir;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs `nntune <args>` in dir.
-CliRun nntune(const TempDir& dir, const std::string& args) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string command =
-      "cd '" + dir.path().string() + "' && '" + NNTUNE_CLI + "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int status = std::system(command.c_str());
-  CliRun run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = testing::read_file(out);
-  run.err = testing::read_file(err);
-  return run;
-}
-
-// Two classes that a small network separates in a few epochs.
-std::string tiny_csv(int rows) {
-  std::string csv = "a,b,label\n";
-  for (int i = 0; i < rows; ++i) {
-    const int cls = i % 2;
-    csv += std::to_string(cls * 3.0 + (i % 7) * 0.1) + "," + std::to_string(1.0 - cls * 2.0 + (i % 5) * 0.1) + "," +
-           std::to_string(cls) + "\n";
-  }
-  return csv;
-}
 
 const char* const kSpec =
     "seed: 2\n"
@@ -55,7 +28,7 @@ const char* const kSpec =
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::write_file(dir.file("data.csv"), tiny_csv(60));
+    testing::write_file(dir.file("data.csv"), testing::two_class_csv(60));
     testing::write_file(dir.file("spec.yaml"), kSpec);
   }
   TempDir dir;
@@ -71,7 +44,7 @@ std::string line_after(const std::string& text, const std::string& prefix) {
 }
 
 TEST_F(CliTest, TrainEvalPredictEndToEnd) {
-  const CliRun train = nntune(dir, "train spec.yaml --set train.epochs=4 --output out");
+  const CliRun train = run_nntune(dir, "train spec.yaml --set train.epochs=4 --output out");
   ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
   // Not a terminal: one plain line per epoch.
   EXPECT_NE(train.out.find("epoch 1/4  loss "), std::string::npos) << train.out;
@@ -89,23 +62,23 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   EXPECT_TRUE(std::regex_search(test_line, std::regex("^loss [0-9.]+  accuracy [0-9.]+ \\([0-9]+/10\\)$"))) << test_line;
 
   // eval on the spec's test set reproduces the printed test figures exactly.
-  const CliRun eval = nntune(dir, "eval out/model.nnt --spec spec.yaml");
+  const CliRun eval = run_nntune(dir, "eval out/model.nnt --spec spec.yaml");
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_EQ(line_after(eval.out, "eval: "), test_line);
 
   // eval on a CSV file with the same layout as in training (label column found by name).
   std::string tail = "a,b,label\n";
-  std::istringstream rows(tiny_csv(60));
+  std::istringstream rows(testing::two_class_csv(60));
   std::string row;
   for (int i = 0; std::getline(rows, row); ++i)
     if (i > 50) tail += row + "\n";
   testing::write_file(dir.file("test.csv"), tail);
-  const CliRun eval_csv = nntune(dir, "eval out/model.nnt test.csv");
+  const CliRun eval_csv = run_nntune(dir, "eval out/model.nnt test.csv");
   ASSERT_EQ(eval_csv.exit_code, 0) << eval_csv.err;
   EXPECT_EQ(line_after(eval_csv.out, "eval: "), test_line);
 
   // predict writes one row per sample: the class and one probability per class.
-  const CliRun predict = nntune(dir, "predict out/model.nnt test.csv -o predictions.csv");
+  const CliRun predict = run_nntune(dir, "predict out/model.nnt test.csv -o predictions.csv");
   ASSERT_EQ(predict.exit_code, 0) << predict.err;
   const std::string predictions = testing::read_file(dir.file("predictions.csv"));
   std::istringstream lines(predictions);
@@ -121,7 +94,7 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
 
   // A features-only CSV works for predict too.
   testing::write_file(dir.file("features.csv"), "a,b\n0.1,1.0\n3.2,-1.0\n");
-  const CliRun features = nntune(dir, "predict out/model.nnt features.csv");
+  const CliRun features = run_nntune(dir, "predict out/model.nnt features.csv");
   ASSERT_EQ(features.exit_code, 0) << features.err;
   EXPECT_EQ(std::count(features.out.begin(), features.out.end(), '\n'), 3) << features.out;
   EXPECT_NE(features.out.find("\n0,"), std::string::npos) << features.out;
@@ -129,7 +102,7 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
 }
 
 TEST_F(CliTest, CrossValidationPrintsFoldScores) {
-  const CliRun cv = nntune(dir, "cv spec.yaml --folds 3 --set train.epochs=2");
+  const CliRun cv = run_nntune(dir, "cv spec.yaml --folds 3 --set train.epochs=2");
   ASSERT_EQ(cv.exit_code, 0) << cv.out << cv.err;
   for (const char* part : {"fold 1/3: loss ", "fold 2/3: ", "fold 3/3: ", "mean:   loss ", "stddev: loss ", "accuracy"})
     EXPECT_NE(cv.out.find(part), std::string::npos) << part << "\n" << cv.out;
@@ -138,25 +111,25 @@ TEST_F(CliTest, CrossValidationPrintsFoldScores) {
 TEST_F(CliTest, BadSpecExitsOneWithTheLocatedMessage) {
   testing::write_file(dir.file("bad.yaml"),
                       "data:\n  train: {csv: {path: data.csv}}\nmodel: {hidden: [8]}\ntrain: {optimizer: {name: adam, lr: -1}}\n");
-  const CliRun run = nntune(dir, "train bad.yaml");
+  const CliRun run = run_nntune(dir, "train bad.yaml");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.err, "nntune: bad.yaml:4:37: train.optimizer.lr: must be > 0, got -1\n");
   EXPECT_FALSE(std::filesystem::exists(dir.file("runs/bad/model.nnt")));
 
-  const CliRun unknown_override = nntune(dir, "train spec.yaml --set train.optimiser.lr=1");
+  const CliRun unknown_override = run_nntune(dir, "train spec.yaml --set train.optimiser.lr=1");
   EXPECT_EQ(unknown_override.exit_code, 1);
   EXPECT_NE(unknown_override.err.find("nntune: --set train.optimiser.lr=1: unknown key 'optimiser' in train (did you "
                                       "mean 'optimizer'?)"),
             std::string::npos)
       << unknown_override.err;
 
-  const CliRun missing = nntune(dir, "train nothing.yaml");
+  const CliRun missing = run_nntune(dir, "train nothing.yaml");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nntune: cannot read spec file 'nothing.yaml'"), std::string::npos) << missing.err;
 }
 
 TEST_F(CliTest, DivergenceExitsNonZeroAndWritesNoModel) {
-  const CliRun run = nntune(dir, "train spec.yaml --set train.optimizer.lr=1e30 --set train.epochs=3 --output diverged");
+  const CliRun run = run_nntune(dir, "train spec.yaml --set train.optimizer.lr=1e30 --set train.epochs=3 --output diverged");
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.err.find("nntune: training diverged"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("no model was written"), std::string::npos) << run.err;
@@ -164,16 +137,16 @@ TEST_F(CliTest, DivergenceExitsNonZeroAndWritesNoModel) {
 }
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
-  EXPECT_EQ(nntune(dir, "").exit_code, 2);
-  EXPECT_EQ(nntune(dir, "train").exit_code, 2);
-  const CliRun bogus = nntune(dir, "frobnicate");
+  EXPECT_EQ(run_nntune(dir, "").exit_code, 2);
+  EXPECT_EQ(run_nntune(dir, "train").exit_code, 2);
+  const CliRun bogus = run_nntune(dir, "frobnicate");
   EXPECT_EQ(bogus.exit_code, 2);
   EXPECT_EQ(bogus.err.rfind("nntune: ", 0), 0u) << bogus.err;
-  EXPECT_EQ(nntune(dir, "eval model.nnt").exit_code, 2);  // neither DATA nor --spec
+  EXPECT_EQ(run_nntune(dir, "eval model.nnt").exit_code, 2);  // neither DATA nor --spec
 }
 
 TEST_F(CliTest, Version) {
-  const CliRun run = nntune(dir, "--version");
+  const CliRun run = run_nntune(dir, "--version");
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_NE(run.out.find("nntune 0.1.0"), std::string::npos) << run.out;
 }
@@ -185,7 +158,7 @@ TEST(CliExamples, SmallCsvExamplesTrain) {
     const std::string spec = std::string(NNTUNE_SOURCE_DIR) + "/examples/" + example + ".yaml";
     if (!std::filesystem::exists("/usr/lib/python3/dist-packages/sklearn/datasets/data/wine_data.csv"))
       GTEST_SKIP() << "sklearn's CSV files are not installed";
-    const CliRun run = nntune(dir, "train '" + spec + "' --quiet --set train.epochs=3 --output " + example);
+    const CliRun run = run_nntune(dir, "train '" + spec + "' --quiet --set train.epochs=3 --output " + example);
     EXPECT_EQ(run.exit_code, 0) << example << ": " << run.err;
     EXPECT_NE(run.out.find("test: loss "), std::string::npos) << example << ": " << run.out;
     EXPECT_TRUE(std::filesystem::exists(dir.file(std::string(example) + "/model.nnt"))) << example;

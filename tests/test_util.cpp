@@ -1,5 +1,8 @@
 #include "test_util.hpp"
 
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -27,6 +30,28 @@ std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+CliRun run_nntune(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string command = "cd '" + dir.path().string() + "' && '" + NNTUNE_CLI + "' " + args + " >'" + out +
+                              "' 2>'" + err + "' </dev/null";
+  const int status = std::system(command.c_str());
+  CliRun run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = read_file(out);
+  run.err = read_file(err);
+  return run;
+}
+
+std::string two_class_csv(int rows) {
+  std::string csv = "a,b,label\n";
+  for (int i = 0; i < rows; ++i) {
+    const int cls = i % 2;
+    csv += std::to_string(cls * 3.0 + (i % 7) * 0.1) + "," + std::to_string(1.0 - cls * 2.0 + (i % 5) * 0.1) + "," +
+           std::to_string(cls) + "\n";
+  }
+  return csv;
 }
 
 }  // namespace nntune::testing

@@ -23,6 +23,16 @@ class TempDir {
 void write_file(const std::string& path, const std::string& contents);
 std::string read_file(const std::string& path);
 
+// The nntune binary run as a user would: `cd dir && nntune ARGS </dev/null`.
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+CliRun run_nntune(const TempDir& dir, const std::string& args);
+
+// A CSV "a,b,label" of two classes that a small network separates in a few epochs.
+std::string two_class_csv(int rows);
+
 }  // namespace nntune::testing
 
 // Asserts that `statement` throws nntune::Error whose message contains every given substring.

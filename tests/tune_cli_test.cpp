@@ -19,34 +19,9 @@ namespace nntune {
 namespace {
 
 using nlohmann::json;
+using testing::CliRun;
+using testing::run_nntune;
 using testing::TempDir;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-CliRun nntune(const TempDir& dir, const std::string& args) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string command = "cd '" + dir.path().string() + "' && '" + NNTUNE_CLI + "' " + args + " >'" + out +
-                              "' 2>'" + err + "' </dev/null";
-  const int status = std::system(command.c_str());
-  CliRun run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = testing::read_file(out);
-  run.err = testing::read_file(err);
-  return run;
-}
-
-std::string tiny_csv(int rows) {
-  std::string csv = "a,b,label\n";
-  for (int i = 0; i < rows; ++i) {
-    const int cls = i % 2;
-    csv += std::to_string(cls * 3.0 + (i % 7) * 0.1) + "," + std::to_string(1.0 - cls * 2.0 + (i % 5) * 0.1) + "," +
-           std::to_string(cls) + "\n";
-  }
-  return csv;
-}
 
 const char* const kSpec =
     "seed: 2\n"
@@ -71,11 +46,11 @@ const char* const kSpec =
 class TuneCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::write_file(dir.file("data.csv"), tiny_csv(40));
+    testing::write_file(dir.file("data.csv"), testing::two_class_csv(40));
     testing::write_file(dir.file("spec.yaml"), kSpec);
   }
   json trials(const std::string& study) {
-    const CliRun run = nntune(dir, "trials " + study + " --storage sqlite:///studies.db --format json");
+    const CliRun run = run_nntune(dir, "trials " + study + " --storage sqlite:///studies.db --format json");
     EXPECT_EQ(run.exit_code, 0) << run.err;
     return json::parse(run.out);
   }
@@ -88,7 +63,7 @@ class TuneCliTest : public ::testing::Test {
 };
 
 TEST_F(TuneCliTest, TunesListsResumesAndPrintsATrainableBestSpec) {
-  CliRun run = nntune(dir, "tune spec.yaml --trials 3");
+  CliRun run = run_nntune(dir, "tune spec.yaml --trials 3");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("study spec in sqlite:///studies.db"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("trial 2 "), std::string::npos) << run.out;
@@ -102,26 +77,26 @@ TEST_F(TuneCliTest, TunesListsResumesAndPrintsATrainableBestSpec) {
   }
 
   // The same study continues up to the new total.
-  run = nntune(dir, "tune spec.yaml --trials 5 --quiet");
+  run = run_nntune(dir, "tune spec.yaml --trials 5 --quiet");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "");
   EXPECT_EQ(trials("spec").size(), 5u);
 
-  run = nntune(dir, "trials spec --storage sqlite:///studies.db");
+  run = run_nntune(dir, "trials spec --storage sqlite:///studies.db");
   ASSERT_EQ(run.exit_code, 0);
   EXPECT_NE(run.out.find("number  state"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("train.optimizer"), std::string::npos);
-  run = nntune(dir, "trials spec --storage sqlite:///studies.db --format csv");
+  run = run_nntune(dir, "trials spec --storage sqlite:///studies.db --format csv");
   EXPECT_EQ(run.out.rfind("number,state,value,seconds,", 0), 0u) << run.out;
 
-  run = nntune(dir, "studies --storage sqlite:///studies.db");
+  run = run_nntune(dir, "studies --storage sqlite:///studies.db");
   EXPECT_NE(run.out.find("spec"), std::string::npos);
   EXPECT_NE(run.out.find("maximize"), std::string::npos) << run.out;
 
-  run = nntune(dir, "best spec --storage sqlite:///studies.db --spec-out best.yaml");
+  run = run_nntune(dir, "best spec --storage sqlite:///studies.db --spec-out best.yaml");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("best trial"), std::string::npos);
-  run = nntune(dir, "train best.yaml -q -o trained");
+  run = run_nntune(dir, "train best.yaml -q -o trained");
   EXPECT_EQ(run.exit_code, 0) << run.err << testing::read_file(dir.file("best.yaml"));
   EXPECT_TRUE(std::filesystem::exists(dir.file("trained/model.nnt")));
   // No model per trial unless asked.
@@ -129,7 +104,7 @@ TEST_F(TuneCliTest, TunesListsResumesAndPrintsATrainableBestSpec) {
 }
 
 TEST_F(TuneCliTest, ParallelJobs) {
-  const CliRun run = nntune(dir, "tune spec.yaml --trials 4 --jobs 2 --study par --sampler random --save-models models");
+  const CliRun run = run_nntune(dir, "tune spec.yaml --trials 4 --jobs 2 --study par --sampler random --save-models models");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json t = trials("par");
   EXPECT_EQ(t.size(), 4u);
@@ -139,13 +114,13 @@ TEST_F(TuneCliTest, ParallelJobs) {
 }
 
 TEST_F(TuneCliTest, DeleteNeedsConfirmation) {
-  ASSERT_EQ(nntune(dir, "tune spec.yaml --trials 1 --study gone -q").exit_code, 0);
-  CliRun run = nntune(dir, "delete gone --storage sqlite:///studies.db");
+  ASSERT_EQ(run_nntune(dir, "tune spec.yaml --trials 1 --study gone -q").exit_code, 0);
+  CliRun run = run_nntune(dir, "delete gone --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("--yes"), std::string::npos) << run.err;
-  run = nntune(dir, "delete gone --storage sqlite:///studies.db --yes");
+  run = run_nntune(dir, "delete gone --storage sqlite:///studies.db --yes");
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  run = nntune(dir, "trials gone --storage sqlite:///studies.db");
+  run = run_nntune(dir, "trials gone --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("no study named 'gone'"), std::string::npos) << run.err;
 }
@@ -159,7 +134,7 @@ TEST_F(TuneCliTest, DivergingTrialFailsAndTheStudyGoesOn) {
                       "  optimizer: {choice: [{name: sgd, lr: 1.0e+30}, {name: adam, lr: 0.05}]}\n"
                       "  epochs: 2\n"
                       "tune: {sampler: grid, pruner: median, storage: sqlite:///studies.db}\n");
-  const CliRun run = nntune(dir, "tune div.yaml --trials 3");
+  const CliRun run = run_nntune(dir, "tune div.yaml --trials 3");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json t = trials("div");
   ASSERT_EQ(t.size(), 3u) << run.out;
@@ -171,7 +146,7 @@ TEST_F(TuneCliTest, DivergingTrialFailsAndTheStudyGoesOn) {
 }
 
 TEST_F(TuneCliTest, MedianPrunerRuns) {
-  const CliRun run = nntune(dir, "tune spec.yaml --trials 6 --study pruned --sampler random --set train.epochs=4 "
+  const CliRun run = run_nntune(dir, "tune spec.yaml --trials 6 --study pruned --sampler random --set train.epochs=4 "
                                  "--set 'tune.pruner={name: median, n_startup_trials: 1}'");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json t = trials("pruned");
@@ -180,7 +155,7 @@ TEST_F(TuneCliTest, MedianPrunerRuns) {
 }
 
 TEST_F(TuneCliTest, CrossValidationObjective) {
-  const CliRun run = nntune(dir, "tune spec.yaml --trials 2 --study cv --set 'tune.objective={cv: {folds: 3}}'");
+  const CliRun run = run_nntune(dir, "tune spec.yaml --trials 2 --study cv --set 'tune.objective={cv: {folds: 3}}'");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json t = trials("cv");
   ASSERT_EQ(t.size(), 2u);
@@ -195,7 +170,7 @@ TEST_F(TuneCliTest, InvalidSpaceIsRefusedWithItsLocation) {
   testing::write_file(dir.file("bad.yaml"),
                       "data: {train: {csv: {path: data.csv, label: label}}, validation: {split: 0.25}}\n"
                       "model: {hidden: [4], dropout: {float: [0.0, 1.5]}}\n");
-  const CliRun run = nntune(dir, "tune bad.yaml --trials 1");
+  const CliRun run = run_nntune(dir, "tune bad.yaml --trials 1");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("bad.yaml:2:45: model.dropout: must be >= 0 and < 1, got 1.5"), std::string::npos) << run.err;
 }
@@ -210,7 +185,7 @@ TEST_F(TuneCliTest, ExternalProgramObjective) {
                       "  objective: {command: \"echo nntune: intermediate 1 {x}; echo nntune: value {x}\"}\n"
                       "  sampler: {name: random, seed: 1}\n"
                       "  storage: sqlite:///studies.db\n");
-  CliRun run = nntune(dir, "tune ext.yaml --trials 3");
+  CliRun run = run_nntune(dir, "tune ext.yaml --trials 3");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const json t = trials("ext");
   ASSERT_EQ(t.size(), 3u);
@@ -221,23 +196,23 @@ TEST_F(TuneCliTest, ExternalProgramObjective) {
   }
   // An unknown placeholder is refused before any trial, at the command's line.
   testing::write_file(dir.file("bad_ext.yaml"), "space: {x: {float: [0, 1]}}\ntune:\n  objective: {command: \"run {z}\"}\n");
-  run = nntune(dir, "tune bad_ext.yaml --trials 1 --storage memory");
+  run = run_nntune(dir, "tune bad_ext.yaml --trials 1 --storage memory");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("bad_ext.yaml:3:"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("z"), std::string::npos) << run.err;
 }
 
 TEST_F(TuneCliTest, GridRefusesConditionalAndContinuousSpaces) {
-  CliRun run = nntune(dir, "tune spec.yaml --trials 2 --sampler grid");
+  CliRun run = run_nntune(dir, "tune spec.yaml --trials 2 --sampler grid");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("grid sampler cannot enumerate the continuous parameters"), std::string::npos) << run.err;
-  run = nntune(dir, "studies --storage sqlite:///studies.db");  // refused before the study was created
+  run = run_nntune(dir, "studies --storage sqlite:///studies.db");  // refused before the study was created
   EXPECT_NE(run.out.find("no studies"), std::string::npos) << run.out;
 }
 
 TEST_F(TuneCliTest, SigintLeavesNoRunningTrial) {
   // Slow enough trials that the interrupt lands while tuning runs.
-  testing::write_file(dir.file("data.csv"), tiny_csv(400));
+  testing::write_file(dir.file("data.csv"), testing::two_class_csv(400));
   const std::string out = dir.file("sigint.txt");
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -295,7 +270,7 @@ TEST_F(TuneCliTest, AskTellLoopCompletesTrials) {
   testing::write_file(dir.file("quad.yaml"), kAskSpec);
   std::vector<double> told;
   for (int round = 0; round < 5; ++round) {
-    const CliRun ask = nntune(dir, "ask quad.yaml");
+    const CliRun ask = run_nntune(dir, "ask quad.yaml");
     ASSERT_EQ(ask.exit_code, 0) << ask.err;
     const json asked = json::parse(ask.out);
     EXPECT_EQ(asked["trial"], round) << asked;
@@ -307,7 +282,7 @@ TEST_F(TuneCliTest, AskTellLoopCompletesTrials) {
     EXPECT_EQ(params["label"], "it's fine");  // fixed values of space: too
     const double value = quadratic(params);
     told.push_back(value);
-    const CliRun tell = nntune(dir, "tell quad " + std::to_string(round) + " " + json(value).dump() +
+    const CliRun tell = run_nntune(dir, "tell quad " + std::to_string(round) + " " + json(value).dump() +
                                             " --intermediate 1=" + json(2 * value).dump() +
                                             " --storage sqlite:///studies.db");
     ASSERT_EQ(tell.exit_code, 0) << tell.err;
@@ -322,24 +297,24 @@ TEST_F(TuneCliTest, AskTellLoopCompletesTrials) {
   }
 
   // A trial is told once; the error names the state it is in.
-  CliRun run = nntune(dir, "tell quad 2 0.5 --storage sqlite:///studies.db");
+  CliRun run = run_nntune(dir, "tell quad 2 0.5 --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("trial 2 of study 'quad' is already complete (value "), std::string::npos) << run.err;
   EXPECT_DOUBLE_EQ(trials("quad")[2]["value"].get<double>(), told[2]);
   // Unknown trial and study: say what exists.
-  run = nntune(dir, "tell quad 9 0.5 --storage sqlite:///studies.db");
+  run = run_nntune(dir, "tell quad 9 0.5 --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("study 'quad' has no trial 9: its trials are 0 to 4, none of them running"), std::string::npos)
       << run.err;
-  run = nntune(dir, "tell quads 0 0.5 --storage sqlite:///studies.db");
+  run = run_nntune(dir, "tell quads 0 0.5 --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("no study named 'quads'"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("studies there: quad"), std::string::npos) << run.err;
   // Usage mistakes exit 2.
-  EXPECT_EQ(nntune(dir, "tell quad 0").exit_code, 2);
-  EXPECT_EQ(nntune(dir, "tell quad 0 fast").exit_code, 2);
-  EXPECT_EQ(nntune(dir, "tell quad 0 0.5 --state failed").exit_code, 2);
-  EXPECT_EQ(nntune(dir, "tell quad 0 --intermediate 0.81").exit_code, 2);
+  EXPECT_EQ(run_nntune(dir, "tell quad 0").exit_code, 2);
+  EXPECT_EQ(run_nntune(dir, "tell quad 0 fast").exit_code, 2);
+  EXPECT_EQ(run_nntune(dir, "tell quad 0 0.5 --state failed").exit_code, 2);
+  EXPECT_EQ(run_nntune(dir, "tell quad 0 --intermediate 0.81").exit_code, 2);
 }
 
 TEST_F(TuneCliTest, AskTellBashLoopFromTheDocs) {
@@ -368,7 +343,7 @@ TEST_F(TuneCliTest, AskTellBashLoopFromTheDocs) {
 
 TEST_F(TuneCliTest, AskFormatsAndFailedTrials) {
   testing::write_file(dir.file("quad.yaml"), kAskSpec);
-  CliRun run = nntune(dir, "ask quad.yaml --format env --study envs");
+  CliRun run = run_nntune(dir, "ask quad.yaml --format env --study envs");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::map<std::string, std::string> env = env_lines(run.out);
   EXPECT_EQ(env["NNTUNE_STUDY"], "envs");
@@ -383,27 +358,27 @@ TEST_F(TuneCliTest, AskFormatsAndFailedTrials) {
     EXPECT_TRUE(std::regex_match(key, std::regex("NNTUNE_[A-Z0-9_]+"))) << key;
 
   // NaN: the trial failed, and says why.
-  run = nntune(dir, "tell envs 0 nan --storage sqlite:///studies.db");
+  run = run_nntune(dir, "tell envs 0 nan --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   json t = trials("envs");
   EXPECT_EQ(t[0]["state"], "failed");
   EXPECT_EQ(t[0]["error"], "objective returned NaN");
 
-  run = nntune(dir, "ask quad.yaml --study envs --format shell");
+  run = run_nntune(dir, "ask quad.yaml --study envs --format shell");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out.rfind("trial=1 ", 0), 0u) << run.out;
   EXPECT_NE(run.out.find(" label='it'\\''s fine'"), std::string::npos) << run.out;
-  run = nntune(dir, "tell envs 1 --state failed --error 'out of memory' --storage sqlite:///studies.db");
+  run = run_nntune(dir, "tell envs 1 --state failed --error 'out of memory' --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   t = trials("envs");
   EXPECT_EQ(t[1]["state"], "failed");
   EXPECT_EQ(t[1]["error"], "out of memory");
-  run = nntune(dir, "tell envs 1 --state pruned --storage sqlite:///studies.db");
+  run = run_nntune(dir, "tell envs 1 --state pruned --storage sqlite:///studies.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("is already failed (out of memory)"), std::string::npos) << run.err;
 
   // A training spec with distributions: its parameters are the spec's paths.
-  run = nntune(dir, "ask spec.yaml --format shell");
+  run = run_nntune(dir, "ask spec.yaml --format shell");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(std::regex_search(run.out, std::regex(" train_optimizer=(sgd|adam)( |\n)"))) << run.out;
   EXPECT_NE(run.out.find(" model_hidden_0_units="), std::string::npos) << run.out;
@@ -415,8 +390,8 @@ TEST_F(TuneCliTest, TellShouldPruneAsksTheStudysPruner) {
                       "tune:\n"
                       "  pruner: {name: median, n_startup_trials: 1}\n"
                       "  storage: sqlite:///studies.db\n");
-  auto tell = [&](const std::string& args) { return nntune(dir, "tell pr " + args + " --storage sqlite:///studies.db"); };
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(nntune(dir, "ask pr.yaml").exit_code, 0);
+  auto tell = [&](const std::string& args) { return run_nntune(dir, "tell pr " + args + " --storage sqlite:///studies.db"); };
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(run_nntune(dir, "ask pr.yaml").exit_code, 0);
   ASSERT_EQ(tell("0 0.1 --intermediate 1=0.1").exit_code, 0);
 
   // Minimised: 5 at step 1 is worse than the median of the completed trials there (0.1).
@@ -448,15 +423,15 @@ TEST_F(TuneCliTest, AskedTrialIsNotFailedByALaterTune) {
                       "  sampler: {name: random, seed: 1}\n"
                       "  storage: sqlite:///studies.db\n");
   // The asking process has exited: its pid is dead, yet the trial lives on in a shell loop.
-  ASSERT_EQ(nntune(dir, "ask ext.yaml").exit_code, 0);
-  const CliRun run = nntune(dir, "tune ext.yaml --trials 3");
+  ASSERT_EQ(run_nntune(dir, "ask ext.yaml").exit_code, 0);
+  const CliRun run = run_nntune(dir, "tune ext.yaml --trials 3");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   json t = trials("ext");
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t[0]["state"], "running") << t[0];
   EXPECT_EQ(t[0]["error"], "") << t[0];
   EXPECT_EQ(count_state(t, "complete"), 2);
-  ASSERT_EQ(nntune(dir, "tell ext 0 0.25 --storage sqlite:///studies.db").exit_code, 0);
+  ASSERT_EQ(run_nntune(dir, "tell ext 0 0.25 --storage sqlite:///studies.db").exit_code, 0);
   t = trials("ext");
   EXPECT_EQ(t[0]["state"], "complete");
 }
