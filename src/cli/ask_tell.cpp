@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/format.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/tune/external.hpp"
@@ -33,12 +34,6 @@ int usage_error(const std::string& message) {
   std::fflush(stdout);
   std::fprintf(stderr, "nntune: %s\nRun 'nntune tell --help' for usage.\n", message.c_str());
   return 2;
-}
-
-std::string full_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
 }
 
 std::string host_name() {
@@ -207,7 +202,7 @@ FrozenTrial find_trial(const std::vector<FrozenTrial>& trials, const std::string
 
 std::string finished_description(const FrozenTrial& t) {
   std::string text = tune::to_string(t.state);
-  if (t.value) text += " (value " + full_number(*t.value) + ")";
+  if (t.value) text += " (value " + short_number(*t.value) + ")";
   if (!t.error.empty()) text += " (" + t.error.substr(0, t.error.find('\n')) + ")";
   return text;
 }

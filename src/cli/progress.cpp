@@ -3,20 +3,10 @@
 #include <cmath>
 #include <vector>
 
+#include "cli/format.hpp"
+
 namespace nntune::cli {
 namespace {
-
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  return buf;
-}
-
-std::string lr_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
 
 }  // namespace
 
@@ -32,7 +22,7 @@ std::string format_metrics(const Metrics& metrics) {
     }
   }
   std::string s;
-  for (const std::string& name : order) s += (s.empty() ? "" : "  ") + name + " " + number(metrics.at(name));
+  for (const std::string& name : order) s += (s.empty() ? "" : "  ") + name + " " + metric_text(metrics.at(name));
   return s;
 }
 
@@ -91,7 +81,7 @@ bool ProgressCallback::on_batch_end(TrainState& state, int64_t epoch, int64_t ba
     bar = std::to_string(done) + " batches";
   }
   std::fprintf(out_, "\r\033[Kepoch %lld/%lld %s  loss %s", static_cast<long long>(epoch),
-               static_cast<long long>(total_epochs_), bar.c_str(), number(loss_sum_ / static_cast<double>(loss_count_)).c_str());
+               static_cast<long long>(total_epochs_), bar.c_str(), metric_text(loss_sum_ / static_cast<double>(loss_count_)).c_str());
   std::fflush(out_);
   bar_drawn_ = true;
   return false;
@@ -102,7 +92,7 @@ bool ProgressCallback::on_epoch_end(TrainState& state, const EpochLog& log) {
   if (bar_drawn_) std::fprintf(out_, "\r\033[K");
   bar_drawn_ = false;
   std::fprintf(out_, "epoch %lld/%lld  %s  lr %s  %s\n", static_cast<long long>(log.epoch),
-               static_cast<long long>(total_epochs_), format_metrics(log.metrics).c_str(), lr_text(log.lr).c_str(),
+               static_cast<long long>(total_epochs_), format_metrics(log.metrics).c_str(), short_number(log.lr, 3).c_str(),
                format_duration(log.seconds).c_str());
   std::fflush(out_);
   return false;

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/format.hpp"
 #include "cli/progress.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
@@ -62,17 +63,7 @@ struct SigintGuard {
 
 // ---- formatting ----
 
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  return buf;
-}
-std::string full_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-std::string value_text(const json& v) { return v.is_number_float() ? full_number(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string value_text(const json& v) { return v.is_number_float() ? short_number(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump(); }
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 std::string direction_word(Direction d) { return d == Direction::Maximize ? "maximize" : "minimize"; }
 bool better(Direction d, double a, double b) { return d == Direction::Maximize ? a > b : a < b; }
@@ -168,14 +159,14 @@ class TuneProgress {
     if (quiet_) return;
     std::string line = "trial " + std::to_string(t.number) + " ";
     if (t.state == TrialState::Complete) {
-      line += "complete value " + number(*t.value);
+      line += "complete value " + metric_text(*t.value);
     } else if (t.state == TrialState::Pruned) {
       line += "pruned at epoch " + std::to_string(t.intermediate.empty() ? 0 : t.intermediate.rbegin()->first);
-      if (t.value) line += " value " + number(*t.value);
+      if (t.value) line += " value " + metric_text(*t.value);
     } else {
       line += "failed: " + first_line(t.error);
     }
-    if (best_) line += " best " + number(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
+    if (best_) line += " best " + metric_text(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
     line += " | " + counts();
     const std::string left = time_left();
     if (!left.empty()) line += " | " + left;
@@ -217,7 +208,7 @@ class TuneProgress {
 
   void draw() {
     std::string status = "[" + short_duration(elapsed()) + "] " + counts();
-    if (best_) status += " | best " + number(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
+    if (best_) status += " | best " + metric_text(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
     const std::string left = time_left();
     if (!left.empty()) status += " | " + left;
     if (interrupted()) status += " | stopping after the current epoch";
@@ -417,7 +408,7 @@ int cmd_tune(const TuneArgs& a) {
                 static_cast<long long>(progress.finished_here()), progress.counts().c_str());
     if (const auto best = best_of(history.trials, study.direction())) {
       std::printf("best: trial %lld %s %s\n", static_cast<long long>(best->number), metric.c_str(),
-                  number(*best->value).c_str());
+                  metric_text(*best->value).c_str());
       const json params = best->external_params();
       for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
       if (!ts.external())
@@ -451,7 +442,7 @@ int cmd_studies(const StudyArgs& a) {
                 static_cast<long long>(by_state[static_cast<int>(TrialState::Pruned)]),
                 static_cast<long long>(by_state[static_cast<int>(TrialState::Failed)]),
                 static_cast<long long>(by_state[static_cast<int>(TrialState::Running)]),
-                best ? (number(*best->value) + " (trial " + std::to_string(best->number) + ")").c_str() : "-");
+                best ? (metric_text(*best->value) + " (trial " + std::to_string(best->number) + ")").c_str() : "-");
   }
   return 0;
 }
@@ -501,7 +492,7 @@ int cmd_trials(const StudyArgs& a) {
   for (const auto& t : trials) {
     const json params = t.external_params();
     std::vector<std::string> row = {std::to_string(t.number), tune::to_string(t.state),
-                                    t.value ? full_number(*t.value) : "", t.end_time > 0 ? number(duration(t)) : ""};
+                                    t.value ? short_number(*t.value) : "", t.end_time > 0 ? metric_text(duration(t)) : ""};
     for (const auto& n : names) row.push_back(params.contains(n) ? value_text(params.at(n)) : "");
     row.push_back(first_line(t.error));
     rows.push_back(row);
@@ -536,7 +527,7 @@ int cmd_best(const StudyArgs& a) {
   if (!best) throw Error("study '" + a.study + "' has no complete trial yet");
   if (summary.system_attrs.contains("command")) {  // an external program: its parameters and command line
     const json params = best->external_params();
-    std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), full_number(*best->value).c_str());
+    std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), short_number(*best->value).c_str());
     for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
     return 0;
   }
@@ -549,8 +540,8 @@ int cmd_best(const StudyArgs& a) {
   const SpecTree fixed = tune::materialize_params(space, best->external_params());
   tune::training_spec_of(fixed);  // it must be a valid training spec
   const std::string yaml = "# best trial " + std::to_string(best->number) + " of study " + a.study + ": value " +
-                           full_number(*best->value) + "\n" + tune::spec_to_yaml(fixed.root);
-  std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), full_number(*best->value).c_str());
+                           short_number(*best->value) + "\n" + tune::spec_to_yaml(fixed.root);
+  std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), short_number(*best->value).c_str());
   const json params = best->external_params();
   for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
   if (a.spec_out.empty()) {
