@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # End to end: tuning an MLP on Fashion-MNIST for BUDGET seconds on 2 cores, nntune beside
-# Optuna + PyTorch (../shared/anchors/optuna_fmnist.py BUDGET 2 1) in the same search space
-# (examples/fashion_mnist_tune.yaml mirrors the anchor's), one after the other in one run.
-# Prints trials finished/pruned, the best validation accuracy at every minute for both, and the
-# test accuracy of nntune's best model (retrained from `nntune best`'s fixed spec: same seed,
-# so the same model as the trial).
+# Optuna + PyTorch (../shared/anchors/optuna_fmnist.py BUDGET 2 1), one after the other in one
+# run so that every side gets the same (otherwise idle) machine.
+# nntune runs once per VARIANT (default "fp32 bf16"):
+#   fp32  examples/fashion_mnist_tune.yaml: the anchor's search space, fp32 GEMMs
+#   bf16  the same spec and space with --set train.precision=bf16 (bf16 GEMM operands, fp32
+#         accumulation: an engine setting, not a hyperparameter; the sampled space is unchanged)
+#   wide  examples/fashion_mnist_tune_wide.yaml: a wider space (30 epochs, Hyperband, batch
+#         norm, AdamW/Nesterov, cosine schedule), bf16
+# Prints trials finished/pruned, the best validation accuracy at every minute for each side,
+# and the test accuracy of each nntune side's best model (retrained from `nntune best`'s fixed
+# spec: same seed, so the same model as the trial; the retraining is not counted in the budget).
 # Usage: bench/run_fmnist_tune_bench.sh [BUDGET_S] [ANCHORS_DIR]
+#        VARIANTS="fp32 bf16 wide" bench/run_fmnist_tune_bench.sh 600
+#        ANCHOR=0 skips Optuna (to look at an nntune change alone; not a comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-600}
 anchors=$(cd "${2:-../shared/anchors}" && pwd)
+variants=${VARIANTS:-fp32 bf16}
 scripts/deps.sh build data bench
 scripts/build.sh >/dev/null
 tmp=$(mktemp -d)
@@ -18,43 +27,64 @@ trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
-echo "== nntune: tune for ${budget}s, 2 jobs"
-start=$(date +%s.%N)
-build/nntune tune examples/fashion_mnist_tune.yaml --timeout "${budget}s" --jobs 2 \
-  --storage "sqlite:///$tmp/nntune.db" --study fmnist >"$tmp/nntune.log" 2>&1 || true
-tail -2 "$tmp/nntune.log"
-build/nntune trials fmnist --storage "sqlite:///$tmp/nntune.db" --format json >"$tmp/trials.json"
-build/nntune best fmnist --storage "sqlite:///$tmp/nntune.db" --spec-out "$tmp/best.yaml" >"$tmp/best.txt"
-build/nntune train "$tmp/best.yaml" --output "$tmp/best" --quiet >"$tmp/best_train.txt" 2>&1
-nn_test=$(grep -oE 'test: .*accuracy [0-9.]+' "$tmp/best_train.txt" | grep -oE '[0-9.]+$' || echo "?")
+results=()
+for variant in $variants; do
+  case "$variant" in
+    fp32) spec=examples/fashion_mnist_tune.yaml; sets=() ;;
+    bf16) spec=examples/fashion_mnist_tune.yaml; sets=(--set train.precision=bf16) ;;
+    wide) spec=examples/fashion_mnist_tune_wide.yaml; sets=() ;;
+    *) echo "unknown variant '$variant': use fp32, bf16 or wide" >&2; exit 2 ;;
+  esac
+  echo "== nntune ($variant): tune $spec for ${budget}s, 2 jobs"
+  db="sqlite:///$tmp/$variant.db"
+  start=$(date +%s.%N)
+  build/nntune tune "$spec" "${sets[@]}" --timeout "${budget}s" --jobs 2 --storage "$db" --study fmnist \
+    >"$tmp/$variant.log" 2>&1 || true
+  tail -2 "$tmp/$variant.log"
+  build/nntune trials fmnist --storage "$db" --format json >"$tmp/$variant.trials.json"
+  build/nntune best fmnist --storage "$db" --spec-out "$tmp/$variant.best.yaml" >"$tmp/$variant.best.txt"
+  build/nntune train "$tmp/$variant.best.yaml" --output "$tmp/$variant.best" --quiet >"$tmp/$variant.train.txt" 2>&1
+  test_acc=$(grep -oE 'test: .*accuracy [0-9.]+' "$tmp/$variant.train.txt" | grep -oE '[0-9.]+$' || echo "?")
+  results+=("$variant" "$tmp/$variant.trials.json" "$start" "$test_acc")
+done
 
-echo "== Optuna + PyTorch: optuna_fmnist.py $budget 2 1"
-(cd "$anchors" && /usr/bin/python3 -W ignore optuna_fmnist.py "$budget" 2 1) >"$tmp/optuna.log" 2>&1 || true
-head -1 "$tmp/optuna.log"
+if [ "${ANCHOR:-1}" != 0 ]; then
+  echo "== Optuna + PyTorch: optuna_fmnist.py $budget 2 1"
+  (cd "$anchors" && /usr/bin/python3 -W ignore optuna_fmnist.py "$budget" 2 1) >"$tmp/optuna.log" 2>&1 || true
+  head -2 "$tmp/optuna.log"
+else
+  : >"$tmp/optuna.log"
+fi
 
-/usr/bin/python3 - "$tmp/trials.json" "$start" "$tmp/optuna.log" "$budget" "$nn_test" <<'PY'
+/usr/bin/python3 - "$budget" "$tmp/optuna.log" "${results[@]}" <<'PY'
 import json, sys, ast
-trials, start, optuna_log, budget, nn_test = json.load(open(sys.argv[1])), float(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-# nntune: like the anchor, a finished trial counts with its value, a pruned one with its best report.
-events = []
-for t in trials:
-    if t["state"] not in ("complete", "pruned"): continue
-    v = t["value"] if t.get("value") is not None else max(t["intermediate"].values(), default=0.0)
-    events.append((t["end"] - start, v))
-events.sort()
+budget, optuna_log, rest = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 def best_at(events, s):
     vals = [v for (when, v) in events if when <= s]
     return max(vals) if vals else None
-states = [t["state"] for t in trials]
+columns = []
+for i in range(0, len(rest), 4):
+    variant, trials_file, start, test_acc = rest[i], rest[i + 1], float(rest[i + 2]), rest[i + 3]
+    trials = json.load(open(trials_file))
+    # Like the anchor: a finished trial counts with its value, a pruned one with its best report.
+    events = []
+    for t in trials:
+        if t["state"] not in ("complete", "pruned"): continue
+        v = t["value"] if t.get("value") is not None else max(t["intermediate"].values(), default=0.0)
+        events.append((t["end"] - start, v))
+    states = [t["state"] for t in trials]
+    print(f"nntune {variant}: {len(trials)} trials, {states.count('complete')} complete, {states.count('pruned')} pruned, "
+          f"{states.count('failed')} failed; best val acc {best_at(events, 1e9)}; best model test acc {test_acc}")
+    columns.append((f"nntune-{variant}", events))
 curve_line = [l for l in open(optuna_log) if l.startswith("curve")]
-opt_events = [(float(a), float(b)) for a, b in ast.literal_eval(curve_line[0][len("curve "):])] if curve_line else []
-summary = [l.strip() for l in open(optuna_log) if l.startswith("wall")]
-print(f"nntune: {len(trials)} trials, {states.count('complete')} complete, {states.count('pruned')} pruned, "
-      f"{states.count('failed')} failed; best val acc {best_at(events, 1e9)}; best model test acc {nn_test}")
-print("optuna:", summary[0] if summary else "no result")
-print(f"{'minute':>6} {'nntune':>8} {'optuna':>8}")
+if curve_line:
+    opt_events = [(float(a), float(b)) for a, b in ast.literal_eval(curve_line[0][len("curve "):])]
+    summary = [l.strip() for l in open(optuna_log) if l.startswith("wall")]
+    print("optuna:", summary[0] if summary else "no result")
+    columns.append(("optuna", opt_events))
 fmt = lambda v: f"{v:.4f}" if v is not None else "-"
+print(f"{'minute':>6} " + " ".join(f"{name:>12}" for name, _ in columns))
 for m in range(1, budget // 60 + 1):
-    print(f"{m:>6} {fmt(best_at(events, 60 * m)):>8} {fmt(best_at(opt_events, 60 * m)):>8}")
-print(f"{'end':>6} {fmt(best_at(events, 1e9)):>8} {fmt(best_at(opt_events, 1e9)):>8}   (trials running at the deadline finish)")
+    print(f"{m:>6} " + " ".join(f"{fmt(best_at(ev, 60 * m)):>12}" for _, ev in columns))
+print(f"{'end':>6} " + " ".join(f"{fmt(best_at(ev, 1e9)):>12}" for _, ev in columns) + "   (trials running at the deadline finish)")
 PY
