@@ -8,6 +8,7 @@
 #include <random>
 
 #include "report/importance.hpp"
+#include "test_util.hpp"
 
 namespace nntune::report {
 namespace {
@@ -155,6 +156,7 @@ TEST(Importance, LinearFunctionRanksByCoefficient) {
   }
   EXPECT_NEAR(sum, 1.0, 1e-12);
   EXPECT_TRUE(result.skipped.empty());
+  EXPECT_TRUE(result.empty_reason.empty());
   EXPECT_EQ(result.trials_used, 200);
   // Variance shares of 10*x0 + x1 on the unit square: 100/101 and 1/101.
   EXPECT_NEAR(find(result, "x0").importance, 100.0 / 101.0, 0.05);
@@ -188,6 +190,18 @@ TEST(Importance, InteractionIsNotAMainEffect) {
   });
   const auto result = parameter_importance(history);
   EXPECT_LT(result.main_effects_share, 0.3);
+  // What little main effect the trees find is noise, so its share varies a lot between trees
+  // (the spread is on the normalised scale, like the importance).
+  EXPECT_GT(result.parameters[0].spread, 0.1);
+}
+
+TEST(Importance, OneTreeHasNoSpread) {
+  const auto history = random_study(unit_cube(2), 50, [](const auto& p) { return p.at("x0") + p.at("x1"); });
+  ImportanceOptions options;
+  options.n_trees = 1;
+  const auto result = parameter_importance(history, options);
+  ASSERT_EQ(result.parameters.size(), 2u);
+  for (const auto& p : result.parameters) EXPECT_EQ(p.spread, 0.0);
 }
 
 TEST(Importance, CategoricalThatDecidesTheValueDominatesNoise) {
@@ -267,12 +281,15 @@ TEST(Importance, OnlyCompleteTrialsWithAFiniteValueCount) {
 
 TEST(Importance, ConstantObjectiveGivesNothing) {
   const auto history = random_study(unit_cube(3), 50, [](const auto&) { return 0.25; });
-  EXPECT_TRUE(parameter_importance(history).parameters.empty());
+  const auto result = parameter_importance(history);
+  EXPECT_TRUE(result.parameters.empty());
+  EXPECT_NE(result.empty_reason.find("same value in every complete trial"), std::string::npos);
 }
 
 TEST(Importance, FewerThanTwoCompleteTrialsGiveNothing) {
   auto history = random_study(unit_cube(2), 1, [](const auto& p) { return p.at("x0"); });
   EXPECT_TRUE(parameter_importance(history).parameters.empty());
+  EXPECT_NE(parameter_importance(history).empty_reason.find("at least 2 complete trials"), std::string::npos);
   EXPECT_TRUE(parameter_importance(StudyHistory{}).parameters.empty());
   history = random_study(unit_cube(2), 5, [](const auto& p) { return p.at("x0"); });
   for (size_t i = 1; i < history.trials.size(); ++i) history.trials[i].state = TrialState::Failed;
@@ -287,6 +304,39 @@ TEST(Importance, SingleValuedParameterHasZeroImportance) {
   ASSERT_EQ(result.parameters.size(), 3u);
   EXPECT_EQ(find(result, "fixed").importance, 0.0);
   EXPECT_EQ(result.parameters.back().name, "fixed");
+}
+
+TEST(Importance, NoSharedParameterGivesNothingAndSaysWhy) {
+  auto history = random_study(unit_cube(1), 10, [](const auto& p) { return p.at("x0"); });
+  for (auto& trial : history.trials) {
+    if (trial.number == 3) {
+      trial.params.clear();
+      trial.distributions.clear();
+    }
+  }
+  const auto result = parameter_importance(history);
+  EXPECT_TRUE(result.parameters.empty());
+  EXPECT_EQ(result.skipped, std::vector<std::string>{"x0"});
+  EXPECT_NE(result.empty_reason.find("no parameter is present in every complete trial"), std::string::npos);
+}
+
+TEST(Importance, RangesWidenedDuringTheStudyAreMerged) {
+  auto history = random_study(unit_cube(2), 80, [](const auto& p) { return p.at("x1"); });
+  for (auto& trial : history.trials)
+    if (trial.number >= 40) trial.distributions["x1"] = Distribution::float_range(0.0, 2.0);
+  const auto result = parameter_importance(history);
+  EXPECT_TRUE(result.skipped.empty());
+  EXPECT_EQ(result.parameters[0].name, "x1");
+}
+
+TEST(Importance, InvalidOptionsAreErrors) {
+  const auto history = random_study(unit_cube(1), 10, [](const auto& p) { return p.at("x0"); });
+  ImportanceOptions options;
+  options.n_trees = 0;
+  EXPECT_ERROR_CONTAINS(parameter_importance(history, options), "n_trees must be at least 1", "got 0");
+  options = {};
+  options.min_samples_split = 1;
+  EXPECT_ERROR_CONTAINS(parameter_importance(history, options), "min_samples_split must be at least 2");
 }
 
 TEST(Importance, SameSeedSameResultOtherSeedDiffers) {

@@ -69,8 +69,10 @@ FeatureDomain domain_of(const tune::Distribution& d) {
 
 double feature_value(const Column& column, double internal) {
   if (column.domain.n_choices > 0)
-    return std::clamp(std::round(internal), 0.0, static_cast<double>(column.domain.n_choices - 1));
+    return std::isnan(internal) ? 0.0
+                                : std::clamp(std::round(internal), 0.0, static_cast<double>(column.domain.n_choices - 1));
   const double x = column.distribution.log ? std::log(internal) : internal;
+  if (std::isnan(x)) return column.domain.low;  // not a valid value: do not break the sorting
   return std::clamp(x, column.domain.low, column.domain.high);
 }
 
@@ -444,7 +446,11 @@ ImportanceResult parameter_importance(const tune::StudyHistory& history, const I
   for (const auto& trial : history.trials)
     if (trial.state == tune::TrialState::Complete && trial.value && std::isfinite(*trial.value))
       usable.push_back(&trial);
-  if (usable.size() < 2) return result;
+  if (usable.size() < 2) {
+    result.empty_reason = "importance needs at least 2 complete trials with a finite value (the study has " +
+                          std::to_string(usable.size()) + ")";
+    return result;
+  }
 
   // The intersection space: parameters every usable trial has, on one axis.
   std::set<std::string> all_names, skipped;
@@ -496,7 +502,14 @@ ImportanceResult parameter_importance(const tune::StudyHistory& history, const I
   const auto [lowest, highest] = std::minmax_element(usable.begin(), usable.end(), [](const auto* a, const auto* b) {
     return *a->value < *b->value;
   });
-  if (!(*(*highest)->value > *(*lowest)->value)) return result;  // constant objective
+  if (!(*(*highest)->value > *(*lowest)->value)) {
+    result.empty_reason = "the objective has the same value in every complete trial, so no parameter explains any of it";
+    return result;
+  }
+  if (columns.empty()) {
+    result.empty_reason = "no parameter is present in every complete trial";
+    return result;
+  }
 
   std::vector<const Column*> features;
   for (const auto& column : columns)
@@ -535,7 +548,11 @@ ImportanceResult parameter_importance(const tune::StudyHistory& history, const I
     if (!(variance.total > 0.0)) continue;
     for (size_t f = 0; f < features.size(); ++f) fractions[f].push_back(variance.first_order[f] / variance.total);
   }
-  if (features.empty() || fractions[0].empty()) return result;
+  if (features.empty() || fractions[0].empty()) {
+    result.empty_reason = features.empty() ? "every parameter has a single possible value"
+                                           : "the random forest found no split that explains the objective";
+    return result;
+  }
 
   double total_share = 0.0;
   std::map<std::string, ParameterImportance> by_name;

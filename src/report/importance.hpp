@@ -60,6 +60,8 @@ struct ImportanceResult {
   // Sum of the raw shares: how much of the forest's variance the main effects explain; the
   // rest is interactions between parameters (1.0 for a purely additive objective).
   double main_effects_share = 0.0;
+  // Why `parameters` is empty, in words for the report ("" when it is not empty).
+  std::string empty_reason;
 };
 
 ImportanceResult parameter_importance(const tune::StudyHistory& history, const ImportanceOptions& options = {});
