@@ -21,7 +21,7 @@
 #include <unordered_map>
 
 #include "nntune/error.hpp"
-#include "tune/storage_internal.hpp"
+#include "storage/storage_internal.hpp"
 
 namespace nntune::tune {
 namespace {

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "nntune/error.hpp"
-#include "tune/storage_internal.hpp"
+#include "storage/storage_internal.hpp"
 
 namespace nntune::tune {
 namespace detail {

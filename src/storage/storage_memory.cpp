@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "nntune/error.hpp"
-#include "tune/storage_internal.hpp"
+#include "storage/storage_internal.hpp"
 
 namespace nntune::tune {
 namespace {
