@@ -74,7 +74,11 @@ StudyHistory random_study(const tune::SearchSpace& space, int n,
 
 tune::SearchSpace unit_cube(int dims) {
   tune::SearchSpace space;
-  for (int d = 0; d < dims; ++d) space["x" + std::to_string(d)] = Distribution::float_range(0.0, 1.0);
+  for (int d = 0; d < dims; ++d) {
+    std::string name = "x";  // not "x" + to_string(d): GCC 12 -O3 reports a false -Wrestrict
+    name += std::to_string(d);
+    space[name] = Distribution::float_range(0.0, 1.0);
+  }
   return space;
 }
 
