@@ -2,7 +2,6 @@
 // whole pipeline on objectives whose important parameters are known.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -371,20 +370,17 @@ TEST(Importance, LargeStudiesAreSubsampled) {
   EXPECT_EQ(result.parameters[0].name, "x0");
 }
 
-TEST(Importance, ThousandTrialsOfTenParametersTakeWellUnderASecond) {
+// Its time is measured by bench/run_report_bench.sh, not asserted here (a shared, noisy machine).
+TEST(Importance, ThousandTrialsOfTenParametersRankTheDominantOneFirst) {
   tune::SearchSpace space = unit_cube(8);
   space["act"] = Distribution::categorical({"relu", "tanh", "gelu"});
   space["lr"] = Distribution::float_range(1e-5, 1e-1, true);
   const auto history = random_study(space, 1000, [](const auto& p) {
     return std::log(p.at("lr")) + 2 * p.at("x0") + p.at("act") + 0.5 * std::sin(5 * p.at("x1"));
   });
-  const auto start = std::chrono::steady_clock::now();
   const auto result = parameter_importance(history);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(result.parameters.size(), 10u);
   EXPECT_EQ(result.parameters[0].name, "lr");
-  std::printf("1000 trials x 10 parameters: %.3f s\n", seconds);
-  EXPECT_LT(seconds, 1.0);  // generous: shared 2-core machine; typically far less
 }
 
 }  // namespace
