@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything nntune needs from Debian's packages. Idempotent: does nothing when all
-# packages are present. Usage: scripts/deps.sh [build|data|bench]...  (default: build)
+# packages are present. Usage: scripts/deps.sh [build|data|bench|postgres]...  (default: build)
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
-  libcli11-dev zlib1g-dev libsqlite3-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev)
 data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples
-bench_packages=(python3-torch python3-optuna python3-numpy time)  # the anchors beside nntune
+bench_packages=(python3-torch python3-optuna python3-psycopg2 python3-numpy time)  # the anchors beside nntune
+postgres_packages=(postgresql)  # a private server for the PostgreSQL storage tests (scripts/with_postgres.sh)
 
 wanted=()
 [ $# -eq 0 ] && set -- build
@@ -15,7 +16,8 @@ for group in "$@"; do
     build) wanted+=("${build_packages[@]}") ;;
     data) wanted+=("${data_packages[@]}") ;;
     bench) wanted+=("${bench_packages[@]}") ;;
-    *) echo "deps.sh: unknown group '$group' (use build, data or bench)" >&2; exit 2 ;;
+    postgres) wanted+=("${postgres_packages[@]}") ;;
+    *) echo "deps.sh: unknown group '$group' (use build, data, bench or postgres)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,10 +1,18 @@
-// One suite run against every storage (a parameter per backend: the PostgreSQL storage only
-// adds a line to kBackends), then SQLite-only checks: reopening a file, URLs, speed.
+// One suite run against every storage (a parameter per backend), then backend-specific checks:
+// reopening a file, URLs and redaction, schema versions and upgrades, a PostgreSQL restart in
+// the middle of a sequence of calls, speed.
+// The PostgreSQL cases run when NNTUNE_TEST_POSTGRES_URL names a database (scripts/test.sh does
+// that in CI through scripts/with_postgres.sh); otherwise they are reported as skipped. Each test
+// gets a schema of its own (?schema=...), dropped afterwards, so tests may run in parallel.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -17,12 +25,56 @@ namespace {
 
 using nntune::testing::TempDir;
 
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+constexpr const char* kHowToEnablePostgres =
+    "PostgreSQL tests need a server: set NNTUNE_TEST_POSTGRES_URL=postgresql://user:password@host:port/db "
+    "or run them under scripts/with_postgres.sh (CI=true scripts/test.sh does)";
+
+// A PostgreSQL URL whose tables live in a fresh schema; the schema is dropped at scope exit.
+class PostgresSchema {
+ public:
+  PostgresSchema() {
+    static std::atomic<int> counter{0};
+    name_ = "nntune_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+    const std::string base = env("NNTUNE_TEST_POSTGRES_URL");
+    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "schema=" + name_;
+  }
+  ~PostgresSchema() { run_sql("DROP SCHEMA IF EXISTS " + name_ + " CASCADE"); }
+  const std::string& url() const { return url_; }
+  // Raw SQL for a test's setup, through psql (the storage keeps SQL to itself); retried for a
+  // few seconds while a parallel test restarts the server.
+  int run_sql(const std::string& sql) const {
+    const std::string command = "psql -X -q \"" + env("NNTUNE_TEST_POSTGRES_URL") + "\" -c \"SET search_path TO " +
+                                name_ + "; " + sql + "\" >/dev/null 2>&1";
+    int status = -1;
+    for (int attempt = 0; attempt < 20 && status != 0; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      status = std::system(command.c_str());
+    }
+    return status;
+  }
+
+ private:
+  std::string name_, url_;
+};
+
 class StorageTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { storage_ = connect(); }
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      if (env("NNTUNE_TEST_POSTGRES_URL").empty()) GTEST_SKIP() << kHowToEnablePostgres;
+      schema_ = std::make_unique<PostgresSchema>();
+    }
+    storage_ = connect();
+  }
 
   std::string url() const {
     if (GetParam() == "sqlite") return "sqlite:///" + dir_.file("study.db");  // absolute: sqlite:////tmp/...
+    if (GetParam() == "postgresql") return schema_->url();
     return GetParam();
   }
   // Another connection to the same data (as another process would have); memory has one.
@@ -32,10 +84,11 @@ class StorageTest : public ::testing::TestWithParam<std::string> {
   }
 
   TempDir dir_;
+  std::unique_ptr<PostgresSchema> schema_;
   std::shared_ptr<Storage> storage_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::Values("memory", "sqlite"),
+INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::Values("memory", "sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST_P(StorageTest, CreatesFindsListsAndDeletesStudies) {
@@ -263,6 +316,35 @@ TEST_P(StorageTest, UnknownIdsAreErrors) {
   EXPECT_ERROR_CONTAINS(storage_->set_trial_user_attr(12345, "k", 1), "no trial with id 12345");
 }
 
+TEST_P(StorageTest, NamesAreDataNotSql) {
+  const std::string nasty = "x'); DROP TABLE trials; -- $1 \\ \" é";
+  const int64_t study = storage_->create_study(nasty, Direction::Minimize);
+  const FrozenTrial trial = storage_->create_trial(study);
+  storage_->set_trial_param(trial.id, nasty, 1.0, Distribution::float_range(0, 2));
+  storage_->set_trial_user_attr(trial.id, nasty, nasty);
+  storage_->set_study_user_attr(study, nasty, nasty);
+  EXPECT_EQ(storage_->find_study(nasty), study);
+  const FrozenTrial read = connect()->get_trial(trial.id);
+  EXPECT_EQ(read.params.count(nasty), 1u);
+  EXPECT_EQ(read.user_attrs[nasty], nasty);
+  EXPECT_EQ(storage_->get_study(study).user_attrs[nasty], nasty);
+}
+
+TEST_P(StorageTest, ExtremeValuesRoundTripExactly) {
+  const int64_t study = storage_->create_study("s", Direction::Minimize);
+  const FrozenTrial trial = storage_->create_trial(study);
+  const double third = 1.0 / 3.0, tiny = 4.9406564584124654e-324;
+  storage_->set_trial_param(trial.id, "x", third, Distribution::float_range(0, 1));
+  storage_->set_intermediate_value(trial.id, 1, tiny);
+  storage_->set_intermediate_value(trial.id, 2, -INFINITY);
+  ASSERT_TRUE(storage_->finish_trial(trial.id, TrialState::Complete, 1e308, ""));
+  const FrozenTrial read = connect()->get_trial(trial.id);
+  EXPECT_EQ(read.params.at("x"), third);
+  EXPECT_EQ(read.intermediate.at(1), tiny);
+  EXPECT_EQ(read.intermediate.at(2), -INFINITY);
+  EXPECT_EQ(read.value, 1e308);
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQLite only
 
@@ -309,16 +391,6 @@ TEST(SqliteStorage, RelativeUrlIsRelativeToTheWorkingDirectory) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "sub.db"));
 }
 
-TEST(SqliteStorage, NamesAreDataNotSql) {
-  TempDir dir;
-  auto storage = open_storage("sqlite:///" + dir.file("s.db"));
-  const std::string nasty = "x'); DROP TABLE trials; --";
-  const int64_t study = storage->create_study(nasty, Direction::Minimize);
-  const FrozenTrial trial = storage->create_trial(study);
-  storage->set_trial_param(trial.id, nasty, 1.0, Distribution::float_range(0, 2));
-  EXPECT_EQ(storage->find_study(nasty), study);
-  EXPECT_EQ(storage->get_trial(trial.id).params.count(nasty), 1u);
-}
 
 TEST(OpenStorage, BadUrlsNameTheUrlAndWhatToDo) {
   EXPECT_ERROR_CONTAINS(open_storage("mysql://host/db"), "unknown storage URL \"mysql://host/db\"", "memory",
@@ -358,6 +430,225 @@ TEST(SqliteStorage, ReadsTwoThousandTrialsInAFewMilliseconds) {
   }
   std::cout << "get_all_trials, " << kTrials << " trials x 5 params on SQLite: " << best_ms << " ms\n";
   EXPECT_LT(best_ms, 100.0);  // a few ms on an idle machine; loose for a shared one
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema versions and `nntune storage upgrade`
+
+// Runs raw SQL on an SQLite file (to build a database as an older nntune left it).
+void sqlite_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(db);
+}
+
+// The schema nntune 0.1 wrote (version 1), with one study of two trials.
+constexpr const char* kVersion1File = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE studies (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, direction TEXT NOT NULL,
+                      created REAL NOT NULL);
+CREATE TABLE study_attrs (study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+                          key TEXT NOT NULL, value_json TEXT NOT NULL, PRIMARY KEY (study_id, kind, key)) WITHOUT ROWID;
+CREATE TABLE trials (id INTEGER PRIMARY KEY AUTOINCREMENT, study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+                     number INTEGER NOT NULL, state TEXT NOT NULL, value REAL, error TEXT NOT NULL DEFAULT '',
+                     start_time REAL NOT NULL DEFAULT 0, end_time REAL NOT NULL DEFAULT 0, heartbeat REAL NOT NULL DEFAULT 0,
+                     UNIQUE (study_id, number));
+CREATE INDEX trials_by_state ON trials (study_id, state);
+CREATE TABLE trial_params (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE, name TEXT NOT NULL,
+                           internal REAL NOT NULL, distribution_json TEXT NOT NULL, PRIMARY KEY (trial_id, name)) WITHOUT ROWID;
+CREATE TABLE trial_values (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE, step INTEGER NOT NULL,
+                           value REAL, PRIMARY KEY (trial_id, step)) WITHOUT ROWID;
+CREATE TABLE trial_attrs (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+                          key TEXT NOT NULL, value_json TEXT NOT NULL, PRIMARY KEY (trial_id, kind, key)) WITHOUT ROWID;
+INSERT INTO studies VALUES (1, 'old', 'maximize', 1.7e9);
+INSERT INTO study_attrs VALUES (1, 'user', 'k', '"v"');
+INSERT INTO trials VALUES (1, 1, 0, 'complete', 0.5, '', 1.7e9, 1.7e9, 1.7e9);
+INSERT INTO trials VALUES (2, 1, 1, 'failed', NULL, 'boom', 1.7e9, 1.7e9, 1.7e9);
+INSERT INTO trial_params VALUES (1, 'x', 0.25, '{"type":"float","low":0.0,"high":1.0,"log":false}');
+)sql";
+
+TEST(StorageSchema, OlderSqliteFileIsRefusedUntilUpgradedThenKeepsItsTrials) {
+  TempDir dir;
+  const std::string path = dir.file("v1.db"), url = "sqlite:///" + path;
+  sqlite_exec(path, kVersion1File);
+  EXPECT_ERROR_CONTAINS(open_storage(url), "schema version 1", "version 2",
+                        "nntune storage upgrade --storage " + url);
+
+  const StorageUpgrade upgrade = upgrade_storage(url);
+  EXPECT_EQ(upgrade.from_version, 1);
+  EXPECT_EQ(upgrade.to_version, 2);
+  auto storage = open_storage(url);
+  const int64_t study = *storage->find_study("old");
+  EXPECT_EQ(storage->get_study(study).direction, Direction::Maximize);
+  EXPECT_EQ(storage->get_study(study).user_attrs["k"], "v");
+  const FrozenTrial next = storage->create_trial(study);
+  EXPECT_EQ(next.number, 2);  // the counter starts after the trials already there
+  const auto trials = storage->get_all_trials(study);
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].value, 0.5);
+  EXPECT_EQ(trials[0].params.at("x"), 0.25);
+  EXPECT_EQ(trials[1].error, "boom");
+
+  const StorageUpgrade again = upgrade_storage(url);  // nothing left to do
+  EXPECT_EQ(again.from_version, 2);
+  EXPECT_EQ(again.to_version, 2);
+}
+
+TEST(StorageSchema, FreshDatabaseIsCreatedAtTheCurrentVersion) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("new.db");
+  const StorageUpgrade upgrade = upgrade_storage(url);
+  EXPECT_EQ(upgrade.from_version, 2);
+  EXPECT_EQ(upgrade.to_version, 2);
+  open_storage(url)->create_study("s", Direction::Minimize);
+}
+
+TEST(StorageSchema, NewerSqliteFileIsRefusedNamingBothVersions) {
+  TempDir dir;
+  const std::string path = dir.file("future.db"), url = "sqlite:///" + path;
+  open_storage(url)->create_study("s", Direction::Minimize);
+  sqlite_exec(path, "UPDATE nntune_schema SET version = 7");
+  EXPECT_ERROR_CONTAINS(open_storage(url), "schema version 7", "reads version 2", "upgrade nntune");
+  EXPECT_ERROR_CONTAINS(upgrade_storage(url), "schema version 7", "upgrade nntune");
+}
+
+TEST(StorageSchema, ForeignTablesAreNotMistakenForAnOldSchema) {
+  TempDir dir;
+  const std::string path = dir.file("optuna.db");
+  sqlite_exec(path, "CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)");
+  EXPECT_ERROR_CONTAINS(open_storage("sqlite:///" + path), "did not create", "new file");
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: URLs and passwords (no server needed)
+
+TEST(PostgresUrl, PasswordsAreRedacted) {
+  EXPECT_EQ(redact_storage_url("postgresql://me:s3cret@db.example:5432/study"),
+            "postgresql://me:***@db.example:5432/study");
+  EXPECT_EQ(redact_storage_url("postgres://me@db/study"), "postgres://me@db/study");
+  EXPECT_EQ(redact_storage_url("postgresql://db/study?sslmode=require&password=s3cret&x=1"),
+            "postgresql://db/study?sslmode=require&password=***&x=1");
+  EXPECT_EQ(redact_storage_url("sqlite:////tmp/a.db"), "sqlite:////tmp/a.db");
+}
+
+TEST(PostgresUrl, ConnectionErrorsNeverShowThePassword) {
+  // Port 1 on loopback: refused at once.
+  for (const std::string scheme : {"postgresql", "postgres"}) {
+    try {
+      open_storage(scheme + "://alice:hunter2-secret@127.0.0.1:1/study?retry_seconds=0");
+      ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+      EXPECT_NE(message.find(scheme + "://alice:***@127.0.0.1:1/study"), std::string::npos) << message;
+      EXPECT_NE(message.find("PGPASSWORD"), std::string::npos) << message;
+    }
+  }
+  EXPECT_ERROR_CONTAINS(open_storage("postgresql://alice:pw@127.0.0.1:1"), "names no database");
+  EXPECT_ERROR_CONTAINS(open_storage("postgresql://127.0.0.1:1/db?schema=Bad;Name"), "not a plain name");
+  EXPECT_ERROR_CONTAINS(open_storage("postgresql://127.0.0.1:1/db?retry_seconds=soon"), "retry_seconds=soon");
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL with a server
+
+#define REQUIRE_POSTGRES()                                                            \
+  if (env("NNTUNE_TEST_POSTGRES_URL").empty()) GTEST_SKIP() << kHowToEnablePostgres
+
+TEST(PostgresStorage, WrongPasswordIsAnErrorWithoutThePassword) {
+  REQUIRE_POSTGRES();
+  std::string url = env("NNTUNE_TEST_POSTGRES_URL");
+  const size_t at = url.find('@'), colon = url.find(':', url.find("://") + 3);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) GTEST_SKIP() << "the test URL has no password";
+  url = url.substr(0, colon) + ":wrong-password-xyz" + url.substr(at);
+  try {
+    open_storage(url);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("wrong-password-xyz"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("password authentication failed"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PostgresStorage, NewerSchemaIsRefusedNamingBothVersions) {
+  REQUIRE_POSTGRES();
+  PostgresSchema schema;
+  open_storage(schema.url())->create_study("s", Direction::Minimize);
+  ASSERT_EQ(schema.run_sql("UPDATE nntune_schema SET version = 9"), 0);
+  EXPECT_ERROR_CONTAINS(open_storage(schema.url()), "schema version 9", "reads version 2", "upgrade nntune");
+  const StorageUpgrade current = [&] {
+    PostgresSchema fresh;
+    return upgrade_storage(fresh.url());
+  }();
+  EXPECT_EQ(current.from_version, 2);
+  EXPECT_EQ(current.to_version, 2);
+}
+
+TEST(PostgresStorage, CallsSucceedAcrossAServerRestart) {
+  REQUIRE_POSTGRES();
+  const std::string pg_ctl = env("NNTUNE_TEST_PG_CTL");
+  if (pg_ctl.empty() || env("NNTUNE_TEST_POSTGRES_DATADIR").empty())
+    GTEST_SKIP() << "needs NNTUNE_TEST_PG_CTL and NNTUNE_TEST_POSTGRES_DATADIR (scripts/with_postgres.sh sets them)";
+  PostgresSchema schema;
+  auto storage = open_storage(schema.url());
+  const int64_t study = storage->create_study("restart", Direction::Minimize);
+  // A worker runs trials while the server restarts under it, and goes on for 20 more after.
+  std::atomic<int> done{0};
+  std::atomic<bool> restarted{false};
+  std::string failure;
+  std::thread worker([&] {
+    try {
+      auto connection = open_storage(schema.url());
+      for (int i = 0, after_restart = 0; after_restart < 20; ++i) {
+        const bool was_restarted = restarted;
+        const FrozenTrial trial = connection->create_trial(study);
+        connection->set_trial_param(trial.id, "x", i, Distribution::int_range(0, 1000));
+        connection->set_intermediate_value(trial.id, 1, i);
+        if (!connection->finish_trial(trial.id, TrialState::Complete, i, "")) failure = "finish_trial returned false";
+        ++done;
+        if (was_restarted) ++after_restart;
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  while (done < 20 && failure.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int status = std::system((pg_ctl + " -m fast -w restart >/dev/null 2>&1").c_str());
+  restarted = true;
+  worker.join();
+  ASSERT_EQ(status, 0) << "pg_ctl restart failed";
+  EXPECT_EQ(failure, "");
+  const int kTrials = done;
+  // The first connection also died in the restart: its next call reconnects.
+  const auto trials = storage->get_all_trials(study);
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));  // no trial lost or doubled
+  for (int i = 0; i < kTrials; ++i) {
+    EXPECT_EQ(trials[i].number, i);
+    EXPECT_EQ(trials[i].state, TrialState::Complete);
+    EXPECT_EQ(trials[i].params.at("x"), trials[i].value);
+  }
+}
+
+TEST(PostgresStorage, GivesUpAfterRetrySecondsWithAnActionableMessage) {
+  REQUIRE_POSTGRES();
+  const std::string pg_ctl = env("NNTUNE_TEST_PG_CTL");
+  if (pg_ctl.empty()) GTEST_SKIP() << "needs NNTUNE_TEST_PG_CTL (scripts/with_postgres.sh sets it)";
+  PostgresSchema schema;
+  auto storage = open_storage(schema.url() + "&retry_seconds=0.5");
+  const int64_t study = storage->create_study("s", Direction::Minimize);
+  ASSERT_EQ(std::system((pg_ctl + " -m fast -w stop >/dev/null 2>&1").c_str()), 0);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR_CONTAINS(storage->create_trial(study), "lost the connection", "check that the server runs",
+                        "retry_seconds");
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(std::system((pg_ctl + " -w start >/dev/null 2>&1").c_str()), 0);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_EQ(storage->create_trial(study).number, 0);  // the failed call changed nothing
 }
 
 }  // namespace

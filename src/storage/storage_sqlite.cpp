@@ -26,33 +26,38 @@
 namespace nntune::tune {
 namespace {
 
-constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 30'000;
 constexpr double kRetryForSeconds = 600.0;  // after the busy timeout, keep retrying this long
+
+// A database of another schema version: reported as is (not as a permissions problem).
+struct SchemaError : Error {
+  using Error::Error;
+};
 
 // SQLite said the file is locked by another connection: the transaction is retried.
 struct BusyError {
   std::string message;
 };
 
+// The current schema (version kSchemaVersion). Per-trial rows are clustered by trial (WITHOUT
+// ROWID tables keyed by trial_id), so reading a study's history is one sequential pass per table.
 const char* kSchema = R"sql(
--- Per-trial rows are clustered by trial (WITHOUT ROWID tables keyed by trial_id), so reading
--- a study's history is one sequential pass per table.
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS studies (
+CREATE TABLE nntune_schema (version INTEGER NOT NULL);
+CREATE TABLE studies (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL UNIQUE,
   direction TEXT NOT NULL,
-  created REAL NOT NULL
+  created REAL NOT NULL,
+  next_trial_number INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS study_attrs (
+CREATE TABLE study_attrs (
   study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
   kind TEXT NOT NULL,          -- 'user' or 'system'
   key TEXT NOT NULL,
   value_json TEXT NOT NULL,
   PRIMARY KEY (study_id, kind, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS trials (
+CREATE TABLE trials (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
   number INTEGER NOT NULL,
@@ -62,29 +67,43 @@ CREATE TABLE IF NOT EXISTS trials (
   start_time REAL NOT NULL DEFAULT 0,
   end_time REAL NOT NULL DEFAULT 0,
   heartbeat REAL NOT NULL DEFAULT 0,
+  create_token TEXT,
   UNIQUE (study_id, number)
 );
-CREATE INDEX IF NOT EXISTS trials_by_state ON trials (study_id, state);
-CREATE TABLE IF NOT EXISTS trial_params (
+CREATE INDEX trials_by_state ON trials (study_id, state);
+CREATE UNIQUE INDEX trials_by_create_token ON trials (create_token);
+CREATE TABLE trial_params (
   trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
   name TEXT NOT NULL,
   internal REAL NOT NULL,
   distribution_json TEXT NOT NULL,
   PRIMARY KEY (trial_id, name)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS trial_values (
+CREATE TABLE trial_values (
   trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
   step INTEGER NOT NULL,
   value REAL,                  -- NULL: NaN (a diverged step)
   PRIMARY KEY (trial_id, step)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS trial_attrs (
+CREATE TABLE trial_attrs (
   trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
   kind TEXT NOT NULL,          -- 'user' or 'system'
   key TEXT NOT NULL,
   value_json TEXT NOT NULL,
   PRIMARY KEY (trial_id, kind, key)
 ) WITHOUT ROWID;
+)sql";
+
+// Version 1 -> 2: the per-study trial counter (from the trials already there), creation tokens,
+// and the version moves from schema_version to nntune_schema.
+const char* kMigrateFrom1 = R"sql(
+ALTER TABLE studies ADD COLUMN next_trial_number INTEGER NOT NULL DEFAULT 0;
+UPDATE studies SET next_trial_number = COALESCE((SELECT MAX(number) + 1 FROM trials WHERE study_id = studies.id), 0);
+ALTER TABLE trials ADD COLUMN create_token TEXT;
+CREATE UNIQUE INDEX trials_by_create_token ON trials (create_token);
+DROP TABLE schema_version;
+CREATE TABLE nntune_schema (version INTEGER NOT NULL);
+INSERT INTO nntune_schema (version) VALUES (2);
 )sql";
 
 std::string direction_name(Direction d) { return d == Direction::Minimize ? "minimize" : "maximize"; }
@@ -170,7 +189,8 @@ class Statement {
 
 class SqliteStorage : public Storage {
  public:
-  SqliteStorage(const std::string& path, const std::string& url) : path_(path), url_(url) {
+  SqliteStorage(const std::string& path, const std::string& url, SchemaAction action, int* version_found)
+      : path_(path), url_(url) {
     namespace fs = std::filesystem;
     const fs::path parent = fs::absolute(fs::path(path)).parent_path();
     std::error_code ec;
@@ -193,18 +213,11 @@ class SqliteStorage : public Storage {
         exec("PRAGMA synchronous=NORMAL");  // with WAL: consistent after a crash, fewer fsyncs
         exec("PRAGMA foreign_keys=ON");
       });
-      transaction(true, [&] {
-        exec(kSchema);
-        Statement version(db_, "SELECT version FROM schema_version", url_);
-        if (!version.step()) {
-          Statement insert(db_, "INSERT INTO schema_version (version) VALUES (?)", url_);
-          insert.bind(kSchemaVersion).run();
-        } else if (version.integer(0) != kSchemaVersion) {
-          throw Error("SQLite storage " + url_ + " has schema version " + std::to_string(version.integer(0)) +
-                      " but this nntune reads version " + std::to_string(kSchemaVersion) +
-                      ": use the nntune that wrote it, or a new database file");
-        }
-      });
+      transaction(true, [&] { prepare_schema(action, version_found); });
+    } catch (const SchemaError& e) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw Error(e.what());
     } catch (const Error& e) {
       sqlite3_close(db_);
       db_ = nullptr;
@@ -273,11 +286,14 @@ class SqliteStorage : public Storage {
 
   FrozenTrial create_trial(int64_t study_id, const FrozenTrial* from) override {
     return transaction(true, [&] {
-      require_study(study_id);
       FrozenTrial trial = detail::new_trial_from_template(from);
-      Statement next(db_, "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?", url_);
-      next.bind(study_id).step();
+      Statement next(db_,
+                     "UPDATE studies SET next_trial_number = next_trial_number + 1 WHERE id = ? "
+                     "RETURNING next_trial_number - 1",
+                     url_);
+      if (!next.bind(study_id).step()) throw no_study(study_id);
       trial.number = next.integer(0);
+      next.run();  // finish the UPDATE before the next statement
       Statement insert(db_,
                        "INSERT INTO trials (study_id, number, state, value, error, start_time, end_time, heartbeat) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -399,6 +415,37 @@ class SqliteStorage : public Storage {
   }
 
  private:
+  // Inside the opening transaction: creates a fresh database at kSchemaVersion, checks the
+  // version of an existing one, or (SchemaAction::Upgrade) migrates it.
+  void prepare_schema(SchemaAction action, int* version_found) {
+    auto has_table = [&](const char* name) {
+      Statement s(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", url_);
+      return s.bind(std::string(name)).step();
+    };
+    int version = 0;
+    if (has_table("nntune_schema")) {
+      Statement s(db_, "SELECT version FROM nntune_schema", url_);
+      if (!s.step()) throw SchemaError("SQLite storage " + url_ + ": table nntune_schema is empty; the file is damaged");
+      version = static_cast<int>(s.integer(0));
+    } else if (has_table("schema_version")) {
+      version = 1;  // nntune 0.1 kept its version there
+    } else if (has_table("studies") || has_table("trials")) {
+      throw SchemaError("SQLite storage " + url_ + " holds tables that nntune did not create (no nntune_schema): "
+                        "give a new file name");
+    }
+    if (version_found) *version_found = version == 0 ? kSchemaVersion : version;
+    if (version == 0) {
+      exec(kSchema);
+      Statement insert(db_, "INSERT INTO nntune_schema (version) VALUES (?)", url_);
+      insert.bind(kSchemaVersion).run();
+      return;
+    }
+    if (version > kSchemaVersion) throw SchemaError(detail::newer_schema_message(url_, version));
+    if (version == kSchemaVersion) return;
+    if (action != SchemaAction::Upgrade) throw SchemaError(detail::older_schema_message(url_, version));
+    if (version == 1) exec(kMigrateFrom1);
+  }
+
   // Runs `body` as one transaction (BEGIN IMMEDIATE when it writes), re-running it while the
   // file stays busy beyond the busy timeout.
   template <typename Body>
@@ -621,8 +668,9 @@ class SqliteStorage : public Storage {
 
 }  // namespace
 
-std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const std::string& url) {
-  return std::make_shared<SqliteStorage>(path, url);
+std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const std::string& url, SchemaAction action,
+                                             int* version_found) {
+  return std::make_shared<SqliteStorage>(path, url, action, version_found);
 }
 
 }  // namespace nntune::tune

@@ -27,7 +27,8 @@ struct StudySummary {
 class Storage {
  public:
   virtual ~Storage() = default;
-  // "memory", "sqlite:///relative.db" / "sqlite:////abs/path.db", later "postgresql://..."
+  // "memory", "sqlite:///relative.db" / "sqlite:////abs/path.db" or
+  // "postgresql://user:***@host:port/db": safe to print (a password is always redacted).
   virtual std::string url() const = 0;
 
   // Studies. create_study throws Error if the name exists.
@@ -74,7 +75,25 @@ class Storage {
 };
 
 // Opens (creating if needed) the storage a URL names; an unknown scheme or unusable path is an
-// Error that names the URL and the schemes accepted.
+// Error that names the URL and the schemes accepted. URLs:
+//   memory
+//   sqlite:///relative/path.db, sqlite:////absolute/path.db
+//   postgresql://user[:password]@host[:port]/database[?schema=NAME&retry_seconds=S&...]
+//     (also postgres://). The password may instead come from PGPASSWORD or ~/.pgpass. schema
+//     keeps nntune's tables in a schema of their own; retry_seconds (default 60) is how long a
+//     worker that lost its connection keeps reconnecting; other parameters go to libpq.
+// A database written by an older nntune is refused until `nntune storage upgrade` migrates it.
 std::shared_ptr<Storage> open_storage(const std::string& url);
+
+// The URL with any password replaced by *** (what messages and logs show).
+std::string redact_storage_url(const std::string& url);
+
+struct StorageUpgrade {
+  int from_version = 0;
+  int to_version = 0;  // equal to from_version when nothing needed doing
+};
+// Migrates an SQL storage (SQLite or PostgreSQL) to the schema version this nntune reads, in one
+// transaction; a fresh database is created at that version. Memory storage needs no upgrade.
+StorageUpgrade upgrade_storage(const std::string& url);
 
 }  // namespace nntune::tune
