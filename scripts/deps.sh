@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything nntune needs from Debian's packages. Idempotent: does nothing when all
-# packages are present. Usage: scripts/deps.sh [build|data|bench|postgres]...  (default: build)
+# packages are present. Usage: scripts/deps.sh [build|data|bench|browser|postgres]...  (default: build)
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
@@ -8,6 +8,7 @@ build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev n
 data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples
 bench_packages=(python3-torch python3-optuna python3-psycopg2 python3-numpy time)  # the anchors beside nntune
 postgres_packages=(postgresql)  # a private server for the PostgreSQL storage tests (scripts/with_postgres.sh)
+browser_packages=(chromium)  # headless rendering of the HTML reports (report_browser_test, report bench)
 
 wanted=()
 [ $# -eq 0 ] && set -- build
@@ -16,8 +17,9 @@ for group in "$@"; do
     build) wanted+=("${build_packages[@]}") ;;
     data) wanted+=("${data_packages[@]}") ;;
     bench) wanted+=("${bench_packages[@]}") ;;
+    browser) wanted+=("${browser_packages[@]}") ;;
     postgres) wanted+=("${postgres_packages[@]}") ;;
-    *) echo "deps.sh: unknown group '$group' (use build, data, bench or postgres)" >&2; exit 2 ;;
+    *) echo "deps.sh: unknown group '$group' (use build, data, bench, browser or postgres)" >&2; exit 2 ;;
   esac
 done
 

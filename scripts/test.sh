@@ -3,5 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build data
+# CI renders the HTML reports in a real browser (report_browser_test); developer machines
+# without chromium skip that test instead.
+if [ "${CI:-}" = "true" ]; then scripts/deps.sh browser; fi
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 600

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "cli/progress.hpp"
+#include "cli/report_commands.hpp"
 #include "cli/tune_commands.hpp"
 #include "data/file_bytes.hpp"
 #include "nntune/error.hpp"
@@ -222,14 +224,19 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   std::string output;
   bool quiet = false;
+  bool no_report = false;
 };
 
 int cmd_train(const TrainArgs& a) {
+  const auto started = std::chrono::steady_clock::now();
   const TrainingSpec spec = load_spec(a.spec, a.overrides);
+  // Loaded here once: training and the report's confusion matrix use the same samples.
+  const SpecData data = load_spec_data(spec);
   const bool live = !a.quiet && isatty(fileno(stdout));
   cli::ProgressCallback progress(stdout, live, a.quiet);
   TrainingOptions options;
   options.output_dir = a.output;
+  options.data = &data;
   options.on_ready = [&](const TrainingResult& r) {
     progress.set_batches_per_epoch((r.train_size + spec.train.batch_size - 1) / spec.train.batch_size);
     if (a.quiet) return;
@@ -250,6 +257,10 @@ int cmd_train(const TrainArgs& a) {
   if (!result.test_metrics.empty())
     std::printf("test: %s\n", format_evaluation(result.test_metrics, result.test_size).c_str());
   std::printf("model: %s\nhistory: %s\n", result.model_path.c_str(), result.history_path.c_str());
+  if (!a.no_report) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::printf("report: %s\n", cli::write_training_report(a.spec, spec, result, data, seconds).c_str());
+  }
   return 0;
 }
 
@@ -378,11 +389,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   TrainArgs train_args;
-  CLI::App* train = app.add_subcommand("train", "train the model a spec describes; writes model.nnt and history.json");
+  CLI::App* train = app.add_subcommand("train", "train the model a spec describes; writes model.nnt, history.json and report.html");
   train->add_option("spec", train_args.spec, "the training spec (YAML)")->required();
   train->add_option("--set", train_args.overrides, "override a spec value: path.to.key=value (repeatable)");
   train->add_option("--output,-o", train_args.output, "output directory (default: output.dir of the spec)");
   train->add_flag("--quiet,-q", train_args.quiet, "print only the results");
+  train->add_flag("--no-report", train_args.no_report, "do not write report.html (curves, confusion matrix) beside the model");
 
   DataArgs eval_args;
   CLI::App* eval = app.add_subcommand("eval", "loss and accuracy (or mae/rmse) of a saved model on labelled data");
@@ -400,6 +412,7 @@ int main(int argc, char** argv) {
   cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable)");
 
   cli::TuneCommands tune_commands(app);  // tune, studies, trials, best, delete
+  cli::ReportCommands report_commands(app);  // report
 
   try {
     app.parse(argc, argv);
@@ -420,6 +433,7 @@ int main(int argc, char** argv) {
     if (*predict_cmd) return cmd_predict(predict_args);
     if (*cv) return cmd_cv(cv_args);
     if (const auto code = tune_commands.run()) return *code;
+    if (const auto code = report_commands.run()) return *code;
   } catch (const UsageError& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "nntune: %s\n", e.what());

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The HTML reports in a real browser: tunes the wine example for 6 trials, trains a small spec,
+# writes both reports and renders them with headless Chromium. Fails on any JavaScript error or
+# on a plot that drew nothing (the page's own self-check writes
+# <div id="selfcheck" data-errors=.. data-empty-plots=..> into the DOM). Screenshots are kept in
+# ARTIFACTS (build/test-artifacts/report.png and training-report.png).
+# Usage: report_browser_test.sh NNTUNE_BINARY SOURCE_DIR ARTIFACTS_DIR
+# Exits 77 (ctest SKIP) when chromium is not installed (scripts/deps.sh browser installs it;
+# scripts/test.sh does so when CI=true).
+set -euo pipefail
+nntune=$1 source_dir=$2 artifacts=$3
+
+browser=""
+for candidate in chromium chromium-browser google-chrome; do
+  if command -v "$candidate" >/dev/null 2>&1; then browser=$(command -v "$candidate"); break; fi
+done
+if [ -z "$browser" ]; then
+  echo "SKIP: no chromium found (install it with scripts/deps.sh browser)"
+  exit 77
+fi
+wine_csv=/usr/lib/python3/dist-packages/sklearn/datasets/data/wine_data.csv
+if [ ! -f "$wine_csv" ]; then
+  echo "SKIP: $wine_csv is missing (install it with scripts/deps.sh data)"
+  exit 77
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$artifacts"
+cd "$work"
+
+# Chromium as root needs --no-sandbox; its own profile keeps runs independent.
+chrome() {
+  timeout 120 "$browser" --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --user-data-dir="$work/profile" --hide-scrollbars "$@"
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# Renders one page: the DOM after load (self-check) with the console on stderr, then a screenshot.
+check_page() {
+  local page=$1 screenshot=$2 min_plots=$3
+  chrome --enable-logging=stderr --v=0 --dump-dom "file://$page" >dom.html 2>console.txt || fail "chromium failed on $page: $(tail -5 console.txt)"
+  local marker
+  marker=$(grep -o '<div id="selfcheck"[^>]*>' dom.html || true)
+  [ -n "$marker" ] || fail "$page: no self-check marker in the DOM (the page's script did not run to its end)"
+  echo "self-check of $(basename "$page"): $marker"
+  local errors empty plots
+  errors=$(sed -n 's/.*data-errors="\([0-9]*\)".*/\1/p' <<<"$marker")
+  empty=$(sed -n 's/.*data-empty-plots="\([0-9]*\)".*/\1/p' <<<"$marker")
+  plots=$(sed -n 's/.*data-plots="\([0-9]*\)".*/\1/p' <<<"$marker")
+  [ "$errors" = "0" ] || fail "$page: $errors JavaScript errors: $marker"
+  [ "$empty" = "0" ] || fail "$page: $empty plots drew nothing: $marker"
+  [ "$plots" -ge "$min_plots" ] || fail "$page: only $plots plots, expected at least $min_plots"
+  if grep -E 'Uncaught|CONSOLE.*(Error|error)' console.txt; then fail "$page: JavaScript errors on the console (above)"; fi
+  chrome --screenshot="$screenshot" --window-size=1280,4000 "file://$page" >/dev/null 2>&1 || fail "screenshot of $page failed"
+  [ -s "$screenshot" ] || fail "no screenshot written to $screenshot"
+  echo "screenshot: $screenshot"
+}
+
+"$nntune" tune "$source_dir/examples/wine_tune.yaml" --trials 6 --storage "sqlite:///$work/study.db" --quiet \
+  || fail "nntune tune failed"
+"$nntune" report --storage "sqlite:///$work/study.db" --study wine_tune -o "$work/report.html" || fail "nntune report failed"
+# history x2, curves, parallel coordinates, importance, a slice per parameter, contour, table
+check_page "$work/report.html" "$artifacts/report.png" 8
+
+"$nntune" train "$source_dir/examples/wine_classification.yaml" --set train.epochs=8 -o "$work/run" --quiet \
+  || fail "nntune train failed"
+[ -f "$work/run/report.html" ] || fail "nntune train wrote no report.html in its output directory"
+# loss, accuracy, learning rate, confusion matrix
+check_page "$work/run/report.html" "$artifacts/training-report.png" 4
+
+# An empty study: a clear message, no broken plot, no error.
+"$nntune" report --storage "sqlite:///$work/empty.db" --study nothing -o "$work/empty.html" >/dev/null 2>&1 \
+  && fail "a report of a missing study should fail"
+echo "PASS: both reports render without JavaScript errors; screenshots in $artifacts"

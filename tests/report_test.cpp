@@ -1,0 +1,427 @@
+// The data behind the report's plots (study_plots, training_report) and the pages' contents:
+// hand-computed values; the pictures themselves are checked in report_browser_test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "report/html.hpp"
+#include "report/study_plots.hpp"
+#include "report/study_report.hpp"
+#include "report/training_report.hpp"
+#include "test_util.hpp"
+
+namespace nntune::report {
+namespace {
+
+using nlohmann::json;
+using tune::Direction;
+using tune::Distribution;
+using tune::FrozenTrial;
+using tune::StudyHistory;
+using tune::TrialState;
+
+FrozenTrial trial(int64_t number, TrialState state, std::optional<double> value, std::map<std::string, double> params = {},
+                  double start = 1000.0, double end = 0.0) {
+  FrozenTrial t;
+  t.id = number;
+  t.number = number;
+  t.state = state;
+  t.value = value;
+  t.start_time = start + static_cast<double>(number);
+  t.end_time = end > 0 ? end : t.start_time + 1.0;
+  for (const auto& [name, v] : params) {
+    t.params[name] = v;
+    t.distributions[name] = name == "opt" ? Distribution::categorical({"sgd", "adam", "rmsprop"})
+                            : name == "lr" ? Distribution::float_range(1e-4, 1e-1, true)
+                                           : Distribution::float_range(0.0, 1.0);
+  }
+  return t;
+}
+
+StudyHistory history_of(Direction d, std::vector<FrozenTrial> trials) {
+  StudyHistory h;
+  h.direction = d;
+  h.trials = std::move(trials);
+  return h;
+}
+
+// ---- optimisation history ----
+
+TEST(OptimizationHistory, BestSoFarWhenMinimising) {
+  const auto h = optimization_history(history_of(
+      Direction::Minimize, {trial(0, TrialState::Complete, 5.0), trial(1, TrialState::Complete, 7.0),
+                            trial(2, TrialState::Failed, std::nullopt), trial(3, TrialState::Complete, 2.0),
+                            trial(4, TrialState::Pruned, 0.5), trial(5, TrialState::Complete, 3.0)}));
+  ASSERT_EQ(h.points.size(), 4u);  // complete trials only: a pruned trial's value is not a result
+  EXPECT_EQ(h.points[2].number, 3);
+  ASSERT_EQ(h.best_by_number.size(), 2u);
+  EXPECT_EQ(h.best_by_number[0].number, 0);
+  EXPECT_DOUBLE_EQ(h.best_by_number[0].value, 5.0);
+  EXPECT_EQ(h.best_by_number[1].number, 3);
+  EXPECT_DOUBLE_EQ(h.best_by_number[1].value, 2.0);
+  EXPECT_DOUBLE_EQ(h.best_by_number[1].x, 3.0);
+  for (const auto& p : h.points) EXPECT_EQ(p.best, p.number == 3);
+}
+
+TEST(OptimizationHistory, BestSoFarWhenMaximising) {
+  const auto h = optimization_history(history_of(
+      Direction::Maximize, {trial(0, TrialState::Complete, 0.5), trial(1, TrialState::Complete, 0.7),
+                            trial(2, TrialState::Complete, 0.6), trial(3, TrialState::Complete, 0.9)}));
+  ASSERT_EQ(h.best_by_number.size(), 3u);
+  EXPECT_DOUBLE_EQ(h.best_by_number[0].value, 0.5);
+  EXPECT_DOUBLE_EQ(h.best_by_number[1].value, 0.7);
+  EXPECT_DOUBLE_EQ(h.best_by_number[2].value, 0.9);
+  EXPECT_TRUE(h.points[3].best);
+}
+
+TEST(OptimizationHistory, BestByTimeFollowsEndTimesNotNumbers) {
+  // Two jobs: trial 1 (the best) finishes before trial 0.
+  const auto h = optimization_history(
+      history_of(Direction::Minimize, {trial(0, TrialState::Complete, 3.0, {}, 100.0, 150.0),
+                                       trial(1, TrialState::Complete, 1.0, {}, 100.0, 120.0)}));
+  ASSERT_EQ(h.best_by_time.size(), 1u);  // trial 0 arrives later and is worse: no second step
+  EXPECT_EQ(h.best_by_time[0].number, 1);
+  EXPECT_DOUBLE_EQ(h.best_by_time[0].x, 20.0);  // seconds after the first start (100)
+  ASSERT_EQ(h.best_by_number.size(), 2u);
+  EXPECT_DOUBLE_EQ(h.points[0].seconds, 50.0);
+}
+
+TEST(StudyOverview, CountsStatesTimesAndTheBest) {
+  const auto o = study_overview(history_of(
+      Direction::Maximize, {trial(0, TrialState::Complete, 0.5, {}, 10.0, 20.0),
+                            trial(1, TrialState::Pruned, 0.1, {}, 10.0, 15.0), trial(2, TrialState::Failed, std::nullopt),
+                            trial(3, TrialState::Complete, 0.8, {}, 10.0, 40.0), trial(4, TrialState::Running, std::nullopt)}));
+  EXPECT_EQ(o.complete, 2);
+  EXPECT_EQ(o.pruned, 1);
+  EXPECT_EQ(o.failed, 1);
+  EXPECT_EQ(o.running, 1);
+  ASSERT_TRUE(o.best);
+  EXPECT_EQ(o.best->number, 3);
+  EXPECT_DOUBLE_EQ(o.first_start, 10.0);
+}
+
+// ---- curves and thinning ----
+
+TEST(IntermediateCurves, KeepStepsInOrderAndMarkPrunedTrials) {
+  FrozenTrial a = trial(0, TrialState::Complete, 0.2), b = trial(1, TrialState::Pruned, std::nullopt),
+              c = trial(2, TrialState::Failed, std::nullopt);
+  a.intermediate = {{3, 0.2}, {1, 0.5}, {2, 0.3}};
+  b.intermediate = {{1, 0.9}, {2, std::nan("")}};
+  const auto curves = intermediate_curves(history_of(Direction::Minimize, {a, b, c}));
+  ASSERT_EQ(curves.size(), 2u);  // c reported nothing
+  EXPECT_EQ(curves[0].steps, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(curves[0].values, (std::vector<double>{0.5, 0.3, 0.2}));
+  EXPECT_FALSE(curves[0].pruned());
+  EXPECT_TRUE(curves[1].pruned());
+  EXPECT_EQ(curves[1].steps, (std::vector<int64_t>{1}));  // the NaN is dropped
+}
+
+TEST(Thinning, KeepsEverythingWhenItFits) {
+  EXPECT_EQ(thin_indices({3, 1, 2}, Direction::Minimize, 5, 1), (std::vector<size_t>{0, 1, 2}));
+}
+
+TEST(Thinning, KeepsTheExtremesAndTheBestAndRespectsTheLimit) {
+  std::vector<double> scores;
+  for (int i = 0; i < 1000; ++i) scores.push_back(std::sin(i * 0.37) * 10 + i * 0.001);
+  scores[617] = -50;  // the best when minimising
+  scores[42] = 80;    // the worst
+  for (Direction d : {Direction::Minimize, Direction::Maximize}) {
+    const auto kept = thin_indices(scores, d, 50, 10);
+    EXPECT_EQ(kept.size(), 50u);
+    EXPECT_TRUE(std::is_sorted(kept.begin(), kept.end()));
+    EXPECT_NE(std::find(kept.begin(), kept.end(), 617u), kept.end());
+    EXPECT_NE(std::find(kept.begin(), kept.end(), 42u), kept.end());
+    // The ten best by the direction are all there.
+    std::vector<size_t> order(scores.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return d == Direction::Minimize ? scores[a] < scores[b] : scores[a] > scores[b];
+    });
+    for (size_t r = 0; r < 10; ++r) EXPECT_NE(std::find(kept.begin(), kept.end(), order[r]), kept.end()) << r;
+  }
+}
+
+TEST(Thinning, CurvesKeepTheBestTrialsCurve) {
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 400; ++i) {
+    FrozenTrial t = trial(i, i % 3 ? TrialState::Pruned : TrialState::Complete, 1.0 + (i * 7919 % 400) / 100.0);
+    t.intermediate = {{1, 5.0}, {2, *t.value}};
+    trials.push_back(t);
+  }
+  trials[123].value = 0.01;  // the best
+  const auto h = history_of(Direction::Minimize, trials);
+  const auto curves = intermediate_curves(h);
+  const auto kept = thin_curves(curves, h, 40);
+  EXPECT_EQ(kept.size(), 40u);
+  EXPECT_NE(std::find(kept.begin(), kept.end(), 123u), kept.end());
+}
+
+// ---- axes, parallel coordinates, slices ----
+
+TEST(ParameterAxes, LogAndCategoricalPositions) {
+  const auto axes = parameter_axes(history_of(
+      Direction::Minimize, {trial(0, TrialState::Complete, 1.0, {{"lr", 1e-3}, {"opt", 2}}),
+                            trial(1, TrialState::Complete, 2.0, {{"lr", 1e-2}, {"opt", 0}})}));
+  ASSERT_EQ(axes.size(), 2u);
+  const ParameterAxis& lr = axes[0];
+  EXPECT_EQ(lr.name, "lr");
+  EXPECT_TRUE(lr.log);
+  EXPECT_NEAR(lr.position(1e-4), 0.0, 1e-12);
+  EXPECT_NEAR(lr.position(1e-3), 1.0 / 3.0, 1e-12);  // one decade of three
+  EXPECT_NEAR(lr.internal_at(2.0 / 3.0), 1e-2, 1e-12);
+  const ParameterAxis& opt = axes[1];
+  EXPECT_TRUE(opt.categorical);
+  EXPECT_EQ(opt.labels, (std::vector<std::string>{"sgd", "adam", "rmsprop"}));
+  EXPECT_DOUBLE_EQ(opt.position(1), 0.5);
+  EXPECT_EQ(opt.text(2), "rmsprop");
+}
+
+TEST(ParallelCoordinates, OneLinePerCompleteTrialWithGapsForMissingParameters) {
+  const auto pc = parallel_coordinates(history_of(
+      Direction::Minimize, {trial(0, TrialState::Complete, 1.0, {{"lr", 1e-4}, {"opt", 1}}),
+                            trial(1, TrialState::Complete, 3.0, {{"opt", 2}}), trial(2, TrialState::Pruned, 0.1, {{"opt", 0}})}));
+  ASSERT_EQ(pc.axes.size(), 2u);
+  ASSERT_EQ(pc.lines.size(), 2u);
+  EXPECT_DOUBLE_EQ(pc.value_low, 1.0);
+  EXPECT_DOUBLE_EQ(pc.value_high, 3.0);
+  EXPECT_NEAR(*pc.lines[0].positions[0], 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(*pc.lines[0].positions[1], 0.5);
+  EXPECT_FALSE(pc.lines[1].positions[0].has_value());
+  EXPECT_DOUBLE_EQ(*pc.lines[1].positions[1], 1.0);
+}
+
+TEST(Slices, OneSlicePerParameterThinnedKeepingTheBest) {
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 300; ++i) trials.push_back(trial(i, TrialState::Complete, std::abs(i - 250.0), {{"x", i / 300.0}}));
+  const auto s = slices(history_of(Direction::Minimize, trials), 30);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].total_points, 300u);
+  EXPECT_EQ(s[0].points.size(), 30u);
+  EXPECT_TRUE(std::any_of(s[0].points.begin(), s[0].points.end(), [](const SlicePoint& p) { return p.number == 250; }));
+  EXPECT_TRUE(std::any_of(s[0].points.begin(), s[0].points.end(), [](const SlicePoint& p) { return p.number == 0; }));
+}
+
+// ---- contour ----
+
+TEST(ContourGrid, InverseDistanceIsExactOnTrialsAndInsideTheRange) {
+  // f(x, y) = 3x + y on a 3x3 lattice of trials that falls on the 5x5 grid.
+  std::vector<FrozenTrial> trials;
+  int n = 0;
+  for (double x : {0.0, 0.5, 1.0})
+    for (double y : {0.0, 0.5, 1.0}) trials.push_back(trial(n++, TrialState::Complete, 3 * x + y, {{"a", x}, {"b", y}}));
+  const auto g = contour_grid(history_of(Direction::Minimize, trials), "a", "b", 5);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->x.name, "a");
+  EXPECT_EQ(g->points.size(), 9u);
+  EXPECT_NEAR(g->at(0, 0), 0.0, 1e-9);
+  EXPECT_NEAR(g->at(2, 2), 2.0, 1e-9);  // x = 0.5, y = 0.5
+  EXPECT_NEAR(g->at(4, 0), 3.0, 1e-9);  // x = 1, y = 0: z[j * res + i] has x along i
+  EXPECT_NEAR(g->at(0, 4), 1.0, 1e-9);
+  EXPECT_NEAR(g->at(4, 4), 4.0, 1e-9);
+  // Between trials: a weighted mean, so inside the observed range.
+  for (double z : g->z) {
+    EXPECT_GE(z, -1e-9);
+    EXPECT_LE(z, 4.0 + 1e-9);
+  }
+  // At (0.25, 0.25) by hand: distance^2 1/8 to the four nearest trials (weight 8, values 0, 0.5,
+  // 1.5, 2), 5/8 to four more (weight 1.6, values 1, 3, 2.5, 3.5), 9/8 to (1, 1) (weight 8/9,
+  // value 4): (32 + 16 + 32/9) / (32 + 6.4 + 8/9) = 1.3122171945...
+  EXPECT_NEAR(g->at(1, 1), (32 + 16 + 32.0 / 9) / (32 + 6.4 + 8.0 / 9), 1e-9);
+  EXPECT_NEAR(g->z_low, 0.0, 1e-9);
+}
+
+TEST(ContourGrid, NeedsTwoTrialsWithBothParameters) {
+  const auto h = history_of(Direction::Minimize, {trial(0, TrialState::Complete, 1.0, {{"a", 0.1}, {"b", 0.2}}),
+                                                  trial(1, TrialState::Complete, 2.0, {{"a", 0.3}})});
+  EXPECT_FALSE(contour_grid(h, "a", "b", 10));
+  EXPECT_FALSE(contour_grid(h, "a", "missing", 10));
+}
+
+// ---- confusion matrix and training series ----
+
+TEST(ConfusionMatrix, CountsArgMaxPredictionsPerTrueClass) {
+  const Tensor outputs({4, 3}, {0.7f, 0.2f, 0.1f,  //
+                                0.1f, 0.8f, 0.1f,  //
+                                0.2f, 0.5f, 0.3f,  //
+                                0.1f, 0.1f, 0.8f});
+  const Tensor labels({4, 1}, {0, 1, 2, 2});
+  const ConfusionMatrix m = confusion_matrix(outputs, labels);
+  EXPECT_EQ(m.classes, 3);
+  EXPECT_EQ(m.at(0, 0), 1);
+  EXPECT_EQ(m.at(1, 1), 1);
+  EXPECT_EQ(m.at(2, 1), 1);  // true 2 predicted 1
+  EXPECT_EQ(m.at(2, 2), 1);
+  EXPECT_EQ(m.total(), 4);
+  EXPECT_DOUBLE_EQ(m.accuracy(), 0.75);
+}
+
+TEST(ConfusionMatrix, SigmoidOutputsAndBadLabels) {
+  const ConfusionMatrix m = confusion_matrix(Tensor({3, 1}, {0.9f, 0.2f, 0.6f}), Tensor({3, 1}, {1, 1, 0}));
+  EXPECT_EQ(m.classes, 2);
+  EXPECT_EQ(m.at(1, 1), 1);
+  EXPECT_EQ(m.at(1, 0), 1);
+  EXPECT_EQ(m.at(0, 1), 1);
+  EXPECT_ERROR_CONTAINS(confusion_matrix(Tensor({1, 3}, {1, 0, 0}), Tensor({1, 1}, {5})), "sample 0", "class 5",
+                        "outside 0..2");
+  EXPECT_ERROR_CONTAINS(confusion_matrix(Tensor({2, 3}), Tensor({1, 1})), "2 predictions but 1 labels");
+}
+
+TEST(TrainingSeries, PanelsPairTrainingAndValidationLossFirst) {
+  History h;
+  for (int e = 1; e <= 3; ++e) {
+    EpochLog log;
+    log.epoch = e;
+    log.lr = 0.1 / e;
+    log.metrics = {{"loss", 1.0 / e}, {"accuracy", 0.5 + 0.1 * e}, {"val_loss", 1.2 / e}, {"val_accuracy", 0.4 + 0.1 * e}};
+    h.epochs.push_back(log);
+  }
+  const auto panels = metric_panels(h);
+  ASSERT_EQ(panels.size(), 2u);
+  EXPECT_EQ(panels[0].metric, "loss");
+  ASSERT_EQ(panels[0].series.size(), 2u);
+  EXPECT_EQ(panels[0].series[0].name, "loss");
+  EXPECT_EQ(panels[0].series[1].name, "val_loss");
+  EXPECT_DOUBLE_EQ(panels[0].series[1].values[2], 0.4);
+  EXPECT_EQ(panels[1].metric, "accuracy");
+  const auto lr = learning_rate_series(h);
+  EXPECT_EQ(lr.epochs, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_DOUBLE_EQ(lr.values[1], 0.05);
+}
+
+// ---- pages ----
+
+int count(const std::string& s, const std::string& part) {
+  int n = 0;
+  for (size_t at = s.find(part); at != std::string::npos; at = s.find(part, at + 1)) ++n;
+  return n;
+}
+
+tune::StudySummary summary(const std::string& name, Direction d = Direction::Minimize) {
+  tune::StudySummary s;
+  s.name = name;
+  s.direction = d;
+  s.system_attrs = {{"sampler", {{"name", "tpe"}, {"seed", 1}}}, {"pruner", {{"name", "median"}}},
+                    {"objective", {{"metric", "val_loss"}}}};
+  return s;
+}
+
+TEST(StudyReport, EmptyStudySaysSoInsteadOfDrawing) {
+  const std::string page = study_report_html(summary("empty"), history_of(Direction::Minimize, {}));
+  EXPECT_NE(page.find("This study has no trials yet"), std::string::npos);
+  EXPECT_EQ(count(page, "<svg class=\"plot"), 0);
+  EXPECT_NE(page.find("tpe (seed 1)"), std::string::npos);
+}
+
+TEST(StudyReport, OnlyFailedTrialsGiveTheReasonAndNoPlots) {
+  FrozenTrial t = trial(0, TrialState::Failed, std::nullopt, {{"a", 0.5}});
+  t.error = "the objective metric 'val_acc' is not reported\nmore";
+  const std::string page = study_report_html(summary("failing"), history_of(Direction::Minimize, {t, t}));
+  EXPECT_NE(page.find("No trial of this study completed (2 failed"), std::string::npos);
+  EXPECT_NE(page.find("The first failure (trial 0): the objective metric &#39;val_acc&#39; is not reported"),
+            std::string::npos);
+  EXPECT_EQ(count(page, "<svg class=\"plot"), 0);
+  EXPECT_NE(page.find("id=\"trials-table\""), std::string::npos);  // the table still lists them
+}
+
+TEST(StudyReport, SingleParameterStudyExplainsTheMissingContour) {
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 6; ++i) trials.push_back(trial(i, TrialState::Complete, (i - 2.0) * (i - 2.0), {{"a", i / 6.0}}));
+  const std::string page = study_report_html(summary("one"), history_of(Direction::Minimize, trials));
+  EXPECT_NE(page.find("The study has a single parameter (a): a contour needs two"), std::string::npos);
+  EXPECT_NE(page.find("data-plot=\"slice a\""), std::string::npos);
+  EXPECT_NE(page.find("data-plot=\"history by trial\""), std::string::npos);
+}
+
+TEST(StudyReport, FullStudyHasEverySectionAndEveryTrialInTheTable) {
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 30; ++i) {
+    const double a = (i * 37 % 30) / 30.0, b = (i * 11 % 30) / 30.0;
+    FrozenTrial t = trial(i, i % 5 == 4 ? TrialState::Pruned : TrialState::Complete, (a - 0.3) * (a - 0.3) + 0.1 * b,
+                          {{"a", a}, {"b", b}, {"opt", i % 3}});
+    t.intermediate = {{1, 1.0}, {2, *t.value + 0.1}};
+    if (t.state == TrialState::Pruned) t.value.reset();
+    trials.push_back(t);
+  }
+  tune::StudySummary s = summary("full <study>");
+  const std::string page = study_report_html(s, history_of(Direction::Minimize, trials));
+  for (const std::string plot : {"history by trial", "history by time", "intermediate values", "parallel coordinates",
+                                 "slice a", "slice b", "slice opt", "contour", "trials table"})
+    EXPECT_NE(page.find("data-plot=\"" + plot + "\""), std::string::npos) << plot;
+  EXPECT_NE(page.find("fANOVA over a random forest"), std::string::npos);
+  EXPECT_NE(page.find("Study full &lt;study&gt;"), std::string::npos);  // escaped
+  EXPECT_NE(page.find("inverse-distance weighting"), std::string::npos);
+  // No external resource: the page works offline.
+  EXPECT_EQ(page.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(page.find("href=\"http"), std::string::npos);
+  // Every trial is in the embedded table data.
+  const json table = trials_table(history_of(Direction::Minimize, trials));
+  EXPECT_EQ(table["rows"].size(), 30u);
+  EXPECT_EQ(table["columns"][5], "a");
+  EXPECT_EQ(table["rows"][2][7], "rmsprop");  // external value of the categorical
+}
+
+TEST(StudyReport, TenThousandTrialsStayUnderTheSizeLimit) {
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 10000; ++i) {
+    const double a = (i * 7919 % 10000) / 10000.0;
+    FrozenTrial t = trial(i, TrialState::Complete, std::sin(7 * a) + (i % 17) * 0.01,
+                          {{"a", a}, {"b", (i * 31 % 100) / 100.0}, {"lr", 1e-4 * std::pow(1000.0, a)}, {"opt", i % 3}});
+    for (int e = 1; e <= 10; ++e) t.intermediate[e] = *t.value + 1.0 / e;
+    trials.push_back(t);
+  }
+  StudyReportOptions options;
+  const std::string page = study_report_html(summary("big"), history_of(Direction::Minimize, trials), options);
+  EXPECT_LT(page.size(), 20u * 1000 * 1000);
+  EXPECT_LE(count(page, "<polyline class=\"curve"), static_cast<int>(options.max_curves));
+  EXPECT_LE(count(page, "class=\"pc m"), static_cast<int>(options.max_parallel_lines));
+}
+
+TEST(Html, EmbeddedJsonCannotCloseTheScriptAndTextIsEscaped) {
+  EXPECT_EQ(html::script_safe_json("{\"e\":\"</script>\"}"), "{\"e\":\"<\\/script>\"}");
+  EXPECT_EQ(json::parse(html::script_safe_json("{\"e\":\"</script>\"}"))["e"], "</script>");
+  EXPECT_EQ(html::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+}
+
+TEST(Html, TicksAreRoundAndInsideTheRange) {
+  const html::Scale linear{0.13, 0.87, false, 0, 100};
+  const auto t = linear.ticks(4);
+  EXPECT_EQ(t, (std::vector<double>{0.2, 0.4, 0.6, 0.8}));
+  const html::Scale log{1e-4, 1e-1, true, 0, 100};
+  EXPECT_EQ(log.ticks(6).size(), 4u);
+  EXPECT_NEAR(log(1e-4), 0, 1e-9);
+  EXPECT_NEAR(log(1e-1), 100, 1e-9);
+}
+
+TEST(TrainingReport, DrawsCurvesLearningRateAndTheConfusionMatrix) {
+  TrainingReport r;
+  r.title = "spec.yaml";
+  for (int e = 1; e <= 3; ++e) {
+    EpochLog log;
+    log.epoch = e;
+    log.lr = 0.01;
+    log.metrics = {{"loss", 1.0 / e}, {"val_loss", 1.1 / e}, {"val_accuracy", 0.5}};
+    r.history.epochs.push_back(log);
+  }
+  r.confusion = confusion_matrix(Tensor({2, 2}, {0.9f, 0.1f, 0.3f, 0.7f}), Tensor({2, 1}, {0, 0}));
+  r.confusion_source = "validation data (2 samples)";
+  const std::string page = training_report_html(r);
+  EXPECT_NE(page.find("data-plot=\"loss\""), std::string::npos);
+  EXPECT_NE(page.find("data-plot=\"accuracy\""), std::string::npos);  // val_accuracy alone gets a panel
+  EXPECT_NE(page.find("data-plot=\"learning rate\""), std::string::npos);
+  EXPECT_NE(page.find("data-plot=\"confusion matrix\""), std::string::npos);
+  EXPECT_NE(page.find("true 0, predicted 1: 1 (50% of 0)"), std::string::npos);
+  EXPECT_NE(page.find("Accuracy 0.5"), std::string::npos);
+
+  TrainingReport regression;
+  regression.title = "boston.yaml";
+  regression.confusion_source = "No confusion matrix: this is a regression task.";
+  const std::string other = training_report_html(regression);
+  EXPECT_NE(other.find("No epoch finished"), std::string::npos);
+  EXPECT_NE(other.find("this is a regression task"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nntune::report
