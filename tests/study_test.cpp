@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cmath>
@@ -16,7 +17,9 @@
 
 #include "nntune/error.hpp"
 #include "nntune/tune/study.hpp"
+#include "nntune/tune/tune_spec.hpp"
 #include "test_util.hpp"
+#include "tune/samplers.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -471,6 +474,297 @@ TEST(Study, HeartbeatKeepsLongTrialsAlive) {
       options);
   EXPECT_TRUE(stayed_running);
   EXPECT_EQ(trials_in(study, TrialState::Complete).size(), 1u);
+}
+
+// ---- many workers: stored budget, retries, storage faults, grids across processes ----
+
+std::string this_host() {
+  char buffer[256] = {0};
+  gethostname(buffer, sizeof(buffer) - 1);
+  return buffer;
+}
+
+// A pid that no process has: a child that exited and was reaped.
+pid_t dead_pid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return child;
+}
+
+// A running trial left by a worker that is gone: x = 0.25 was its parameter.
+FrozenTrial zombie_trial(Storage& storage, int64_t study_id, const nlohmann::json& worker) {
+  FrozenTrial running;
+  running.state = TrialState::Running;
+  running.params["x"] = 0.25;
+  running.distributions["x"] = Distribution::float_range(0, 1);
+  running.system_attrs["worker"] = worker;
+  return storage.create_trial(study_id, &running);
+}
+
+TEST(Study, TrialOfADeadWorkerIsRetriedWithItsParameters) {
+  auto storage = open_storage("memory");
+  Study study = Study::open(storage, "r", Direction::Minimize, sampler_named("random"));
+  const FrozenTrial zombie = zombie_trial(*storage, study.id(), {{"host", this_host()}, {"pid", dead_pid()}});
+  OptimizeOptions options{.n_trials = 3};
+  options.max_retries = 1;
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  const auto trials = study.history().trials;
+  ASSERT_EQ(trials.size(), 4u);  // the failed one does not count: its retry took its place
+  EXPECT_EQ(trials[0].state, TrialState::Failed);
+  EXPECT_NE(trials[0].error.find("worker process died"), std::string::npos) << trials[0].error;
+  EXPECT_EQ(trials[0].system_attrs.at("retried_as"), 1);
+  EXPECT_EQ(trials[1].state, TrialState::Complete);
+  EXPECT_EQ(trials[1].system_attrs.at("retry_of"), zombie.number);
+  EXPECT_EQ(trials[1].system_attrs.at("retry"), 1);
+  EXPECT_EQ(trials[1].value, 0.25);  // the same parameters
+  EXPECT_EQ(Study::counted_trials(trials), 3);
+}
+
+TEST(Study, StaleTrialOfAnotherHostIsFailedAndRetriedWhileTheStudyRuns) {
+  auto storage = open_storage("memory");
+  Study study = Study::open(storage, "s", Direction::Minimize, sampler_named("random"));
+  // Another machine's worker: no pid to look at, only its heartbeat, which stops now.
+  zombie_trial(*storage, study.id(), {{"host", "elsewhere"}, {"pid", 4242}});
+  OptimizeOptions options{.n_trials = 2};
+  options.max_retries = 2;
+  options.stale_grace_seconds = 0.4;
+  options.heartbeat_seconds = 0.1;
+  options.wait_for_other_workers = true;  // the budget is reached while the zombie counts: stay for it
+  const auto start = std::chrono::steady_clock::now();
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  const auto trials = study.history().trials;
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].state, TrialState::Failed);
+  EXPECT_NE(trials[0].error.find("heartbeat"), std::string::npos) << trials[0].error;
+  // Trial 1 is a fresh one (asked before the zombie went stale), trial 2 the retry.
+  EXPECT_EQ(trials[2].system_attrs.at("retry_of"), 0);
+  EXPECT_EQ(trials[2].value, 0.25);
+  EXPECT_EQ(trials_in(study, TrialState::Complete).size(), 2u);
+}
+
+TEST(Study, RetriesStopAtTheConfiguredNumber) {
+  auto storage = open_storage("memory");
+  Study study = Study::open(storage, "n", Direction::Minimize, sampler_named("random"));
+  zombie_trial(*storage, study.id(), {{"host", this_host()}, {"pid", dead_pid()}});
+  study.recover_trials();  // no retries through the plain recovery
+  EXPECT_EQ(study.history().trials.size(), 1u);
+  // A retry that dies too is retried again only while retries are left.
+  FrozenTrial retry_that_died;
+  retry_that_died.state = TrialState::Running;
+  retry_that_died.system_attrs = {{"worker", {{"host", this_host()}, {"pid", dead_pid()}}}, {"retry_of", 0}, {"retry", 1}};
+  storage->create_trial(study.id(), &retry_that_died);
+  OptimizeOptions options{.n_trials = 1};
+  options.max_retries = 1;
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  const auto trials = study.history().trials;
+  ASSERT_EQ(trials.size(), 2u);  // the retry's failure used up the budget of one trial
+  for (const auto& t : trials) EXPECT_FALSE(t.system_attrs.contains("retried_as")) << t.number;
+}
+
+TEST(Study, StoredBudgetAndStopRequestAreSharedByEveryWorker) {
+  auto storage = open_storage("memory");
+  Study study = Study::open(storage, "b", Direction::Minimize, sampler_named("random"));
+  EXPECT_EQ(study.stored_budget().n_trials, 0);
+  study.store_budget({.n_trials = 4});
+  Study other = Study::open(storage, "b", Direction::Minimize, sampler_named("random"));  // another process
+  EXPECT_EQ(other.stored_budget().n_trials, 4);
+  OptimizeOptions options{.n_trials = 100};  // ignored: the stored budget applies
+  options.use_stored_budget = true;
+  other.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  EXPECT_EQ(study.history().trials.size(), 4u);
+
+  // A stop request from elsewhere ends a running optimize after its trial.
+  study.store_budget({.n_trials = 0});
+  std::atomic<int> ran{0};
+  std::thread stopper([&] {
+    while (ran.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    study.request_stop();
+  });
+  other.optimize(
+      [&](Trial& t) {
+        ++ran;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return t.suggest_float("x", 0, 1);
+      },
+      options);
+  stopper.join();
+  EXPECT_TRUE(study.stored_budget().stop_requested);
+  EXPECT_LT(study.history().trials.size(), 10u);
+  EXPECT_TRUE(trials_in(study, TrialState::Running).empty());
+  // A deadline in the past starts nothing.
+  study.store_budget({.n_trials = 0, .deadline = 1.0});
+  const size_t before = study.history().trials.size();
+  other.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  EXPECT_EQ(study.history().trials.size(), before);
+  EXPECT_ERROR_CONTAINS(study.store_budget({.n_trials = -1}), "n_trials must be >= 0");
+}
+
+// A storage that fails its first `failures` writes of running trials (a dropped connection).
+class FlakyStorage : public Storage {
+ public:
+  FlakyStorage(std::shared_ptr<Storage> inner, int failures) : inner_(std::move(inner)), failures_(failures) {}
+  std::string url() const override { return "flaky+" + inner_->url(); }
+  int64_t create_study(const std::string& n, Direction d) override { return inner_->create_study(n, d); }
+  std::optional<int64_t> find_study(const std::string& n) override { return inner_->find_study(n); }
+  StudySummary get_study(int64_t id) override { return inner_->get_study(id); }
+  std::vector<StudySummary> list_studies() override { return inner_->list_studies(); }
+  void delete_study(int64_t id) override { inner_->delete_study(id); }
+  void set_study_system_attr(int64_t id, const std::string& k, const nlohmann::json& v) override {
+    inner_->set_study_system_attr(id, k, v);
+  }
+  void set_study_user_attr(int64_t id, const std::string& k, const nlohmann::json& v) override {
+    inner_->set_study_user_attr(id, k, v);
+  }
+  FrozenTrial create_trial(int64_t id, const FrozenTrial* from) override { return inner_->create_trial(id, from); }
+  std::optional<FrozenTrial> claim_waiting_trial(int64_t id) override { return inner_->claim_waiting_trial(id); }
+  void set_trial_param(int64_t id, const std::string& n, double v, const Distribution& d) override {
+    fail();
+    inner_->set_trial_param(id, n, v, d);
+  }
+  void set_intermediate_value(int64_t id, int64_t step, double v) override {
+    fail();
+    inner_->set_intermediate_value(id, step, v);
+  }
+  void set_trial_user_attr(int64_t id, const std::string& k, const nlohmann::json& v) override {
+    inner_->set_trial_user_attr(id, k, v);
+  }
+  void set_trial_system_attr(int64_t id, const std::string& k, const nlohmann::json& v) override {
+    inner_->set_trial_system_attr(id, k, v);
+  }
+  bool finish_trial(int64_t id, TrialState s, std::optional<double> v, const std::string& e) override {
+    fail();
+    return inner_->finish_trial(id, s, v, e);
+  }
+  void record_heartbeat(int64_t id) override { inner_->record_heartbeat(id); }
+  std::vector<FrozenTrial> fail_stale_trials(int64_t id, double grace) override { return inner_->fail_stale_trials(id, grace); }
+  FrozenTrial get_trial(int64_t id) override { return inner_->get_trial(id); }
+  std::vector<FrozenTrial> get_all_trials(int64_t id) override { return inner_->get_all_trials(id); }
+
+ private:
+  void fail() {
+    if (failures_-- > 0) throw Error("connection to the database lost");
+  }
+  std::shared_ptr<Storage> inner_;
+  std::atomic<int> failures_;
+};
+
+TEST(Study, StorageErrorsWhileATrialRunsAreRetriedWithinTheGracePeriod) {
+  auto flaky = std::make_shared<FlakyStorage>(open_storage("memory"), 3);
+  Study study = Study::open(flaky, "f", Direction::Minimize, sampler_named("random"));
+  OptimizeOptions options{.n_trials = 2, .catch_errors = false};
+  options.stale_grace_seconds = 10;
+  study.optimize(
+      [](Trial& t) {
+        const double x = t.suggest_float("x", 0, 1);
+        t.report(x, 1);
+        return x;
+      },
+      options);
+  const auto trials = study.history().trials;
+  ASSERT_EQ(trials.size(), 2u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.state, TrialState::Complete);
+    EXPECT_EQ(t.intermediate.size(), 1u);
+  }
+
+  // Past the grace period the trial is given up, and says why.
+  auto down = std::make_shared<FlakyStorage>(open_storage("memory"), 1'000'000);
+  Study unreachable = Study::open(down, "d", Direction::Minimize, sampler_named("random"));
+  options.stale_grace_seconds = 0.3;
+  options.heartbeat_seconds = 0.1;
+  EXPECT_ERROR_CONTAINS(unreachable.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options),
+                        "kept failing", "connection to the database lost");
+}
+
+// Samplers see the running trials of every process (the constant liar's pending points), not
+// only this one's: the history comes from the storage.
+class RecordingSampler : public Sampler {
+ public:
+  std::string name() const override { return "recording"; }
+  double sample_independent(const StudyHistory& history, const FrozenTrial&, const std::string&, const Distribution&) override {
+    seen_running.clear();
+    for (const auto& t : history.trials)
+      if (t.state == TrialState::Running && t.params.count("x")) seen_running.push_back(t.params.at("x"));
+    return 0.5;
+  }
+  std::vector<double> seen_running;
+};
+
+TEST(Study, SamplersSeeRunningTrialsOfOtherProcesses) {
+  auto storage = open_storage("memory");
+  Study first = Study::open(storage, "l", Direction::Minimize, sampler_named("random"));
+  Trial elsewhere = first.ask();
+  const double x = elsewhere.suggest_float("x", 0, 1);
+  auto recording = std::make_unique<RecordingSampler>();
+  RecordingSampler* sampler = recording.get();
+  Study second = Study::open(storage, "l", Direction::Minimize, std::move(recording));  // as another process opens it
+  Trial here = second.ask();
+  here.suggest_float("x", 0, 1);
+  EXPECT_EQ(sampler->seen_running, std::vector<double>{x});
+}
+
+TEST(Study, EnumeratedGridCoversEveryBranchOnce) {
+  const TuneSpec spec = parse_tune_spec(
+      "space:\n"
+      "  a: {int: [0, 2]}\n"
+      "  opt: {choice: [{name: sgd, m: {float: [0, 0.5], step: 0.25}}, {name: adam}]}\n"
+      "  fixed: 3\n"
+      "tune: {objective: {command: \"run {a}\"}}\n",
+      "g.yaml");
+  const auto points = enumerate_grid(spec.space, true, {}, 1000);
+  // 3 values of a x (3 sgd momenta + adam) = 12, the first parameter slowest.
+  ASSERT_EQ(points.size(), 12u);
+  EXPECT_EQ(points[0], (nlohmann::json{{"a", 0}, {"opt", "sgd"}, {"opt.sgd.m", 0.0}}));
+  EXPECT_EQ(points[3], (nlohmann::json{{"a", 0}, {"opt", "adam"}}));
+  EXPECT_EQ(points[11], (nlohmann::json{{"a", 2}, {"opt", "adam"}}));
+  std::set<std::string> unique;
+  for (const auto& p : points) unique.insert(p.dump());
+  EXPECT_EQ(unique.size(), 12u);
+  EXPECT_ERROR_CONTAINS(enumerate_grid(spec.space, true, {}, 5), "more than 5 points");
+}
+
+// Enqueued grid points are claimed atomically: processes sharing a study run each point once.
+TEST(Study, EnqueuedGridIsRunOnceAcrossProcesses) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("grid.db");
+  {
+    Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
+    for (int64_t x = 0; x < 30; ++x) study.enqueue({{"x", x}});
+  }
+  std::vector<pid_t> children;
+  for (int p = 0; p < 3; ++p) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      int code = 0;
+      try {
+        Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
+        OptimizeOptions options{.jobs = 2};
+        options.enqueued_only = true;
+        study.optimize([](Trial& t) { return static_cast<double>(t.suggest_int("x", 0, 29)); }, options);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "worker process failed: %s\n", e.what());
+        code = 1;
+      }
+      _exit(code);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
+  std::set<int64_t> xs;
+  for (const auto& t : study.history().trials) {
+    EXPECT_EQ(t.state, TrialState::Complete) << t.error;
+    EXPECT_TRUE(xs.insert(static_cast<int64_t>(*t.value)).second) << "point " << *t.value << " ran twice";
+  }
+  EXPECT_EQ(xs.size(), 30u);
 }
 
 }  // namespace

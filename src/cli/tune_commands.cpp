@@ -1,7 +1,7 @@
 // nntune tune / studies / trials / best / delete.
-// A trial = materialize the spec's search space through the trial (define-by-run), validate the
-// fixed spec, run_training on data loaded once per process, report the monitored metric each
-// epoch to the pruner. Ctrl-C stops after the current epoch; a second Ctrl-C exits at once.
+// `tune` creates or joins the study, stores in it what every worker shares (the spec, the
+// budget, the fault tolerance settings; an enqueued grid), then runs the trial loop of
+// worker_commands.cpp like any `nntune worker`.
 #include "cli/tune_commands.hpp"
 
 #include <unistd.h>
@@ -20,11 +20,13 @@
 
 #include "cli/format.hpp"
 #include "cli/progress.hpp"
+#include "cli/worker_commands.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
+#include "tune/samplers.hpp"
 
 namespace nntune::cli {
 namespace {
@@ -35,208 +37,12 @@ using tune::FrozenTrial;
 using tune::TrialState;
 namespace fs = std::filesystem;
 
-// ---- Ctrl-C ----
-
-std::atomic<int> g_interrupts{0};
-
-extern "C" void on_sigint(int) {
-  if (g_interrupts.fetch_add(1) == 0) {
-    const char message[] = "\nnntune: stopping after the current epoch (Ctrl-C again to quit at once)\n";
-    [[maybe_unused]] auto n = write(STDERR_FILENO, message, sizeof message - 1);
-    return;
-  }
-  _exit(130);
-}
-
-bool interrupted() { return g_interrupts.load() > 0; }
-
-struct SigintGuard {
-  struct sigaction previous {};
-  SigintGuard() {
-    struct sigaction action {};
-    action.sa_handler = on_sigint;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous);
-  }
-  ~SigintGuard() { sigaction(SIGINT, &previous, nullptr); }
-};
-
 // ---- formatting ----
 
 std::string value_text(const json& v) { return v.is_number_float() ? short_number(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump(); }
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 std::string direction_word(Direction d) { return d == Direction::Maximize ? "maximize" : "minimize"; }
 bool better(Direction d, double a, double b) { return d == Direction::Maximize ? a > b : a < b; }
-
-// "3m12s", "1h05m", "42s"
-std::string short_duration(double seconds) {
-  const long s = std::max(0L, std::lround(seconds));
-  char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%lds", s);
-  return buf;
-}
-
-// ---- the objective ----
-
-// Reports the monitored metric at each epoch end and stops training when the pruner says so
-// or Ctrl-C was pressed.
-class TrialReporter : public Callback {
- public:
-  TrialReporter(tune::Trial& trial, std::string metric) : trial_(trial), metric_(std::move(metric)) {}
-  void on_train_begin(TrainState& state) override {
-    if (std::find(state.metric_names.begin(), state.metric_names.end(), metric_) == state.metric_names.end())
-      throw Error("the objective metric '" + metric_ + "' is not reported by this training (it reports: " +
-                  [&] {
-                    std::string s;
-                    for (const auto& m : state.metric_names) s += (s.empty() ? "" : ", ") + m;
-                    return s;
-                  }() +
-                  "); set tune.objective.metric");
-  }
-  bool on_epoch_end(TrainState&, const EpochLog& log) override {
-    if (interrupted()) {
-      interrupted_ = true;
-      return true;
-    }
-    const auto it = log.metrics.find(metric_);
-    if (it == log.metrics.end()) return false;
-    trial_.report(it->second, log.epoch);
-    if (trial_.should_prune()) {
-      pruned_ = true;
-      return true;
-    }
-    return false;
-  }
-  bool pruned() const { return pruned_; }
-  bool was_interrupted() const { return interrupted_; }
-
- private:
-  tune::Trial& trial_;
-  std::string metric_;
-  bool pruned_ = false, interrupted_ = false;
-};
-
-// The trial's value: the best epoch's metric when early stopping restored it, else the last.
-double final_value(const TrainingSpec& spec, const History& history, const std::string& metric) {
-  if (history.epochs.empty()) throw Error("training ran no epoch");
-  const EpochLog* epoch = &history.epochs.back();
-  if (history.best_epoch > 0 && spec.early_stopping && spec.early_stopping->restore_best &&
-      history.best_epoch <= static_cast<int64_t>(history.epochs.size()))
-    epoch = &history.epochs[static_cast<size_t>(history.best_epoch - 1)];
-  const auto it = epoch->metrics.find(metric);
-  if (it == epoch->metrics.end()) throw Error("the metric '" + metric + "' was not reported at epoch " + std::to_string(epoch->epoch));
-  return it->second;
-}
-
-// ---- progress ----
-
-class TuneProgress {
- public:
-  TuneProgress(tune::Study& study, const tune::TuneConfig& config, bool live, bool quiet)
-      : study_(study), config_(config), live_(live), quiet_(quiet), start_(Clock::now()) {
-    for (const FrozenTrial& t : study.history().trials) count(t, false);
-    ticker_ = std::thread([this] { tick(); });
-  }
-  ~TuneProgress() { stop(); }
-  // Ends the status line (before the summary is printed).
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      if (done_) return;
-      done_ = true;
-    }
-    wake_.notify_all();
-    ticker_.join();
-    if (live_ && !quiet_) std::fprintf(stdout, "\r\033[K");
-    std::fflush(stdout);
-  }
-
-  void trial_ended(const FrozenTrial& t) {
-    std::lock_guard lock(mutex_);
-    count(t, true);
-    if (quiet_) return;
-    std::string line = "trial " + std::to_string(t.number) + " ";
-    if (t.state == TrialState::Complete) {
-      line += "complete value " + metric_text(*t.value);
-    } else if (t.state == TrialState::Pruned) {
-      line += "pruned at epoch " + std::to_string(t.intermediate.empty() ? 0 : t.intermediate.rbegin()->first);
-      if (t.value) line += " value " + metric_text(*t.value);
-    } else {
-      line += "failed: " + first_line(t.error);
-    }
-    if (best_) line += " best " + metric_text(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
-    line += " | " + counts();
-    const std::string left = time_left();
-    if (!left.empty()) line += " | " + left;
-    std::fprintf(stdout, "%s%s\n", live_ ? "\r\033[K" : "", line.c_str());
-    if (live_) draw();
-    std::fflush(stdout);
-  }
-
-  int64_t finished_here() const { return finished_here_; }
-  const std::optional<FrozenTrial>& best() const { return best_; }
-  std::string counts() const {
-    return "done " + std::to_string(complete_ + pruned_ + failed_) + " pruned " + std::to_string(pruned_) + " failed " +
-           std::to_string(failed_);
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-
-  void count(const FrozenTrial& t, bool here) {
-    if (t.state == TrialState::Complete) ++complete_;
-    if (t.state == TrialState::Pruned) ++pruned_;
-    if (t.state == TrialState::Failed) ++failed_;
-    if (here && tune::is_finished(t.state)) ++finished_here_;
-    if (t.state == TrialState::Complete && t.value && (!best_ || better(study_.direction(), *t.value, *best_->value)))
-      best_ = t;
-  }
-
-  std::string time_left() const {
-    double left = -1.0;
-    if (config_.timeout_seconds > 0) left = config_.timeout_seconds - elapsed();
-    if (config_.trials > 0 && finished_here_ > 0) {
-      const int64_t remaining = std::max<int64_t>(0, config_.trials - (complete_ + pruned_ + failed_));
-      const double estimate = elapsed() / static_cast<double>(finished_here_) * static_cast<double>(remaining);
-      left = left < 0 ? estimate : std::min(left, estimate);
-    }
-    return left < 0 ? "" : short_duration(left) + " left";
-  }
-
-  void draw() {
-    std::string status = "[" + short_duration(elapsed()) + "] " + counts();
-    if (best_) status += " | best " + metric_text(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
-    const std::string left = time_left();
-    if (!left.empty()) status += " | " + left;
-    if (interrupted()) status += " | stopping after the current epoch";
-    std::fprintf(stdout, "\r%s\033[K", status.c_str());
-    std::fflush(stdout);
-  }
-
-  // Passes Ctrl-C on to the study (a signal handler may not call into it) and redraws the status.
-  void tick() {
-    std::unique_lock lock(mutex_);
-    while (!done_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(200));
-      if (interrupted()) study_.stop();
-      if (live_ && !quiet_ && !done_) draw();
-    }
-  }
-
-  tune::Study& study_;
-  const tune::TuneConfig& config_;
-  bool live_, quiet_;
-  Clock::time_point start_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;
-  std::thread ticker_;
-  int64_t complete_ = 0, pruned_ = 0, failed_ = 0, finished_here_ = 0;
-  std::optional<FrozenTrial> best_;
-};
 
 // ---- storage helpers for the study commands ----
 
@@ -260,8 +66,7 @@ std::optional<FrozenTrial> best_of(const std::vector<FrozenTrial>& trials, Direc
 
 std::string quote_arg(const std::string& s) { return json(s).dump(); }
 
-// The grid sampler enumerates one fixed set of parameters: refuse up front what it cannot
-// enumerate (a continuous float) or what is not fixed (parameters of only some branches).
+// The grid sampler enumerates finite values only: refuse a continuous float up front.
 void check_grid_space(const tune::TuneSpec& ts, const tune::SamplerConfig& sampler) {
   std::string continuous;
   for (const auto& [name, d] : tune::space_parameters(ts.space, ts.external()))
@@ -269,14 +74,12 @@ void check_grid_space(const tune::TuneSpec& ts, const tune::SamplerConfig& sampl
   if (!continuous.empty())
     throw Error(ts.space.source + ": the grid sampler cannot enumerate the continuous parameters " + continuous +
                 ": give them a step ({float: [lo, hi], step: s}) or a choice, or use another sampler (random, sobol, tpe)");
-  std::string conditional;
-  for (const auto& name : tune::conditional_parameters(ts.space, ts.external()))
-    conditional += (conditional.empty() ? "" : ", ") + name;
-  if (!conditional.empty())
-    throw Error(ts.space.source + ": the grid sampler needs the same parameters in every trial, but " + conditional +
-                " exist only on some branches (or for some counts); use another sampler (random, sobol, tpe), or one "
-                "study per branch");
 }
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+// A grid is enqueued as one Waiting trial per point, so this many points at most.
+constexpr int64_t kMaxEnqueuedGrid = 100'000;
 
 }  // namespace
 
@@ -290,14 +93,32 @@ int cmd_tune(const TuneArgs& a) {
   if (!a.pruner.empty()) overrides.push_back("tune.pruner.name=" + quote_arg(a.pruner));
   if (!a.storage.empty()) overrides.push_back("tune.storage=" + quote_arg(a.storage));
   if (!a.study.empty()) overrides.push_back("tune.study=" + quote_arg(a.study));
+  if (a.retries >= 0) overrides.push_back("tune.retries=" + std::to_string(a.retries));
+  if (!a.grace.empty()) overrides.push_back("tune.grace=" + quote_arg(a.grace));
+  if (!a.heartbeat.empty()) overrides.push_back("tune.heartbeat=" + quote_arg(a.heartbeat));
   tune::TuneSpec ts = tune::load_tune_spec(a.spec, overrides);
   tune::TuneConfig& config = ts.config;
-  if (config.trials == 0 && config.timeout_seconds == 0) config.trials = 20;
+  const bool grid = config.sampler.name == "grid";
+  const bool budget_given = config.trials > 0 || config.timeout_seconds > 0;
   const std::string metric = config.objective.metric;
 
-  if (config.sampler.name == "grid") check_grid_space(ts, config.sampler);
+  std::vector<json> grid_points;
+  if (grid) {
+    check_grid_space(ts, config.sampler);
+    grid_points = tune::enumerate_grid(ts.space, ts.external(), config.sampler.grid, kMaxEnqueuedGrid);
+  }
 
   auto storage = tune::open_storage(config.storage);
+  // The process that creates the study sets it up once (its grid); the others join it.
+  bool created = false;
+  if (!storage->find_study(config.study)) {
+    try {
+      storage->create_study(config.study, config.objective.direction);
+      created = true;
+    } catch (const Error&) {
+      if (!storage->find_study(config.study)) throw;  // not a race with another nntune tune
+    }
+  }
   std::unique_ptr<tune::Pruner> pruner;
   if (config.pruner.name != "none") pruner = tune::make_pruner(config.pruner);
   tune::Study study = tune::Study::open(storage, config.study, config.objective.direction,
@@ -305,7 +126,7 @@ int cmd_tune(const TuneArgs& a) {
   storage->set_study_system_attr(study.id(), "spec_file", a.spec);
   storage->set_study_system_attr(study.id(), "objective", {{"metric", metric}, {"cv_folds", config.objective.cv_folds}});
   store_tuner_config(*storage, study.id(), config);  // for nntune tell --should-prune on this study
-  std::optional<SpecData> data;
+  store_worker_plan(*storage, study.id(), a.spec, overrides);
   if (ts.external()) {
     storage->set_study_system_attr(study.id(), "command", config.objective.command);
   } else {
@@ -313,114 +134,59 @@ int cmd_tune(const TuneArgs& a) {
     json spec_root = ts.space.root;
     tune::absolutize_data_paths(spec_root, ts.space.base_dir);
     storage->set_study_system_attr(study.id(), "spec", spec_root);
-    // The data, once: every trial shares it (data.* cannot be tuned).
-    const SpecTree first = tune::materialize(ts.space, [](const std::string&, const tune::Distribution& d) -> json {
-      return d.kind == tune::DistributionKind::Categorical ? d.choices.front() : d.to_external(d.low);
-    });
-    const TrainingSpec data_spec = tune::training_spec_of(first);
-    if (config.objective.cv_folds == 0) data = load_spec_data(data_spec);
+  }
+  // The budget every worker shares. Without --trials/--timeout (or tune.trials/timeout) a
+  // study that has one keeps it; a new one gets 20 trials (a grid: all its points).
+  tune::StudyBudget budget = study.stored_budget();
+  const bool has_budget = storage->get_study(study.id()).system_attrs.contains("n_trials");
+  if (budget_given || !has_budget) {
+    budget.n_trials = budget_given ? config.trials : grid ? 0 : 20;
+    budget.deadline = config.timeout_seconds > 0 ? unix_now() + config.timeout_seconds : 0.0;
+  }
+  budget.stop_requested = false;  // running nntune tune resumes a stopped study
+  study.store_budget(budget);
+
+  bool enqueued_grid = false;
+  if (grid && created) {
+    for (const json& point : grid_points) study.enqueue(point);
+    mark_grid_enqueued(*storage, study.id(), static_cast<int64_t>(grid_points.size()));
+    enqueued_grid = true;
+  } else if (grid) {
+    enqueued_grid = wait_for_enqueued_grid(*storage, storage->get_study(study.id()));
   }
 
-  const bool live = !a.quiet && isatty(fileno(stdout));
   const int64_t before = static_cast<int64_t>(study.history().trials.size());
   if (!a.quiet) {
-    std::string budget;
-    if (config.trials > 0) budget += std::to_string(config.trials) + " trials";
-    if (config.timeout_seconds > 0) budget += (budget.empty() ? "" : ", ") + short_duration(config.timeout_seconds);
+    std::string limits;
+    if (budget.n_trials > 0) limits += std::to_string(budget.n_trials) + " trials";
+    if (budget.deadline > 0) limits += (limits.empty() ? "" : ", ") + short_duration(budget.deadline - unix_now());
+    if (enqueued_grid) limits += (limits.empty() ? "" : ", ") + std::string("the grid");
     std::printf("study %s in %s: %s %s; %lld trials so far; budget %s; sampler %s, pruner %s, jobs %lld\n",
                 config.study.c_str(), storage->url().c_str(), direction_word(config.objective.direction).c_str(),
-                metric.c_str(), static_cast<long long>(before), budget.c_str(), config.sampler.name.c_str(),
-                config.pruner.name.c_str(), static_cast<long long>(config.jobs));
-    if (data)
-      std::printf("data: %lld train, %lld validation samples (loaded once, shared by all trials)\n",
-                  static_cast<long long>(data->train.size()),
-                  static_cast<long long>(data->validation ? data->validation->size() : 0));
+                metric.c_str(), static_cast<long long>(before), limits.empty() ? "none" : limits.c_str(),
+                config.sampler.name.c_str(), config.pruner.name.c_str(), static_cast<long long>(config.jobs));
+    if (created && grid) std::printf("grid: %zu points enqueued, each run once by whichever worker claims it\n", grid_points.size());
     std::fflush(stdout);
   }
-
-  auto external_objective = [&](tune::Trial& trial) -> double {
-    if (interrupted()) throw Error("interrupted (Ctrl-C) before it started");
-    const SpecTree fixed = tune::materialize(
-        ts.space, [&](const std::string& name, const tune::Distribution& d) { return trial.suggest(name, d); }, true);
-    // {name} placeholders: the trial's parameters by name, and the fixed values of space:.
-    json params = trial.frozen().external_params();
-    for (const auto& [key, value] : fixed.root.items())
-      if (!params.contains(key)) params[key] = value;
-    tune::ExternalCommand command;
-    command.command = config.objective.command;
-    command.timeout_seconds = config.objective.command_timeout_seconds;
-    command.working_dir = config.objective.working_dir;
-    command.should_stop = [] { return interrupted(); };
-    const tune::ExternalResult result = tune::run_external_objective(
-        command, params,
-        [&](int64_t step, double value) {
-          trial.report(value, step);
-          return trial.should_prune();
-        },
-        trial.number());
-    if (result.stopped) throw Error("interrupted (Ctrl-C)");
-    if (result.state == TrialState::Pruned) throw tune::TrialPruned();
-    if (result.state != TrialState::Complete || !result.value) throw Error(result.error);
-    return *result.value;
-  };
-
-  auto objective = [&](tune::Trial& trial) -> double {
-    if (ts.external()) return external_objective(trial);
-    if (interrupted()) throw Error("interrupted (Ctrl-C) before it started");
-    const SpecTree fixed = tune::materialize_trial(ts.space, trial);
-    const TrainingSpec spec = tune::training_spec_of(fixed);
-    if (config.objective.cv_folds >= 2) {
-      const auto cv = run_cross_validation(spec, config.objective.cv_folds);
-      const std::string key = metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric;
-      const auto it = cv.mean.find(key);
-      if (it == cv.mean.end()) throw Error("cross-validation does not report '" + key + "'");
-      return it->second;
-    }
-    TrialReporter reporter(trial, metric);
-    TrainingOptions options;
-    options.data = &*data;
-    options.save = !a.save_models.empty();
-    if (options.save) options.output_dir = (fs::path(a.save_models) / ("trial_" + std::to_string(trial.number()))).string();
-    const TrainingResult result = run_training(spec, {&reporter}, options);
-    if (reporter.was_interrupted()) throw Error("interrupted (Ctrl-C)");
-    if (reporter.pruned()) throw tune::TrialPruned();
-    return final_value(spec, result.history, metric);
-  };
-
-  SigintGuard sigint;
-  TuneProgress progress(study, config, live, a.quiet);
-  tune::OptimizeOptions options;
-  options.n_trials = config.trials;
-  options.timeout_seconds = config.timeout_seconds;
-  options.jobs = config.jobs;
-  options.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) {
-    progress.trial_ended(t);
-    return interrupted();
-  };
-  study.optimize(objective, options);
-  progress.stop();
-
-  const auto history = study.history();
-  int64_t running = 0;
-  for (const auto& t : history.trials) running += t.state == TrialState::Running;
-  if (!a.quiet) {
-    std::printf("%s: %lld new trials | %s\n", interrupted() ? "interrupted" : "finished",
-                static_cast<long long>(progress.finished_here()), progress.counts().c_str());
-    if (const auto best = best_of(history.trials, study.direction())) {
-      std::printf("best: trial %lld %s %s\n", static_cast<long long>(best->number), metric.c_str(),
-                  metric_text(*best->value).c_str());
-      const json params = best->external_params();
-      for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
-      if (!ts.external())
-        std::printf("the fixed spec: nntune best %s --storage %s --spec-out best.yaml\n", config.study.c_str(),
-                  storage->url().c_str());
-    } else if (config.trials > 0 && before >= config.trials) {
-      std::printf("the study already has %lld trials (budget %lld): raise --trials to run more\n",
-                  static_cast<long long>(before), static_cast<long long>(config.trials));
-    }
+  if (a.create_only) {
+    if (!a.quiet)
+      std::printf("the study is ready: start workers on any host with\n  nntune worker --storage %s --study %s\n",
+                  storage->url().c_str(), config.study.c_str());
+    return 0;
   }
+
+  TrialLoopOptions options;
+  options.jobs = config.jobs;
+  options.save_models = a.save_models;
+  options.quiet = a.quiet;
+  options.enqueued_grid = enqueued_grid;
+  const TrialLoopResult result = run_trial_loop(study, ts, options);
+  if (!a.quiet && result.finished_here == 0 && budget.n_trials > 0 && tune::Study::counted_trials(study.history().trials) >= budget.n_trials &&
+      !result.stop_requested && !result.interrupted)
+    std::printf("the study already has %lld trials (budget %lld): raise --trials to run more\n",
+                static_cast<long long>(before), static_cast<long long>(budget.n_trials));
   std::fflush(stdout);
-  return interrupted() ? 130 : 0;
+  return result.interrupted ? 130 : 0;
 }
 
 int cmd_studies(const StudyArgs& a) {
@@ -472,7 +238,10 @@ int cmd_trials(const StudyArgs& a) {
                      {"end", t.end_time},
                      {"seconds", duration(t)},
                      {"error", t.error},
-                     {"user_attrs", t.user_attrs}});
+                     {"user_attrs", t.user_attrs},
+                     {"retry_of", t.system_attrs.value("retry_of", json(nullptr))},
+                     {"retried_as", t.system_attrs.value("retried_as", json(nullptr))},
+                     {"worker", t.system_attrs.value("worker", json(nullptr))}});
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
@@ -485,7 +254,11 @@ int cmd_trials(const StudyArgs& a) {
     return q + "\"";
   };
   std::vector<std::vector<std::string>> rows;
+  // A retried trial (its worker died) names the trial it retries; only studies with retries get the column.
+  bool any_retry = false;
+  for (const auto& t : trials) any_retry = any_retry || t.system_attrs.contains("retry_of");
   std::vector<std::string> header = {"number", "state", "value", "seconds"};
+  if (any_retry) header.push_back("retry_of");
   header.insert(header.end(), names.begin(), names.end());
   header.push_back("error");
   rows.push_back(header);
@@ -493,8 +266,11 @@ int cmd_trials(const StudyArgs& a) {
     const json params = t.external_params();
     std::vector<std::string> row = {std::to_string(t.number), tune::to_string(t.state),
                                     t.value ? short_number(*t.value) : "", t.end_time > 0 ? metric_text(duration(t)) : ""};
+    if (any_retry) row.push_back(t.system_attrs.contains("retry_of") ? t.system_attrs["retry_of"].dump() : "");
     for (const auto& n : names) row.push_back(params.contains(n) ? value_text(params.at(n)) : "");
-    row.push_back(first_line(t.error));
+    std::string error = first_line(t.error);
+    if (t.system_attrs.contains("retried_as")) error = "(retried as trial " + t.system_attrs["retried_as"].dump() + ") " + error;
+    row.push_back(error);
     rows.push_back(row);
   }
   if (csv) {
@@ -586,10 +362,15 @@ TuneCommands::TuneCommands(CLI::App& app) {
   tune_->add_option("--jobs,-j", t.jobs, "trials in parallel (threads)")->check(CLI::Range(1, 256));
   tune_->add_option("--sampler", t.sampler, "random, grid, sobol, tpe, tpe-mv, gp");
   tune_->add_option("--pruner", t.pruner, "none, median, percentile, asha, hyperband");
-  tune_->add_option("--storage", t.storage, "sqlite:///FILE.db (default sqlite:///nntune.db) or memory");
+  tune_->add_option("--storage", t.storage, "sqlite:///FILE.db (default sqlite:///nntune.db), postgresql://... or memory");
   tune_->add_option("--study", t.study, "study name (default: the spec file's name)");
   tune_->add_option("--set", t.overrides, "override a spec value: path.to.key=value (tune.* too; repeatable)");
   tune_->add_option("--save-models", t.save_models, "save each trial's model under DIR/trial_N");
+  tune_->add_option("--retries", t.retries, "run a trial whose worker died again, with the same parameters, up to N times (default 1)")
+      ->check(CLI::NonNegativeNumber);
+  tune_->add_option("--grace", t.grace, "a running trial without a heartbeat for this long is failed (default 5m): 30s, 5m");
+  tune_->add_option("--heartbeat", t.heartbeat, "how often running trials send a heartbeat (default 5s)");
+  tune_->add_flag("--create-only", t.create_only, "create (or update) the study and its budget, run no trial: start nntune worker to run it");
   tune_->add_flag("--quiet,-q", t.quiet, "print nothing while tuning");
 
   auto storage_option = [](CLI::App* cmd, StudyArgs& s) {
@@ -611,6 +392,7 @@ TuneCommands::TuneCommands(CLI::App& app) {
   delete_->add_flag("--yes,-y", delete_args_.yes, "do not ask for confirmation");
   storage_option(delete_, delete_args_);
   ask_tell_.emplace(app);
+  worker_.emplace(app);
 }
 
 std::optional<int> TuneCommands::run() {
@@ -619,7 +401,8 @@ std::optional<int> TuneCommands::run() {
   if (*trials_) return cmd_trials(trials_args_);
   if (*best_) return cmd_best(best_args_);
   if (*delete_) return cmd_delete(delete_args_);
-  return ask_tell_->run();
+  if (const auto code = ask_tell_->run()) return code;
+  return worker_->run();
 }
 
 }  // namespace nntune::cli

@@ -1,6 +1,6 @@
 #pragma once
 // The tuning commands of the command line: tune, studies, trials, best, delete (and ask, tell:
-// ask_tell.hpp).
+// ask_tell.hpp; worker, stop: worker_commands.hpp).
 // main.cpp creates one TuneCommands on its CLI::App and asks it to run after parsing.
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/ask_tell.hpp"
+#include "cli/worker_commands.hpp"
 
 namespace nntune::cli {
 
@@ -18,6 +19,9 @@ struct TuneArgs {
   int64_t trials = 0;  // 0: as the spec says
   std::string timeout, sampler, pruner, storage, study, save_models;
   int64_t jobs = 0;
+  int64_t retries = -1;           // -1: as the spec says
+  std::string grace, heartbeat;   // durations; empty: as the spec says
+  bool create_only = false;       // set the study up for workers, run no trial
   bool quiet = false;
 };
 
@@ -40,6 +44,7 @@ class TuneCommands {
   StudyArgs studies_args_, trials_args_, best_args_, delete_args_;
   CLI::App *tune_ = nullptr, *studies_ = nullptr, *trials_ = nullptr, *best_ = nullptr, *delete_ = nullptr;
   std::optional<AskTellCommands> ask_tell_;  // after the others in --help
+  std::optional<WorkerCommands> worker_;     // worker, stop
 };
 
 int cmd_tune(const TuneArgs& args);

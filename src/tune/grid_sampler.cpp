@@ -14,6 +14,7 @@
 #include <set>
 
 #include "nntune/error.hpp"
+#include "nntune/tune/tune_spec.hpp"
 #include "tune/samplers.hpp"
 
 namespace nntune::tune {
@@ -84,32 +85,7 @@ class GridSampler : public Sampler {
   };
 
   std::vector<double> values_of(const std::string& name, const Distribution& distribution) const {
-    std::vector<double> out;
-    auto listed = explicit_grid_.find(name);
-    if (listed != explicit_grid_.end()) {
-      for (const auto& external : listed->second) {
-        try {
-          out.push_back(distribution.to_internal(external));
-        } catch (const Error& e) {
-          throw Error("grid value for parameter \"" + name + "\": " + e.what());
-        }
-      }
-      return out;
-    }
-    const int64_t n = distribution.cardinality();
-    if (n == 0)
-      throw Error("grid sampler cannot enumerate continuous float parameter \"" + name + "\" [" +
-                  std::to_string(distribution.low) + ", " + std::to_string(distribution.high) +
-                  "]: list its values in the sampler's grid or give the range a step");
-    if (n > kMaxGridPoints)
-      throw Error("grid for parameter \"" + name + "\" would have " + std::to_string(n) +
-                  " values: list fewer values in the sampler's grid");
-    for (int64_t i = 0; i < n; ++i) {
-      const double raw = distribution.kind == DistributionKind::Categorical ? static_cast<double>(i)
-                                                                          : distribution.low + static_cast<double>(i) * distribution.step;
-      out.push_back(distribution.snap(raw));
-    }
-    return out;
+    return grid_values(name, distribution, explicit_grid_);
   }
 
   // The grid as known from the history (+ the parameter being asked now, if any).
@@ -164,6 +140,75 @@ class GridSampler : public Sampler {
 };
 
 }  // namespace
+
+std::vector<double> grid_values(const std::string& name, const Distribution& distribution,
+                                const std::map<std::string, std::vector<nlohmann::json>>& explicit_grid) {
+  std::vector<double> out;
+  auto listed = explicit_grid.find(name);
+  if (listed != explicit_grid.end()) {
+    for (const auto& external : listed->second) {
+      try {
+        out.push_back(distribution.to_internal(external));
+      } catch (const Error& e) {
+        throw Error("grid value for parameter \"" + name + "\": " + e.what());
+      }
+    }
+    return out;
+  }
+  const int64_t n = distribution.cardinality();
+  if (n == 0)
+    throw Error("grid sampler cannot enumerate continuous float parameter \"" + name + "\" [" +
+                std::to_string(distribution.low) + ", " + std::to_string(distribution.high) +
+                "]: list its values in the sampler's grid or give the range a step");
+  if (n > kMaxGridPoints)
+    throw Error("grid for parameter \"" + name + "\" would have " + std::to_string(n) +
+                " values: list fewer values in the sampler's grid");
+  for (int64_t i = 0; i < n; ++i) {
+    const double raw = distribution.kind == DistributionKind::Categorical ? static_cast<double>(i)
+                                                                        : distribution.low + static_cast<double>(i) * distribution.step;
+    out.push_back(distribution.snap(raw));
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> enumerate_grid(const SpecTree& space, bool external,
+                                           const std::map<std::string, std::vector<nlohmann::json>>& explicit_grid,
+                                           int64_t max_points) {
+  // An odometer over the sequence of decisions one walk of the space makes: each walk follows
+  // the chosen value indices and takes the first value of any parameter met past them (a new
+  // branch's parameters), then the last decision that can still move does, and the ones after
+  // it start over. Each leaf of the tree of branches is visited once.
+  std::vector<nlohmann::json> points;
+  std::vector<size_t> chosen;
+  for (;;) {
+    std::vector<size_t> counts;
+    nlohmann::json point = nlohmann::json::object();
+    materialize(
+        space,
+        [&](const std::string& name, const Distribution& distribution) -> nlohmann::json {
+          const std::vector<double> values = grid_values(name, distribution, explicit_grid);
+          if (values.empty()) throw Error("grid for parameter \"" + name + "\" lists no values: give at least one");
+          const size_t at = counts.size();
+          if (at == chosen.size()) chosen.push_back(0);
+          counts.push_back(values.size());
+          const nlohmann::json value = distribution.to_external(values[std::min(chosen[at], values.size() - 1)]);
+          point[name] = value;
+          return value;
+        },
+        external);
+    chosen.resize(counts.size());
+    points.push_back(std::move(point));
+    if (static_cast<int64_t>(points.size()) > max_points)
+      throw Error(space.source + ": the grid has more than " + std::to_string(max_points) +
+                  " points: give fewer values (steps, choices) or use another sampler (random, sobol, tpe)");
+    size_t moving = chosen.size();
+    while (moving > 0 && chosen[moving - 1] + 1 >= counts[moving - 1]) --moving;
+    if (moving == 0) break;
+    ++chosen[moving - 1];
+    chosen.resize(moving);
+  }
+  return points;
+}
 
 std::unique_ptr<Sampler> make_grid_sampler(const SamplerConfig& config) {
   return std::make_unique<GridSampler>(config.grid);

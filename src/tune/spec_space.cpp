@@ -375,7 +375,9 @@ const spec::Node& tune_schema() {
                      field("pruner", either({names_node("pruner", pruner_names()), pruner_map})),
                      field("trials", count(1.0)), field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
                      field("jobs", node_of(Kind::Int, 1.0, 256.0)), field("study", node_of(Kind::String)),
-                     field("storage", node_of(Kind::String))});
+                     field("storage", node_of(Kind::String)), field("retries", count(0.0)),
+                     field("grace", either({node_of(Kind::String), node_of(Kind::Float, 1e-3)})),
+                     field("heartbeat", either({node_of(Kind::String), node_of(Kind::Float, 1e-3)}))});
   }();
   return *schema;
 }
@@ -439,6 +441,19 @@ TuneConfig tune_config_from(const json& tune, const SpecTree& tree) {
     }
   }
   c.jobs = tune.value("jobs", c.jobs);
+  c.retries = tune.value("retries", c.retries);
+  for (const auto& [key, seconds] : {std::pair<const char*, double*>{"grace", &c.grace_seconds}, {"heartbeat", &c.heartbeat_seconds}})
+    if (const json* t = find(tune, key)) {
+      try {
+        *seconds = t->is_string() ? parse_duration(t->get<std::string>()) : t->get<double>();
+      } catch (const Error& e) {
+        tree.fail(std::string("tune.") + key, e.what());
+      }
+    }
+  if (c.heartbeat_seconds >= c.grace_seconds)
+    tree.fail(find(tune, "heartbeat") ? "tune.heartbeat" : "tune.grace",
+              "the heartbeat (" + std::to_string(c.heartbeat_seconds) + " s) must be shorter than the grace period (" +
+                  std::to_string(c.grace_seconds) + " s), or live trials would be failed as stale");
   c.study = tune.value("study", c.study);
   c.storage = tune.value("storage", c.storage);
   if (c.study.empty()) c.study = fs::path(tree.source).stem().string();

@@ -34,6 +34,9 @@ struct Study::Shared {
   // cost per trial does not grow with a copy of the whole history.
   StudyHistory history;
   size_t finished_prefix = 0;
+  // How long a storage call made for a running trial is retried (back-off) before the trial is
+  // given up: the stale grace of the running optimize(), 0 outside it.
+  std::atomic<double> storage_patience{0.0};
 };
 
 namespace {
@@ -47,6 +50,28 @@ class SpaceExhausted : public Error {
 
 const char* kFixedParams = "fixed_params";  // system attr of an enqueued trial
 const char* kWorker = "worker";             // system attr: {"host": ..., "pid": ...}
+// A retry: trial system attrs "retry_of" (the original's number) and "retry" (1, 2, ...); the
+// failed trial gets "retried_as" (the retry's number).
+const char* kRetryOf = "retry_of";
+const char* kRetry = "retry";
+const char* kRetriedAs = "retried_as";
+// Study system attrs of the shared budget.
+const char* kBudgetTrials = "n_trials";
+const char* kBudgetDeadline = "deadline";
+const char* kStopRequested = "stop_requested";
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The worker attr of a trial run by an optimize() loop: its pid is an integer (an `nntune ask`
+// trial has none: its shell loop owns it).
+std::optional<pid_t> worker_pid(const FrozenTrial& t) {
+  const auto found = t.system_attrs.find(kWorker);
+  if (found == t.system_attrs.end() || !found->is_object() || !found->contains("pid") || !(*found)["pid"].is_number_integer())
+    return std::nullopt;
+  return static_cast<pid_t>((*found)["pid"].get<int64_t>());
+}
 
 std::string host_name() {
   char buffer[256] = {0};
@@ -134,7 +159,8 @@ nlohmann::json Trial::suggest(const std::string& name, const Distribution& distr
     else
       internal = study.sampler_->sample_independent(history, trial_, name, distribution);
   }
-  study.storage_->set_trial_param(trial_.id, name, internal, distribution);
+  study.with_storage_retry(
+      "store " + where, [&] { study.storage_->set_trial_param(trial_.id, name, internal, distribution); }, trial_.id);
   trial_.params[name] = internal;
   trial_.distributions[name] = distribution;
   return distribution.to_external(internal);
@@ -172,7 +198,9 @@ void Trial::reserve_parameters(const StudyHistory& history, const nlohmann::json
 }
 
 void Trial::report(double value, int64_t step) {
-  study_->storage_->set_intermediate_value(trial_.id, step, value);
+  study_->with_storage_retry(
+      "report step " + std::to_string(step) + " of trial " + std::to_string(trial_.number),
+      [&] { study_->storage_->set_intermediate_value(trial_.id, step, value); }, trial_.id);
   trial_.intermediate[step] = value;
 }
 
@@ -266,19 +294,59 @@ std::optional<FrozenTrial> Study::best_trial() const {
   return best;
 }
 
+namespace {
+nlohmann::json this_worker() {
+  return {{"host", host_name()}, {"pid", static_cast<int64_t>(getpid())}};
+}
+}  // namespace
+
+std::optional<Trial> Study::claim_waiting() {
+  std::optional<FrozenTrial> claimed = storage_->claim_waiting_trial(study_id_);
+  if (!claimed) return std::nullopt;
+  // Who runs it, so that a later resume on this host can tell a dead worker's trial.
+  const nlohmann::json worker = this_worker();
+  storage_->set_trial_system_attr(claimed->id, kWorker, worker);
+  claimed->system_attrs[kWorker] = worker;
+  return Trial(*this, std::move(*claimed));
+}
+
 Trial Study::ask() {
-  // Who runs it, so that a later resume on this host can tell a dead worker's trial. A new
-  // trial is created with it in one transaction, so no zombie ever lacks it.
-  const nlohmann::json worker = {{"host", host_name()}, {"pid", static_cast<int64_t>(getpid())}};
-  if (std::optional<FrozenTrial> claimed = storage_->claim_waiting_trial(study_id_)) {
-    storage_->set_trial_system_attr(claimed->id, kWorker, worker);
-    claimed->system_attrs[kWorker] = worker;
-    return Trial(*this, std::move(*claimed));
-  }
+  if (std::optional<Trial> claimed = claim_waiting()) return std::move(*claimed);
+  // A new trial is created with its worker in one transaction, so no zombie ever lacks it.
   FrozenTrial fresh;
   fresh.state = TrialState::Running;
-  fresh.system_attrs[kWorker] = worker;
+  fresh.system_attrs[kWorker] = this_worker();
   return Trial(*this, storage_->create_trial(study_id_, &fresh));
+}
+
+void Study::with_storage_retry(const std::string& what, const std::function<void()>& call, int64_t trial_id) const {
+  const double patience = shared_->storage_patience.load();
+  const auto start = std::chrono::steady_clock::now();
+  double delay = 0.1;
+  for (;;) {
+    try {
+      call();
+      return;
+    } catch (const std::exception& e) {
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (patience <= 0) throw;
+      // A trial that finished meanwhile (failed as stale by another worker) takes no more writes.
+      bool finished = false;
+      if (trial_id >= 0) {
+        try {
+          finished = is_finished(storage_->get_trial(trial_id).state);
+        } catch (const std::exception&) {
+          // the storage is still unreachable: keep trying
+        }
+      }
+      if (finished) throw;
+      if (waited + delay > patience)
+        throw Error(what + ": the storage " + storage_->url() + " kept failing for " + std::to_string(std::lround(waited)) +
+                    " s (the stale grace period), giving up: " + e.what());
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+      delay = std::min(delay * 2, 5.0);
+    }
+  }
 }
 
 bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error) {
@@ -297,7 +365,20 @@ bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, 
     const double last = frozen.intermediate.rbegin()->second;  // the value at its last step
     if (!std::isnan(last)) value = last;
   }
-  if (!storage_->finish_trial(frozen.id, state, value, reason)) return false;
+  bool finished = false;
+  int attempts = 0;
+  with_storage_retry("finish trial " + std::to_string(frozen.number), [&] {
+    if (attempts++ > 0) {
+      // The last attempt may have been written before the connection broke: then it is done.
+      const FrozenTrial stored = storage_->get_trial(frozen.id);
+      if (stored.state == state && stored.error == reason && stored.value == value) {
+        finished = true;
+        return;
+      }
+    }
+    finished = storage_->finish_trial(frozen.id, state, value, reason);
+  });
+  if (!finished) return false;
   frozen.state = state;
   frozen.value = value;
   frozen.error = reason;
@@ -359,42 +440,126 @@ void Study::add_trial(const FrozenTrial& trial) {
 }
 
 std::vector<FrozenTrial> Study::recover_trials(double stale_grace_seconds) {
+  int64_t scan_from = 0;
+  return recover_and_retry(stale_grace_seconds, 0, scan_from);
+}
+
+std::vector<FrozenTrial> Study::recover_and_retry(double stale_grace_seconds, int64_t max_retries, int64_t& scan_from) {
   std::vector<FrozenTrial> failed;
   const std::string host = host_name();
-  for (const auto& t : storage_->get_all_trials(study_id_)) {
+  std::vector<FrozenTrial> unfinished = storage_->get_trials_from(study_id_, scan_from);
+  // Finished trials never run again: the next scan starts after the leading ones.
+  size_t leading_finished = 0;
+  while (leading_finished < unfinished.size() && is_finished(unfinished[leading_finished].state)) ++leading_finished;
+  if (leading_finished > 0) scan_from = unfinished[leading_finished - 1].number + 1;
+  bool any_running = false;
+  for (const auto& t : unfinished) {
     if (t.state != TrialState::Running) continue;
-    const nlohmann::json& worker = t.system_attrs.contains(kWorker) ? t.system_attrs[kWorker] : nlohmann::json();
-    if (!worker.is_object() || worker.value("host", "") != host || !worker["pid"].is_number_integer()) continue;
-    const auto pid = static_cast<pid_t>(worker["pid"].get<int64_t>());
-    if (pid <= 0 || pid == getpid()) continue;
-    if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal): leave it
-    const std::string reason = "worker process died (pid " + std::to_string(pid) + " on " + host +
+    any_running = true;
+    const std::optional<pid_t> pid = worker_pid(t);
+    if (pid && *pid == getpid()) continue;  // this process is alive
+    const nlohmann::json& worker = t.system_attrs[kWorker];
+    if (!pid || *pid <= 0 || worker.value("host", "") != host) continue;
+    if (kill(*pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal): leave it
+    const std::string reason = "worker process died (pid " + std::to_string(*pid) + " on " + host +
                                ") while the trial was running";
     if (storage_->finish_trial(t.id, TrialState::Failed, std::nullopt, reason)) failed.push_back(storage_->get_trial(t.id));
   }
-  for (auto& t : storage_->fail_stale_trials(study_id_, stale_grace_seconds)) failed.push_back(std::move(t));
+  // A write even when nothing is stale: skipped when nothing runs.
+  if (any_running)
+    for (auto& t : storage_->fail_stale_trials(study_id_, stale_grace_seconds)) failed.push_back(std::move(t));
+
+  // Each failed trial was failed by this call only (finish_trial and fail_stale_trials change a
+  // Running trial once), so its retry is enqueued exactly once. A shell loop's trial (nntune
+  // ask, whose worker has no pid) is not retried: its loop tells it.
+  for (const FrozenTrial& t : failed) {
+    if (t.system_attrs.contains(kWorker) && !worker_pid(t)) continue;
+    const int64_t attempt = t.system_attrs.value(kRetry, int64_t{0}) + 1;
+    if (attempt > max_retries) continue;
+    nlohmann::json fixed = t.system_attrs.value(kFixedParams, nlohmann::json::object());
+    if (!fixed.is_object()) fixed = nlohmann::json::object();
+    const nlohmann::json params = t.external_params();
+    for (const auto& [name, value] : params.items()) fixed[name] = value;
+    FrozenTrial retry;
+    retry.state = TrialState::Waiting;
+    retry.system_attrs[kFixedParams] = fixed;
+    retry.system_attrs[kRetryOf] = t.system_attrs.value(kRetryOf, t.number);
+    retry.system_attrs[kRetry] = attempt;
+    const FrozenTrial enqueued = storage_->create_trial(study_id_, &retry);
+    storage_->set_trial_system_attr(t.id, kRetriedAs, enqueued.number);
+  }
   return failed;
 }
+
+int64_t Study::counted_trials(const std::vector<FrozenTrial>& trials) {
+  int64_t counted = 0;
+  for (const auto& t : trials) {
+    counted += t.state != TrialState::Waiting;
+    counted -= t.system_attrs.contains(kRetryOf);  // a retry takes the place of the failed trial
+  }
+  return counted;
+}
+
+StudyBudget Study::stored_budget() const {
+  const StudySummary summary = storage_->get_study(study_id_);
+  const nlohmann::json& attrs = summary.system_attrs;
+  StudyBudget budget;
+  auto number = [&](const char* key) -> const nlohmann::json* {
+    const auto found = attrs.find(key);
+    return found != attrs.end() && found->is_number() ? &*found : nullptr;
+  };
+  if (const nlohmann::json* n = number(kBudgetTrials)) budget.n_trials = n->get<int64_t>();
+  if (const nlohmann::json* d = number(kBudgetDeadline)) budget.deadline = d->get<double>();
+  const auto stop = attrs.find(kStopRequested);
+  budget.stop_requested = stop != attrs.end() && stop->is_boolean() && stop->get<bool>();
+  return budget;
+}
+
+void Study::store_budget(const StudyBudget& budget) {
+  if (budget.n_trials < 0) throw Error("study budget: n_trials must be >= 0 (0: no limit), got " + std::to_string(budget.n_trials));
+  if (budget.deadline < 0) throw Error("study budget: the deadline must be a unix time >= 0 (0: none)");
+  storage_->set_study_system_attr(study_id_, kBudgetTrials, budget.n_trials);
+  storage_->set_study_system_attr(study_id_, kBudgetDeadline, budget.deadline);
+  storage_->set_study_system_attr(study_id_, kStopRequested, budget.stop_requested);
+}
+
+void Study::request_stop(bool stop) { storage_->set_study_system_attr(study_id_, kStopRequested, stop); }
 
 void Study::optimize(const std::function<double(Trial&)>& objective, const OptimizeOptions& options) {
   if (options.jobs < 1) throw Error("optimize: jobs must be >= 1, got " + std::to_string(options.jobs));
   if (options.n_trials < 0) throw Error("optimize: n_trials must be >= 0 (0: no limit), got " + std::to_string(options.n_trials));
   if (options.timeout_seconds < 0) throw Error("optimize: timeout must be >= 0 seconds (0: no limit)");
   if (options.heartbeat_seconds <= 0) throw Error("optimize: heartbeat_seconds must be > 0");
+  if (options.stale_grace_seconds <= 0) throw Error("optimize: stale_grace_seconds must be > 0");
+  if (options.max_retries < 0) throw Error("optimize: max_retries must be >= 0, got " + std::to_string(options.max_retries));
+  if (options.stale_check_seconds < 0) throw Error("optimize: stale_check_seconds must be >= 0 (0: automatic)");
   stop_requested_->store(false);
-  recover_trials(options.stale_grace_seconds);
+  shared_->storage_patience.store(options.stale_grace_seconds);
+  struct PatienceReset {
+    Shared& shared;
+    ~PatienceReset() { shared.storage_patience.store(0.0); }
+  } patience_reset{*shared_};
 
-  const auto start = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const double check_every = options.stale_check_seconds > 0
+                                 ? options.stale_check_seconds
+                                 : std::max(options.heartbeat_seconds, options.stale_grace_seconds / 4);
+  // An idle worker (waiting for other workers' trials) looks for new work this often.
+  const double idle_poll = std::min(1.0, check_every);
+  int64_t scan_from = 0;  // of the stale checks (maintenance thread only, after this first one)
+  recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
+
   std::mutex state_mutex;
-  std::condition_variable wake_heartbeat;
+  std::condition_variable wake_maintenance;
   std::set<int64_t> running_ids;
   bool finished_all = false;
   bool exhausted = false;
   std::exception_ptr failure;
 
   auto out_of_time = [&] {
-    return options.timeout_seconds > 0 &&
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= options.timeout_seconds;
+    return !options.use_stored_budget && options.timeout_seconds > 0 &&
+           std::chrono::duration<double>(Clock::now() - start).count() >= options.timeout_seconds;
   };
   auto record_failure = [&](std::exception_ptr error) {
     std::lock_guard lock(state_mutex);
@@ -402,51 +567,128 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
     stop_requested_->store(true);
   };
 
-  std::thread heartbeat([&] {
+  // Heartbeats of this process's running trials; the periodic check for dead and stale
+  // trials of the whole study (and their retries); the stored stop request.
+  std::thread maintenance([&] {
+    auto last_heartbeat = Clock::now(), last_check = Clock::now(), last_stop_check = Clock::now();
+    auto seconds_since = [](Clock::time_point then) { return std::chrono::duration<double>(Clock::now() - then).count(); };
     std::unique_lock lock(state_mutex);
     while (!finished_all) {
-      wake_heartbeat.wait_for(lock, std::chrono::duration<double>(options.heartbeat_seconds));
+      wake_maintenance.wait_for(lock, std::chrono::duration<double>(std::min({options.heartbeat_seconds, check_every, 1.0})));
       if (finished_all) break;
       const std::set<int64_t> ids = running_ids;
       lock.unlock();
-      for (int64_t id : ids) {
+      if (seconds_since(last_heartbeat) >= options.heartbeat_seconds * 0.999) {
+        last_heartbeat = Clock::now();
+        for (int64_t id : ids) {
+          try {
+            storage_->record_heartbeat(id);
+          } catch (const std::exception&) {
+            // a missed heartbeat only matters after the grace period; the next one may succeed
+          }
+        }
+      }
+      const auto now = Clock::now();
+      if (std::chrono::duration<double>(now - last_check).count() >= check_every) {
+        last_check = now;
         try {
-          storage_->record_heartbeat(id);
+          recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
         } catch (const std::exception&) {
-          // a missed heartbeat only matters after the grace period; the next one may succeed
+          // the storage is unreachable: the next check may succeed
+        }
+      }
+      if (options.use_stored_budget && std::chrono::duration<double>(now - last_stop_check).count() >= 2.0) {
+        last_stop_check = now;
+        try {
+          if (stored_budget().stop_requested) stop();
+        } catch (const std::exception&) {
         }
       }
       lock.lock();
     }
   });
 
+  auto idle_wait = [&] {
+    const auto until = Clock::now() + std::chrono::duration<double>(idle_poll);
+    while (Clock::now() < until && !stop_requested_->load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+
   auto worker = [&] {
     try {
       for (;;) {
         if (stop_requested_->load() || out_of_time()) break;
         std::optional<Trial> trial;
+        bool wait_for_others = false;
         {
           std::lock_guard ask_lock(shared_->asking);
           {
             std::lock_guard lock(state_mutex);
-            if (exhausted || stop_requested_->load()) break;
+            if (stop_requested_->load()) break;
           }
-          std::unique_lock sampling_lock(shared_->sampling);
-          const StudyHistory& now = sampling_history();
-          if (options.n_trials > 0) {
-            int64_t counted = 0;  // finished and running trials of the study, all processes
-            for (const auto& t : now.trials) counted += t.state != TrialState::Waiting;
-            if (counted >= options.n_trials) break;
+          int64_t n_trials = options.n_trials;
+          if (options.use_stored_budget) {
+            StudyBudget budget;
+            with_storage_retry("read the budget of study \"" + name_ + "\"", [&] { budget = stored_budget(); });
+            if (budget.stop_requested) {
+              stop();
+              break;
+            }
+            if (budget.deadline > 0 && unix_now() >= budget.deadline) break;
+            n_trials = budget.n_trials;
           }
-          if (sampler_->is_exhausted(now)) {
+          bool nothing_to_start = false;
+          int64_t others_running = 0;  // trials of other workers (not shell loops) that may yet need a retry
+          {
+            std::unique_lock sampling_lock(shared_->sampling);
+            const StudyHistory* now = nullptr;
+            with_storage_retry("read the trials of study \"" + name_ + "\"", [&] { now = &sampling_history(); });
+            if (n_trials > 0 && counted_trials(now->trials) >= n_trials) nothing_to_start = true;
+            if (!nothing_to_start && !options.enqueued_only) {
+              bool exhausted_here = false;
+              {
+                std::lock_guard lock(state_mutex);
+                exhausted_here = exhausted;
+              }
+              if (exhausted_here || sampler_->is_exhausted(*now)) {
+                std::lock_guard lock(state_mutex);
+                exhausted = true;
+                nothing_to_start = true;
+              }
+            }
+            if (nothing_to_start && options.wait_for_other_workers) {
+              std::lock_guard lock(state_mutex);
+              for (size_t i = shared_->finished_prefix; i < now->trials.size(); ++i) {
+                const FrozenTrial& t = now->trials[i];
+                const std::optional<pid_t> pid = worker_pid(t);
+                if (t.state == TrialState::Running && !running_ids.count(t.id) && (pid || !t.system_attrs.contains(kWorker)))
+                  ++others_running;
+              }
+            }
+          }
+          if (!nothing_to_start) {
+            if (options.enqueued_only) {
+              with_storage_retry("claim an enqueued trial of study \"" + name_ + "\"", [&] { trial = claim_waiting(); });
+              nothing_to_start = !trial;
+            } else {
+              with_storage_retry("start a trial of study \"" + name_ + "\"", [&] { trial.emplace(ask()); });
+            }
+          }
+          if (nothing_to_start) {
+            if (others_running == 0) break;
+            wait_for_others = true;
+          } else {
             std::lock_guard lock(state_mutex);
-            exhausted = true;
-            break;
+            running_ids.insert(trial->id());
           }
-          sampling_lock.unlock();
-          trial.emplace(ask());
-          std::lock_guard lock(state_mutex);
-          running_ids.insert(trial->id());
+        }
+        if (wait_for_others) {
+          // A failed trial of a dead worker comes back as a retry: stay to run it.
+          {
+            std::lock_guard lock(state_mutex);
+            exhausted = false;  // look again: a retry frees its grid point
+          }
+          idle_wait();
+          continue;
         }
         try {
           const double value = objective(*trial);
@@ -469,7 +711,8 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
           running_ids.erase(trial->id());
         }
         if (options.on_trial_end) {
-          const FrozenTrial ended = storage_->get_trial(trial->id());
+          FrozenTrial ended;
+          with_storage_retry("read trial " + std::to_string(trial->number()), [&] { ended = storage_->get_trial(trial->id()); });
           std::lock_guard lock(shared_->callback);
           if (options.on_trial_end(*this, ended)) stop();
         }
@@ -490,8 +733,8 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
     std::lock_guard lock(state_mutex);
     finished_all = true;
   }
-  wake_heartbeat.notify_all();
-  heartbeat.join();
+  wake_maintenance.notify_all();
+  maintenance.join();
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -67,6 +67,33 @@ struct OptimizeOptions {
   // (trials of dead processes on this host are failed at once).
   double stale_grace_seconds = 300.0;
   double heartbeat_seconds = 5.0;  // how often running trials' heartbeats are refreshed
+
+  // Many processes and machines on one storage (docs/many-machines.md).
+  // Obey the budget and stop request stored in the study (Study::store_budget, request_stop)
+  // instead of n_trials and timeout_seconds: read again before every trial (the stop request
+  // also every few seconds), so every worker of the study shares them.
+  bool use_stored_budget = false;
+  // A trial failed because its worker died (or sent no heartbeat for stale_grace_seconds) is
+  // enqueued again with the same parameters, as a retry of the original, at most this often.
+  int64_t max_retries = 0;
+  // Run only enqueued (Waiting) trials, never a freshly sampled one: an enqueued grid. The
+  // study ends when none is left.
+  bool enqueued_only = false;
+  // When nothing is left to start, stay while trials of other workers run, so that one whose
+  // worker dies is failed and retried here; without it a process ends when its own trials do.
+  bool wait_for_other_workers = false;
+  // How often running trials of the whole study are checked for dead workers and stale
+  // heartbeats while optimize() runs; 0: every stale_grace_seconds / 4 (at least heartbeat_seconds).
+  double stale_check_seconds = 0.0;
+};
+
+// The budget every worker of a study shares, stored in its system attrs ("n_trials",
+// "deadline", "stop_requested"). Trials counted against n_trials: every trial that is not
+// waiting, less the failed ones that were retried (a retry takes their place).
+struct StudyBudget {
+  int64_t n_trials = 0;         // 0: no limit
+  double deadline = 0.0;        // unix seconds after which no trial starts; 0: none
+  bool stop_requested = false;  // `nntune stop`: finish the running trials, start no more
 };
 
 class Study {
@@ -85,8 +112,17 @@ class Study {
   void stop();  // asks optimize() to finish after the running trials
   // Fails zombie trials: Running trials whose worker process on this host is gone ("worker
   // process died"), then any Running trial without a heartbeat for stale_grace_seconds.
-  // optimize() calls it at start; returns the trials it failed.
+  // optimize() calls it at start and every stale_check_seconds; returns the trials it failed.
   std::vector<FrozenTrial> recover_trials(double stale_grace_seconds = 300.0);
+
+  // The stored budget (see StudyBudget); optimize() obeys it with use_stored_budget.
+  StudyBudget stored_budget() const;
+  void store_budget(const StudyBudget& budget);
+  // Asks every worker of the study (all processes, all machines) to finish its running trials
+  // and stop; false clears the request.
+  void request_stop(bool stop = true);
+  // Trials counted against a budget of n_trials (see StudyBudget).
+  static int64_t counted_trials(const std::vector<FrozenTrial>& trials);
 
   // Warm starts: a configuration to try next, or a finished trial from elsewhere.
   void enqueue(const nlohmann::json& external_params);
@@ -116,6 +152,14 @@ class Study {
   // while shared_->sampling is held.
   StudyHistory& sampling_history() const;
   bool finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error);
+  // Fails the running trials of dead workers and stale heartbeats, reading only the trials
+  // from `scan_from` on (advanced past finished ones), and enqueues retries of the failed ones.
+  std::vector<FrozenTrial> recover_and_retry(double stale_grace_seconds, int64_t max_retries, int64_t& scan_from);
+  // Runs `call` against the storage; on an exception, retries with back-off for up to the
+  // storage patience (the stale grace of a running optimize(), else none) before giving up;
+  // at once if trial `trial_id` has finished meanwhile (another worker failed it as stale).
+  void with_storage_retry(const std::string& what, const std::function<void()>& call, int64_t trial_id = -1) const;
+  std::optional<Trial> claim_waiting();
   friend class Trial;
 };
 

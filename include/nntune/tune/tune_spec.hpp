@@ -47,6 +47,11 @@ struct TuneConfig {
   int64_t jobs = 1;
   std::string study;    // default: the spec file's stem
   std::string storage = "sqlite:///nntune.db";
+  // Many workers (docs/many-machines.md): a trial whose worker died, or sent no heartbeat for
+  // grace_seconds, is run again with the same parameters up to `retries` times.
+  int64_t retries = 1;
+  double grace_seconds = 300.0;
+  double heartbeat_seconds = 5.0;
 };
 
 struct TuneSpec {
