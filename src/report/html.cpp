@@ -43,7 +43,8 @@ std::string coord(double v) {
 std::string number(double v) {
   if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf");
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::abs(v) < 1e6 && v == std::round(v)) std::snprintf(buf, sizeof buf, "%.0f", v);  // 10000, not 1e+04
+  else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 

@@ -458,7 +458,12 @@ std::string contour_section(const StudyHistory& history, const std::string& metr
   chart.body() = cells + chart.body();
   const StudyOverview overview = study_overview(history);
   std::string dots, best_dot;
-  for (const auto& p : grid->points) {
+  // Every trial shapes the field; at most 600 dots are drawn (the best among them) so that
+  // thousands of trials do not hide it.
+  std::vector<double> point_values;
+  for (const auto& p : grid->points) point_values.push_back(p.value);
+  for (size_t index : thin_indices(point_values, history.direction, 600, 60)) {
+    const ContourPoint& p = grid->points[index];
     const bool best = overview.best && overview.best->number == p.number;
     const std::string dot = circle(x(p.x), y(p.y), best ? 6 : 3.2, best ? kBestColour : "#ffffff", p.number,
                                    " stroke=\"#222\" stroke-width=\"" + std::string(best ? "1.5" : "0.8") + "\"");
@@ -471,9 +476,10 @@ std::string contour_section(const StudyHistory& history, const std::string& metr
                   std::to_string(n) +
                   " grid by inverse-distance weighting (power 2, in axis coordinates; log axes in log space): each "
                   "cell is the average of the trials' values weighted by 1/distance&sup2;, so it equals a trial's "
-                  "value on the trial and never leaves the observed range. White dots are the " +
-                  std::to_string(grid->points.size()) +
-                  " complete trials, the red one the best. All other parameters vary, so this is a map of where good "
+                  "value on the trial and never leaves the observed range. White dots are the complete trials (" +
+                  (grid->points.size() > 600 ? "600 of " + std::to_string(grid->points.size()) + " drawn, all used"
+                                             : std::to_string(grid->points.size())) +
+                  "), the red one the best. All other parameters vary, so this is a map of where good "
                   "trials were found, not a model of the objective.</p>" +
                   value_legend(grid->z_low, grid->z_high, history.direction, metric);
   return html::section("contour", title, s + chart.render("contour"));
