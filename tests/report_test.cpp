@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -421,6 +422,34 @@ TEST(TrainingReport, DrawsCurvesLearningRateAndTheConfusionMatrix) {
   const std::string other = training_report_html(regression);
   EXPECT_NE(other.find("No epoch finished"), std::string::npos);
   EXPECT_NE(other.find("this is a regression task"), std::string::npos);
+}
+
+// ---- the command line ----
+
+TEST(ReportCli, TrainWritesItsReportAndReportNamesMissingStudies) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("data.csv"), testing::two_class_csv(40));
+  testing::write_file(dir.file("spec.yaml"),
+                      "seed: 1\n"
+                      "data: {train: {csv: {path: data.csv, label: label}}, validation: {split: 0.25}}\n"
+                      "model: {hidden: [4]}\n"
+                      "train: {optimizer: {name: adam, lr: 0.05}, batch_size: 8, epochs: 3}\n");
+  testing::CliRun run = testing::run_nntune(dir, "train spec.yaml -o out --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("report: out/report.html"), std::string::npos) << run.out;
+  const std::string page = testing::read_file(dir.file("out/report.html"));
+  EXPECT_NE(page.find("data-plot=\"confusion matrix\""), std::string::npos);
+  EXPECT_NE(page.find("On the validation data (10 samples, the saved model)"), std::string::npos);
+
+  run = testing::run_nntune(dir, "train spec.yaml -o quiet --quiet --no-report");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("quiet/report.html")));
+
+  run = testing::run_nntune(dir, "report --storage sqlite:///none.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("no study in sqlite:///none.db (run nntune tune first"), std::string::npos) << run.err;
+  run = testing::run_nntune(dir, "report --storage sqlite:///none.db --study wine");
+  EXPECT_NE(run.err.find("no study named 'wine'"), std::string::npos) << run.err;
 }
 
 }  // namespace
