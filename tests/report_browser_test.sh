@@ -2,7 +2,8 @@
 # The HTML reports in a real browser: tunes the wine example for 6 trials, trains a small spec,
 # writes both reports and renders them with headless Chromium. Fails on any JavaScript error or
 # on a plot that drew nothing (the page's own self-check writes
-# <div id="selfcheck" data-errors=.. data-empty-plots=..> into the DOM). Screenshots are kept in
+# <div id="selfcheck" data-errors=.. data-empty-plots=..> into the DOM), or when sorting the table,
+# zooming a plot or showing a tooltip does not work (the page tries them with #interact). Screenshots are kept in
 # ARTIFACTS (build/test-artifacts/report.png and training-report.png).
 # Usage: report_browser_test.sh NNTUNE_BINARY SOURCE_DIR ARTIFACTS_DIR
 # Exits 77 (ctest SKIP) when chromium is not installed (scripts/deps.sh browser installs it;
@@ -56,6 +57,11 @@ check_page() {
   [ "$empty" = "0" ] || fail "$page: $empty plots drew nothing: $marker"
   [ "$plots" -ge "$min_plots" ] || fail "$page: only $plots plots, expected at least $min_plots"
   if grep -E 'Uncaught|CONSOLE.*(Error|error)' console.txt; then fail "$page: JavaScript errors on the console (above)"; fi
+  # The page sorts its table, zooms a plot and shows a tooltip by itself with #interact.
+  chrome --dump-dom "file://$page#interact" >dom.html 2>/dev/null || fail "chromium failed on $page#interact"
+  marker=$(grep -o '<div id="selfcheck"[^>]*>' dom.html || true)
+  grep -q 'data-interact="ok"' <<<"$marker" || fail "$page: interactions failed: $marker"
+  grep -q 'data-errors="0"' <<<"$marker" || fail "$page: JavaScript errors while interacting: $marker"
   chrome --screenshot="$screenshot" --window-size=1280,4000 "file://$page" >/dev/null 2>&1 || fail "screenshot of $page failed"
   [ -s "$screenshot" ] || fail "no screenshot written to $screenshot"
   echo "screenshot: $screenshot"

@@ -223,7 +223,8 @@ td.s-complete{color:#1a7f37}td.s-pruned{color:#b35900}td.s-failed{color:#c62828}
 // Runs first: counts every error, so that the self-check sees errors of the later scripts too.
 const char* const kErrorCounter =
     "window.__reportErrors=[];window.addEventListener('error',function(e){window.__reportErrors.push(String(e.message||e));"
-    "var s=document.getElementById('selfcheck');if(s)s.setAttribute('data-errors',window.__reportErrors.length);});";
+    "var s=document.getElementById('selfcheck');if(s){s.setAttribute('data-errors',window.__reportErrors.length);"
+    "s.setAttribute('data-error-messages',window.__reportErrors.join(' | '));}});";
 
 const char* const kScript = R"JS(
 (function(){
@@ -288,6 +289,20 @@ function selfcheck(){var empty=[],plots=document.querySelectorAll('.plot');
  s.setAttribute('data-plots',plots.length);s.setAttribute('data-empty-plots',empty.length);s.setAttribute('data-empty',empty.join(','));
  s.setAttribute('data-error-messages',window.__reportErrors.join(' | '));s.style.display='none';document.body.appendChild(s);}
 selfcheck();
+// With #interact in the URL (report_browser_test), the page exercises its own interactions:
+// sorting the table, zooming and resetting a plot, a tooltip; the outcome goes into the marker.
+if(location.hash==='#interact'){var problems=[],check=document.getElementById('selfcheck');
+ try{var ths=document.querySelectorAll('#trials-table th');
+  if(ths.length>2){ths[2].click();ths[2].click();if(ths[2].className!=='sorted-desc')problems.push('table sort');}
+  var z=document.querySelector('svg.zoomable');
+  if(z){var before=z.getAttribute('viewBox'),r=z.getBoundingClientRect();
+   z.dispatchEvent(new WheelEvent('wheel',{deltaY:-100,clientX:r.left+r.width/2,clientY:r.top+r.height/2,bubbles:true,cancelable:true}));
+   if(z.getAttribute('viewBox')===before)problems.push('zoom');
+   z.dispatchEvent(new MouseEvent('dblclick',{bubbles:true}));if(z.getAttribute('viewBox')!==before)problems.push('zoom reset');}
+  var mark=document.querySelector('[data-t],[data-tip]');
+  if(mark){mark.dispatchEvent(new MouseEvent('mouseover',{bubbles:true}));if(tip.style.display!=='block'||!tip.textContent)problems.push('tooltip');}
+ }catch(e){problems.push(String(e));}
+ check.setAttribute('data-interact',problems.length?problems.join(', '):'ok');}
 // Milliseconds from navigation to the end of this script, and to the load event (bench, tests).
 document.getElementById('selfcheck').setAttribute('data-script-ms',Math.round(performance.now()));
 window.addEventListener('load',function(){document.getElementById('selfcheck').setAttribute('data-load-ms',Math.round(performance.now()));});
