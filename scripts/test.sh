@@ -7,4 +7,11 @@ scripts/deps.sh build data
 # without chromium skip that test instead.
 if [ "${CI:-}" = "true" ]; then scripts/deps.sh browser; fi
 scripts/build.sh
-ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 600
+ctest_command=(ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 600)
+# CI (and NNTUNE_WITH_POSTGRES=1) runs the PostgreSQL storage tests against a private server
+# (scripts/with_postgres.sh); elsewhere they are reported as skipped.
+if [ "${CI:-}" = "true" ] || [ "${NNTUNE_WITH_POSTGRES:-}" = "1" ]; then
+  scripts/with_postgres.sh "${ctest_command[@]}"
+else
+  "${ctest_command[@]}"
+fi

@@ -67,7 +67,7 @@ as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/n
 started=1
 
 psql_admin() { as_owner psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"; }
-psql_admin -d postgres -c "CREATE USER nntune PASSWORD '$password'" -c "CREATE DATABASE nntune OWNER nntune" >/dev/null
+psql_admin -d postgres -c "CREATE USER nntune CREATEDB PASSWORD '$password'" -c "CREATE DATABASE nntune OWNER nntune" >/dev/null
 
 export NNTUNE_TEST_POSTGRES_URL="postgresql://nntune:$password@127.0.0.1:$port/nntune"
 export NNTUNE_TEST_POSTGRES_DATADIR="$data"

@@ -6,6 +6,7 @@
 // gets a schema of its own (?schema=...), dropped afterwards, so tests may run in parallel.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -522,6 +524,91 @@ TEST(StorageSchema, ForeignTablesAreNotMistakenForAnOldSchema) {
   const std::string path = dir.file("optuna.db");
   sqlite_exec(path, "CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)");
   EXPECT_ERROR_CONTAINS(open_storage("sqlite:///" + path), "did not create", "new file");
+}
+
+// Four processes (fork: each opens its own connection, as separate workers do) hammer one
+// storage with create_trial / set_trial_param / finish_trial. None may fail (SQLite: never
+// "database is locked"), and the numbers must come out unique and dense.
+class MultiProcessTest : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Backends, MultiProcessTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST_P(MultiProcessTest, FourProcessesCreateAndFinishTrialsWithoutErrorsOrGaps) {
+  TempDir dir;
+  std::unique_ptr<PostgresSchema> schema;
+  std::string url = "sqlite:///" + dir.file("shared.db");
+  if (GetParam() == "postgresql") {
+    if (env("NNTUNE_TEST_POSTGRES_URL").empty()) GTEST_SKIP() << kHowToEnablePostgres;
+    schema = std::make_unique<PostgresSchema>();
+    url = schema->url();
+  }
+  int64_t study = -1;
+  {
+    auto storage = open_storage(url);  // closed before forking: children open their own
+    study = storage->create_study("shared", Direction::Minimize);
+  }
+  constexpr int kProcesses = 4, kPerProcess = 60;
+  int start_pipe[2];
+  ASSERT_EQ(pipe(start_pipe), 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(start_pipe[1]);
+      char go;
+      if (read(start_pipe[0], &go, 1) != 0) _exit(3);  // wait until the parent closes the pipe: all start at once
+      try {
+        auto storage = open_storage(url);
+        for (int i = 0; i < kPerProcess; ++i) {
+          const FrozenTrial trial = storage->create_trial(study);
+          storage->set_trial_param(trial.id, "x", p * 1000 + i, Distribution::int_range(0, 10000));
+          if (!storage->finish_trial(trial.id, TrialState::Complete, p * 1000 + i, "")) _exit(4);
+        }
+      } catch (const std::exception& e) {
+        std::ofstream(dir.file("error_" + std::to_string(p))) << e.what();
+        _exit(5);
+      }
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  close(start_pipe[0]);
+  close(start_pipe[1]);
+  for (size_t p = 0; p < children.size(); ++p) {
+    int status = 0;
+    ASSERT_EQ(waitpid(children[p], &status, 0), children[p]);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "process " << p << " failed: " << nntune::testing::read_file(dir.file("error_" + std::to_string(p)));
+  }
+  const std::vector<FrozenTrial> trials = open_storage(url)->get_all_trials(study);
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kProcesses * kPerProcess));
+  std::set<double> values;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));  // dense, unique, in order
+    EXPECT_EQ(trials[i].state, TrialState::Complete);
+    EXPECT_EQ(trials[i].params.at("x"), trials[i].value);
+    values.insert(*trials[i].value);
+  }
+  EXPECT_EQ(values.size(), trials.size());  // every process's every trial, once
+}
+
+TEST(StorageCli, UpgradeCommandMigratesAnOldFileThatOtherCommandsRefuse) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("v1.db");
+  sqlite_exec(dir.file("v1.db"), kVersion1File);
+  const auto refused = nntune::testing::run_nntune(dir, "studies --storage " + url);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("nntune storage upgrade --storage " + url), std::string::npos) << refused.err;
+  const auto upgraded = nntune::testing::run_nntune(dir, "storage upgrade --storage " + url);
+  EXPECT_EQ(upgraded.exit_code, 0) << upgraded.err;
+  EXPECT_NE(upgraded.out.find("from schema version 1 to 2"), std::string::npos) << upgraded.out;
+  const auto listed = nntune::testing::run_nntune(dir, "studies --storage " + url);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("old"), std::string::npos) << listed.out;
+  const auto again = nntune::testing::run_nntune(dir, "storage upgrade " + url);
+  EXPECT_NE(again.out.find("nothing to do"), std::string::npos) << again.out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/progress.hpp"
+#include "cli/storage_commands.hpp"
 #include "cli/report_commands.hpp"
 #include "cli/tune_commands.hpp"
 #include "data/file_bytes.hpp"
@@ -412,6 +413,7 @@ int main(int argc, char** argv) {
   cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable)");
 
   cli::TuneCommands tune_commands(app);  // tune, studies, trials, best, delete
+  cli::StorageCommands storage_commands(app);  // storage upgrade
   cli::ReportCommands report_commands(app);  // report
 
   try {
@@ -433,6 +435,7 @@ int main(int argc, char** argv) {
     if (*predict_cmd) return cmd_predict(predict_args);
     if (*cv) return cmd_cv(cv_args);
     if (const auto code = tune_commands.run()) return *code;
+    if (const auto code = storage_commands.run()) return *code;
     if (const auto code = report_commands.run()) return *code;
   } catch (const UsageError& e) {
     std::fflush(stdout);

@@ -357,9 +357,13 @@ class PostgresStorage : public Storage {
   }
 
   std::optional<FrozenTrial> claim_waiting_trial(int64_t study_id) override {
-    return transaction(Access::Write, [&]() -> std::optional<FrozenTrial> {
-      // SKIP LOCKED: concurrent claimers each take a different trial without waiting.
-      Result claimed = exec(std::string("UPDATE trials SET state = $1, start_time = $2, heartbeat = ") + kServerNow +
+    // One statement claims (atomic on its own); reading the claimed trial back needs no lock.
+    const std::optional<int64_t> claimed = autocommit([&]() -> std::optional<int64_t> {
+      // SKIP LOCKED: concurrent claimers each take a different trial without waiting. Under
+      // READ COMMITTED a trial claimed by another worker just before the lock drops out of
+      // LIMIT 1 and leaves no row although others wait: then look again (a few times).
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        Result claim = exec(std::string("UPDATE trials SET state = $1, start_time = $2, heartbeat = ") + kServerNow +
                                 " WHERE id = (SELECT id FROM trials WHERE study_id = $3 AND state = $4 "
                                 "ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
                             Params()
@@ -367,12 +371,17 @@ class PostgresStorage : public Storage {
                                 .add(detail::unix_seconds())
                                 .add(study_id)
                                 .add(to_string(TrialState::Waiting)));
-      if (claimed.rows() == 0) {
-        require_study(study_id);
-        return std::nullopt;
+        if (claim.rows() == 1) return claim.integer(0, 0);
+        Result left = exec("SELECT EXISTS (SELECT 1 FROM studies WHERE id = $1), "
+                           "EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = $2)",
+                           Params().add(study_id).add(to_string(TrialState::Waiting)));
+        if (left.text_view(0, 0) != "t") throw no_study(study_id);
+        if (left.text_view(0, 1) != "t") break;
       }
-      return read_trial(claimed.integer(0, 0));
+      return std::nullopt;
     });
+    if (!claimed) return std::nullopt;
+    return transaction(Access::Read, [&] { return read_trial(*claimed); });
   }
 
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
@@ -420,7 +429,8 @@ class PostgresStorage : public Storage {
   bool finish_trial(int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::string& error) override {
     detail::check_finish_state(state);
-    return transaction(Access::Write, [&] {
+    // One conditional statement: of two workers finishing (or failing) the trial, one wins.
+    return autocommit([&] {
       Result r = exec("UPDATE trials SET state = $1, value = $2, error = $3, end_time = $4 WHERE id = $5 AND state = $6",
                       Params()
                           .add(to_string(state))
@@ -432,7 +442,7 @@ class PostgresStorage : public Storage {
       if (r.affected() == 1) return true;
       Result current = exec("SELECT state, error FROM trials WHERE id = $1", Params().add(trial_id));
       if (current.rows() == 0) throw no_trial(trial_id);
-      // A retry after a lost COMMIT finds the state it set itself: that was this call's doing.
+      // A retry after a lost answer finds the state it set itself: that was this call's doing.
       return commit_outcome_unknown_ && current.text(0, 0) == to_string(state) && current.text(0, 1) == error;
     });
   }
@@ -589,7 +599,8 @@ class PostgresStorage : public Storage {
     });
   }
 
-  // One statement, committed on its own (reads and idempotent writes: safe to re-run).
+  // One statement (or a few, each atomic alone), committed on its own; re-run after a lost
+  // connection, with commit_outcome_unknown_ set (the statement may have been applied).
   template <typename Body>
   std::invoke_result_t<Body&> autocommit(Body&& body) {
     return with_retry(false, body);
@@ -635,12 +646,12 @@ class PostgresStorage : public Storage {
     }
   }
 
+  // 128 random bits from the OS each time (a generator seeded once would repeat its tokens in
+  // processes forked from one parent).
   static std::string new_create_token() {
-    static thread_local std::mt19937_64 random(std::random_device{}() ^
-                                               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::random_device random;
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                  static_cast<unsigned long long>(random()));
+    std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", random(), random(), random(), random());
     return buf;
   }
 
