@@ -381,7 +381,7 @@ class PostgresStorage : public Storage {
       return std::nullopt;
     });
     if (!claimed) return std::nullopt;
-    return transaction(Access::Read, [&] { return read_trial(*claimed); });
+    return autocommit([&] { return read_trial(*claimed); });
   }
 
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
@@ -477,7 +477,7 @@ class PostgresStorage : public Storage {
   }
 
   FrozenTrial get_trial(int64_t trial_id) override {
-    return transaction(Access::Read, [&] { return read_trial(trial_id); });
+    return autocommit([&] { return read_trial(trial_id); });
   }
 
   std::vector<FrozenTrial> get_all_trials(int64_t study_id) override { return get_trials_from(study_id, 0); }
@@ -771,10 +771,42 @@ class PostgresStorage : public Storage {
     return out;
   }
 
+  // One trial in one statement (one round trip, one snapshot): its rows from the other tables
+  // come as JSON arrays, numbers as text so that NaN and infinities survive.
   FrozenTrial read_trial(int64_t trial_id) {
-    auto trials = read_trials("t.id = $1", Params().add(trial_id));
-    if (trials.empty()) throw no_trial(trial_id);
-    return std::move(trials.front());
+    Result r = exec(
+        "SELECT t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time, "
+        "(SELECT json_agg(json_build_array(p.name, p.internal::text, p.distribution_json)) FROM trial_params p "
+        "WHERE p.trial_id = t.id), "
+        "(SELECT json_agg(json_build_array(v.step, v.value::text)) FROM trial_values v WHERE v.trial_id = t.id), "
+        "(SELECT json_agg(json_build_array(a.kind, a.key, a.value_json)) FROM trial_attrs a WHERE a.trial_id = t.id) "
+        "FROM trials t WHERE t.id = $1",
+        Params().add(trial_id));
+    if (r.rows() == 0) throw no_trial(trial_id);
+    FrozenTrial trial;
+    trial.id = r.integer(0, 0);
+    trial.number = r.integer(0, 1);
+    trial.state = trial_state_from_string(r.text(0, 2));
+    trial.value = r.optional_real(0, 3);
+    trial.error = r.text(0, 4);
+    trial.start_time = r.real(0, 5);
+    trial.end_time = r.real(0, 6);
+    auto number = [](const nlohmann::json& text) {
+      return text.is_null() ? std::nan("") : std::strtod(text.get_ref<const std::string&>().c_str(), nullptr);
+    };
+    if (!r.is_null(0, 7))
+      for (const auto& row : nlohmann::json::parse(r.text_view(0, 7))) {
+        const std::string name = row[0];
+        trial.params[name] = number(row[1]);
+        trial.distributions.emplace(name, Distribution::from_json(nlohmann::json::parse(row[2].get<std::string>())));
+      }
+    if (!r.is_null(0, 8))
+      for (const auto& row : nlohmann::json::parse(r.text_view(0, 8))) trial.intermediate[row[0].get<int64_t>()] = number(row[1]);
+    if (!r.is_null(0, 9))
+      for (const auto& row : nlohmann::json::parse(r.text_view(0, 9)))
+        (row[0] == "user" ? trial.user_attrs : trial.system_attrs)[row[1].get<std::string>()] =
+            nlohmann::json::parse(row[2].get<std::string>());
+    return trial;
   }
 
   // The trials matching `condition` (on trials t, with `params`), one query per table.
