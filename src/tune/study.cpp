@@ -592,6 +592,9 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
       if (std::chrono::duration<double>(now - last_check).count() >= check_every) {
         last_check = now;
         try {
+          // Under the asking lock, so that a worker deciding whether anything is left to run
+          // never sees a trial failed here before its retry is enqueued (it would leave early).
+          std::lock_guard ask_lock(shared_->asking);
           recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
         } catch (const std::exception&) {
           // the storage is unreachable: the next check may succeed
