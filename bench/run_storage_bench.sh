@@ -4,7 +4,9 @@
 # temp dir) and on PostgreSQL (a private server from scripts/with_postgres.sh), for nntune
 # (bench/storage_bench.cpp through nntune::tune::Study) and Optuna's RDBStorage
 # (bench/optuna_storage_bench.py) on the same kinds of databases.
-# Usage: bench/run_storage_bench.sh [N] [OPTUNA_N]   (defaults 1000 and N)
+# Usage: bench/run_storage_bench.sh [N] [OPTUNA_N]   (defaults 1000 and N; OPTUNA_N=0 skips Optuna)
+# Times are wall clock from starting the workers to the last one's exit (process start included:
+# about 1.2 s for Python to import Optuna, a few ms for nntune).
 # Needs: scripts/deps.sh build bench postgres (python3-optuna, python3-psycopg2, postgresql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,7 @@ results=$tmp/results
 for workers in 1 2 4; do
   run nntune sqlite "$workers" "$n" "sqlite:///$tmp/nntune_$workers.db" >>"$results"
   run nntune postgresql "$workers" "$n" "$pg?schema=bench_nntune_$workers" >>"$results"
+  [ "$optuna_n" -gt 0 ] || continue
   run optuna sqlite "$workers" "$optuna_n" "sqlite:///$tmp/optuna_$workers.db" >>"$results"
   # Optuna's tables go into a database of their own (the same server).
   psql -X -q "$pg" -c "CREATE DATABASE optuna_$workers" >/dev/null
@@ -57,6 +60,7 @@ awk '
     split("sqlite postgresql", backends, " ")
     for (b = 1; b <= 2; ++b) for (w = 1; w <= 4; w *= 2) {
       n = tps["nntune " backends[b] " " w]; o = tps["optuna " backends[b] " " w]
-      printf "%-11s %8d %14.1f %14.1f %7.1fx\n", backends[b], w, n, o, n / o
+      if (o > 0) printf "%-11s %8d %14.1f %14.1f %7.1fx\n", backends[b], w, n, o, n / o
+      else printf "%-11s %8d %14.1f %14s %8s\n", backends[b], w, n, "-", "-"
     }
   }' "$results"
