@@ -542,7 +542,9 @@ class PostgresStorage : public Storage {
       } catch (const ConnectionLost& lost) {
         const bool transient = lost.message.find("Connection refused") != std::string::npos ||
                                lost.message.find("starting up") != std::string::npos ||
-                               lost.message.find("shutting down") != std::string::npos;
+                               lost.message.find("shutting down") != std::string::npos ||
+                               lost.message.find("closed the connection unexpectedly") != std::string::npos ||
+                               lost.message.find("terminating connection") != std::string::npos;
         const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (!transient || waited + std::chrono::duration<double>(pause).count() > url_.retry_seconds)
           throw Error("cannot connect to PostgreSQL storage " + url_.redacted + ": " + lost.message +
