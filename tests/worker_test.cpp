@@ -15,10 +15,14 @@
 #include <set>
 #include <thread>
 
+#include "nntune/tune/storage.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
 namespace {
+
+// "w0", "w1", ... (built with append: GCC 12 warns falsely on "w" + std::to_string(w))
+std::string worker_name(size_t w) { return std::string("w").append(std::to_string(w)); }
 
 using nlohmann::json;
 using testing::CliRun;
@@ -86,13 +90,16 @@ void run_grid_with_four_workers(const TempDir& dir, const std::string& storage, 
   CliRun created = run_nntune(dir, "tune grid.yaml --storage '" + storage + "' --study " + study + " --create-only");
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
   EXPECT_NE(created.out.find("grid: 200 points enqueued"), std::string::npos) << created.out;
-  EXPECT_NE(created.out.find("nntune worker --storage " + storage + " --study " + study), std::string::npos) << created.out;
+  // The hint shows the URL without its password (workers take it from PGPASSWORD or ~/.pgpass).
+  EXPECT_NE(created.out.find("nntune worker --storage " + nntune::tune::redact_storage_url(storage) + " --study " + study),
+            std::string::npos)
+      << created.out;
 
   std::vector<pid_t> workers;
   for (int w = 0; w < 4; ++w)
-    workers.push_back(start_nntune(dir, "w" + std::to_string(w), {"worker", "--storage", storage, "--study", study}));
+    workers.push_back(start_nntune(dir, worker_name(w), {"worker", "--storage", storage, "--study", study}));
   for (size_t w = 0; w < workers.size(); ++w)
-    EXPECT_EQ(wait_exit(workers[w], 60), 0) << testing::read_file(dir.file("w" + std::to_string(w) + ".err"));
+    EXPECT_EQ(wait_exit(workers[w], 60), 0) << testing::read_file(dir.file(worker_name(w) + ".err"));
 
   const json trials = trials_of(dir, storage, study);
   ASSERT_EQ(trials.size(), 200u);
@@ -157,7 +164,7 @@ TEST(Worker, KilledWorkersTrialIsRetriedAndTheStudyEndsWithEveryPlannedTrial) {
   };
   while (!study_ready() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (int w = 0; w < 2; ++w)
-    processes.push_back(start_nntune(dir, "w" + std::to_string(w), {"worker", "--storage", storage, "--study", "ext"}));
+    processes.push_back(start_nntune(dir, worker_name(w), {"worker", "--storage", storage, "--study", "ext"}));
 
   while (testing::read_file(dir.file("slow/sleeper")).empty() && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -210,7 +217,7 @@ TEST(Worker, StopEndsEveryWorkerAfterItsRunningTrial) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::vector<pid_t> workers;
   for (int w = 0; w < 3; ++w)
-    workers.push_back(start_nntune(dir, "w" + std::to_string(w), {"worker", "--storage", storage, "--study", "slow"}));
+    workers.push_back(start_nntune(dir, worker_name(w), {"worker", "--storage", storage, "--study", "slow"}));
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (testing::read_file(dir.file("w0.out")).find("trial ") == std::string::npos && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -170,8 +170,11 @@ int cmd_tune(const TuneArgs& a) {
   }
   if (a.create_only) {
     if (!a.quiet)
-      std::printf("the study is ready: start workers on any host with\n  nntune worker --storage %s --study %s\n",
-                  storage->url().c_str(), config.study.c_str());
+      std::printf("the study is ready: start workers on any host with\n  nntune worker --storage %s --study %s\n%s",
+                  storage->url().c_str(), config.study.c_str(),
+                  storage->url().find(":***@") != std::string::npos
+                      ? "(the password is not printed: give it in the URL, PGPASSWORD or ~/.pgpass)\n"
+                      : "");
     return 0;
   }
 
