@@ -2,13 +2,16 @@
 // SQLite file (and PostgreSQL when NNTUNE_TEST_POSTGRES_URL is set), a cheap shell objective.
 // Every grid point runs exactly once; a worker killed with -9 mid-trial has its trial failed
 // and retried; `nntune stop` ends every worker cleanly.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -203,6 +206,58 @@ TEST(Worker, KilledWorkersTrialIsRetriedAndTheStudyEndsWithEveryPlannedTrial) {
   const CliRun table = run_nntune(dir, "trials ext --storage '" + storage + "'");
   EXPECT_NE(table.out.find("retry_of"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("(retried as trial "), std::string::npos) << table.out;
+}
+
+// The database server restarts in the middle of a study: the workers reconnect (the storage
+// retries with back-off), the trials that were running finish, and the study ends with every
+// planned trial and none lost, doubled or left running.
+TEST(Worker, StudyFinishesAcrossADatabaseServerRestart) {
+  const char* url = std::getenv("NNTUNE_TEST_POSTGRES_URL");
+  const char* pg_ctl = std::getenv("NNTUNE_TEST_PG_CTL");
+  const char* datadir = std::getenv("NNTUNE_TEST_POSTGRES_DATADIR");
+  if (!url || !*url || !pg_ctl || !*pg_ctl || !datadir || !*datadir)
+    GTEST_SKIP() << "needs NNTUNE_TEST_POSTGRES_URL, NNTUNE_TEST_PG_CTL and NNTUNE_TEST_POSTGRES_DATADIR "
+                    "(scripts/with_postgres.sh sets them)";
+  // Tests that restart the server take turns (storage_test holds the same lock for its own).
+  const std::string lock_path =
+      (std::filesystem::path(datadir).parent_path() / "nntune-server-control.lock").string();
+  const int lock_fd = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+  if (lock_fd >= 0) flock(lock_fd, LOCK_EX);
+
+  TempDir dir;
+  const std::string study = "restart_" + std::to_string(getpid()) + "_" +
+                            std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  testing::write_file(dir.file("quick.yaml"),
+                      "space: {x: {float: [0, 1]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"sleep 0.05; echo nntune: value {x}\"}\n"
+                      "  sampler: {name: random, seed: 3}\n"
+                      "  trials: 60\n"
+                      "  grace: 60s\n");
+  CliRun created = run_nntune(dir, "tune quick.yaml --storage '" + std::string(url) + "' --study " + study + " --create-only");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::vector<pid_t> workers;
+  for (int w = 0; w < 3; ++w)
+    workers.push_back(start_nntune(dir, worker_name(w), {"worker", "--storage", url, "--study", study}));
+  // Restart once the workers are under way.
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (testing::read_file(dir.file("w0.out")).find("trial ") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const int status = std::system((std::string(pg_ctl) + " -m fast -w restart >/dev/null 2>&1").c_str());
+  ASSERT_EQ(status, 0) << "pg_ctl restart failed";
+  for (size_t w = 0; w < workers.size(); ++w)
+    EXPECT_EQ(wait_exit(workers[w], 90), 0) << testing::read_file(dir.file(worker_name(w) + ".err"));
+  if (lock_fd >= 0) close(lock_fd);
+
+  const json trials = trials_of(dir, url, study);
+  expect_dense_numbers(trials);
+  EXPECT_EQ(count_state(trials, "running"), 0) << trials.dump(1);
+  EXPECT_EQ(count_state(trials, "failed"), 0) << trials.dump(1);
+  // Every planned trial; at most one more per other worker when several ask for the last one.
+  EXPECT_GE(count_state(trials, "complete"), 60);
+  EXPECT_LE(count_state(trials, "complete"), 62);
+  const CliRun deleted = run_nntune(dir, "delete " + study + " --storage '" + std::string(url) + "' --yes");
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
 }
 
 TEST(Worker, StopEndsEveryWorkerAfterItsRunningTrial) {

@@ -1,5 +1,6 @@
 #pragma once
 // Number formatting shared by the command-line front end.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -17,6 +18,20 @@ inline std::string short_number(double v, int digits = 6) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
+}
+
+// "[=======>            ]" for a fraction done in [0, 1] (clamped), `width` cells inside.
+inline std::string text_bar(double fraction, int width = 20) {
+  const int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * width);
+  // Built in place: GCC 12 warns falsely (-Wrestrict) on the chained operator+ form.
+  std::string bar;
+  bar.reserve(static_cast<size_t>(width) + 2);
+  bar += '[';
+  bar.append(static_cast<size_t>(filled), '=');
+  if (filled < width) bar += '>';
+  bar.append(static_cast<size_t>(std::max(0, width - filled - 1)), ' ');
+  bar += ']';
+  return bar;
 }
 
 }  // namespace nntune::cli

@@ -66,15 +66,8 @@ bool ProgressCallback::on_batch_end(TrainState& state, int64_t epoch, int64_t ba
   const int64_t done = batch + 1;
   std::string bar;
   if (batches_per_epoch_ > 0) {
-    const int width = 30;
-    const int filled = static_cast<int>(width * done / batches_per_epoch_);
-    // Built in place: GCC 12 warns falsely (-Wrestrict) on the chained operator+ form.
-    bar.reserve(80);
-    bar += '[';
-    bar.append(static_cast<size_t>(filled), '=');
-    if (filled < width) bar += '>';
-    bar.append(static_cast<size_t>(std::max(0, width - filled - 1)), ' ');
-    bar += "] " + std::to_string(done) + "/" + std::to_string(batches_per_epoch_);
+    bar = text_bar(static_cast<double>(done) / static_cast<double>(batches_per_epoch_), 30);
+    bar.append(" ").append(std::to_string(done)).append("/").append(std::to_string(batches_per_epoch_));
     const double eta = elapsed / static_cast<double>(done) * static_cast<double>(batches_per_epoch_ - done);
     bar += "  ETA " + format_duration(eta);
   } else {

@@ -226,6 +226,11 @@ class TrialProgress {
   }
 
   std::string time_left() const {
+    const double left = seconds_left();
+    return left < 0 ? "" : short_duration(left) + " left";
+  }
+  // Seconds until the budget (deadline, or trials at the rate so far) is spent; -1: unknown.
+  double seconds_left() const {
     double left = -1.0;
     if (budget_.deadline > 0) left = std::max(0.0, budget_.deadline - unix_now());
     const int64_t done_since_start = done() - done_at_start_;
@@ -234,11 +239,21 @@ class TrialProgress {
       const double estimate = elapsed() / static_cast<double>(done_since_start) * static_cast<double>(remaining);
       left = left < 0 ? estimate : std::min(left, estimate);
     }
-    return left < 0 ? "" : short_duration(left) + " left";
+    return left;
+  }
+  // How much of the budget is spent: trials done of n_trials, or time elapsed of the deadline.
+  double fraction_done() const {
+    double fraction = -1.0;
+    if (budget_.n_trials > 0) fraction = static_cast<double>(done()) / static_cast<double>(budget_.n_trials);
+    const double left = seconds_left();
+    if (budget_.deadline > 0 && left >= 0) fraction = std::max(fraction, elapsed() / std::max(1e-9, elapsed() + left));
+    return fraction;
   }
 
   void draw() {
-    std::string status = "[" + short_duration(elapsed()) + "] " + counts();
+    std::string status = short_duration(elapsed()) + " ";
+    if (const double fraction = fraction_done(); fraction >= 0) status += text_bar(fraction) + " ";
+    status += counts();
     if (best_) status += " | best " + metric_text(*best_->value) + " (trial " + std::to_string(best_->number) + ")";
     const std::string left = time_left();
     if (!left.empty()) status += " | " + left;

@@ -291,8 +291,9 @@ class PostgresStorage : public Storage {
     });
   }
 
+  // One statement each (one snapshot, one round trip): no transaction needed.
   StudySummary get_study(int64_t study_id) override {
-    return transaction(Access::Read, [&] {
+    return autocommit([&] {
       auto studies = read_studies(study_id);
       if (studies.empty()) throw no_study(study_id);
       return studies.front();
@@ -300,7 +301,7 @@ class PostgresStorage : public Storage {
   }
 
   std::vector<StudySummary> list_studies() override {
-    return transaction(Access::Read, [&] { return read_studies(std::nullopt); });
+    return autocommit([&] { return read_studies(std::nullopt); });
   }
 
   void delete_study(int64_t study_id) override {
@@ -362,21 +363,23 @@ class PostgresStorage : public Storage {
       // SKIP LOCKED: concurrent claimers each take a different trial without waiting. Under
       // READ COMMITTED a trial claimed by another worker just before the lock drops out of
       // LIMIT 1 and leaves no row although others wait: then look again (a few times).
+      // The claim and the two checks in one statement (one round trip): the checks see the
+      // snapshot before the claim, and are read only when nothing was claimed.
       for (int attempt = 0; attempt < 5; ++attempt) {
-        Result claim = exec(std::string("UPDATE trials SET state = $1, start_time = $2, heartbeat = ") + kServerNow +
+        Result claim = exec(std::string("WITH claimed AS (UPDATE trials SET state = $1, start_time = $2, heartbeat = ") +
+                                kServerNow +
                                 " WHERE id = (SELECT id FROM trials WHERE study_id = $3 AND state = $4 "
-                                "ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+                                "ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id) "
+                                "SELECT (SELECT id FROM claimed), EXISTS (SELECT 1 FROM studies WHERE id = $3), "
+                                "EXISTS (SELECT 1 FROM trials WHERE study_id = $3 AND state = $4)",
                             Params()
                                 .add(to_string(TrialState::Running))
                                 .add(detail::unix_seconds())
                                 .add(study_id)
                                 .add(to_string(TrialState::Waiting)));
-        if (claim.rows() == 1) return claim.integer(0, 0);
-        Result left = exec("SELECT EXISTS (SELECT 1 FROM studies WHERE id = $1), "
-                           "EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = $2)",
-                           Params().add(study_id).add(to_string(TrialState::Waiting)));
-        if (left.text_view(0, 0) != "t") throw no_study(study_id);
-        if (left.text_view(0, 1) != "t") break;
+        if (!claim.is_null(0, 0)) return claim.integer(0, 0);
+        if (claim.text_view(0, 1) != "t") throw no_study(study_id);
+        if (claim.text_view(0, 2) != "t") break;
       }
       return std::nullopt;
     });
@@ -483,11 +486,7 @@ class PostgresStorage : public Storage {
   std::vector<FrozenTrial> get_all_trials(int64_t study_id) override { return get_trials_from(study_id, 0); }
 
   std::vector<FrozenTrial> get_trials_from(int64_t study_id, int64_t first_number) override {
-    return transaction(Access::Read, [&] {
-      auto trials = read_trials("t.study_id = $1 AND t.number >= $2", Params().add(study_id).add(first_number));
-      if (trials.empty()) require_study(study_id);
-      return trials;
-    });
+    return autocommit([&] { return read_trials(study_id, first_number); });
   }
 
  private:
@@ -697,9 +696,6 @@ class PostgresStorage : public Storage {
   Error no_trial(int64_t trial_id) const {
     return Error("no trial with id " + std::to_string(trial_id) + " in " + url_.redacted + " (its study was deleted?)");
   }
-  void require_study(int64_t study_id) {
-    if (exec("SELECT 1 FROM studies WHERE id = $1", Params().add(study_id)).rows() == 0) throw no_study(study_id);
-  }
   [[noreturn]] void throw_finished_or_missing(int64_t trial_id, const std::string& action) {
     Result r = exec("SELECT state, number FROM trials WHERE id = $1", Params().add(trial_id));
     if (r.rows() == 0) throw no_trial(trial_id);
@@ -744,8 +740,11 @@ class PostgresStorage : public Storage {
   std::vector<StudySummary> read_studies(std::optional<int64_t> only) {
     Params params;
     if (only) params.add(*only);
+    // The attributes come as a JSON array per study: one statement, one snapshot.
     Result s = exec(std::string("SELECT s.id, s.name, s.direction, s.created, "
-                                "(SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id) FROM studies s") +
+                                "(SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id), "
+                                "(SELECT json_agg(json_build_array(a.kind, a.key, a.value_json)) FROM study_attrs a "
+                                "WHERE a.study_id = s.id) FROM studies s") +
                         (only ? " WHERE s.id = $1" : "") + " ORDER BY s.id",
                     params);
     std::vector<StudySummary> out;
@@ -757,118 +756,87 @@ class PostgresStorage : public Storage {
       summary.direction = direction_from_name(s.text_view(row, 2));
       summary.created = s.real(row, 3);
       summary.n_trials = s.integer(row, 4);
-      index[summary.id] = out.size();
+      if (!s.is_null(row, 5))
+        for (const auto& attr : nlohmann::json::parse(s.text_view(row, 5)))
+          (attr[0] == "user" ? summary.user_attrs : summary.system_attrs)[attr[1].get<std::string>()] =
+              nlohmann::json::parse(attr[2].get<std::string>());
       out.push_back(std::move(summary));
-    }
-    Result attrs = exec(std::string("SELECT study_id, kind, key, value_json FROM study_attrs") +
-                            (only ? " WHERE study_id = $1" : ""),
-                        params);
-    for (int row = 0; row < attrs.rows(); ++row) {
-      auto found = index.find(attrs.integer(row, 0));
-      if (found == index.end()) continue;
-      StudySummary& summary = out[found->second];
-      (attrs.text_view(row, 1) == "user" ? summary.user_attrs : summary.system_attrs)[attrs.text(row, 2)] =
-          nlohmann::json::parse(attrs.text_view(row, 3));
     }
     return out;
   }
 
-  // One trial in one statement (one round trip, one snapshot): its rows from the other tables
-  // come as JSON arrays, numbers as text so that NaN and infinities survive.
+  // Trials in one statement (one round trip, one snapshot): each trial's rows from the other
+  // tables come as JSON arrays, numbers as text so that NaN and infinities survive.
+  static constexpr const char* kTrialColumns =
+      "t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time, "
+      "(SELECT json_agg(json_build_array(p.name, p.internal::text, p.distribution_json)) FROM trial_params p "
+      "WHERE p.trial_id = t.id), "
+      "(SELECT json_agg(json_build_array(v.step, v.value::text)) FROM trial_values v WHERE v.trial_id = t.id), "
+      "(SELECT json_agg(json_build_array(a.kind, a.key, a.value_json)) FROM trial_attrs a WHERE a.trial_id = t.id)";
+
+  // Parses columns [first, first + 10) of `row` (kTrialColumns). Distributions and attribute
+  // values repeat across trials: each distinct JSON text is parsed once per call.
+  struct TrialParser {
+    std::unordered_map<std::string, Distribution> distributions;
+    std::unordered_map<std::string, nlohmann::json> values;
+
+    FrozenTrial parse(const Result& r, int row, int first) {
+      FrozenTrial trial;
+      trial.id = r.integer(row, first);
+      trial.number = r.integer(row, first + 1);
+      trial.state = trial_state_from_string(r.text(row, first + 2));
+      trial.value = r.optional_real(row, first + 3);
+      trial.error = r.text(row, first + 4);
+      trial.start_time = r.real(row, first + 5);
+      trial.end_time = r.real(row, first + 6);
+      auto number = [](const nlohmann::json& text) {
+        return text.is_null() ? std::nan("") : std::strtod(text.get_ref<const std::string&>().c_str(), nullptr);
+      };
+      if (!r.is_null(row, first + 7))
+        for (const auto& p : nlohmann::json::parse(r.text_view(row, first + 7))) {
+          const std::string& json = p[2].get_ref<const std::string&>();
+          auto d = distributions.find(json);
+          if (d == distributions.end()) d = distributions.emplace(json, Distribution::from_json(nlohmann::json::parse(json))).first;
+          const std::string name = p[0];
+          trial.params[name] = number(p[1]);
+          trial.distributions.emplace(name, d->second);
+        }
+      if (!r.is_null(row, first + 8))
+        for (const auto& v : nlohmann::json::parse(r.text_view(row, first + 8)))
+          trial.intermediate[v[0].get<int64_t>()] = number(v[1]);
+      if (!r.is_null(row, first + 9))
+        for (const auto& a : nlohmann::json::parse(r.text_view(row, first + 9))) {
+          const std::string& text = a[2].get_ref<const std::string&>();
+          auto value = values.find(text);
+          if (value == values.end()) value = values.emplace(text, nlohmann::json::parse(text)).first;
+          (a[0] == "user" ? trial.user_attrs : trial.system_attrs)[a[1].get<std::string>()] = value->second;
+        }
+      return trial;
+    }
+  };
+
   FrozenTrial read_trial(int64_t trial_id) {
-    Result r = exec(
-        "SELECT t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time, "
-        "(SELECT json_agg(json_build_array(p.name, p.internal::text, p.distribution_json)) FROM trial_params p "
-        "WHERE p.trial_id = t.id), "
-        "(SELECT json_agg(json_build_array(v.step, v.value::text)) FROM trial_values v WHERE v.trial_id = t.id), "
-        "(SELECT json_agg(json_build_array(a.kind, a.key, a.value_json)) FROM trial_attrs a WHERE a.trial_id = t.id) "
-        "FROM trials t WHERE t.id = $1",
-        Params().add(trial_id));
+    Result r = exec(std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = $1", Params().add(trial_id));
     if (r.rows() == 0) throw no_trial(trial_id);
-    FrozenTrial trial;
-    trial.id = r.integer(0, 0);
-    trial.number = r.integer(0, 1);
-    trial.state = trial_state_from_string(r.text(0, 2));
-    trial.value = r.optional_real(0, 3);
-    trial.error = r.text(0, 4);
-    trial.start_time = r.real(0, 5);
-    trial.end_time = r.real(0, 6);
-    auto number = [](const nlohmann::json& text) {
-      return text.is_null() ? std::nan("") : std::strtod(text.get_ref<const std::string&>().c_str(), nullptr);
-    };
-    if (!r.is_null(0, 7))
-      for (const auto& row : nlohmann::json::parse(r.text_view(0, 7))) {
-        const std::string name = row[0];
-        trial.params[name] = number(row[1]);
-        trial.distributions.emplace(name, Distribution::from_json(nlohmann::json::parse(row[2].get<std::string>())));
-      }
-    if (!r.is_null(0, 8))
-      for (const auto& row : nlohmann::json::parse(r.text_view(0, 8))) trial.intermediate[row[0].get<int64_t>()] = number(row[1]);
-    if (!r.is_null(0, 9))
-      for (const auto& row : nlohmann::json::parse(r.text_view(0, 9)))
-        (row[0] == "user" ? trial.user_attrs : trial.system_attrs)[row[1].get<std::string>()] =
-            nlohmann::json::parse(row[2].get<std::string>());
-    return trial;
+    TrialParser parser;
+    return parser.parse(r, 0, 0);
   }
 
-  // The trials matching `condition` (on trials t, with `params`), one query per table.
-  std::vector<FrozenTrial> read_trials(const std::string& condition, const Params& params) {
+  // The study's trials numbered first_number and up. Joined from the study's row, so that an
+  // unknown study (no row) and a study with no such trials (one row of NULLs) differ without a
+  // second round trip.
+  std::vector<FrozenTrial> read_trials(int64_t study_id, int64_t first_number) {
+    Result r = exec(std::string("SELECT t.id IS NULL, ") + kTrialColumns +
+                        " FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number >= $2 "
+                        "WHERE s.id = $1 ORDER BY t.number",
+                    Params().add(study_id).add(first_number));
+    if (r.rows() == 0) throw no_study(study_id);
     std::vector<FrozenTrial> out;
-    std::unordered_map<int64_t, size_t> index;
-    {
-      Result r = exec("SELECT t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time FROM trials t WHERE " +
-                          condition + " ORDER BY t.number",
-                      params);
-      out.reserve(static_cast<size_t>(r.rows()));
-      for (int row = 0; row < r.rows(); ++row) {
-        FrozenTrial trial;
-        trial.id = r.integer(row, 0);
-        trial.number = r.integer(row, 1);
-        trial.state = trial_state_from_string(r.text(row, 2));
-        trial.value = r.optional_real(row, 3);
-        trial.error = r.text(row, 4);
-        trial.start_time = r.real(row, 5);
-        trial.end_time = r.real(row, 6);
-        index[trial.id] = out.size();
-        out.push_back(std::move(trial));
-      }
-    }
-    if (out.empty()) return out;
-    {
-      // Most trials share a handful of distributions: parse each distinct JSON once.
-      std::unordered_map<std::string, Distribution> parsed;
-      Result r = exec("SELECT p.trial_id, p.name, p.internal, p.distribution_json FROM trial_params p "
-                      "JOIN trials t ON t.id = p.trial_id WHERE " + condition,
-                      params);
-      for (int row = 0; row < r.rows(); ++row) {
-        FrozenTrial& trial = out[index.at(r.integer(row, 0))];
-        std::string json = r.text(row, 3);
-        auto d = parsed.find(json);
-        if (d == parsed.end()) d = parsed.emplace(json, Distribution::from_json(nlohmann::json::parse(json))).first;
-        std::string name = r.text(row, 1);
-        trial.params.emplace_hint(trial.params.end(), name, r.real(row, 2));
-        trial.distributions.emplace_hint(trial.distributions.end(), std::move(name), d->second);
-      }
-    }
-    {
-      Result r = exec("SELECT v.trial_id, v.step, v.value FROM trial_values v JOIN trials t ON t.id = v.trial_id WHERE " +
-                          condition,
-                      params);
-      for (int row = 0; row < r.rows(); ++row)
-        out[index.at(r.integer(row, 0))].intermediate[r.integer(row, 1)] = r.real(row, 2);
-    }
-    {
-      Result r = exec("SELECT a.trial_id, a.kind, a.key, a.value_json FROM trial_attrs a JOIN trials t "
-                      "ON t.id = a.trial_id WHERE " + condition,
-                      params);
-      std::unordered_map<std::string, nlohmann::json> parsed;  // attrs repeat across trials
-      for (int row = 0; row < r.rows(); ++row) {
-        FrozenTrial& trial = out[index.at(r.integer(row, 0))];
-        std::string text = r.text(row, 3);
-        auto value = parsed.find(text);
-        if (value == parsed.end()) value = parsed.emplace(text, nlohmann::json::parse(text)).first;
-        (r.text_view(row, 1) == "user" ? trial.user_attrs : trial.system_attrs)[r.text(row, 2)] = value->second;
-      }
+    out.reserve(static_cast<size_t>(r.rows()));
+    TrialParser parser;
+    for (int row = 0; row < r.rows(); ++row) {
+      if (r.text_view(row, 0) == "t") continue;  // the study has no trials from first_number on
+      out.push_back(parser.parse(r, row, 1));
     }
     return out;
   }
