@@ -141,6 +141,9 @@ struct TrainingOptions {
   // Data already loaded by load_spec_data (raw, unscaled); run_training copies it and does not
   // load the spec's data. Tuning loads once per process and shares it read-only across trials.
   const SpecData* data = nullptr;
+  // As `data`, but moved from instead of copied (the caller gives it up): one copy of the data
+  // in memory instead of two.
+  SpecData* movable_data = nullptr;
 };
 
 struct TrainingResult {

@@ -231,13 +231,16 @@ struct TrainArgs {
 int cmd_train(const TrainArgs& a) {
   const auto started = std::chrono::steady_clock::now();
   const TrainingSpec spec = load_spec(a.spec, a.overrides);
-  // Loaded here once: training and the report's confusion matrix use the same samples.
-  const SpecData data = load_spec_data(spec);
+  // Loaded here once: training and the report's confusion matrix use the same samples. The
+  // report keeps only the part it scores (validation, else test); the rest moves into training.
+  SpecData data = load_spec_data(spec);
+  const bool scored_is_validation = data.validation.has_value();
+  const std::optional<Dataset> scored = scored_is_validation ? data.validation : data.test;
   const bool live = !a.quiet && isatty(fileno(stdout));
   cli::ProgressCallback progress(stdout, live, a.quiet);
   TrainingOptions options;
   options.output_dir = a.output;
-  options.data = &data;
+  options.movable_data = &data;
   options.on_ready = [&](const TrainingResult& r) {
     progress.set_batches_per_epoch((r.train_size + spec.train.batch_size - 1) / spec.train.batch_size);
     if (a.quiet) return;
@@ -260,7 +263,7 @@ int cmd_train(const TrainArgs& a) {
   std::printf("model: %s\nhistory: %s\n", result.model_path.c_str(), result.history_path.c_str());
   if (!a.no_report) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::printf("report: %s\n", cli::write_training_report(a.spec, spec, result, data, seconds).c_str());
+    std::printf("report: %s\n", cli::write_training_report(a.spec, spec, result, scored ? &*scored : nullptr, scored_is_validation, seconds).c_str());
   }
   return 0;
 }

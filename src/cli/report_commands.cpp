@@ -78,7 +78,7 @@ std::optional<int> ReportCommands::run() {
 }
 
 std::string write_training_report(const std::string& spec_path, const TrainingSpec& spec, const TrainingResult& result,
-                                  const SpecData& data, double seconds) {
+                                  const Dataset* scored, bool scored_is_validation, double seconds) {
   report::TrainingReport r;
   r.title = spec_path;
   r.history = result.history;
@@ -89,7 +89,6 @@ std::string write_training_report(const std::string& spec_path, const TrainingSp
   r.num_params = result.num_params;
   r.seconds = seconds;
   r.model_path = result.model_path;
-  const Dataset* scored = data.validation ? &*data.validation : data.test ? &*data.test : nullptr;
   if (spec.data.task != Task::Classification) {
     r.confusion_source = "No confusion matrix: this is a regression task.";
   } else if (!scored) {
@@ -98,7 +97,7 @@ std::string write_training_report(const std::string& spec_path, const TrainingSp
     Model model = load_model(result.model_path);  // the saved model: its scaler and output link
     const Tensor outputs = predict(model, scored->x);
     r.confusion = report::confusion_matrix(outputs, scored->y, model.num_classes);
-    r.confusion_source = std::string(data.validation ? "validation" : "test") + " data (" +
+    r.confusion_source = std::string(scored_is_validation ? "validation" : "test") + " data (" +
                          std::to_string(scored->size()) + " samples, the saved model)";
   }
   const std::string path = (fs::path(result.model_path).parent_path() / "report.html").string();

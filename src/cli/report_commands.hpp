@@ -30,8 +30,9 @@ int cmd_report(const ReportArgs& args);
 
 // Writes report.html beside the model of a finished `nntune train` run (its output directory):
 // curves, learning rate, and for classification a confusion matrix of the saved model on the
-// validation data (else the test data) of `data`. Returns the path written.
+// raw (unscaled) data `scored`: the run's validation data when scored_is_validation, else its
+// test data; null when it has neither. Returns the path written.
 std::string write_training_report(const std::string& spec_path, const TrainingSpec& spec, const TrainingResult& result,
-                                  const SpecData& data, double seconds);
+                                  const Dataset* scored, bool scored_is_validation, double seconds);
 
 }  // namespace nntune::cli

@@ -148,7 +148,9 @@ Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size
 
 TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback*>& callbacks,
                             const TrainingOptions& options) {
-  SpecData data = options.data ? *options.data : load_spec_data(spec);
+  SpecData data = options.movable_data ? std::move(*options.movable_data)
+                  : options.data       ? *options.data
+                                       : load_spec_data(spec);
   TrainingResult result;
   result.train_size = data.train.size();
   result.validation_size = data.validation ? data.validation->size() : 0;
