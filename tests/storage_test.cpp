@@ -5,9 +5,7 @@
 // that in CI through scripts/with_postgres.sh); otherwise they are reported as skipped. Each test
 // gets a schema of its own (?schema=...), dropped afterwards, so tests may run in parallel.
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -678,29 +676,11 @@ TEST(PostgresStorage, NewerSchemaIsRefusedNamingBothVersions) {
   EXPECT_EQ(current.to_version, 2);
 }
 
-// The tests that restart or stop the server take turns (ctest runs tests in parallel): an
-// exclusive lock on a file beside the data dir, held for the whole test.
-class ServerControlLock {
- public:
-  ServerControlLock() {
-    const std::string path =
-        (std::filesystem::path(env("NNTUNE_TEST_POSTGRES_DATADIR")).parent_path() / "nntune-server-control.lock").string();
-    fd_ = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);  // CLOEXEC: a server pg_ctl starts must not inherit it
-    if (fd_ >= 0) flock(fd_, LOCK_EX);
-  }
-  ~ServerControlLock() {
-    if (fd_ >= 0) close(fd_);  // releases the lock
-  }
-
- private:
-  int fd_ = -1;
-};
-
 #define REQUIRE_SERVER_CONTROL()                                                                                  \
   REQUIRE_POSTGRES();                                                                                             \
   if (env("NNTUNE_TEST_PG_CTL").empty() || env("NNTUNE_TEST_POSTGRES_DATADIR").empty())                           \
     GTEST_SKIP() << "needs NNTUNE_TEST_PG_CTL and NNTUNE_TEST_POSTGRES_DATADIR (scripts/with_postgres.sh sets them)"; \
-  ServerControlLock server_control_lock
+  testing::PostgresServerControlLock server_control_lock
 
 TEST(PostgresStorage, CallsSucceedAcrossAServerRestart) {
   REQUIRE_SERVER_CONTROL();

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -407,22 +408,17 @@ TEST(Study, SqliteStaysConsistentWhenKilledMidWrite) {
   for (const auto& t : after) EXPECT_NE(t.state, TrialState::Running);
 }
 
-// Several processes (two jobs each) share one SQLite study: none fails with "database is
-// locked", numbers stay dense, and the total overshoots n_trials by less than the workers.
-TEST(Study, SeveralProcessesShareOneSqliteStudy) {
-  TempDir dir;
-  const std::string url = "sqlite:///" + dir.file("shared.db");
-  constexpr int kProcesses = 3, kJobs = 2;
-  constexpr int64_t kTotal = 40;
+// Runs body(0) ... body(n - 1) each in a forked process and expects every one to exit 0 (a
+// throwing body prints its error and exits 1).
+void run_worker_processes(int n, const std::function<void(int)>& body) {
   std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
+  for (int p = 0; p < n; ++p) {
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
       int code = 0;
       try {
-        Study study = Study::open(open_storage(url), "shared", Direction::Minimize, sampler_named("random", p + 1));
-        study.optimize(quadratic, {.n_trials = kTotal, .jobs = kJobs});
+        body(p);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "worker process failed: %s\n", e.what());
         code = 1;
@@ -436,6 +432,19 @@ TEST(Study, SeveralProcessesShareOneSqliteStudy) {
     ASSERT_EQ(waitpid(child, &status, 0), child);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a worker process failed (see stderr)";
   }
+}
+
+// Several processes (two jobs each) share one SQLite study: none fails with "database is
+// locked", numbers stay dense, and the total overshoots n_trials by less than the workers.
+TEST(Study, SeveralProcessesShareOneSqliteStudy) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("shared.db");
+  constexpr int kProcesses = 3, kJobs = 2;
+  constexpr int64_t kTotal = 40;
+  run_worker_processes(kProcesses, [&](int p) {
+    Study study = Study::open(open_storage(url), "shared", Direction::Minimize, sampler_named("random", p + 1));
+    study.optimize(quadratic, {.n_trials = kTotal, .jobs = kJobs});
+  });
   Study study = Study::open(open_storage(url), "shared", Direction::Minimize, sampler_named("random"));
   const auto trials = study.history().trials;
   EXPECT_GE(trials.size(), static_cast<size_t>(kTotal));
@@ -737,30 +746,12 @@ TEST(Study, EnqueuedGridIsRunOnceAcrossProcesses) {
     Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
     for (int64_t x = 0; x < 30; ++x) study.enqueue({{"x", x}});
   }
-  std::vector<pid_t> children;
-  for (int p = 0; p < 3; ++p) {
-    const pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      int code = 0;
-      try {
-        Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
-        OptimizeOptions options{.jobs = 2};
-        options.enqueued_only = true;
-        study.optimize([](Trial& t) { return static_cast<double>(t.suggest_int("x", 0, 29)); }, options);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "worker process failed: %s\n", e.what());
-        code = 1;
-      }
-      _exit(code);
-    }
-    children.push_back(child);
-  }
-  for (pid_t child : children) {
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  run_worker_processes(3, [&](int) {
+    Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
+    OptimizeOptions options{.jobs = 2};
+    options.enqueued_only = true;
+    study.optimize([](Trial& t) { return static_cast<double>(t.suggest_int("x", 0, 29)); }, options);
+  });
   Study study = Study::open(open_storage(url), "g", Direction::Minimize, sampler_named("grid"));
   std::set<int64_t> xs;
   for (const auto& t : study.history().trials) {

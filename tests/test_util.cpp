@@ -1,6 +1,9 @@
 #include "test_util.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -8,6 +11,18 @@
 #include <sstream>
 
 namespace nntune::testing {
+
+PostgresServerControlLock::PostgresServerControlLock() {
+  const char* datadir = std::getenv("NNTUNE_TEST_POSTGRES_DATADIR");
+  if (!datadir || !*datadir) return;
+  const std::string path = (std::filesystem::path(datadir).parent_path() / "nntune-server-control.lock").string();
+  fd_ = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);  // CLOEXEC: a server pg_ctl starts must not inherit it
+  if (fd_ >= 0) flock(fd_, LOCK_EX);
+}
+
+PostgresServerControlLock::~PostgresServerControlLock() {
+  if (fd_ >= 0) close(fd_);  // releases the lock
+}
 
 TempDir::TempDir() {
   std::random_device rd;

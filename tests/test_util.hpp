@@ -8,6 +8,20 @@
 
 namespace nntune::testing {
 
+// Tests that restart or stop the private PostgreSQL server of scripts/with_postgres.sh take
+// turns (ctest runs test binaries in parallel): an exclusive lock on a file beside the server's
+// data dir (NNTUNE_TEST_POSTGRES_DATADIR), held for the object's life.
+class PostgresServerControlLock {
+ public:
+  PostgresServerControlLock();
+  ~PostgresServerControlLock();
+  PostgresServerControlLock(const PostgresServerControlLock&) = delete;
+  PostgresServerControlLock& operator=(const PostgresServerControlLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // A fresh directory under the system temp dir, removed at scope exit.
 class TempDir {
  public:

@@ -2,9 +2,7 @@
 // SQLite file (and PostgreSQL when NNTUNE_TEST_POSTGRES_URL is set), a cheap shell objective.
 // Every grid point runs exactly once; a worker killed with -9 mid-trial has its trial failed
 // and retried; `nntune stop` ends every worker cleanly.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -218,11 +217,8 @@ TEST(Worker, StudyFinishesAcrossADatabaseServerRestart) {
   if (!url || !*url || !pg_ctl || !*pg_ctl || !datadir || !*datadir)
     GTEST_SKIP() << "needs NNTUNE_TEST_POSTGRES_URL, NNTUNE_TEST_PG_CTL and NNTUNE_TEST_POSTGRES_DATADIR "
                     "(scripts/with_postgres.sh sets them)";
-  // Tests that restart the server take turns (storage_test holds the same lock for its own).
-  const std::string lock_path =
-      (std::filesystem::path(datadir).parent_path() / "nntune-server-control.lock").string();
-  const int lock_fd = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
-  if (lock_fd >= 0) flock(lock_fd, LOCK_EX);
+  std::optional<testing::PostgresServerControlLock> server_control_lock;  // storage_test takes it too
+  server_control_lock.emplace();
 
   TempDir dir;
   const std::string study = "restart_" + std::to_string(getpid()) + "_" +
@@ -247,7 +243,7 @@ TEST(Worker, StudyFinishesAcrossADatabaseServerRestart) {
   ASSERT_EQ(status, 0) << "pg_ctl restart failed";
   for (size_t w = 0; w < workers.size(); ++w)
     EXPECT_EQ(wait_exit(workers[w], 90), 0) << testing::read_file(dir.file(worker_name(w) + ".err"));
-  if (lock_fd >= 0) close(lock_fd);
+  server_control_lock.reset();
 
   const json trials = trials_of(dir, url, study);
   expect_dense_numbers(trials);
