@@ -54,6 +54,8 @@ const char* kWorker = "worker";             // system attr: {"host": ..., "pid":
 // failed trial gets "retried_as" (the retry's number).
 const char* kRetryOf = "retry_of";
 const char* kRetry = "retry";
+// How long a worker with nothing to start waits for the retry of a trial failed moments ago.
+constexpr double kRetryEnqueueWaitSeconds = 10.0;
 const char* kRetriedAs = "retried_as";
 // Study system attrs of the shared budget.
 const char* kBudgetTrials = "n_trials";
@@ -80,6 +82,14 @@ std::string host_name() {
 }
 
 std::string direction_word(Direction d) { return d == Direction::Minimize ? "minimize" : "maximize"; }
+
+// A trial that recover_and_retry failed (its worker died or went stale) with retries left and
+// no retry enqueued yet.
+bool awaits_retry(const FrozenTrial& t, int64_t max_retries) {
+  if (t.state != TrialState::Failed || t.system_attrs.contains(kRetriedAs) || !worker_pid(t)) return false;
+  if (t.system_attrs.value(kRetry, int64_t{0}) + 1 > max_retries) return false;
+  return t.error.rfind("worker process died", 0) == 0 || t.error.rfind("stale: no heartbeat", 0) == 0;
+}
 
 }  // namespace
 
@@ -666,6 +676,12 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
                 if (t.state == TrialState::Running && !running_ids.count(t.id) && (pid || !t.system_attrs.contains(kWorker)))
                   ++others_running;
               }
+              // Another process fails a dead worker's trial and enqueues its retry in two
+              // transactions: a trial failed that way moments ago, not yet retried, is waited
+              // for as if it still ran (bounded, should that process die in between).
+              const double recent = unix_now() - kRetryEnqueueWaitSeconds;
+              for (const FrozenTrial& t : now->trials)
+                if (awaits_retry(t, options.max_retries) && t.end_time >= recent) ++others_running;
             }
           }
           if (!nothing_to_start) {
