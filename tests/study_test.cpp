@@ -531,6 +531,27 @@ TEST(Study, TrialOfADeadWorkerIsRetriedWithItsParameters) {
   EXPECT_EQ(Study::counted_trials(trials), 3);
 }
 
+// Workers in several processes can overshoot the budget by a trial each (checking it and
+// creating a trial is not one step across processes). When a dead worker's trial is found after
+// that, its retry still runs: it takes the failed trial's place and nothing else starts.
+TEST(Study, RetryRunsWhenTheOtherTrialsOvershotTheBudget) {
+  auto storage = open_storage("memory");
+  Study study = Study::open(storage, "u", Direction::Minimize, sampler_named("random"));
+  OptimizeOptions options{.n_trials = 2};
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0.5, 1); }, options);
+  // A third trial, started past the budget by another process that then died.
+  zombie_trial(*storage, study.id(), {{"host", this_host()}, {"pid", dead_pid()}});
+  options.max_retries = 1;
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  const auto trials = study.history().trials;
+  ASSERT_EQ(trials.size(), 4u);
+  EXPECT_EQ(trials[2].state, TrialState::Failed);
+  EXPECT_EQ(trials[3].state, TrialState::Complete);
+  EXPECT_EQ(trials[3].system_attrs.at("retry_of"), 2);
+  EXPECT_EQ(trials[3].value, 0.25);  // the failed trial's x
+  EXPECT_EQ(Study::counted_trials(trials), 3);
+}
+
 TEST(Study, StaleTrialOfAnotherHostIsFailedAndRetriedWhileTheStudyRuns) {
   auto storage = open_storage("memory");
   Study study = Study::open(storage, "s", Direction::Minimize, sampler_named("random"));

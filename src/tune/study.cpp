@@ -650,13 +650,24 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
             n_trials = budget.n_trials;
           }
           bool nothing_to_start = false;
+          bool claim_only = false;  // only an enqueued trial may start (a retry, past the budget)
           int64_t others_running = 0;  // trials of other workers (not shell loops) that may yet need a retry
           {
             std::unique_lock sampling_lock(shared_->sampling);
             const StudyHistory* now = nullptr;
             with_storage_retry("read the trials of study \"" + name_ + "\"", [&] { now = &sampling_history(); });
-            if (n_trials > 0 && counted_trials(now->trials) >= n_trials) nothing_to_start = true;
-            if (!nothing_to_start && !options.enqueued_only) {
+            if (n_trials > 0 && counted_trials(now->trials) >= n_trials) {
+              // The retry of a dead worker's trial takes that trial's place in the budget: it
+              // still runs when the other trials have used the budget up meanwhile.
+              const bool retry_waits = std::any_of(now->trials.begin(), now->trials.end(), [](const FrozenTrial& t) {
+                return t.state == TrialState::Waiting && t.system_attrs.contains(kRetryOf);
+              });
+              if (retry_waits)
+                claim_only = true;
+              else
+                nothing_to_start = true;
+            }
+            if (!nothing_to_start && !claim_only && !options.enqueued_only) {
               bool exhausted_here = false;
               {
                 std::lock_guard lock(state_mutex);
@@ -685,7 +696,7 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
             }
           }
           if (!nothing_to_start) {
-            if (options.enqueued_only) {
+            if (options.enqueued_only || claim_only) {
               with_storage_retry("claim an enqueued trial of study \"" + name_ + "\"", [&] { trial = claim_waiting(); });
               nothing_to_start = !trial;
             } else {
