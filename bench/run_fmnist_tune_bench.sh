@@ -2,10 +2,11 @@
 # End to end: tuning an MLP on Fashion-MNIST for BUDGET seconds on 2 cores, nntune beside
 # Optuna + PyTorch (../shared/anchors/optuna_fmnist.py BUDGET 2 1), one after the other in one
 # run so that every side gets the same (otherwise idle) machine.
-# nntune runs once per VARIANT (default "fp32 bf16"):
-#   fp32  examples/fashion_mnist_tune.yaml: the anchor's search space, fp32 GEMMs
-#   bf16  the same spec and space with --set train.precision=bf16 (bf16 GEMM operands, fp32
-#         accumulation: an engine setting, not a hyperparameter; the sampled space is unchanged)
+# nntune runs once per VARIANT (default "bf16 fp32"):
+#   bf16  examples/fashion_mnist_tune.yaml: the anchor's search space, Hyperband, bf16 GEMM
+#         operands with fp32 accumulation (an engine setting, not a hyperparameter)
+#   fp32  the same spec and space with --set train.precision=fp32
+#   median  bf16 with the anchor's pruner (median, 5 startup trials, pruning from the 2nd epoch)
 #   wide  examples/fashion_mnist_tune_wide.yaml: a wider space (30 epochs, Hyperband, batch
 #         norm, AdamW/Nesterov, cosine schedule), bf16
 # Prints trials finished/pruned, the best validation accuracy at every minute for each side,
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-600}
 anchors=$(cd "${2:-../shared/anchors}" && pwd)
-variants=${VARIANTS:-fp32 bf16}
+variants=${VARIANTS:-bf16 fp32}
 scripts/deps.sh build data bench
 scripts/build.sh >/dev/null
 tmp=$(mktemp -d)
@@ -30,10 +31,12 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 results=()
 for variant in $variants; do
   case "$variant" in
-    fp32) spec=examples/fashion_mnist_tune.yaml; sets=() ;;
     bf16) spec=examples/fashion_mnist_tune.yaml; sets=(--set train.precision=bf16) ;;
+    fp32) spec=examples/fashion_mnist_tune.yaml; sets=(--set train.precision=fp32) ;;
+    median) spec=examples/fashion_mnist_tune.yaml
+            sets=(--set train.precision=bf16 --set 'tune.pruner={name: median, n_startup_trials: 5, n_warmup_steps: 2}') ;;
     wide) spec=examples/fashion_mnist_tune_wide.yaml; sets=() ;;
-    *) echo "unknown variant '$variant': use fp32, bf16 or wide" >&2; exit 2 ;;
+    *) echo "unknown variant '$variant': use bf16, fp32, median or wide" >&2; exit 2 ;;
   esac
   echo "== nntune ($variant): tune $spec for ${budget}s, 2 jobs"
   db="sqlite:///$tmp/$variant.db"

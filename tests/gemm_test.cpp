@@ -301,11 +301,13 @@ TEST(GemmPrecision, NamesAndErrors) {
   EXPECT_EQ(parse_gemm_precision("bf16"), GemmPrecision::Bf16);
   EXPECT_EQ(gemm_precision_name(GemmPrecision::Bf16), "bf16");
   EXPECT_EQ(gemm_precision_name(GemmPrecision::Fp32), "fp32");
-  EXPECT_ERROR_CONTAINS(parse_gemm_precision("fp16"), "fp16", "fp32, bf16");
+  EXPECT_ERROR_CONTAINS(parse_gemm_precision("fp16"), "fp16", "fp32, bf16, auto");
   EXPECT_TRUE(gemm_precision_available(GemmPrecision::Fp32));
   if (gemm_precision_available(GemmPrecision::Bf16)) {
     EXPECT_EQ(gemm_bf16_unavailable_reason(), "");
+    EXPECT_EQ(parse_gemm_precision("auto"), GemmPrecision::Bf16);
   } else {
+    EXPECT_EQ(parse_gemm_precision("auto"), GemmPrecision::Fp32);  // runs everywhere
     EXPECT_ERROR_CONTAINS(set_gemm_precision(GemmPrecision::Bf16), "AVX512_BF16", "fp32");
   }
 }

@@ -25,7 +25,7 @@ struct TrainConfig {
   double clip_norm = 0.0;  // 0: no gradient clipping
   // Matrix products: "fp32", or "bf16" (bf16 operands, fp32 sums; needs AVX512_BF16). Set for
   // fit()'s thread while it runs, evaluation of validation data included.
-  std::string precision = "fp32";  // or "bf16"
+  std::string precision = "fp32";  // or "bf16", or "auto" (bf16 where the CPU has AVX512_BF16, else fp32)
 };
 
 using Metrics = std::map<std::string, double>;  // "loss", "accuracy", "val_loss", ...

@@ -117,7 +117,9 @@ std::string gemm_precision_name(GemmPrecision precision) {
 GemmPrecision parse_gemm_precision(const std::string& name) {
   if (name == "fp32") return GemmPrecision::Fp32;
   if (name == "bf16") return GemmPrecision::Bf16;
-  throw Error("unknown GEMM precision '" + name + "'; allowed: fp32, bf16");
+  // A spec that runs everywhere: bf16 where this CPU has it, fp32 elsewhere.
+  if (name == "auto") return gemm_precision_available(GemmPrecision::Bf16) ? GemmPrecision::Bf16 : GemmPrecision::Fp32;
+  throw Error("unknown GEMM precision '" + name + "'; allowed: fp32, bf16, auto");
 }
 
 }  // namespace nntune

@@ -208,7 +208,7 @@ std::shared_ptr<Node> build_root() {
                                                           "mean_squared_error"})),
                         opt("optimizer", optimizer()), opt("schedule", schedule()), opt("batch_size", integer(1.0)),
                         opt("epochs", integer(1.0)), opt("shuffle", boolean()), opt("clip_norm", real(0.0)),
-                        opt("precision", one_of_names("precision", {"fp32", "bf16"})),
+                        opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"})),
                         opt("early_stopping", early_stopping), opt("reduce_on_plateau", plateau)});
   auto output = mapping({opt("dir", text())});
   return mapping({opt("seed", integer(0.0)), req("data", data), req("model", model), opt("train", train),

@@ -35,8 +35,9 @@ void check_config(const TrainConfig& config) {
     throw Error("training: clip_norm = " + format_number(config.clip_norm) +
                 " is invalid; clip_norm must be a finite number >= 0 (0 turns clipping off)");
   validate_schedule(config.schedule);
-  if (config.precision != "fp32" && config.precision != "bf16")
-    throw Error("training: precision = '" + config.precision + "' is invalid; allowed: fp32, bf16");
+  if (config.precision != "fp32" && config.precision != "bf16" && config.precision != "auto")
+    throw Error("training: precision = '" + config.precision +
+                "' is invalid; allowed: fp32, bf16, auto (bf16 where the CPU has AVX512_BF16, else fp32)");
   if (config.precision == "bf16" && !gemm_bf16_unavailable_reason().empty())
     throw Error("training: " + gemm_bf16_unavailable_reason());
 }
