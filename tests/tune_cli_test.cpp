@@ -99,6 +99,17 @@ TEST_F(TuneCliTest, TunesListsResumesAndPrintsATrainableBestSpec) {
   run = run_nntune(dir, "train best.yaml -q -o trained");
   EXPECT_EQ(run.exit_code, 0) << run.err << testing::read_file(dir.file("best.yaml"));
   EXPECT_TRUE(std::filesystem::exists(dir.file("trained/model.nnt")));
+  // The refit spec: no validation split, the trial's epochs (3: no early stopping), trainable.
+  run = run_nntune(dir, "best spec --storage sqlite:///studies.db --refit --spec-out refit.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string refit = testing::read_file(dir.file("refit.yaml"));
+  EXPECT_NE(refit.find("# refit on all the training data:"), std::string::npos) << refit;
+  EXPECT_NE(refit.find("data.validation {\"split\":0.25} removed"), std::string::npos) << refit;
+  EXPECT_EQ(refit.find("validation:"), std::string::npos) << refit;
+  EXPECT_NE(refit.find("epochs: 3"), std::string::npos) << refit;
+  run = run_nntune(dir, "train refit.yaml -q -o refitted");
+  EXPECT_EQ(run.exit_code, 0) << run.err << refit;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("refitted/model.nnt")));
   // No model per trial unless asked.
   EXPECT_FALSE(std::filesystem::exists(dir.file("runs")));
 }

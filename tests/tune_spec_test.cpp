@@ -161,6 +161,48 @@ TEST(TuneSpec, BestSpecRoundTripsThroughYaml) {
   EXPECT_ERROR_CONTAINS(materialize_params(s.space, json{{"train.optimizer", "adam"}}), "no value for the parameter");
 }
 
+TEST(TuneSpec, RefitSpecTrainsOnAllTheDataForTheTrialsEpochs) {
+  const json fixed = {{"data", {{"train", {{"csv", {{"path", "d.csv"}, {"label", "y"}}}}}, {"validation", {{"last", 100}}}}},
+                      {"train",
+                       {{"epochs", 10},
+                        {"schedule", {{"name", "cosine"}}},
+                        {"early_stopping", {{"monitor", "val_accuracy"}, {"patience", 3}, {"restore_best", true}}},
+                        {"reduce_on_plateau", {{"monitor", "val_loss"}}}}}};
+  // Accuracy by epoch: best (first of two equal) at 4; early stopping ended the run at 7.
+  const std::map<int64_t, double> reports = {{1, 0.5}, {2, 0.7}, {3, 0.6}, {4, 0.8}, {5, 0.8}, {6, 0.7}, {7, 0.75}};
+  std::vector<std::string> changes;
+  json refit = refit_spec(fixed, reports, "val_accuracy", true, changes);
+  EXPECT_FALSE(refit["data"].contains("validation"));
+  EXPECT_EQ(refit["data"]["train"], fixed["data"]["train"]);
+  EXPECT_EQ(refit["train"]["epochs"], 4);
+  EXPECT_FALSE(refit["train"].contains("early_stopping"));
+  EXPECT_FALSE(refit["train"].contains("reduce_on_plateau"));
+  EXPECT_EQ(refit["train"]["schedule"], fixed["train"]["schedule"]);
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_NE(changes[3].find("train.epochs 4"), std::string::npos) << changes[3];
+  EXPECT_NE(changes[4].find("schedule now spans 4 epochs"), std::string::npos) << changes[4];
+
+  // Minimising: the lowest report; the objective's metric is not the one early stopping
+  // watched, or no best weights were restored: the last report's epoch.
+  changes.clear();
+  EXPECT_EQ(refit_spec(fixed, reports, "val_accuracy", false, changes)["train"]["epochs"], 1);
+  changes.clear();
+  EXPECT_EQ(refit_spec(fixed, reports, "val_loss", true, changes)["train"]["epochs"], 7);
+  json no_restore = fixed;
+  no_restore["train"]["early_stopping"]["restore_best"] = false;
+  changes.clear();
+  EXPECT_EQ(refit_spec(no_restore, reports, "val_accuracy", true, changes)["train"]["epochs"], 7);
+  // No reports (cross-validation objective without per-epoch values): the epochs stay.
+  changes.clear();
+  EXPECT_EQ(refit_spec(fixed, {}, "val_accuracy", true, changes)["train"]["epochs"], 10);
+
+  // A validation set of its own cannot go back into the training data.
+  json own_file = fixed;
+  own_file["data"]["validation"] = {{"csv", {{"path", "v.csv"}, {"label", "y"}}}};
+  EXPECT_ERROR_CONTAINS(refit_spec(own_file, reports, "val_accuracy", true, changes), "data.validation",
+                        "merge it into the training data");
+}
+
 TEST(TuneSpec, YamlQuotesStringsThatLookLikeOtherTypes) {
   const json root = {{"a", "true"}, {"b", "12"}, {"c", 1.0}, {"d", "plain"}, {"e", json::array({1, 2})}};
   const SpecTree back = parse_spec_tree(spec_to_yaml(root), "x.yaml");

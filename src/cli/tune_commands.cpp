@@ -316,10 +316,21 @@ int cmd_best(const StudyArgs& a) {
   SpecTree space;
   space.source = summary.system_attrs.value("spec_file", a.study + ".yaml");
   space.root = summary.system_attrs.at("spec");
-  const SpecTree fixed = tune::materialize_params(space, best->external_params());
+  SpecTree fixed = tune::materialize_params(space, best->external_params());
+  std::vector<std::string> refit_changes;
+  if (a.refit) {
+    const std::string metric = summary.system_attrs.value("objective", json::object()).value("metric", "");
+    fixed.root = tune::refit_spec(fixed.root, best->intermediate, metric, summary.direction == tune::Direction::Maximize,
+                                  refit_changes);
+  }
   tune::training_spec_of(fixed);  // it must be a valid training spec
-  const std::string yaml = "# best trial " + std::to_string(best->number) + " of study " + a.study + ": value " +
-                           short_number(*best->value) + "\n" + tune::spec_to_yaml(fixed.root);
+  std::string header = "# best trial " + std::to_string(best->number) + " of study " + a.study + ": value " +
+                       short_number(*best->value) + "\n";
+  if (a.refit) {
+    header += "# refit on all the training data:\n";
+    for (const std::string& change : refit_changes) header += "#   " + change + "\n";
+  }
+  const std::string yaml = header + tune::spec_to_yaml(fixed.root);
   std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), short_number(*best->value).c_str());
   const json params = best->external_params();
   for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
@@ -389,6 +400,9 @@ TuneCommands::TuneCommands(CLI::App& app) {
   best_ = app.add_subcommand("best", "the best trial of a study and its fixed spec (for nntune train)");
   best_->add_option("study", best_args_.study, "the study name")->required();
   best_->add_option("--spec-out", best_args_.spec_out, "write the fixed training spec to this file");
+  best_->add_flag("--refit", best_args_.refit,
+                  "the spec retrains on all the training data: the validation split goes back into it, the epochs "
+                  "become the best trial's (its restored best epoch), callbacks that watch validation data go");
   storage_option(best_, best_args_);
   delete_ = app.add_subcommand("delete", "delete a study and its trials");
   delete_->add_option("study", delete_args_.study, "the study name")->required();

@@ -30,6 +30,7 @@ struct StudyArgs {
   std::string study;
   std::string format = "table";
   std::string spec_out;
+  bool refit = false;  // best: the spec that retrains on all the training data
   bool yes = false;
 };
 

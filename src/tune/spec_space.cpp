@@ -654,6 +654,47 @@ TrainingSpec training_spec_of(const SpecTree& fixed) {
   return spec_from_tree(fixed);
 }
 
+json refit_spec(const json& fixed_root, const std::map<int64_t, double>& intermediate, const std::string& metric,
+                bool maximize, std::vector<std::string>& changes) {
+  json root = fixed_root;
+  if (root.contains("data") && root["data"].contains("validation")) {
+    const json& validation = root["data"]["validation"];
+    if (!validation.is_object() || !(validation.contains("split") || validation.contains("last")))
+      throw Error("refit: data.validation is a data set of its own, not a part of data.train; merge it into the "
+                  "training data yourself, or train the spec without --refit");
+    changes.push_back("data.validation " + validation.dump() + " removed: the model trains on all of data.train");
+    root["data"].erase("validation");
+  }
+  json* train = root.contains("train") ? &root["train"] : nullptr;
+  // The reports are the objective's metric: they tell the restored epoch when early stopping
+  // watched that metric too.
+  const bool restores_best = train && train->contains("early_stopping") &&
+                             (*train)["early_stopping"].value("restore_best", false) &&
+                             (*train)["early_stopping"].value("monitor", EarlyStoppingConfig{}.monitor) == metric;
+  for (const char* callback : {"early_stopping", "reduce_on_plateau"})
+    if (train && train->contains(callback)) {
+      changes.push_back(std::string("train.") + callback + " removed: it watches validation data");
+      train->erase(callback);
+    }
+  if (!intermediate.empty()) {
+    // The epoch whose weights the trial kept: its best report when early stopping restored the
+    // best weights, its last report otherwise (all of its epochs, or where it stopped early).
+    auto kept = restores_best ? intermediate.begin() : std::prev(intermediate.end());
+    if (restores_best)  // the first best, as early stopping keeps it
+      for (auto it = intermediate.begin(); it != intermediate.end(); ++it)
+        if (maximize ? it->second > kept->second : it->second < kept->second) kept = it;
+    const int64_t epochs = kept->first;
+    if (epochs >= 1 && train) {
+      changes.push_back("train.epochs " + std::to_string(epochs) + ": the epochs of the trial's " +
+                        (restores_best ? "best report" : "last report"));
+      (*train)["epochs"] = epochs;
+      if (train->contains("schedule"))
+        changes.push_back("train.schedule now spans " + std::to_string(epochs) + " epochs");
+    }
+  }
+  return root;
+}
+
 std::vector<std::pair<std::string, Distribution>> space_parameters(const SpecTree& space, bool external) {
   return space_parameter_passes(space, external).first;
 }

@@ -13,6 +13,7 @@
 // "model.hidden.0.units" (exists only while count > 0).
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -83,6 +84,15 @@ SpecTree materialize(const SpecTree& space, const SuggestFn& suggest, bool exter
 SpecTree materialize_trial(const SpecTree& space, Trial& trial);
 // The same from stored external parameters ({"train.optimizer": "sgd", ...}); a missing one is an Error.
 SpecTree materialize_params(const SpecTree& space, const nlohmann::json& external_params);
+// The fixed spec that retrains a tuned model on all of its training data (scikit-learn's
+// "refit"): a validation split of the training data ({split} or {last}) goes back into it, the
+// epochs become those the trial used (its best epoch when early stopping restores the best
+// weights by the objective's metric; the last epoch it reported otherwise), and callbacks that
+// watch validation data are dropped. `intermediate` holds the trial's reports of `metric` by
+// epoch, `maximize` their direction. One line per change goes to `changes`. A validation set
+// read from a file of its own is refused.
+nlohmann::json refit_spec(const nlohmann::json& fixed_root, const std::map<int64_t, double>& intermediate,
+                          const std::string& metric, bool maximize, std::vector<std::string>& changes);
 // Validates a materialized tree as a training spec and converts it.
 TrainingSpec training_spec_of(const SpecTree& fixed);
 
