@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian machine: install, build, train an MLP on Fashion-MNIST.
+# The main job on a fresh Debian machine: install, build, tune an MLP on Fashion-MNIST into a
+# SQLite study (examples/fashion_mnist_tune.yaml: 10 minutes, 2 jobs), then write the study's
+# HTML report and the best trial's spec.
+# Extra arguments go to `nntune tune` (e.g. --timeout 2m, --jobs 1, --trials 20).
+# Environment: STORAGE (default sqlite:///nntune.db), STUDY (default fashion_mnist_tune),
+# REPORT (default fashion_mnist_tune_report.html). Running it again resumes the same study.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build data
 scripts/build.sh
-build/nntune train examples/fashion_mnist_mlp.yaml "$@"
+storage=${STORAGE:-sqlite:///nntune.db}
+study=${STUDY:-fashion_mnist_tune}
+report=${REPORT:-fashion_mnist_tune_report.html}
+build/nntune tune examples/fashion_mnist_tune.yaml --storage "$storage" --study "$study" "$@"
+build/nntune report --storage "$storage" --study "$study" -o "$report"
+build/nntune best "$study" --storage "$storage" --spec-out "${study}_best.yaml"
+echo "report: $report   best spec: ${study}_best.yaml (nntune train ${study}_best.yaml)"
