@@ -135,6 +135,41 @@ TEST(TuneSpec, ConditionalParametersAreTheBranchesAndCounts) {
   EXPECT_TRUE(conditional_parameters(parse(spec_with(kModel, "  batch_size: {choice: [8, 16]}\n")).space).empty());
 }
 
+// name: makes one parameter of distributions written in several places (Optuna's define-by-run
+// suggest_float("lr", ...) before the optimiser choice): lr exists in every trial, whichever
+// branch it takes, so samplers learn it from all the trials.
+TEST(TuneSpec, NamedParameterIsSharedByTheBranches) {
+  const std::string train =
+      "  optimizer:\n"
+      "    choice:\n"
+      "      - {name: sgd, lr: {float: [0.001, 0.5], log: true, name: lr}, momentum: {float: [0.0, 0.9]}}\n"
+      "      - {name: adam, lr: {float: [0.001, 0.5], log: true, name: lr}}\n"
+      "  epochs: 2\n";
+  const TuneSpec s = parse(spec_with(kModel, train));
+  std::vector<std::string> names;
+  const SpecTree adam = sample(s.space, {{"train.optimizer", "adam"}, {"lr", 0.02}}, &names);
+  EXPECT_EQ(adam.root["train"]["optimizer"], json::parse(R"({"name": "adam", "lr": 0.02})"));
+  EXPECT_NE(std::find(names.begin(), names.end(), "lr"), names.end());
+  const SpecTree sgd = sample(s.space, {{"train.optimizer", "sgd"}, {"lr", 0.3}});
+  EXPECT_EQ(sgd.root["train"]["optimizer"]["lr"], 0.3);
+  std::vector<std::string> all;
+  for (const auto& [name, d] : space_parameters(s.space)) all.push_back(name);
+  EXPECT_EQ(std::count(all.begin(), all.end(), "lr"), 1);
+  EXPECT_EQ(std::count(all.begin(), all.end(), "train.optimizer.adam.lr"), 0);
+  EXPECT_EQ(conditional_parameters(s.space), std::vector<std::string>{"train.optimizer.sgd.momentum"});
+
+  // One name, two distributions: refused where the second is written.
+  const std::string clash =
+      "  optimizer:\n"
+      "    choice:\n"
+      "      - {name: sgd, lr: {float: [0.001, 0.5], log: true, name: lr}}\n"
+      "      - {name: adam, lr: {float: [0.0001, 0.01], log: true, name: lr}}\n";
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, clash)), "s.yaml:10:", "parameter 'lr' is also written at",
+                        "train.optimizer.choice[0].lr", "one distribution wherever it appears");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, "  epochs: {int: [1, 3], name: \"two words\"}\n")), "s.yaml:7:",
+                        "letters, digits");
+}
+
 TEST(TuneSpec, SampledTrialPassesTrainingValidation) {
   const TuneSpec s = parse(spec_with(kModel, kTrain));
   const SpecTree fixed = sample(s.space, {{"train.optimizer", "sgd"}, {"train.optimizer.sgd.momentum", 0.5}});

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -43,6 +44,7 @@ struct SpecDistribution {
   std::string kind_key;          // float, int, choice
   std::vector<json> options;     // choice: the options as written
   std::vector<json> labels;      // choice: what the parameter stores for each option
+  std::string name;              // an explicit parameter name (shared wherever it appears), or empty
 };
 
 bool integral(const json& v) {
@@ -58,12 +60,22 @@ SpecDistribution parse_distribution(const json& v, const std::string& at, const 
   if (kinds.size() > 1)
     tree.fail(at, "a distribution has exactly one of float, int or choice; this one has " + spec::join(kinds));
   d.kind_key = kinds.front();
-  const std::vector<std::string> allowed =
-      d.kind_key == "choice" ? std::vector<std::string>{"choice"} : std::vector<std::string>{d.kind_key, "log", "step"};
+  const std::vector<std::string> allowed = d.kind_key == "choice" ? std::vector<std::string>{"choice", "name"}
+                                                                  : std::vector<std::string>{d.kind_key, "log", "step", "name"};
   for (const auto& [key, value] : v.items())
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
       tree.fail(child(at, key), "unknown key '" + key + "' in a " + d.kind_key + " distribution; allowed keys: " +
                                     spec::join(allowed), true);
+  if (v.contains("name")) {
+    const json& name = v.at("name");
+    d.name = name.is_string() ? name.get<std::string>() : "";
+    const bool valid = !d.name.empty() && std::all_of(d.name.begin(), d.name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+    });
+    if (!valid)
+      tree.fail(child(at, "name"), "a parameter name is letters, digits, '_', '.' and '-' (e.g. name: lr), got " +
+                                       name.dump());
+  }
   const std::string body = child(at, d.kind_key);
   try {
     if (d.kind_key == "choice") {
@@ -152,6 +164,7 @@ class Walker {
   }
   std::vector<PlacedScalar> placed;
   std::vector<std::pair<std::string, Distribution>> parameters;
+  std::vector<std::string> parameter_sources;  // where each of `parameters` is written
 
  private:
   void copy_marks(const std::string& source, const std::string& instance) {
@@ -169,12 +182,15 @@ class Walker {
                                                 "every trial (tune train.* and model.* values instead)");
   }
 
-  json walk(const json& v, const std::string& source, const std::string& instance, const std::string& param) {
+  json walk(const json& v, const std::string& source, const std::string& instance, const std::string& path_param) {
     copy_marks(source, instance);
     if (is_distribution(v)) {
       check_tunable(source);
       const SpecDistribution d = parse_distribution(v, source, space_);
+      // A named distribution is one parameter wherever it appears (one value per trial).
+      const std::string param = d.name.empty() ? path_param : d.name;
       parameters.emplace_back(param, d.distribution);
+      parameter_sources.push_back(source);
       json chosen = choose_(param, d, source);
       if (d.kind_key == "choice") {
         size_t index = 0;
@@ -208,7 +224,7 @@ class Walker {
           space_.fail(child(source, key), "unknown key '" + key + "' in a repeated list; allowed keys: count, each", true);
       if (!v.contains("count"))
         space_.fail(source, "missing required key 'count' (how many times 'each' repeats, e.g. count: {int: [1, 3]})");
-      const json count = walk(v.at("count"), child(source, "count"), child(instance, "count"), child(param, "count"));
+      const json count = walk(v.at("count"), child(source, "count"), child(instance, "count"), child(path_param, "count"));
       out_.value_marks.erase(child(instance, "count"));
       out_.key_marks.erase(child(instance, "count"));
       if (!integral(count) || count.get<double>() < 0 || count.get<double>() > 10000)
@@ -216,17 +232,17 @@ class Walker {
       json list = json::array();
       for (int64_t i = 0; i < count.get<int64_t>(); ++i)
         list.push_back(walk(v.at("each"), child(source, "each"), indexed(instance, static_cast<size_t>(i)),
-                            child(param, std::to_string(i))));
+                            child(path_param, std::to_string(i))));
       return list;
     }
     if (v.is_object()) {
       json out = json::object();
-      for (const auto& [key, value] : v.items()) out[key] = walk(value, child(source, key), child(instance, key), child(param, key));
+      for (const auto& [key, value] : v.items()) out[key] = walk(value, child(source, key), child(instance, key), child(path_param, key));
       return out;
     }
     if (v.is_array()) {
       json out = json::array();
-      for (size_t i = 0; i < v.size(); ++i) out.push_back(walk(v[i], indexed(source, i), indexed(instance, i), indexed(param, i)));
+      for (size_t i = 0; i < v.size(); ++i) out.push_back(walk(v[i], indexed(source, i), indexed(instance, i), indexed(path_param, i)));
       return out;
     }
     return v;
@@ -553,6 +569,7 @@ void validate_search_space(const SpecTree& space, bool external) {
       validate_spec_tree(instance);
     }
   }
+  space_parameters(space, external);  // a named parameter keeps one distribution everywhere
 }
 
 TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source_name,
@@ -721,7 +738,7 @@ std::pair<std::vector<std::pair<std::string, Distribution>>, std::vector<std::se
   for (const auto& [path, n] : choices)
     for (size_t i = 0; i < n; ++i) passes.emplace_back(path, i);
   std::vector<std::pair<std::string, Distribution>> all;
-  std::set<std::string> seen;
+  std::map<std::string, std::pair<Distribution, std::string>> seen;  // name -> distribution, where written
   std::vector<std::set<std::string>> passes_seen;
   for (const auto& [forced, option] : passes) {
     for (const bool high : {false, true}) {
@@ -738,9 +755,17 @@ std::pair<std::vector<std::pair<std::string, Distribution>>, std::vector<std::se
       }, external);
       walker.run();
       passes_seen.emplace_back();
-      for (auto& [name, d] : walker.parameters) {
+      for (size_t k = 0; k < walker.parameters.size(); ++k) {
+        const auto& [name, d] = walker.parameters[k];
         passes_seen.back().insert(name);
-        if (seen.insert(name).second) all.emplace_back(name, d);
+        const auto [it, first] = seen.emplace(name, std::make_pair(d, walker.parameter_sources[k]));
+        if (first) all.emplace_back(name, d);
+        else if (!(it->second.first == d))
+          space.fail(walker.parameter_sources[k],
+                     "parameter '" + name + "' is also written at " + it->second.second + " with " +
+                         it->second.first.to_json().dump() + ", here with " + d.to_json().dump() +
+                         ": a parameter has one distribution wherever it appears (make them equal, or use "
+                         "different names)");
       }
     }
   }
