@@ -190,6 +190,94 @@ TEST(OptimizerTest, WeightDecayIsDecoupledForSgd) {
   expect_near_all(run(c, 1, lr), {0.95 - 0.05, -2.0 * 0.95 + 0.1, 0.5 * 0.95 - 0.2});
 }
 
+// PyTorch's coupled weight decay (decoupled_weight_decay: false): g <- g + wd w before the
+// update, so it goes through momentum and Adam's scaling. Reference loops in double.
+TEST(OptimizerTest, CoupledWeightDecayGoesThroughSgdMomentum) {
+  OptimizerConfig c;
+  c.name = "sgd";
+  c.momentum = 0.9;
+  c.weight_decay = 0.5;
+  c.decoupled_weight_decay = false;
+  const double lr = 0.1;
+  std::vector<double> w = kStart, v(3, 0.0);
+  for (int t = 0; t < 3; ++t)
+    for (size_t i = 0; i < 3; ++i) {
+      const double g = kGrads[t][i] + 0.5 * w[i];
+      v[i] = 0.9 * v[i] + g;
+      w[i] -= lr * v[i];
+    }
+  expect_near_all(run(c, 3, lr), w);
+  // Not the decoupled result: with momentum the two forms differ.
+  c.decoupled_weight_decay = true;
+  EXPECT_GT(std::fabs(run(c, 3, lr)[0] - w[0]), 1e-3);
+}
+
+TEST(OptimizerTest, CoupledWeightDecayGoesThroughAdamsScaling) {
+  OptimizerConfig c;
+  c.name = "adam";
+  c.weight_decay = 0.1;
+  c.decoupled_weight_decay = false;
+  const double lr = 0.01;
+  std::vector<double> w = kStart, m(3, 0.0), v(3, 0.0);
+  for (int t = 1; t <= 3; ++t)
+    for (size_t i = 0; i < 3; ++i) {
+      const double g = kGrads[t - 1][i] + 0.1 * w[i];
+      m[i] = 0.9 * m[i] + 0.1 * g;
+      v[i] = 0.999 * v[i] + 0.001 * g * g;
+      const double m_hat = m[i] / (1 - std::pow(0.9, t)), v_hat = v[i] / (1 - std::pow(0.999, t));
+      w[i] -= lr * m_hat / (std::sqrt(v_hat) + 1e-8);
+    }
+  expect_near_all(run(c, 3, lr), w);
+  // Step 1, element 1: g = -1 + 0.1 * -2 = -1.2, still a full lr step (Adam's sign step).
+  EXPECT_NEAR(run(c, 1, lr)[1], -1.99, 1e-6);
+}
+
+TEST(OptimizerTest, CoupledWeightDecayForRmsPropAndAdagrad) {
+  OptimizerConfig c;
+  c.weight_decay = 0.2;
+  c.decoupled_weight_decay = false;
+  const double lr = 0.01;
+  c.name = "rmsprop";
+  std::vector<double> w = kStart, s(3, 0.0);
+  for (int t = 0; t < 3; ++t)
+    for (size_t i = 0; i < 3; ++i) {
+      const double g = kGrads[t][i] + 0.2 * w[i];
+      s[i] = 0.9 * s[i] + 0.1 * g * g;
+      w[i] -= lr * g / (std::sqrt(s[i]) + 1e-8);
+    }
+  expect_near_all(run(c, 3, lr), w);
+  c.name = "adagrad";
+  w = kStart;
+  s.assign(3, 0.0);
+  for (int t = 0; t < 3; ++t)
+    for (size_t i = 0; i < 3; ++i) {
+      const double g = kGrads[t][i] + 0.2 * w[i];
+      s[i] += g * g;
+      w[i] -= lr * g / (std::sqrt(s[i]) + 1e-8);
+    }
+  expect_near_all(run(c, 3, lr), w);
+}
+
+TEST(OptimizerTest, CoupledWeightDecayLeavesTheCallersGradientsAlone) {
+  OptimizerConfig c;
+  c.name = "adam";
+  c.weight_decay = 0.1;
+  c.decoupled_weight_decay = false;
+  auto opt = make_optimizer(c);
+  std::vector<float> w(3000, 1.0f), g(3000, 0.25f);  // more than one chunk
+  opt->step(w.data(), g.data(), 3000, 0.01);
+  for (float x : g) ASSERT_EQ(x, 0.25f);
+  EXPECT_NEAR(w[0], 0.99, 1e-6);
+  EXPECT_NEAR(w[2999], 0.99, 1e-6);
+}
+
+TEST(OptimizerTest, AdamWRefusesCoupledWeightDecay) {
+  OptimizerConfig c;
+  c.name = "adamw";
+  c.decoupled_weight_decay = false;
+  EXPECT_ERROR_CONTAINS(make_optimizer(c), "adamw", "use adam with decoupled_weight_decay: false");
+}
+
 TEST(OptimizerTest, ResetForgetsMoments) {
   OptimizerConfig c;
   c.name = "adam";

@@ -116,7 +116,7 @@ TEST(SpecValidate, UnknownKeySuggestsClosestAndListsAllowed) {
   // A key that fits another optimiser is still unknown for this one.
   EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: sgd, beta1: 0.9}")),
                         "s.yaml:11:26: train.optimizer.beta1: unknown key 'beta1' for name 'sgd'",
-                        "allowed keys: name, lr, weight_decay, momentum, nesterov");
+                        "allowed keys: name, lr, weight_decay, decoupled_weight_decay, momentum, nesterov");
 }
 
 TEST(SpecValidate, WrongType) {
@@ -222,6 +222,11 @@ TEST(SpecOverride, SetsScalarsListsAndMappings) {
   const TrainingSpec sgd = parse(kBase, {"train.optimizer={name: sgd}", "train.optimizer.momentum=0.9"});
   EXPECT_EQ(sgd.train.optimizer.name, "sgd");
   EXPECT_DOUBLE_EQ(sgd.train.optimizer.momentum, 0.9);
+  EXPECT_TRUE(sgd.train.optimizer.decoupled_weight_decay);  // nntune's default
+  const TrainingSpec coupled = parse(kBase, {"train.optimizer.weight_decay=1e-4", "train.optimizer.decoupled_weight_decay=false"});
+  EXPECT_DOUBLE_EQ(coupled.train.optimizer.weight_decay, 1e-4);
+  EXPECT_FALSE(coupled.train.optimizer.decoupled_weight_decay);
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer.decoupled_weight_decay=maybe"}), "decoupled_weight_decay");
 
   // A shorthand name becomes a mapping when one of its fields is set; absent sections are created.
   const TrainingSpec named = parse(with_line(11, "  optimizer: rmsprop"),
@@ -239,7 +244,7 @@ TEST(SpecOverride, SetsScalarsListsAndMappings) {
 TEST(SpecOverride, UnknownPathNamesAllowedKeys) {
   EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer.lrr=0.1"}),
                         "--set train.optimizer.lrr=0.1: unknown key 'lrr' in train.optimizer (did you mean 'lr'?)",
-                        "allowed keys: name, lr, weight_decay, beta1, beta2, epsilon");
+                        "allowed keys: name, lr, weight_decay, decoupled_weight_decay, beta1, beta2, epsilon");
   EXPECT_ERROR_CONTAINS(parse(kBase, {"trian.epochs=3"}), "unknown key 'trian' in the top level (did you mean 'train'?)",
                         "allowed keys: seed, data, model, train, output");
   EXPECT_ERROR_CONTAINS(parse(kBase, {"model.layers[5].units=3"}), "index 5 is out of range: model.layers has 2 entries");

@@ -18,9 +18,14 @@ struct OptimizerConfig {
   double rho = 0.9;                   // rmsprop: decay of the squared-gradient average
   double epsilon = 1e-8;              // adam/adamw/rmsprop/adagrad
   double initial_accumulator = 0.0;   // adagrad
-  // Decoupled weight decay (Loshchilov & Hutter): w -= lr * weight_decay * w, applied by every
-  // optimiser when > 0 (adamw defaults to 0.01 when the spec leaves it out).
+  // Weight decay, applied by every optimiser when > 0 (adamw defaults to 0.01 when the spec
+  // leaves it out). Decoupled (Loshchilov & Hutter, the default): w -= lr * weight_decay * w
+  // beside the update. Coupled (decoupled_weight_decay = false, PyTorch's weight_decay for
+  // sgd/adam/rmsprop/adagrad): weight_decay * w is added to the gradient, so it passes through
+  // momentum and the adaptive scaling (an L2 penalty of weight_decay / 2 * |w|^2 on every
+  // parameter). adamw is decoupled by definition and refuses false.
   double weight_decay = 0.0;
+  bool decoupled_weight_decay = true;
 };
 
 class Optimizer {

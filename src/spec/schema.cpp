@@ -158,7 +158,7 @@ NodePtr optimizer() {
   const auto weight_decay = real(0.0);
   const auto moment = probability_below_one();
   const auto epsilon = real(0.0, true);
-  auto n = mapping({opt("lr", lr), opt("weight_decay", weight_decay)});
+  auto n = mapping({opt("lr", lr), opt("weight_decay", weight_decay), opt("decoupled_weight_decay", boolean())});
   n->tag_key = "name";
   n->tag_default = "adam";
   n->variants = {

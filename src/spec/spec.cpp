@@ -251,6 +251,7 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   t.optimizer.epsilon = get_or(optimizer, "epsilon", t.optimizer.epsilon);
   t.optimizer.initial_accumulator = get_or(optimizer, "initial_accumulator", t.optimizer.initial_accumulator);
   t.optimizer.weight_decay = get_or(optimizer, "weight_decay", t.optimizer.name == "adamw" ? 0.01 : 0.0);
+  t.optimizer.decoupled_weight_decay = get_or(optimizer, "decoupled_weight_decay", true);
 
   const json schedule = as_tagged(find(train, "schedule"), "name");
   t.schedule.name = get_or<std::string>(schedule, "name", "constant");

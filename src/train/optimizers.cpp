@@ -8,9 +8,10 @@
 //   adam      m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
 //             w -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)   (eps outside the sqrt)
 //   adamw     w -= lr wd w, then the adam step (Loshchilov & Hutter)
-// weight_decay > 0 is decoupled for every optimiser (w -= lr wd w before the update), not
-// added to the gradient as PyTorch's SGD/Adam do: the decay then does not pass through the
-// adaptive scaling, and "weight_decay" means the same thing whichever optimiser is chosen.
+// weight_decay > 0 is decoupled by default for every optimiser (w -= lr wd w before the
+// update): the decay then does not pass through the adaptive scaling, and "weight_decay" means
+// the same thing whichever optimiser is chosen. decoupled_weight_decay = false gives PyTorch's
+// coupled form instead (g += wd w before the update; adamw refuses it).
 //
 // The per-element loops run over L1-sized chunks with Eigen arrays: the standard sqrtf does
 // not vectorise (errno), Eigen's does, and a chunk of every buffer stays in cache while all
@@ -58,33 +59,55 @@ void check_size(const std::string& optimizer, std::vector<float>& state, int64_t
   }
 }
 
-// Decoupled weight decay: w *= (1 - lr wd).
-void decay_weights(float* params, int64_t size, double lr, double weight_decay) {
-  if (weight_decay <= 0.0) return;
-  const float keep = static_cast<float>(1.0 - lr * weight_decay);
-  ArrayMap(params, size) *= keep;
-}
+// The two forms of weight decay, one per optimiser, applied chunk by chunk inside the update
+// loop (one pass over memory). Decoupled: w *= (1 - lr wd) before the update. Coupled: the update sees g + wd w, built one chunk at a time in a scratch buffer
+// (the caller's gradients stay untouched).
+class WeightDecay {
+ public:
+  explicit WeightDecay(const OptimizerConfig& c)
+      : decoupled_(c.decoupled_weight_decay && c.weight_decay > 0.0 ? c.weight_decay : 0.0),
+        coupled_(!c.decoupled_weight_decay && c.weight_decay > 0.0 ? static_cast<float>(c.weight_decay) : 0.0f) {}
+
+  void decay(float* params, int64_t n, double lr) const {
+    if (decoupled_ <= 0.0) return;
+    ArrayMap(params, n) *= static_cast<float>(1.0 - lr * decoupled_);
+  }
+
+  // The gradient chunk the update uses: grads itself, or grads + wd * params.
+  const float* gradient(const float* grads, const float* params, int64_t n) {
+    if (coupled_ == 0.0f) return grads;
+    if (static_cast<int64_t>(scratch_.size()) < n) scratch_.resize(static_cast<size_t>(n));
+    ArrayMap(scratch_.data(), n) = ConstArrayMap(grads, n) + coupled_ * ConstArrayMap(params, n);
+    return scratch_.data();
+  }
+
+ private:
+  double decoupled_;
+  float coupled_;
+  std::vector<float> scratch_;
+};
 
 class Sgd final : public Optimizer {
  public:
   Sgd(std::string name, const OptimizerConfig& c)
       : name_(std::move(name)), momentum_(static_cast<float>(c.momentum)), nesterov_(c.nesterov),
-        weight_decay_(c.weight_decay) {}
+        weight_decay_(c) {}
   std::string name() const override { return name_; }
   void reset() override { velocity_.clear(); }
 
   void step(float* params, const float* grads, int64_t size, double lr) override {
-    decay_weights(params, size, lr, weight_decay_);
     const float rate = static_cast<float>(lr);
-    if (momentum_ == 0.0f) {
-      ArrayMap(params, size) -= rate * ConstArrayMap(grads, size);
-      return;
-    }
-    check_size(name_, velocity_, size, 0.0f);
+    if (momentum_ > 0.0f) check_size(name_, velocity_, size, 0.0f);
     const float mu = momentum_;
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), v(velocity_.data() + b, n);
-      ConstArrayMap g(grads + b, n);
+      ArrayMap w(params + b, n);
+      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      weight_decay_.decay(params + b, n, lr);
+      if (mu == 0.0f) {
+        w -= rate * g;
+        return;
+      }
+      ArrayMap v(velocity_.data() + b, n);
       v = mu * v + g;
       if (nesterov_)
         w -= rate * (g + mu * v);
@@ -97,7 +120,7 @@ class Sgd final : public Optimizer {
   std::string name_;
   float momentum_;
   bool nesterov_;
-  double weight_decay_;
+  WeightDecay weight_decay_;
   std::vector<float> velocity_;
 };
 
@@ -105,17 +128,17 @@ class Adagrad final : public Optimizer {
  public:
   explicit Adagrad(const OptimizerConfig& c)
       : epsilon_(static_cast<float>(c.epsilon)), initial_(static_cast<float>(c.initial_accumulator)),
-        weight_decay_(c.weight_decay) {}
+        weight_decay_(c) {}
   std::string name() const override { return "adagrad"; }
   void reset() override { sum_squares_.clear(); }
 
   void step(float* params, const float* grads, int64_t size, double lr) override {
-    decay_weights(params, size, lr, weight_decay_);
     check_size("adagrad", sum_squares_, size, initial_);
     const float rate = static_cast<float>(lr), eps = epsilon_;
     for_each_chunk(size, [&](int64_t b, int64_t n) {
       ArrayMap w(params + b, n), s(sum_squares_.data() + b, n);
-      ConstArrayMap g(grads + b, n);
+      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      weight_decay_.decay(params + b, n, lr);
       s += g.square();
       w -= rate * g / (s.sqrt() + eps);
     });
@@ -123,7 +146,7 @@ class Adagrad final : public Optimizer {
 
  private:
   float epsilon_, initial_;
-  double weight_decay_;
+  WeightDecay weight_decay_;
   std::vector<float> sum_squares_;
 };
 
@@ -131,7 +154,7 @@ class RmsProp final : public Optimizer {
  public:
   explicit RmsProp(const OptimizerConfig& c)
       : rho_(static_cast<float>(c.rho)), epsilon_(static_cast<float>(c.epsilon)),
-        momentum_(static_cast<float>(c.momentum)), weight_decay_(c.weight_decay) {}
+        momentum_(static_cast<float>(c.momentum)), weight_decay_(c) {}
   std::string name() const override { return "rmsprop"; }
   void reset() override {
     mean_square_.clear();
@@ -139,13 +162,13 @@ class RmsProp final : public Optimizer {
   }
 
   void step(float* params, const float* grads, int64_t size, double lr) override {
-    decay_weights(params, size, lr, weight_decay_);
     check_size("rmsprop", mean_square_, size, 0.0f);
     if (momentum_ > 0.0f) check_size("rmsprop", buffer_, size, 0.0f);
     const float rate = static_cast<float>(lr), rho = rho_, eps = epsilon_, mu = momentum_;
     for_each_chunk(size, [&](int64_t b, int64_t n) {
       ArrayMap w(params + b, n), v(mean_square_.data() + b, n);
-      ConstArrayMap g(grads + b, n);
+      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      weight_decay_.decay(params + b, n, lr);
       v = rho * v + (1.0f - rho) * g.square();
       if (mu > 0.0f) {
         ArrayMap buf(buffer_.data() + b, n);
@@ -159,17 +182,17 @@ class RmsProp final : public Optimizer {
 
  private:
   float rho_, epsilon_, momentum_;
-  double weight_decay_;
+  WeightDecay weight_decay_;
   std::vector<float> mean_square_, buffer_;
 };
 
-// Adam and AdamW differ only in the name: both decay decoupled (weight_decay is 0 for plain
-// adam unless the user asks for it).
+// Adam and AdamW differ in the name and in that adamw is always decoupled (weight_decay is 0
+// for plain adam unless the user asks for it).
 class Adam final : public Optimizer {
  public:
   Adam(std::string name, const OptimizerConfig& c)
       : name_(std::move(name)), beta1_(c.beta1), beta2_(c.beta2), epsilon_(static_cast<float>(c.epsilon)),
-        weight_decay_(c.weight_decay) {}
+        weight_decay_(c) {}
   std::string name() const override { return name_; }
   void reset() override {
     m_.clear();
@@ -188,14 +211,13 @@ class Adam final : public Optimizer {
     const float inv_sqrt_correction2 = static_cast<float>(1.0 / std::sqrt(correction2));
     const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
     const float c1 = static_cast<float>(1.0 - beta1_), c2 = static_cast<float>(1.0 - beta2_);
-    const float keep = static_cast<float>(1.0 - lr * weight_decay_), eps = epsilon_;
-    const bool decay = weight_decay_ > 0.0;
+    const float eps = epsilon_;
     for_each_chunk(size, [&](int64_t b, int64_t n) {
       ArrayMap w(params + b, n), m(m_.data() + b, n), v(v_.data() + b, n);
-      ConstArrayMap g(grads + b, n);
+      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      weight_decay_.decay(params + b, n, lr);
       m = b1 * m + c1 * g;
       v = b2 * v + c2 * g.square();
-      if (decay) w *= keep;
       w -= step_size * m / (v.sqrt() * inv_sqrt_correction2 + eps);
     });
   }
@@ -204,7 +226,7 @@ class Adam final : public Optimizer {
   std::string name_;
   double beta1_, beta2_;
   float epsilon_;
-  double weight_decay_;
+  WeightDecay weight_decay_;
   std::vector<float> m_, v_;
   int64_t steps_ = 0;
 };
@@ -213,6 +235,9 @@ void validate(const std::string& name, const OptimizerConfig& c) {
   if (!(c.lr > 0.0) || !std::isfinite(c.lr)) invalid(name, "lr", c.lr, "a finite number > 0 (e.g. 0.001)");
   if (!(c.weight_decay >= 0.0) || !std::isfinite(c.weight_decay))
     invalid(name, "weight_decay", c.weight_decay, "a finite number >= 0 (0 turns it off)");
+  if (name == "adamw" && !c.decoupled_weight_decay)
+    throw Error("optimizer 'adamw': decoupled_weight_decay = false is invalid; adamw is adam with decoupled "
+                "weight decay: use adam with decoupled_weight_decay: false for PyTorch's coupled (L2) form");
   if (!(c.momentum >= 0.0 && c.momentum < 1.0)) invalid(name, "momentum", c.momentum, "in [0, 1)");
   if (!(c.epsilon > 0.0) || !std::isfinite(c.epsilon))
     invalid(name, "epsilon", c.epsilon, "a finite number > 0 (e.g. 1e-8)");
