@@ -11,7 +11,8 @@
 #         norm, AdamW/Nesterov, cosine schedule), bf16
 # Prints trials finished/pruned, the best validation accuracy at every minute for each side,
 # and the test accuracy of each nntune side's best model (retrained from `nntune best`'s fixed
-# spec: same seed, so the same model as the trial; the retraining is not counted in the budget).
+# spec: same seed, so the same model as the trial; the retraining is not counted in the budget)
+# and of Optuna's best configuration (retrained twice with fresh seeds: the anchor keeps no model).
 # Usage: bench/run_fmnist_tune_bench.sh [BUDGET_S] [ANCHORS_DIR]
 #        VARIANTS="fp32 bf16 wide" bench/run_fmnist_tune_bench.sh 600
 #        ANCHOR=0 skips Optuna (to look at an nntune change alone; not a comparison).
@@ -56,7 +57,13 @@ done
 if [ "${ANCHOR:-1}" != 0 ]; then
   echo "== Optuna + PyTorch: optuna_fmnist.py $budget 2 1"
   (cd "$anchors" && /usr/bin/python3 -W ignore optuna_fmnist.py "$budget" 2 1) >"$tmp/optuna.log" 2>&1 || true
-  head -2 "$tmp/optuna.log"
+  grep -E '^(wall|best params)' "$tmp/optuna.log" || true
+  # The anchor keeps no model: retrain its best configuration (two fresh seeds) for a test accuracy.
+  best_params=$(sed -n 's/^best params //p' "$tmp/optuna.log")
+  if [ -n "$best_params" ]; then
+    echo "== Optuna's best configuration retrained in PyTorch (bench/optuna_best_test.py), test accuracy"
+    /usr/bin/python3 -W ignore bench/optuna_best_test.py "$anchors" "$best_params" 0 1 2>&1 | tee "$tmp/optuna_best_test.txt" || true
+  fi
 else
   : >"$tmp/optuna.log"
 fi
