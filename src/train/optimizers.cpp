@@ -60,8 +60,9 @@ void check_size(const std::string& optimizer, std::vector<float>& state, int64_t
 }
 
 // The two forms of weight decay, one per optimiser, applied chunk by chunk inside the update
-// loop (one pass over memory). Decoupled: w *= (1 - lr wd) before the update. Coupled: the update sees g + wd w, built one chunk at a time in a scratch buffer
-// (the caller's gradients stay untouched).
+// loop (one pass over memory). Decoupled: w *= (1 - lr wd) before the update. Coupled: the
+// update sees g + wd w, built in a chunk-sized scratch buffer (the caller's gradients stay
+// untouched).
 class WeightDecay {
  public:
   explicit WeightDecay(const OptimizerConfig& c)
