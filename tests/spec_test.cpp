@@ -227,6 +227,8 @@ TEST(SpecOverride, SetsScalarsListsAndMappings) {
   EXPECT_DOUBLE_EQ(coupled.train.optimizer.weight_decay, 1e-4);
   EXPECT_FALSE(coupled.train.optimizer.decoupled_weight_decay);
   EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer.decoupled_weight_decay=maybe"}), "decoupled_weight_decay");
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer={name: adamw, decoupled_weight_decay: false}"}),
+                        "unknown key 'decoupled_weight_decay' for name 'adamw'");
 
   // A shorthand name becomes a mapping when one of its fields is set; absent sections are created.
   const TrainingSpec named = parse(with_line(11, "  optimizer: rmsprop"),

@@ -158,16 +158,19 @@ NodePtr optimizer() {
   const auto weight_decay = real(0.0);
   const auto moment = probability_below_one();
   const auto epsilon = real(0.0, true);
-  auto n = mapping({opt("lr", lr), opt("weight_decay", weight_decay), opt("decoupled_weight_decay", boolean())});
+  // PyTorch's coupled weight decay: every optimiser but adamw, which is decoupled by definition
+  // (so the spec refuses it there with its line and column).
+  const auto decoupled = opt("decoupled_weight_decay", boolean());
+  auto n = mapping({opt("lr", lr), opt("weight_decay", weight_decay)});
   n->tag_key = "name";
   n->tag_default = "adam";
   n->variants = {
-      {"sgd", {opt("momentum", moment), opt("nesterov", boolean())}},
-      {"momentum", {opt("momentum", moment)}},
-      {"nesterov", {opt("momentum", moment)}},
-      {"adagrad", {opt("epsilon", epsilon), opt("initial_accumulator", real(0.0))}},
-      {"rmsprop", {opt("rho", moment), opt("momentum", moment), opt("epsilon", epsilon)}},
-      {"adam", {opt("beta1", moment), opt("beta2", moment), opt("epsilon", epsilon)}},
+      {"sgd", {decoupled, opt("momentum", moment), opt("nesterov", boolean())}},
+      {"momentum", {decoupled, opt("momentum", moment)}},
+      {"nesterov", {decoupled, opt("momentum", moment)}},
+      {"adagrad", {decoupled, opt("epsilon", epsilon), opt("initial_accumulator", real(0.0))}},
+      {"rmsprop", {decoupled, opt("rho", moment), opt("momentum", moment), opt("epsilon", epsilon)}},
+      {"adam", {decoupled, opt("beta1", moment), opt("beta2", moment), opt("epsilon", epsilon)}},
       {"adamw", {opt("beta1", moment), opt("beta2", moment), opt("epsilon", epsilon)}},
   };
   return any_of({one_of_names("optimizer", {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}), n});
