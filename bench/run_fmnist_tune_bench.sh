@@ -13,6 +13,9 @@
 # and the test accuracy of each nntune side's best model (retrained from `nntune best`'s fixed
 # spec: same seed, so the same model as the trial; the retraining is not counted in the budget)
 # and of Optuna's best configuration (retrained twice with fresh seeds: the anchor keeps no model).
+# nntune also keeps the models of its 20 best trials (--save-models --keep-best 20) and combines
+# them by ensemble selection on the validation data (`nntune ensemble`, after the budget, a few
+# seconds); its test accuracy is printed beside the best single model's.
 # Usage: bench/run_fmnist_tune_bench.sh [BUDGET_S] [ANCHORS_DIR]
 #        VARIANTS="fp32 bf16 wide" bench/run_fmnist_tune_bench.sh 600
 #        ANCHOR=0 skips Optuna (to look at an nntune change alone; not a comparison).
@@ -45,13 +48,17 @@ for variant in $variants; do
   db="sqlite:///$tmp/$variant.db"
   start=$(date +%s.%N)
   build/nntune tune "$spec" "${sets[@]}" --timeout "${budget}s" --jobs 2 --storage "$db" --study fmnist \
-    >"$tmp/$variant.log" 2>&1 || true
+    --save-models "$tmp/$variant.models" --keep-best 20 >"$tmp/$variant.log" 2>&1 || true
   tail -2 "$tmp/$variant.log"
+  build/nntune ensemble fmnist --storage "$db" --models "$tmp/$variant.models" -o "$tmp/$variant.ensemble.nnt" \
+    >"$tmp/$variant.ensemble.txt" 2>&1 || true
+  sed 's/^/  ensemble: /' "$tmp/$variant.ensemble.txt"
+  ensemble_acc=$(grep -oE '^test: loss [0-9.]+  accuracy [0-9.]+' "$tmp/$variant.ensemble.txt" | grep -oE '[0-9.]+$' || echo "?")
   build/nntune trials fmnist --storage "$db" --format json >"$tmp/$variant.trials.json"
   build/nntune best fmnist --storage "$db" --spec-out "$tmp/$variant.best.yaml" >"$tmp/$variant.best.txt"
   build/nntune train "$tmp/$variant.best.yaml" --output "$tmp/$variant.best" --quiet >"$tmp/$variant.train.txt" 2>&1
   test_acc=$(grep -oE 'test: .*accuracy [0-9.]+' "$tmp/$variant.train.txt" | grep -oE '[0-9.]+$' || echo "?")
-  results+=("$variant" "$tmp/$variant.trials.json" "$start" "$test_acc")
+  results+=("$variant" "$tmp/$variant.trials.json" "$start" "$test_acc" "$ensemble_acc")
 done
 
 if [ "${ANCHOR:-1}" != 0 ]; then
@@ -75,8 +82,8 @@ def best_at(events, s):
     vals = [v for (when, v) in events if when <= s]
     return max(vals) if vals else None
 columns = []
-for i in range(0, len(rest), 4):
-    variant, trials_file, start, test_acc = rest[i], rest[i + 1], float(rest[i + 2]), rest[i + 3]
+for i in range(0, len(rest), 5):
+    variant, trials_file, start, test_acc, ensemble_acc = rest[i], rest[i + 1], float(rest[i + 2]), rest[i + 3], rest[i + 4]
     trials = json.load(open(trials_file))
     # Like the anchor: a finished trial counts with its value, a pruned one with its best report.
     events = []
@@ -86,7 +93,8 @@ for i in range(0, len(rest), 4):
         events.append((t["end"] - start, v))
     states = [t["state"] for t in trials]
     print(f"nntune {variant}: {len(trials)} trials, {states.count('complete')} complete, {states.count('pruned')} pruned, "
-          f"{states.count('failed')} failed; best val acc {best_at(events, 1e9)}; best model test acc {test_acc}")
+          f"{states.count('failed')} failed; best val acc {best_at(events, 1e9)}; best model test acc {test_acc}; "
+          f"ensemble of the best trials' models test acc {ensemble_acc}")
     columns.append((f"nntune-{variant}", events))
 curve_line = [l for l in open(optuna_log) if l.startswith("curve")]
 if curve_line:

@@ -206,10 +206,10 @@ TEST(ModelIoErrors, NewerFormatVersion) {
   const std::string path = dir.file("model.nnt");
   save_model(make_classifier(), path);
   std::string bytes = read_file(path);
-  bytes[8] = 2;
+  bytes[8] = 3;
   write_file(path, bytes);
-  EXPECT_ERROR_CONTAINS(load_model(path), "model.nnt", "written by a newer nntune, version 2",
-                        "this one reads up to 1");
+  EXPECT_ERROR_CONTAINS(load_model(path), "model.nnt", "written by a newer nntune, version 3",
+                        "this one reads up to 2");
 }
 
 TEST(ModelIoAtomicSave, FailureAtAnyStageLeavesTheExistingModelAndNoTemporaryFile) {
@@ -258,6 +258,111 @@ TEST(ModelIoAtomicSave, ReadOnlyDirectoryLeavesTheExistingModelUntouched) {
   EXPECT_ERROR_CONTAINS(save_model(other, path), "cannot save model", "model.nnt", "writable");
   std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
   EXPECT_EQ(read_file(path), original);
+}
+
+// ---- ensembles ----
+
+// Models move, they do not copy: a list of them for make_ensemble.
+std::vector<Model> models(Model a, Model b) {
+  std::vector<Model> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  return list;
+}
+
+// A second classifier of the same shapes with other weights.
+Model other_classifier(float shift) {
+  Model model = make_classifier();
+  for (float& p : model.network.parameters()) p = p * 0.5f + shift;
+  model.scaler.offset[0] += 0.25f;  // its own scaler too
+  return model;
+}
+
+TEST(ModelIoEnsemble, PredictsTheWeightedMeanOfItsMembersProbabilities) {
+  Model a = make_classifier(), b = other_classifier(0.1f);
+  const Tensor raw = random_inputs(19, 4, 5);
+  const Tensor pa = predict(a, raw, 8), pb = predict(b, raw, 8);
+  EXPECT_FALSE(a.is_ensemble());
+  Model ensemble = make_ensemble(models(std::move(a), std::move(b)), {1.0, 3.0});
+  ASSERT_TRUE(ensemble.is_ensemble());
+  ASSERT_EQ(ensemble.member_weights.size(), 2u);
+  EXPECT_DOUBLE_EQ(ensemble.member_weights[0], 0.25);  // normalised to sum to 1
+  EXPECT_DOUBLE_EQ(ensemble.member_weights[1], 0.75);
+  EXPECT_EQ(ensemble.input_shape(), (Shape{4}));
+  EXPECT_EQ(ensemble.output_shape(), (Shape{3}));
+  const Tensor pe = predict(ensemble, raw, 8);
+  ASSERT_EQ(pe.shape(), (Shape{19, 3}));
+  bool members_differ = false;
+  for (int64_t i = 0; i < pe.size(); ++i) {
+    EXPECT_NEAR(pe[i], 0.25f * pa[i] + 0.75f * pb[i], 1e-6f) << i;
+    members_differ |= std::fabs(pa[i] - pb[i]) > 1e-3f;
+  }
+  EXPECT_TRUE(members_differ);  // otherwise the mean would not test the weights
+}
+
+TEST(ModelIoEnsemble, RoundTripIsBitIdenticalAndWritesFormatVersion2) {
+  TempDir dir;
+  Model ensemble = make_ensemble(models(make_classifier(), other_classifier(-0.2f)), {2.0, 1.0});
+  ensemble.metadata = {{"members", {{{"trial", 7}}, {{"trial", 3}}}}};
+  save_model(ensemble, dir.file("ensemble.nnt"));
+  save_model(make_classifier(), dir.file("single.nnt"));
+  EXPECT_EQ(read_file(dir.file("ensemble.nnt"))[8], 2);  // older nntune refuses it clearly
+  EXPECT_EQ(read_file(dir.file("single.nnt"))[8], 1);    // and still reads single models
+
+  Model loaded = load_model(dir.file("ensemble.nnt"));
+  ASSERT_TRUE(loaded.is_ensemble());
+  ASSERT_EQ(loaded.members.size(), 2u);
+  EXPECT_EQ(loaded.member_weights, ensemble.member_weights);
+  EXPECT_EQ(loaded.metadata, ensemble.metadata);
+  EXPECT_EQ(loaded.loss, "categorical_crossentropy");
+  EXPECT_EQ(loaded.num_classes, 3);
+  for (size_t m = 0; m < 2; ++m) {
+    EXPECT_EQ(loaded.members[m].network.parameters(), ensemble.members[m].network.parameters()) << m;
+    EXPECT_EQ(loaded.members[m].network.state(), ensemble.members[m].network.state()) << m;
+    EXPECT_EQ(loaded.members[m].scaler.offset, ensemble.members[m].scaler.offset) << m;
+  }
+  const Tensor raw = random_inputs(11, 4, 8);
+  const Tensor before = predict(ensemble, raw), after = predict(loaded, raw);
+  EXPECT_EQ(std::memcmp(before.data(), after.data(), 4 * static_cast<size_t>(before.size())), 0);
+  save_model(loaded, dir.file("again.nnt"));
+  EXPECT_EQ(read_file(dir.file("again.nnt")), read_file(dir.file("ensemble.nnt")));
+}
+
+TEST(ModelIoEnsemble, DamagedEnsembleFilesAreRefused) {
+  TempDir dir;
+  const std::string path = dir.file("ensemble.nnt");
+  save_model(make_ensemble(models(make_classifier(), other_classifier(0.3f)), {1.0, 1.0}), path);
+  const std::string bytes = read_file(path);
+  write_file(path, bytes.substr(0, bytes.size() - 9));
+  EXPECT_ERROR_CONTAINS(load_model(path), "ensemble.nnt", "truncated");
+  std::string flipped = bytes;
+  flipped[bytes.size() - 20] ^= 0x10;
+  write_file(path, flipped);
+  EXPECT_ERROR_CONTAINS(load_model(path), "ensemble.nnt", "checksum mismatch");
+}
+
+TEST(ModelIoEnsemble, MembersThatDoNotFitAreRefused) {
+  EXPECT_ERROR_CONTAINS(make_ensemble({}, {}), "at least one member");
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), make_classifier()), {1.0}),
+                        "2 models needs as many weights, got 1");
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), make_classifier()), {1.0, -0.5}), "member 1",
+                        "non-negative");
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), make_classifier()), {0.0, 0.0}), "all zero");
+  Model wide = make_classifier();
+  Rng rng(3);
+  wide.network = Network::from_config({{"input_shape", {5}}, {"layers", {{{"type", "dense"}, {"units", 3}}}}}, rng);
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), std::move(wide)), {1.0, 1.0}),
+                        "member 1 maps (5,) to (3,)", "member 0 maps (4,) to (3,)");
+  Model regression = make_classifier();
+  regression.loss = "mse";
+  regression.task = Task::Regression;
+  regression.num_classes = 0;
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), std::move(regression)), {1.0, 1.0}),
+                        "member 1 has loss mse", "one task");
+  Model nested = make_ensemble(models(make_classifier(), make_classifier()), {1.0, 1.0});
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(std::move(nested), make_classifier()), {1.0, 1.0}),
+                        "member 0 is itself an ensemble");
+  EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), Model{}), {1.0, 1.0}), "member 1", "not built");
 }
 
 }  // namespace

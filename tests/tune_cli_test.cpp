@@ -4,12 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -122,6 +124,55 @@ TEST_F(TuneCliTest, ParallelJobs) {
   EXPECT_EQ(count_state(t, "running"), 0);
   for (int i = 0; i < 4; ++i)  // asked for: one model per trial
     EXPECT_TRUE(std::filesystem::exists(dir.file("models/trial_" + std::to_string(i) + "/model.nnt"))) << i;
+}
+
+TEST_F(TuneCliTest, KeepBestKeepsTheBestModelsAndEnsembleCombinesThem) {
+  // The spec with a test set: the ensemble command scores the ensemble and the best model on it.
+  std::string spec = kSpec;
+  spec.replace(spec.find("  validation:"), 0, "  test: {csv: {path: data.csv, label: label}}\n");
+  testing::write_file(dir.file("ens.yaml"), spec);
+  CliRun run = run_nntune(dir, "tune ens.yaml --trials 7 --sampler random --save-models models --keep-best 3 -q");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json t = trials("ens");
+  ASSERT_EQ(t.size(), 7u);
+  // The kept directories are exactly those of the three best complete trials.
+  std::vector<std::pair<double, int64_t>> complete;
+  for (const auto& trial : t)
+    if (trial["state"] == "complete") complete.push_back({-trial["value"].get<double>(), trial["number"].get<int64_t>()});
+  ASSERT_GE(complete.size(), 3u);
+  std::sort(complete.begin(), complete.end());
+  std::set<std::string> expected, kept;
+  for (size_t i = 0; i < 3; ++i) expected.insert("trial_" + std::to_string(complete[i].second));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("models")))
+    kept.insert(entry.path().filename().string());
+  EXPECT_EQ(kept, expected);
+
+  run = run_nntune(dir, "ensemble ens --storage sqlite:///studies.db --models models -o ens.nnt");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("3 candidate models"), std::string::npos) << run.out;
+  // Its members are kept models (several may tie on accuracy: the loss decides between them).
+  int members = 0;
+  const std::regex member("trial ([0-9]+): weight");
+  for (auto it = std::sregex_iterator(run.out.begin(), run.out.end(), member); it != std::sregex_iterator(); ++it, ++members)
+    EXPECT_TRUE(expected.count("trial_" + (*it)[1].str())) << run.out;
+  EXPECT_GE(members, 1) << run.out;
+  std::smatch test_line;
+  ASSERT_TRUE(std::regex_search(run.out, test_line, std::regex("test: (loss [^(]*\\([0-9]+/[0-9]+\\))"))) << run.out;
+  // nntune eval on the written file prints the figures the ensemble command printed (and reads
+  // the CSV as the members were trained: label column, header).
+  const CliRun eval = run_nntune(dir, "eval ens.nnt data.csv");  // data.csv is the test set
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_NE(eval.out.find("eval: " + test_line[1].str()), std::string::npos) << eval.out << "\n" << run.out;
+  const CliRun predicted = run_nntune(dir, "predict ens.nnt data.csv");
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+
+  // Without saved models, or without --save-models, it says what to do.
+  run = run_nntune(dir, "ensemble ens --storage sqlite:///studies.db --models elsewhere");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--save-models elsewhere"), std::string::npos) << run.err;
+  run = run_nntune(dir, "tune ens.yaml --trials 8 --keep-best 3");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("--save-models"), std::string::npos) << run.err;
 }
 
 TEST_F(TuneCliTest, DeleteNeedsConfirmation) {

@@ -2,8 +2,14 @@
 // A trained model: architecture, weights, layer state, input scaling and output link, saved in
 // a small versioned binary format with a checksum. Saving is atomic (temporary file + rename),
 // so a crash never leaves a corrupt model behind.
+//
+// A model is either one network or an ensemble: a weighted average of the predictions (class
+// probabilities, or values) of member models, each with its own network and scaler. An
+// ensemble is saved in one file like a single model and predicts, evaluates and exports the
+// same way.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "nntune/data.hpp"
 #include "nntune/network.hpp"
@@ -11,12 +17,22 @@
 namespace nntune {
 
 struct Model {
-  Network network;
+  Network network;  // unbuilt in an ensemble: the members hold the networks
   Scaler scaler;
   std::string loss;  // decides the output link at prediction time
   Task task = Task::Classification;
   int64_t num_classes = 0;
   nlohmann::json metadata;  // free-form: spec, history summary, overrides
+
+  // An ensemble's members (single models, same task, loss, input and output shape) and their
+  // weights (positive, summing to 1). Empty for a single model.
+  std::vector<Model> members;
+  std::vector<double> member_weights;
+
+  bool is_ensemble() const { return !members.empty(); }
+  // One sample's input and output shape (an ensemble's: its first member's).
+  const Shape& input_shape() const;
+  const Shape& output_shape() const;
 };
 
 void save_model(const Model& model, const std::string& path);
@@ -24,7 +40,13 @@ void save_model(const Model& model, const std::string& path);
 Model load_model(const std::string& path);
 
 // Scales raw inputs with the model's scaler, runs the network (evaluation mode) in batches and
-// applies the loss link: class probabilities for classification, values for regression.
+// applies the loss link: class probabilities for classification, values for regression. An
+// ensemble returns the weighted mean of its members' predictions.
 Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size = 1024);
+
+// An ensemble of `members` (single models of one task and loss, with the same input and
+// output shapes) weighted by `weights` (non-negative, not all zero; normalised to sum to 1).
+// Throws Error naming the member that does not fit.
+Model make_ensemble(std::vector<Model> members, std::vector<double> weights);
 
 }  // namespace nntune

@@ -94,6 +94,9 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
 
 // Loss and metrics (accuracy for classification; mae and rmse for regression) in eval mode.
 Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size = 1024);
+// The same metrics of predictions already through the loss's link (class probabilities, or
+// values), as predict() and ensembles give them, against targets as in a Dataset.
+Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets);
 
 struct CrossValidationResult {
   std::vector<Metrics> folds;  // validation metrics of each fold (keys without "val_")

@@ -1,8 +1,11 @@
 #pragma once
 // Number formatting shared by the command-line front end.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
+
+#include "nntune/trainer.hpp"
 
 namespace nntune::cli {
 
@@ -32,6 +35,25 @@ inline std::string text_bar(double fraction, int width = 20) {
   bar.append(static_cast<size_t>(std::max(0, width - filled - 1)), ' ');
   bar += ']';
   return bar;
+}
+
+// The figures `train` prints for the test set and `eval` prints for any data, in one format
+// (so they can be compared character for character). Accuracy also as the exact fraction.
+inline std::string format_evaluation(const Metrics& metrics, int64_t samples) {
+  std::string s;
+  auto add = [&](const std::string& name) {
+    auto it = metrics.find(name);
+    if (it == metrics.end()) return;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6f", it->second);
+    s += (s.empty() ? "" : "  ") + name + " " + buf;
+    if (name == "accuracy")
+      s += " (" + std::to_string(std::llround(it->second * static_cast<double>(samples))) + "/" + std::to_string(samples) + ")";
+  };
+  add("loss");
+  for (const auto& [name, value] : metrics)
+    if (name != "loss") add(name);
+  return s;
 }
 
 }  // namespace nntune::cli

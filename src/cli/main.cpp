@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/format.hpp"
 #include "cli/progress.hpp"
 #include "cli/storage_commands.hpp"
 #include "cli/report_commands.hpp"
@@ -23,6 +24,7 @@ namespace {
 
 using namespace nntune;
 namespace fs = std::filesystem;
+using nntune::cli::format_evaluation;
 
 // Raised for mistakes in how nntune was called (exit code 2), as opposed to failures (1).
 struct UsageError : Error {
@@ -36,25 +38,6 @@ std::string with_thousands(int64_t n) {
     out += digits[i];
   }
   return out;
-}
-
-// The figures `train` prints for the test set and `eval` prints for any data, in one format
-// (so they can be compared character for character). Accuracy also as the exact fraction.
-std::string format_evaluation(const Metrics& metrics, int64_t samples) {
-  std::string s;
-  auto add = [&](const std::string& name) {
-    auto it = metrics.find(name);
-    if (it == metrics.end()) return;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6f", it->second);
-    s += (s.empty() ? "" : "  ") + name + " " + buf;
-    if (name == "accuracy")
-      s += " (" + std::to_string(std::llround(it->second * static_cast<double>(samples))) + "/" + std::to_string(samples) + ")";
-  };
-  add("loss");
-  for (const auto& [name, value] : metrics)
-    if (name != "loss") add(name);
-  return s;
 }
 
 // ---- reading data files for eval / predict ----
@@ -199,7 +182,7 @@ Tensor load_features(const Model& model, const std::string& path, const DataOpti
   switch (kind_of(path)) {
     case FileKind::Csv: {
       const CsvOptions c = csv_options(model, path, o);
-      const Shape& input = model.network.input_shape();
+      const Shape& input = model.input_shape();
       if (input.size() == 1 && csv_columns(c) == input[0]) return read_feature_csv(c);
       return load_csv(c).x;
     }

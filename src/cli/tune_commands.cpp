@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -23,6 +24,9 @@
 #include "cli/worker_commands.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
+#include "nntune/loss.hpp"
+#include "nntune/model.hpp"
+#include "nntune/tune/ensemble.hpp"
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
@@ -181,6 +185,7 @@ int cmd_tune(const TuneArgs& a) {
   TrialLoopOptions options;
   options.jobs = config.jobs;
   options.save_models = a.save_models;
+  options.keep_best = a.keep_best;
   options.quiet = a.quiet;
   options.enqueued_grid = enqueued_grid;
   const TrialLoopResult result = run_trial_loop(study, ts, options);
@@ -366,6 +371,100 @@ int cmd_delete(const StudyArgs& a) {
   return 0;
 }
 
+int cmd_ensemble(const EnsembleArgs& a) {
+  auto storage = tune::open_storage(a.storage);
+  const auto summary = find_study(*storage, a.study);
+  if (!summary.system_attrs.contains("spec"))
+    throw Error("study '" + a.study + "' has no spec (an external-program study, or not created by nntune tune): an "
+                "ensemble needs models nntune trained and the spec's validation data");
+  const json objective = summary.system_attrs.value("objective", json::object());
+  if (objective.value("cv_folds", 0) >= 2)
+    throw Error("study '" + a.study + "' scores trials by cross-validation, which saves no model per trial: an "
+                "ensemble needs a study with a validation split");
+  std::vector<FrozenTrial> complete;
+  for (const FrozenTrial& t : storage->get_all_trials(summary.id))
+    if (t.state == TrialState::Complete && t.value) complete.push_back(t);
+  std::stable_sort(complete.begin(), complete.end(), [&](const FrozenTrial& x, const FrozenTrial& y) {
+    return *x.value != *y.value ? better(summary.direction, *x.value, *y.value) : x.number < y.number;
+  });
+  // The candidates: the best complete trials whose model was saved.
+  std::vector<FrozenTrial> candidates;
+  for (const FrozenTrial& t : complete) {
+    if (static_cast<int64_t>(candidates.size()) >= a.candidates) break;
+    if (fs::exists(fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt")) candidates.push_back(t);
+  }
+  if (candidates.empty())
+    throw Error("no model of a complete trial of study '" + a.study + "' in " + a.models +
+                " (looked for TRIAL_DIR/trial_N/model.nnt): run nntune tune with --save-models " + a.models +
+                (complete.empty() ? " (the study has no complete trial yet)" : ""));
+
+  // The held-out data the ensemble is chosen on: the spec's validation split.
+  SpecTree space;
+  space.source = summary.system_attrs.value("spec_file", a.study + ".yaml");
+  space.root = summary.system_attrs.at("spec");
+  const TrainingSpec data_spec = tune::training_spec_of(tune::materialize_params(space, candidates.front().external_params()));
+  SpecData data = load_spec_data(data_spec);
+  if (!data.validation)
+    throw Error(space.source + ": the spec has no validation data (data.validation), which ensemble selection needs: "
+                "the test data must stay unseen");
+
+  std::vector<Model> models;
+  std::vector<Tensor> predictions;
+  for (const FrozenTrial& t : candidates) {
+    models.push_back(load_model((fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt").string()));
+    predictions.push_back(predict(models.back(), data.validation->x));
+  }
+  const std::string metric = objective.value("metric", std::string("val_loss"));
+  tune::EnsembleSelectionConfig selection_config;
+  selection_config.rounds = a.rounds;
+  selection_config.metric = metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric;
+  selection_config.maximize = summary.direction == Direction::Maximize;
+  const auto loss = make_loss(models.front().loss);
+  const tune::EnsembleSelection selection =
+      tune::select_ensemble(predictions, data.validation->y, *loss, selection_config);
+
+  std::vector<Model> members;
+  std::vector<double> weights;
+  json picked = json::array();
+  std::printf("ensemble of study %s: %zu candidate models (the best complete trials with a saved model), %lld of "
+              "%lld rounds kept\n",
+              a.study.c_str(), candidates.size(), static_cast<long long>(selection.kept_rounds),
+              static_cast<long long>(a.rounds));
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (selection.picks[i] == 0) continue;
+    std::printf("  trial %lld: weight %s (%s %s)\n", static_cast<long long>(candidates[i].number),
+                short_number(selection.weights[i]).c_str(), metric.c_str(), short_number(*candidates[i].value).c_str());
+    picked.push_back({{"trial", candidates[i].number}, {"weight", selection.weights[i]}, {"value", *candidates[i].value}});
+    members.push_back(std::move(models[i]));
+    weights.push_back(selection.weights[i]);
+  }
+  // How eval / predict read CSV files: as the members were trained (one data spec for all).
+  const json data_format = members.front().metadata.value("data_format", json::object());
+  Model ensemble = make_ensemble(std::move(members), std::move(weights));
+  const Metrics validation = evaluate_model(ensemble, *data.validation);
+  ensemble.metadata = {{"ensemble_of_study", a.study},
+                       {"storage", storage->url()},
+                       {"members", picked},
+                       {"selected_on", "validation"},
+                       {"validation", validation},
+                       {"best_trial_value", *candidates.front().value},
+                       {"data_format", data_format}};
+  std::printf("validation (chosen on it, so optimistic): %s; best single trial %s %s\n",
+              format_evaluation(validation, data.validation->size()).c_str(), metric.c_str(),
+              short_number(*candidates.front().value).c_str());
+  if (data.test) {
+    Model best_single = load_model((fs::path(a.models) / ("trial_" + std::to_string(candidates.front().number)) / "model.nnt").string());
+    const Metrics single_test = evaluate_model(best_single, *data.test);
+    const Metrics test = evaluate_model(ensemble, *data.test);
+    ensemble.metadata["test"] = test;
+    std::printf("test: %s (best single trial's model: %s)\n", format_evaluation(test, data.test->size()).c_str(),
+                format_evaluation(single_test, data.test->size()).c_str());
+  }
+  save_model(ensemble, a.output);
+  std::printf("model: %s (nntune eval / predict take it like any model)\n", a.output.c_str());
+  return 0;
+}
+
 TuneCommands::TuneCommands(CLI::App& app) {
   TuneArgs& t = tune_args_;
   tune_ = app.add_subcommand("tune", "tune the hyperparameters of a spec with distributions (see docs/tuning.md)");
@@ -379,7 +478,11 @@ TuneCommands::TuneCommands(CLI::App& app) {
   tune_->add_option("--storage", t.storage, "sqlite:///FILE.db (default sqlite:///nntune.db), postgresql://... or memory");
   tune_->add_option("--study", t.study, "study name (default: the spec file's name)");
   tune_->add_option("--set", t.overrides, "override a spec value: path.to.key=value (tune.* too; repeatable)");
-  tune_->add_option("--save-models", t.save_models, "save each trial's model under DIR/trial_N");
+  CLI::Option* save = tune_->add_option("--save-models", t.save_models, "save each trial's model under DIR/trial_N");
+  tune_->add_option("--keep-best", t.keep_best,
+                    "with --save-models: keep only the models of the best K complete trials (for nntune ensemble)")
+      ->check(CLI::PositiveNumber)
+      ->needs(save);
   tune_->add_option("--retries", t.retries, "run a trial whose worker died again, with the same parameters, up to N times (default 1)")
       ->check(CLI::NonNegativeNumber);
   tune_->add_option("--grace", t.grace, "a running trial without a heartbeat for this long is failed (default 5m): 30s, 5m");
@@ -408,6 +511,18 @@ TuneCommands::TuneCommands(CLI::App& app) {
   delete_->add_option("study", delete_args_.study, "the study name")->required();
   delete_->add_flag("--yes,-y", delete_args_.yes, "do not ask for confirmation");
   storage_option(delete_, delete_args_);
+  ensemble_ = app.add_subcommand(
+      "ensemble", "combine the saved models of a study's best trials into one model (ensemble selection on the "
+                  "validation data); needs nntune tune --save-models DIR");
+  ensemble_->add_option("study", ensemble_args_.study, "the study name")->required();
+  ensemble_->add_option("--models", ensemble_args_.models, "the --save-models directory of nntune tune")->required();
+  ensemble_->add_option("-o,--output", ensemble_args_.output, "the model file to write (default ensemble.nnt)");
+  ensemble_->add_option("--candidates", ensemble_args_.candidates,
+                        "consider the best K complete trials with a saved model (default 20)")
+      ->check(CLI::PositiveNumber);
+  ensemble_->add_option("--rounds", ensemble_args_.rounds, "greedy picks, with replacement, at most (default 20)")
+      ->check(CLI::PositiveNumber);
+  ensemble_->add_option("--storage", ensemble_args_.storage, "the study storage (default sqlite:///nntune.db)");
   ask_tell_.emplace(app);
   worker_.emplace(app);
 }
@@ -418,6 +533,7 @@ std::optional<int> TuneCommands::run() {
   if (*trials_) return cmd_trials(trials_args_);
   if (*best_) return cmd_best(best_args_);
   if (*delete_) return cmd_delete(delete_args_);
+  if (*ensemble_) return cmd_ensemble(ensemble_args_);
   if (const auto code = ask_tell_->run()) return code;
   return worker_->run();
 }

@@ -18,6 +18,7 @@ struct TuneArgs {
   std::vector<std::string> overrides;
   int64_t trials = 0;  // 0: as the spec says
   std::string timeout, sampler, pruner, storage, study, save_models;
+  int64_t keep_best = 0;  // with save_models: keep only the best K trials' models
   int64_t jobs = 0;
   int64_t retries = -1;           // -1: as the spec says
   std::string grace, heartbeat;   // durations; empty: as the spec says
@@ -34,6 +35,15 @@ struct StudyArgs {
   bool yes = false;
 };
 
+struct EnsembleArgs {
+  std::string storage = "sqlite:///nntune.db";
+  std::string study;
+  std::string models;              // the --save-models directory of nntune tune
+  std::string output = "ensemble.nnt";
+  int64_t candidates = 20;         // the best this many complete trials with a saved model
+  int64_t rounds = 20;             // greedy picks at most
+};
+
 class TuneCommands {
  public:
   explicit TuneCommands(CLI::App& app);
@@ -43,7 +53,9 @@ class TuneCommands {
  private:
   TuneArgs tune_args_;
   StudyArgs studies_args_, trials_args_, best_args_, delete_args_;
-  CLI::App *tune_ = nullptr, *studies_ = nullptr, *trials_ = nullptr, *best_ = nullptr, *delete_ = nullptr;
+  EnsembleArgs ensemble_args_;
+  CLI::App *tune_ = nullptr, *studies_ = nullptr, *trials_ = nullptr, *best_ = nullptr, *delete_ = nullptr,
+           *ensemble_ = nullptr;
   std::optional<AskTellCommands> ask_tell_;  // after the others in --help
   std::optional<WorkerCommands> worker_;     // worker, stop
 };
@@ -53,5 +65,8 @@ int cmd_studies(const StudyArgs& args);
 int cmd_trials(const StudyArgs& args);
 int cmd_best(const StudyArgs& args);
 int cmd_delete(const StudyArgs& args);
+// Ensemble selection over the saved models of a study's best trials, on the spec's validation
+// data; writes one model file that nntune eval / predict take like any other.
+int cmd_ensemble(const EnsembleArgs& args);
 
 }  // namespace nntune::cli

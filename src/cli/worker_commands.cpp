@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -430,8 +431,10 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
   optimize.heartbeat_seconds = config.heartbeat_seconds;
   optimize.enqueued_only = options.enqueued_grid;
   optimize.wait_for_other_workers = true;
-  optimize.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) {
+  optimize.on_trial_end = [&](const tune::Study& ended_in, const FrozenTrial& t) {
     progress.trial_ended(t);
+    if (options.keep_best > 0 && !options.save_models.empty())
+      remove_models_outside_best(options.save_models, ended_in.history().trials, ended_in.direction(), options.keep_best);
     return interrupted();
   };
   study.optimize(objective, optimize);
@@ -506,10 +509,31 @@ int cmd_worker(const WorkerArgs& a) {
   TrialLoopOptions options;
   options.jobs = a.jobs;
   options.save_models = a.save_models;
+  options.keep_best = a.keep_best;
   options.quiet = a.quiet;
   options.enqueued_grid = enqueued_grid;
   const TrialLoopResult result = run_trial_loop(study, ts, options);
   return result.interrupted ? 130 : 0;
+}
+
+void remove_models_outside_best(const std::string& dir, const std::vector<FrozenTrial>& trials, Direction direction,
+                                int64_t keep) {
+  std::vector<const FrozenTrial*> complete;
+  for (const FrozenTrial& t : trials)
+    if (t.state == TrialState::Complete && t.value) complete.push_back(&t);
+  const bool maximize = direction == Direction::Maximize;
+  // Best first; equal values: the earlier trial stays (it was kept when the later one ended).
+  std::stable_sort(complete.begin(), complete.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
+    if (*a->value != *b->value) return maximize ? *a->value > *b->value : *a->value < *b->value;
+    return a->number < b->number;
+  });
+  std::set<int64_t> kept;
+  for (size_t i = 0; i < complete.size() && static_cast<int64_t>(i) < keep; ++i) kept.insert(complete[i]->number);
+  for (const FrozenTrial& t : trials) {
+    if (!is_finished(t.state) || kept.count(t.number)) continue;
+    std::error_code ignored;  // another worker may be removing the same directory
+    fs::remove_all(fs::path(dir) / ("trial_" + std::to_string(t.number)), ignored);
+  }
 }
 
 // ---- nntune stop ----
@@ -539,7 +563,10 @@ WorkerCommands::WorkerCommands(CLI::App& app) {
       ->required();
   worker_->add_option("--study", w.study, "the study name (as nntune studies lists it)")->required();
   worker_->add_option("--jobs,-j", w.jobs, "trials in parallel in this worker (threads)")->check(CLI::Range(1, 256));
-  worker_->add_option("--save-models", w.save_models, "save each trial's model under DIR/trial_N");
+  CLI::Option* save = worker_->add_option("--save-models", w.save_models, "save each trial's model under DIR/trial_N");
+  worker_->add_option("--keep-best", w.keep_best, "with --save-models: keep only the models of the best K complete trials")
+      ->check(CLI::PositiveNumber)
+      ->needs(save);
   worker_->add_flag("--quiet,-q", w.quiet, "print nothing while running");
 
   StopArgs& s = stop_args_;

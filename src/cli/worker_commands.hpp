@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nntune::tune {
+enum class Direction;
+struct FrozenTrial;
 class Storage;
 class Study;
 struct StudySummary;
@@ -22,6 +25,7 @@ struct WorkerArgs {
   std::string study;
   int64_t jobs = 1;
   std::string save_models;
+  int64_t keep_best = 0;
   bool quiet = false;
 };
 
@@ -62,6 +66,7 @@ bool wait_for_enqueued_grid(tune::Storage& storage, const tune::StudySummary& su
 struct TrialLoopOptions {
   int64_t jobs = 1;
   std::string save_models;  // a directory: each trial's model under trial_N
+  int64_t keep_best = 0;    // > 0: keep only the models of the best this many complete trials
   bool quiet = false;
   bool enqueued_grid = false;  // run only the enqueued grid points
 };
@@ -76,6 +81,12 @@ struct TrialLoopResult {
 // spent, its grid is exhausted or a stop is requested, with a progress line per trial (a
 // status bar on a terminal), then prints the summary and the best trial.
 TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& spec, const TrialLoopOptions& options);
+
+// Removes DIR/trial_N of every finished trial that is not among the `keep` best complete
+// trials of `trials`; leaves running and waiting trials' directories alone. A model removed
+// never has to come back: the best `keep` only get better as trials finish.
+void remove_models_outside_best(const std::string& dir, const std::vector<tune::FrozenTrial>& trials,
+                                tune::Direction direction, int64_t keep);
 
 // "3m12s", "1h05m", "42s"
 std::string short_duration(double seconds);

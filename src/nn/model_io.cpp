@@ -1,12 +1,17 @@
 // The model file: a small versioned binary format with a checksum.
 //
 //   offset 0   8 bytes  magic "NNTUNE\0M"
-//          8   u32      format version (kFormatVersion)
+//          8   u32      format version: 1 for a single model, 2 for an ensemble
 //         12   u32      header length H
 //         16   H bytes  JSON header: network config, scaler, loss, task, num_classes,
 //                       metadata, num_params, num_state
 //     16 + H   float32  num_params parameters, then num_state layer-state values
 //   size - 4   u32      CRC-32 (zlib) of every byte before it
+//
+// An ensemble's header has no network and scaler but "members": per member its network config,
+// scaler, weight, num_params and num_state; the values are each member's parameters then
+// state, member after member, and the header's num_params/num_state are their totals. Single
+// models keep version 1, so nntune versions that predate ensembles still read them.
 //
 // All integers and floats are little endian. Saving writes a temporary file beside the target,
 // fsyncs it and renames it over the target, so a crash leaves either the old or the new model.
@@ -18,6 +23,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -39,7 +45,8 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "the model format is written on little-endian machines");
 
 constexpr char kMagic[8] = {'N', 'N', 'T', 'U', 'N', 'E', '\0', 'M'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kSingleModelVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // the newest this build reads and writes (ensembles)
 constexpr size_t kFixedHeader = 16;  // magic, version, header length
 constexpr size_t kChecksumSize = 4;
 
@@ -75,31 +82,81 @@ std::string hex(uint32_t value) {
   return out.str();
 }
 
-std::string serialize(const Model& model) {
-  const Network& network = model.network;
-  const std::vector<float>& params = network.parameters();
-  const std::vector<float> state = network.state();
-  const nlohmann::json header = {
-      {"network", network.config()},
-      {"scaler", model.scaler.to_json()},
+void check_single(const Model& model, const std::string& what) {
+  if (!model.network.built()) throw Error(what + ": its network is not built (train it first)");
+}
+
+std::string serialize(const Model& model, const std::string& where) {
+  nlohmann::json header = {
       {"loss", model.loss},
       {"task", task_name(model.task)},
       {"num_classes", model.num_classes},
       {"metadata", model.metadata},
-      {"num_params", params.size()},
-      {"num_state", state.size()},
   };
+  std::vector<float> values;
+  auto append_member = [&](const Model& member, nlohmann::json& entry) {
+    const std::vector<float>& params = member.network.parameters();
+    const std::vector<float> state = member.network.state();
+    entry["network"] = member.network.config();
+    entry["scaler"] = member.scaler.to_json();
+    entry["num_params"] = params.size();
+    entry["num_state"] = state.size();
+    values.insert(values.end(), params.begin(), params.end());
+    return state;
+  };
+  if (!model.is_ensemble()) {
+    check_single(model, where);
+    const std::vector<float> state = append_member(model, header);
+    values.insert(values.end(), state.begin(), state.end());
+  } else {
+    if (model.member_weights.size() != model.members.size())
+      throw Error(where + ": the ensemble has " + std::to_string(model.members.size()) + " members but " +
+                  std::to_string(model.member_weights.size()) + " weights (build it with make_ensemble)");
+    nlohmann::json members = nlohmann::json::array();
+    size_t params_total = 0, state_total = 0;
+    for (size_t i = 0; i < model.members.size(); ++i) {
+      const Model& member = model.members[i];
+      if (member.is_ensemble()) throw Error(where + ": member " + std::to_string(i) + " is itself an ensemble");
+      check_single(member, where + ": member " + std::to_string(i));
+      nlohmann::json entry = {{"weight", model.member_weights[i]}};
+      const std::vector<float> state = append_member(member, entry);
+      values.insert(values.end(), state.begin(), state.end());
+      params_total += entry["num_params"].get<size_t>();
+      state_total += state.size();
+      members.push_back(std::move(entry));
+    }
+    header["members"] = std::move(members);
+    header["num_params"] = params_total;
+    header["num_state"] = state_total;
+  }
   const std::string header_text = header.dump();
   std::string out;
-  out.reserve(kFixedHeader + header_text.size() + 4 * (params.size() + state.size()) + kChecksumSize);
+  out.reserve(kFixedHeader + header_text.size() + 4 * values.size() + kChecksumSize);
   out.append(kMagic, sizeof kMagic);
-  append_u32(out, kFormatVersion);
+  append_u32(out, model.is_ensemble() ? kFormatVersion : kSingleModelVersion);
   append_u32(out, static_cast<uint32_t>(header_text.size()));
   out += header_text;
-  out.append(reinterpret_cast<const char*>(params.data()), 4 * params.size());
-  out.append(reinterpret_cast<const char*>(state.data()), 4 * state.size());
+  out.append(reinterpret_cast<const char*>(values.data()), 4 * values.size());
   append_u32(out, checksum(out.data(), out.size()));
   return out;
+}
+
+// Rebuilds one network and scaler from `entry` (the header, or one member of an ensemble's),
+// reading its parameters and state from `values`; returns how many floats it read.
+size_t read_member(const nlohmann::json& entry, const char* values, Model& model) {
+  Rng rng(0);  // the initial values are overwritten by the saved parameters
+  model.network = Network::from_config(entry.at("network"), rng);
+  const size_t num_params = entry.at("num_params").get<size_t>();
+  const size_t num_state = entry.at("num_state").get<size_t>();
+  if (num_params != model.network.parameters().size())
+    throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
+                std::to_string(model.network.parameters().size()));
+  if (num_params) std::memcpy(model.network.parameters().data(), values, 4 * num_params);
+  std::vector<float> state(num_state);
+  if (num_state) std::memcpy(state.data(), values + 4 * num_params, 4 * num_state);
+  model.network.set_state(state);
+  model.scaler = Scaler::from_json(entry.at("scaler"));
+  return num_params + num_state;
 }
 
 // Removes the temporary file unless the save completed.
@@ -176,11 +233,9 @@ void write_atomically(const std::string& path, const std::string& bytes) {
 }  // namespace
 
 void save_model(const Model& model, const std::string& path) {
-  if (!model.network.built())
-    throw Error("cannot save model to " + detail::quoted(path) + ": its network is not built (train it first)");
   std::string bytes;
   try {
-    bytes = serialize(model);
+    bytes = serialize(model, "cannot save model to " + detail::quoted(path));
   } catch (const nlohmann::json::exception& e) {
     // In practice: a metadata or config string that is not valid UTF-8.
     throw Error("cannot save model to " + detail::quoted(path) + ": its header cannot be written as JSON (" +
@@ -237,19 +292,7 @@ Model load_model(const std::string& path) {
 
   Model model;
   try {
-    Rng rng(0);  // the initial values are overwritten by the saved parameters
-    model.network = Network::from_config(header.at("network"), rng);
-    const size_t num_params = header.at("num_params").get<size_t>();
-    const size_t num_state = header.at("num_state").get<size_t>();
-    if (num_params != model.network.parameters().size())
-      throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
-                  std::to_string(model.network.parameters().size()));
     const char* values = bytes + kFixedHeader + header_length;
-    if (num_params) std::memcpy(model.network.parameters().data(), values, 4 * num_params);
-    std::vector<float> state(num_state);
-    if (num_state) std::memcpy(state.data(), values + 4 * num_params, 4 * num_state);
-    model.network.set_state(state);
-    model.scaler = Scaler::from_json(header.at("scaler"));
     model.loss = header.at("loss").get<std::string>();
     const std::string task = header.at("task").get<std::string>();
     if (task != "classification" && task != "regression")
@@ -257,6 +300,30 @@ Model load_model(const std::string& path) {
     model.task = task == "regression" ? Task::Regression : Task::Classification;
     model.num_classes = header.at("num_classes").get<int64_t>();
     model.metadata = header.at("metadata");
+    if (!header.contains("members")) {
+      read_member(header, values, model);
+    } else {
+      const nlohmann::json& members = header.at("members");
+      if (!members.is_array() || members.empty()) throw Error("its ensemble lists no members");
+      size_t read = 0;
+      std::vector<Model> loaded;
+      std::vector<double> weights;
+      for (const nlohmann::json& entry : members) {
+        Model member;
+        member.loss = model.loss;
+        member.task = model.task;
+        member.num_classes = model.num_classes;
+        read += read_member(entry, values + 4 * read, member);
+        weights.push_back(entry.at("weight").get<double>());
+        loaded.push_back(std::move(member));
+      }
+      if (read != header.at("num_params").get<size_t>() + header.at("num_state").get<size_t>())
+        throw Error("its members hold " + std::to_string(read) + " values but the header counts " +
+                    std::to_string(header.at("num_params").get<size_t>() + header.at("num_state").get<size_t>()));
+      nlohmann::json metadata = std::move(model.metadata);
+      model = make_ensemble(std::move(loaded), std::move(weights));
+      model.metadata = std::move(metadata);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(where + " has a malformed header (" + e.what() + "); save the model again");
   } catch (const Error& e) {
@@ -266,8 +333,62 @@ Model load_model(const std::string& path) {
   return model;
 }
 
+const Shape& Model::input_shape() const { return is_ensemble() ? members.front().network.input_shape() : network.input_shape(); }
+const Shape& Model::output_shape() const {
+  return is_ensemble() ? members.front().network.output_shape() : network.output_shape();
+}
+
+Model make_ensemble(std::vector<Model> members, std::vector<double> weights) {
+  if (members.empty()) throw Error("an ensemble needs at least one member model");
+  if (weights.size() != members.size())
+    throw Error("an ensemble of " + std::to_string(members.size()) + " models needs as many weights, got " +
+                std::to_string(weights.size()));
+  double total = 0.0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!(weights[i] >= 0.0) || !std::isfinite(weights[i]))
+      throw Error("ensemble member " + std::to_string(i) + " has weight " + std::to_string(weights[i]) +
+                  "; weights must be finite and non-negative");
+    total += weights[i];
+  }
+  if (!(total > 0.0)) throw Error("the ensemble's weights are all zero; give at least one positive weight");
+  const Model& first = members.front();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const Model& m = members[i];
+    const std::string which = "ensemble member " + std::to_string(i);
+    if (m.is_ensemble()) throw Error(which + " is itself an ensemble; give its members instead");
+    if (!m.network.built()) throw Error(which + ": its network is not built (train it first)");
+    if (m.loss != first.loss || m.task != first.task || m.num_classes != first.num_classes)
+      throw Error(which + " has loss " + m.loss + " and " + std::to_string(m.num_classes) + " classes but member 0 has " +
+                  first.loss + " and " + std::to_string(first.num_classes) + "; an ensemble combines models of one task");
+    if (m.network.input_shape() != first.network.input_shape() || m.network.output_shape() != first.network.output_shape())
+      throw Error(which + " maps " + shape_string(m.network.input_shape()) + " to " + shape_string(m.network.output_shape()) +
+                  " but member 0 maps " + shape_string(first.network.input_shape()) + " to " +
+                  shape_string(first.network.output_shape()) + "; an ensemble combines models of the same data");
+  }
+  Model ensemble;
+  ensemble.loss = first.loss;
+  ensemble.task = first.task;
+  ensemble.num_classes = first.num_classes;
+  if (total != 1.0)
+    for (double& w : weights) w /= total;
+  ensemble.members = std::move(members);
+  ensemble.member_weights = std::move(weights);
+  return ensemble;
+}
+
 Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
   if (batch_size <= 0) throw Error("predict: batch size must be positive, got " + std::to_string(batch_size));
+  if (model.is_ensemble()) {
+    // The mean of the members' linked outputs (probabilities, not logits: as in soft voting).
+    Tensor mean;
+    for (size_t i = 0; i < model.members.size(); ++i) {
+      const Tensor out = predict(model.members[i], raw_x, batch_size);
+      if (i == 0) mean = Tensor(out.shape());
+      const float w = static_cast<float>(model.member_weights[i]);
+      for (int64_t k = 0; k < out.size(); ++k) mean[k] += w * out[k];
+    }
+    return mean;
+  }
   Network& network = model.network;
   if (!network.built()) throw Error("predict: the model's network is not built (train or load a model first)");
   const std::unique_ptr<Loss> loss = make_loss(model.loss);

@@ -136,10 +136,12 @@ SpecData load_spec_data(const TrainingSpec& spec) {
 }
 
 Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
+  if (raw_data.x.sample_shape() != model.input_shape())
+    throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
+                " but the model expects " + shape_string(model.input_shape()));
+  if (model.is_ensemble())
+    return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data.x, batch_size), raw_data.y);
   Dataset data = raw_data;
-  if (data.x.sample_shape() != model.network.input_shape())
-    throw Error("the data " + data.source + " has samples of shape " + shape_string(data.x.sample_shape()) +
-                " but the model expects " + shape_string(model.network.input_shape()));
   if (model.task == Task::Classification) data.num_classes = model.num_classes;
   model.scaler.apply(data.x);
   const auto loss = make_loss(model.loss);
