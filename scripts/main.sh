@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian machine: install, build, tune an MLP on Fashion-MNIST into a
 # SQLite study (examples/fashion_mnist_tune.yaml: 10 minutes, 2 jobs), then write the study's
-# HTML report and the best trial's spec.
+# HTML report, the best trial's spec and an ensemble of the best trials' models.
 # Extra arguments go to `nntune tune` (e.g. --timeout 2m, --jobs 1, --trials 20).
 # Environment: STORAGE (default sqlite:///nntune.db), STUDY (default fashion_mnist_tune),
 # REPORT (default fashion_mnist_tune_report.html). Running it again resumes the same study.
+# The models of the 20 best trials stay in ${STUDY}_models/ (the others are removed as trials end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build data
@@ -12,7 +13,11 @@ scripts/build.sh
 storage=${STORAGE:-sqlite:///nntune.db}
 study=${STUDY:-fashion_mnist_tune}
 report=${REPORT:-fashion_mnist_tune_report.html}
-build/nntune tune examples/fashion_mnist_tune.yaml --storage "$storage" --study "$study" "$@"
+build/nntune tune examples/fashion_mnist_tune.yaml --storage "$storage" --study "$study" \
+  --save-models "${study}_models" --keep-best 20 "$@"
 build/nntune report --storage "$storage" --study "$study" -o "$report"
 build/nntune best "$study" --storage "$storage" --spec-out "${study}_best.yaml"
-echo "report: $report   best spec: ${study}_best.yaml (nntune train ${study}_best.yaml)"
+# Not fatal: a study whose trials ran without --save-models (an older run) has no models to combine.
+build/nntune ensemble "$study" --storage "$storage" --models "${study}_models" -o "${study}_ensemble.nnt" ||
+  echo "(no ensemble written)"
+echo "report: $report   best spec: ${study}_best.yaml (nntune train ${study}_best.yaml)   ensemble: ${study}_ensemble.nnt"
