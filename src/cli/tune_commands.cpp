@@ -388,15 +388,18 @@ int cmd_ensemble(const EnsembleArgs& a) {
     return *x.value != *y.value ? better(summary.direction, *x.value, *y.value) : x.number < y.number;
   });
   // The candidates: the best complete trials whose model was saved.
+  auto model_file = [&](const FrozenTrial& t) {
+    return (fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt").string();
+  };
   std::vector<FrozenTrial> candidates;
   for (const FrozenTrial& t : complete) {
     if (static_cast<int64_t>(candidates.size()) >= a.candidates) break;
-    if (fs::exists(fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt")) candidates.push_back(t);
+    if (fs::exists(model_file(t))) candidates.push_back(t);
   }
   if (candidates.empty())
-    throw Error("no model of a complete trial of study '" + a.study + "' in " + a.models +
-                " (looked for TRIAL_DIR/trial_N/model.nnt): run nntune tune with --save-models " + a.models +
-                (complete.empty() ? " (the study has no complete trial yet)" : ""));
+    throw Error("no model of a complete trial of study '" + a.study + "' in " + a.models + " (looked for " +
+                (fs::path(a.models) / "trial_N" / "model.nnt").string() + "): run nntune tune with --save-models " +
+                a.models + (complete.empty() ? " (the study has no complete trial yet)" : ""));
 
   // The held-out data the ensemble is chosen on: the spec's validation split.
   SpecTree space;
@@ -411,7 +414,7 @@ int cmd_ensemble(const EnsembleArgs& a) {
   std::vector<Model> models;
   std::vector<Tensor> predictions;
   for (const FrozenTrial& t : candidates) {
-    models.push_back(load_model((fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt").string()));
+    models.push_back(load_model(model_file(t)));
     predictions.push_back(predict(models.back(), data.validation->x));
   }
   const std::string metric = objective.value("metric", std::string("val_loss"));
@@ -453,7 +456,7 @@ int cmd_ensemble(const EnsembleArgs& a) {
               format_evaluation(validation, data.validation->size()).c_str(), metric.c_str(),
               short_number(*candidates.front().value).c_str());
   if (data.test) {
-    Model best_single = load_model((fs::path(a.models) / ("trial_" + std::to_string(candidates.front().number)) / "model.nnt").string());
+    Model best_single = load_model(model_file(candidates.front()));
     const Metrics single_test = evaluate_model(best_single, *data.test);
     const Metrics test = evaluate_model(ensemble, *data.test);
     ensemble.metadata["test"] = test;
