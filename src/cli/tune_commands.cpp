@@ -381,12 +381,8 @@ int cmd_ensemble(const EnsembleArgs& a) {
   if (objective.value("cv_folds", 0) >= 2)
     throw Error("study '" + a.study + "' scores trials by cross-validation, which saves no model per trial: an "
                 "ensemble needs a study with a validation split");
-  std::vector<FrozenTrial> complete;
-  for (const FrozenTrial& t : storage->get_all_trials(summary.id))
-    if (t.state == TrialState::Complete && t.value) complete.push_back(t);
-  std::stable_sort(complete.begin(), complete.end(), [&](const FrozenTrial& x, const FrozenTrial& y) {
-    return *x.value != *y.value ? better(summary.direction, *x.value, *y.value) : x.number < y.number;
-  });
+  const std::vector<FrozenTrial> complete =
+      complete_trials_best_first(storage->get_all_trials(summary.id), summary.direction);
   // The candidates: the best complete trials whose model was saved.
   auto model_file = [&](const FrozenTrial& t) {
     return (fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt").string();
@@ -426,6 +422,10 @@ int cmd_ensemble(const EnsembleArgs& a) {
   const tune::EnsembleSelection selection =
       tune::select_ensemble(predictions, data.validation->y, *loss, selection_config);
 
+  // The best trial's model on the test data, before the members move into the ensemble.
+  std::optional<Metrics> single_test;
+  if (data.test) single_test = evaluate_model(models.front(), *data.test);
+
   std::vector<Model> members;
   std::vector<double> weights;
   json picked = json::array();
@@ -456,12 +456,10 @@ int cmd_ensemble(const EnsembleArgs& a) {
               format_evaluation(validation, data.validation->size()).c_str(), metric.c_str(),
               short_number(*candidates.front().value).c_str());
   if (data.test) {
-    Model best_single = load_model(model_file(candidates.front()));
-    const Metrics single_test = evaluate_model(best_single, *data.test);
     const Metrics test = evaluate_model(ensemble, *data.test);
     ensemble.metadata["test"] = test;
     std::printf("test: %s (best single trial's model: %s)\n", format_evaluation(test, data.test->size()).c_str(),
-                format_evaluation(single_test, data.test->size()).c_str());
+                format_evaluation(*single_test, data.test->size()).c_str());
   }
   save_model(ensemble, a.output);
   std::printf("model: %s (nntune eval / predict take it like any model)\n", a.output.c_str());

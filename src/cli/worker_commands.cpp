@@ -516,19 +516,24 @@ int cmd_worker(const WorkerArgs& a) {
   return result.interrupted ? 130 : 0;
 }
 
+std::vector<FrozenTrial> complete_trials_best_first(const std::vector<FrozenTrial>& trials, Direction direction) {
+  std::vector<FrozenTrial> complete;
+  for (const FrozenTrial& t : trials)
+    if (t.state == TrialState::Complete && t.value) complete.push_back(t);
+  const bool maximize = direction == Direction::Maximize;
+  std::stable_sort(complete.begin(), complete.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
+    if (*a.value != *b.value) return maximize ? *a.value > *b.value : *a.value < *b.value;
+    return a.number < b.number;
+  });
+  return complete;
+}
+
 void remove_models_outside_best(const std::string& dir, const std::vector<FrozenTrial>& trials, Direction direction,
                                 int64_t keep) {
-  std::vector<const FrozenTrial*> complete;
-  for (const FrozenTrial& t : trials)
-    if (t.state == TrialState::Complete && t.value) complete.push_back(&t);
-  const bool maximize = direction == Direction::Maximize;
-  // Best first; equal values: the earlier trial stays (it was kept when the later one ended).
-  std::stable_sort(complete.begin(), complete.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
-    if (*a->value != *b->value) return maximize ? *a->value > *b->value : *a->value < *b->value;
-    return a->number < b->number;
-  });
+  // Equal values: the earlier trial stays (it was kept when the later one ended).
+  const std::vector<FrozenTrial> complete = complete_trials_best_first(trials, direction);
   std::set<int64_t> kept;
-  for (size_t i = 0; i < complete.size() && static_cast<int64_t>(i) < keep; ++i) kept.insert(complete[i]->number);
+  for (size_t i = 0; i < complete.size() && static_cast<int64_t>(i) < keep; ++i) kept.insert(complete[i].number);
   for (const FrozenTrial& t : trials) {
     if (!is_finished(t.state) || kept.count(t.number)) continue;
     std::error_code ignored;  // another worker may be removing the same directory

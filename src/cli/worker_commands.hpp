@@ -82,6 +82,10 @@ struct TrialLoopResult {
 // status bar on a terminal), then prints the summary and the best trial.
 TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& spec, const TrialLoopOptions& options);
 
+// The complete trials with a value, best first; equal values in trial order.
+std::vector<tune::FrozenTrial> complete_trials_best_first(const std::vector<tune::FrozenTrial>& trials,
+                                                          tune::Direction direction);
+
 // Removes DIR/trial_N of every finished trial that is not among the `keep` best complete
 // trials of `trials`; leaves running and waiting trials' directories alone. A model removed
 // never has to come back: the best `keep` only get better as trials finish.
