@@ -12,7 +12,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -46,7 +45,6 @@ namespace fs = std::filesystem;
 std::string value_text(const json& v) { return v.is_number_float() ? short_number(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump(); }
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 std::string direction_word(Direction d) { return d == Direction::Maximize ? "maximize" : "minimize"; }
-bool better(Direction d, double a, double b) { return d == Direction::Maximize ? a > b : a < b; }
 
 // ---- storage helpers for the study commands ----
 
@@ -62,10 +60,9 @@ tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
 }
 
 std::optional<FrozenTrial> best_of(const std::vector<FrozenTrial>& trials, Direction d) {
-  std::optional<FrozenTrial> best;
-  for (const auto& t : trials)
-    if (t.state == TrialState::Complete && t.value && (!best || better(d, *t.value, *best->value))) best = t;
-  return best;
+  std::vector<FrozenTrial> complete = complete_trials_best_first(trials, d);
+  if (complete.empty()) return std::nullopt;
+  return std::move(complete.front());
 }
 
 std::string quote_arg(const std::string& s) { return json(s).dump(); }

@@ -94,6 +94,7 @@ std::string serialize(const Model& model, const std::string& where) {
       {"metadata", model.metadata},
   };
   std::vector<float> values;
+  // One network's description into `entry`, its parameters then its state into `values`.
   auto append_member = [&](const Model& member, nlohmann::json& entry) {
     const std::vector<float>& params = member.network.parameters();
     const std::vector<float> state = member.network.state();
@@ -102,12 +103,11 @@ std::string serialize(const Model& model, const std::string& where) {
     entry["num_params"] = params.size();
     entry["num_state"] = state.size();
     values.insert(values.end(), params.begin(), params.end());
-    return state;
+    values.insert(values.end(), state.begin(), state.end());
   };
   if (!model.is_ensemble()) {
     check_single(model, where);
-    const std::vector<float> state = append_member(model, header);
-    values.insert(values.end(), state.begin(), state.end());
+    append_member(model, header);
   } else {
     if (model.member_weights.size() != model.members.size())
       throw Error(where + ": the ensemble has " + std::to_string(model.members.size()) + " members but " +
@@ -119,10 +119,9 @@ std::string serialize(const Model& model, const std::string& where) {
       if (member.is_ensemble()) throw Error(where + ": member " + std::to_string(i) + " is itself an ensemble");
       check_single(member, where + ": member " + std::to_string(i));
       nlohmann::json entry = {{"weight", model.member_weights[i]}};
-      const std::vector<float> state = append_member(member, entry);
-      values.insert(values.end(), state.begin(), state.end());
+      append_member(member, entry);
       params_total += entry["num_params"].get<size_t>();
-      state_total += state.size();
+      state_total += entry["num_state"].get<size_t>();
       members.push_back(std::move(entry));
     }
     header["members"] = std::move(members);

@@ -43,8 +43,8 @@ EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const 
   for (int64_t round = 1; round <= config.rounds; ++round) {
     size_t best = 0;
     double best_score = 0.0, best_loss = 0.0;
+    const float scale = 1.0f / static_cast<float>(round);
     for (size_t c = 0; c < n; ++c) {
-      const float scale = 1.0f / static_cast<float>(round);
       const float* s = sum.data();
       const float* p = predictions[c].data();
       float* m = mix.data();
