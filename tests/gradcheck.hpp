@@ -10,7 +10,10 @@
 // Points where a piecewise-linear function (relu, leaky_relu, dropout...) has a kink within h
 // give a meaningless central difference; they are recognised because the two one-sided
 // differences disagree, skipped, and counted (a check fails if too many are skipped).
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <iostream>
 #include <cmath>
 #include <memory>
 #include <sstream>
@@ -222,6 +225,21 @@ inline GradCheckReport check_loss_gradient(const Loss& loss, Tensor output, cons
   auto value = [&]() { return loss.forward_backward(output, target, nullptr); };
   report.blocks.push_back(detail::check_block("output", output.data(), output.size(), analytic, value, opt));
   return report;
+}
+
+// A tensor of N(0, 1) values, the same for the same seed.
+inline Tensor random_tensor(const Shape& shape, uint64_t seed) {
+  Tensor t(shape);
+  const std::vector<double> v = detail::normal_values(t.size(), seed);
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(v[static_cast<size_t>(i)]);
+  return t;
+}
+
+// The gradient check of a bound layer as a gtest expectation, with the numbers in the log.
+inline void expect_gradients_ok(Layer& layer, const Tensor& input, const GradCheckOptions& options = {}) {
+  const GradCheckReport report = check_layer_gradients(layer, input, options);
+  EXPECT_TRUE(report.passed(options)) << layer.config().dump() << "\n" << report.summary();
+  std::cout << layer.config().dump() << "\n" << report.summary();
 }
 
 }  // namespace nntune::testing

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "gradcheck.hpp"
+#include "nn/layers/layer_registry.hpp"
 #include "nntune/layer.hpp"
 #include "nntune/loss.hpp"
 #include "nntune/network.hpp"
@@ -15,27 +16,15 @@ namespace {
 using nlohmann::json;
 using testing::BoundLayer;
 using testing::check_layer_gradients;
+using testing::expect_gradients_ok;
 using testing::GradCheckOptions;
-
-Tensor random_tensor(const Shape& shape, uint64_t seed) {
-  Tensor t(shape);
-  const std::vector<double> v = testing::detail::normal_values(t.size(), seed);
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(v[static_cast<size_t>(i)]);
-  return t;
-}
+using testing::random_tensor;
 
 Tensor run_forward(Layer& layer, const Tensor& in, bool training, uint64_t seed = 1) {
   Rng rng(seed);
   Tensor out;
   layer.forward(in, out, ForwardContext{training, &rng});
   return out;
-}
-
-void expect_gradients_ok(Layer& layer, const Tensor& input, const GradCheckOptions& options = {}) {
-  const testing::GradCheckReport report = check_layer_gradients(layer, input, options);
-  EXPECT_TRUE(report.passed(options)) << layer.config().dump() << "\n" << report.summary();
-  // Keep the numbers visible in the test log (the report asks for them).
-  std::cout << layer.config().dump() << "\n" << report.summary();
 }
 
 // ---------------------------------------------------------------- gradient checks
@@ -427,9 +416,9 @@ TEST(LayerConfig, KnownTypesAndActivations) {
   EXPECT_EQ(activation_names(),
             (std::vector<std::string>{"linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softmax"}));
   for (const std::string& type : layer_types()) {
-    json config = {{"type", type}};
-    if (type == "dense") config["units"] = 1;
-    if (type == "activation") config["name"] = "relu";
+    // The declared example gives the required keys (dense: units, activation: name, ...).
+    json config = layer_registry().find(type)->info.example;
+    config["type"] = type;
     EXPECT_NO_THROW(make_layer(config)) << type;
   }
 }

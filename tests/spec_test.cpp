@@ -9,6 +9,7 @@
 #include "nntune/optimizer.hpp"
 #include "nntune/schedule.hpp"
 #include "nntune/spec.hpp"
+#include "nn/layers/layer_registry.hpp"
 #include "spec/schema.hpp"
 #include "test_util.hpp"
 
@@ -332,9 +333,11 @@ TEST(SpecSchema, EnumerationsMatchTheRegistries) {
   EXPECT_EQ(sorted(types), sorted(layer_types()));
   // Every layer type builds from the keys the schema allows.
   for (const auto& [type, fields] : layers->item->variants) {
+    // The required keys with the values of the layer's declared example.
+    const json& example = layer_registry().find(type)->info.example;
     json config = {{"type", type}};
     for (const spec::Field& f : fields)
-      if (f.required) config[f.key] = f.key == "units" ? json(3) : json("relu");
+      if (f.required) config[f.key] = example.at(f.key);
     EXPECT_NO_THROW(make_layer(config)) << config.dump();
   }
 }

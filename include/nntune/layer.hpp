@@ -64,6 +64,9 @@ class Layer {
 
   // Enough to rebuild the layer with make_layer(): {"type": "dense", "units": 10, ...}.
   virtual nlohmann::json config() const = 0;
+  // The function the layer applies last ("softmax", "relu", ...; "" for none or not a plain
+  // function): the spec refuses a softmax/sigmoid at the end when the loss applies it itself.
+  virtual std::string output_activation() const { return ""; }
   // Non-trainable state saved with a model (batch-norm running statistics).
   virtual std::vector<float> state() const { return {}; }
   virtual void set_state(const std::vector<float>& state) {}
@@ -76,8 +79,8 @@ class Layer {
   std::vector<ParamBlock> params_;
 };
 
-// Builds a layer from its config. Known types: dense, activation (and the shorthands relu,
-// sigmoid, tanh, leaky_relu, elu, gelu, softmax), dropout, batch_norm, flatten.
+// Builds a layer from its config ({"type": ..., keys}). The types are those registered under
+// src/nn/layers/ (layer_types(); each activation name is also a type: {"type": "relu"}).
 // Throws Error naming the unknown type or key and the allowed ones.
 std::unique_ptr<Layer> make_layer(const nlohmann::json& config);
 const std::vector<std::string>& layer_types();

@@ -151,16 +151,6 @@ void check_cross_fields(const SpecTree& tree) {
   }
 }
 
-std::string layer_type(const json& layer) { return layer.at("type").get<std::string>(); }
-
-// The activation a layer ends with, for the "the loss applies the link itself" check.
-std::string final_activation(const json& layer) {
-  const std::string type = layer_type(layer);
-  if (type == "dense") return get_or<std::string>(layer, "activation", "linear");
-  if (type == "activation") return get_or<std::string>(layer, "name", "linear");
-  return type;
-}
-
 }  // namespace
 
 void validate_spec_tree(const SpecTree& tree) {
@@ -350,25 +340,44 @@ std::string layer_path(const TrainingSpec& spec, size_t i) {
 }
 }  // namespace
 
+namespace {
+// A layer config from the spec as make_layer() takes it: l1/l2 are the network's, not the layer's.
+std::unique_ptr<Layer> make_spec_layer(const TrainingSpec& spec, size_t i, json config) {
+  Regularizer reg;
+  if (config.contains("l1")) reg.l1 = config["l1"].get<float>();
+  if (config.contains("l2")) reg.l2 = config["l2"].get<float>();
+  config.erase("l1");
+  config.erase("l2");
+  try {
+    auto layer = make_layer(config);
+    layer->regularizer = reg;
+    return layer;
+  } catch (const Error& e) {
+    spec.tree.fail(layer_path(spec, i), e.what());
+  }
+}
+}  // namespace
+
+// A dry run of the network's build: every layer's own build() says whether it fits its input and
+// what it gives (no second shape calculator to drift from the layers), then the model's end must
+// fit the loss and the data.
 void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width) {
   const std::vector<json> layers = expand_layers(spec.model, input_sample_shape, output_width);
   const SpecTree& tree = spec.tree;
   Shape shape = input_sample_shape;
+  std::unique_ptr<Layer> last_layer;
   for (size_t i = 0; i < layers.size(); ++i) {
-    const std::string type = layer_type(layers[i]);
-    if (type == "flatten") {
-      shape = {shape_size(shape)};
-    } else if (type == "dense") {
-      if (shape.size() != 1)
-        tree.fail(layer_path(spec, i), "a dense layer needs a flat (1-D) input but gets samples of shape " +
-                                           shape_string(shape) + "; add {type: flatten} before it");
-      shape = {get_int(layers[i].at("units"))};
+    last_layer = make_spec_layer(spec, i, layers[i]);
+    try {
+      shape = last_layer->build(shape);
+    } catch (const Error& e) {
+      tree.fail(layer_path(spec, i), e.what());
     }
   }
   if (spec.model.shorthand) return;  // the output layer was sized to fit
   const size_t last = layers.size() - 1;
   const std::string last_path = layer_path(spec, last);
-  const std::string link = final_activation(layers[last]);
+  const std::string link = last_layer->output_activation();
   if ((spec.train.loss == "categorical_crossentropy" && link == "softmax") ||
       (spec.train.loss == "binary_crossentropy" && link == "sigmoid"))
     tree.fail(last_path, "the last layer applies " + link + ", but " + spec.train.loss +
@@ -381,10 +390,11 @@ void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shap
       need = "the regression target has " + std::to_string(output_width) + " value(s) per sample";
     else
       need = "the data has " + std::to_string(output_width) + " classes (one output per class)";
-    const bool dense_last = layer_type(layers[last]) == "dense";
-    tree.fail(dense_last ? last_path + ".units" : last_path,
+    // A last layer with a width of its own (units) is fixed there; any other needs one after it.
+    const bool sized_last = layers[last].contains("units");
+    tree.fail(sized_last ? last_path + ".units" : last_path,
               "the last layer gives samples of shape " + shape_string(shape) + ", but " + need +
-                  (dense_last ? "; set units: " + std::to_string(output_width)
+                  (sized_last ? "; set units: " + std::to_string(output_width)
                               : "; end the model with {type: dense, units: " + std::to_string(output_width) + "}"));
   }
 }
@@ -393,21 +403,7 @@ Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape,
   check_model_shapes(spec, input_sample_shape, output_width);
   const std::vector<json> layers = expand_layers(spec.model, input_sample_shape, output_width);
   Network network;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    json config = layers[i];
-    Regularizer reg;
-    if (config.contains("l1")) reg.l1 = config["l1"].get<float>();
-    if (config.contains("l2")) reg.l2 = config["l2"].get<float>();
-    config.erase("l1");
-    config.erase("l2");
-    try {
-      auto layer = make_layer(config);
-      layer->regularizer = reg;
-      network.add(std::move(layer));
-    } catch (const Error& e) {
-      spec.tree.fail(layer_path(spec, i), e.what());
-    }
-  }
+  for (size_t i = 0; i < layers.size(); ++i) network.add(make_spec_layer(spec, i, layers[i]));
   try {
     network.build(input_sample_shape, rng);
   } catch (const Error& e) {

@@ -9,7 +9,7 @@
 #include <cmath>
 
 #include "nn/layers/config_check.hpp"
-#include "nn/layers/layer_factories.hpp"
+#include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::layers {
@@ -130,14 +130,29 @@ class BatchNorm final : public Layer {
   bool used_batch_stats_ = false;
 };
 
-}  // namespace
 
-std::unique_ptr<Layer> make_batch_norm(const nlohmann::json& config) {
-  ConfigReader reader(config, "batch_norm", {"type", "momentum", "epsilon"});
-  const double momentum = reader.number("momentum", 0.99, 0.0, 1.0, false);
-  const double epsilon = reader.number("epsilon", 1e-3);
-  if (epsilon <= 0.0) reader.fail("epsilon", "must be > 0, got " + nlohmann::json(epsilon).dump());
-  return std::make_unique<BatchNorm>(momentum, epsilon);
+const std::vector<schema::Field>& batch_norm_keys() {
+  using namespace schema;
+  static const std::vector<Field> keys = {
+      opt("momentum", real(0.0, false, 1.0, false), 0.99,
+          "weight of the old running statistics in each update (Keras' convention; PyTorch's is 1 - this)"),
+      opt("epsilon", real(0.0, true), 1e-3, "added to the variance before its square root"),
+  };
+  return keys;
 }
 
+std::unique_ptr<Layer> make_batch_norm(const nlohmann::json& config, const std::string& type) {
+  ConfigReader reader(config, "batch_norm", batch_norm_keys());
+  return std::make_unique<BatchNorm>(reader.number("momentum"), reader.number("epsilon"));
+}
+
+}  // namespace
 }  // namespace nntune::layers
+
+NNTUNE_REGISTER_COMPONENTS(layer_batch_norm) {
+  nntune::layer_registry().add({.name = "batch_norm",
+                                .help = "normalises each feature over the batch, then scales and shifts it (learned)",
+                                .keys = nntune::layers::batch_norm_keys(),
+                                .order = 3},
+                               nntune::layers::make_batch_norm);
+}

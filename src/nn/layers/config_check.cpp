@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "nntune/error.hpp"
 
@@ -15,14 +16,23 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-ConfigReader::ConfigReader(const nlohmann::json& config, std::string layer_type, std::vector<std::string> allowed_keys)
-    : config_(config), layer_type_(std::move(layer_type)) {
+schema::NodePtr initializer_node() {
+  using namespace schema;
+  return any_of({one_of_names("initializer", initializer_names()),
+                 mapping({req("name", one_of_names("initializer", initializer_names())), opt("scale", real(0.0)),
+                          opt("value", real())})});
+}
+
+ConfigReader::ConfigReader(const nlohmann::json& config, std::string layer_type, const std::vector<schema::Field>& keys)
+    : config_(config), layer_type_(std::move(layer_type)), keys_(keys) {
   if (!config_.is_object())
     throw Error(layer_type_ + " layer: the config must be an object like {\"type\": \"" + layer_type_ + "\", ...}, got " +
                 config_.dump());
+  std::vector<std::string> allowed = {"type"};
+  for (const schema::Field& f : keys_) allowed.push_back(f.key);
   for (const auto& item : config_.items()) {
-    if (std::find(allowed_keys.begin(), allowed_keys.end(), item.key()) == allowed_keys.end())
-      throw Error(layer_type_ + " layer: unknown key '" + item.key() + "'; allowed keys: " + join_names(allowed_keys));
+    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end())
+      throw Error(layer_type_ + " layer: unknown key '" + item.key() + "'; allowed keys: " + join_names(allowed));
   }
 }
 
@@ -30,42 +40,79 @@ void ConfigReader::fail(const std::string& key, const std::string& problem) cons
   throw Error(layer_type_ + " layer: '" + key + "' " + problem);
 }
 
-int64_t ConfigReader::positive_int(const std::string& key) const {
-  if (!has(key)) fail(key, "is required (a positive integer)");
+const schema::Field& ConfigReader::declared(const std::string& key) const {
+  const schema::Field* field = schema::find_field(keys_, key);
+  if (!field) throw std::logic_error(layer_type_ + " layer reads key '" + key + "', which it does not declare");
+  return *field;
+}
+
+namespace {
+
+// "[0.0, 1.0)", "> 0", ">= 1" from a declared range (as the messages always read).
+std::string range_words(const schema::Node& n) {
+  auto text = [](double v) { return nlohmann::json(v).dump(); };
+  if (n.min && n.max)
+    return "in " + std::string(n.min_exclusive ? "(" : "[") + text(*n.min) + ", " + text(*n.max) +
+           (n.max_exclusive ? ")" : "]");
+  if (n.min) return (n.min_exclusive ? "> " : ">= ") + schema::range_text(n).substr(n.min_exclusive ? 2 : 3);
+  if (n.max) return (n.max_exclusive ? "< " : "<= ") + schema::range_text(n).substr(n.max_exclusive ? 2 : 3);
+  return "";
+}
+
+bool outside(const schema::Node& n, double x) {
+  return (n.min && (n.min_exclusive ? !(x > *n.min) : !(x >= *n.min))) ||
+         (n.max && (n.max_exclusive ? !(x < *n.max) : !(x <= *n.max)));
+}
+
+}  // namespace
+
+int64_t ConfigReader::integer(const std::string& key) const {
+  const schema::Field& field = declared(key);
+  const schema::Node& n = *field.node;
+  const std::string kind = n.min && *n.min == 1.0 && !n.max ? "a positive integer"
+                                                            : "an integer" + (range_words(n).empty() ? "" : " " + range_words(n));
+  if (!has(key)) {
+    if (field.required || field.default_value.is_null()) fail(key, "is required (" + kind + ")");
+    return field.default_value.get<int64_t>();
+  }
   const nlohmann::json& v = config_.at(key);
   const bool integral = v.is_number_integer() ||
                         (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>());
-  if (!integral || v.get<double>() < 1) fail(key, "must be a positive integer, got " + v.dump());
-  if (v.get<double>() > 1e9) fail(key, "is too large (at most 1000000000), got " + v.dump());
+  if (!integral || outside(n, v.get<double>())) fail(key, "must be " + kind + ", got " + v.dump());
+  if (std::fabs(v.get<double>()) > 1e9) fail(key, "is too large (at most 1000000000), got " + v.dump());
   return static_cast<int64_t>(v.get<double>());
 }
 
-double ConfigReader::number(const std::string& key, double fallback) const {
-  return number(key, fallback, -INFINITY, INFINITY, false);
-}
-
-double ConfigReader::number(const std::string& key, double fallback, double min, double max, bool max_exclusive) const {
-  if (!has(key)) return fallback;
+double ConfigReader::number(const std::string& key) const {
+  const schema::Field& field = declared(key);
+  if (!has(key)) {
+    if (field.required || field.default_value.is_null()) fail(key, "is required (a number)");
+    return field.default_value.get<double>();
+  }
   const nlohmann::json& v = config_.at(key);
   if (!v.is_number() || !std::isfinite(v.get<double>())) fail(key, "must be a number, got " + v.dump());
-  const double x = v.get<double>();
-  if (x < min || x > max || (max_exclusive && x >= max)) {
-    nlohmann::json lo = min, hi = max;
-    fail(key, "must be in [" + lo.dump() + ", " + hi.dump() + (max_exclusive ? ")" : "]") + ", got " + v.dump());
-  }
-  return x;
+  if (outside(*field.node, v.get<double>())) fail(key, "must be " + range_words(*field.node) + ", got " + v.dump());
+  return v.get<double>();
 }
 
-bool ConfigReader::boolean(const std::string& key, bool fallback) const {
-  if (!has(key)) return fallback;
+bool ConfigReader::boolean(const std::string& key) const {
+  const schema::Field& field = declared(key);
+  if (!has(key)) {
+    if (field.required || field.default_value.is_null()) fail(key, "is required (true or false)");
+    return field.default_value.get<bool>();
+  }
   const nlohmann::json& v = config_.at(key);
   if (!v.is_boolean()) fail(key, "must be true or false, got " + v.dump());
   return v.get<bool>();
 }
 
-std::string ConfigReader::choice(const std::string& key, const std::string& fallback,
-                                 const std::vector<std::string>& allowed) const {
-  if (!has(key)) return fallback;
+std::string ConfigReader::choice(const std::string& key) const {
+  const schema::Field& field = declared(key);
+  const std::vector<std::string>& allowed = field.node->choices;
+  if (!has(key)) {
+    if (field.required || field.default_value.is_null()) fail(key, "is required, one of " + join_names(allowed));
+    return field.default_value.get<std::string>();
+  }
   const nlohmann::json& v = config_.at(key);
   if (!v.is_string() || std::find(allowed.begin(), allowed.end(), v.get<std::string>()) == allowed.end())
     fail(key, "must be one of " + join_names(allowed) + "; got " + v.dump());

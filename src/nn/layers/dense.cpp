@@ -4,7 +4,7 @@
 #include "nn/gemm.hpp"
 #include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
-#include "nn/layers/layer_factories.hpp"
+#include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::layers {
@@ -23,8 +23,8 @@ class Dense final : public Layer {
 
   Shape build(const Shape& input_sample_shape) override {
     if (input_sample_shape.size() != 1)
-      throw Error("dense layer: input samples have shape " + shape_string(input_sample_shape) +
-                  " but dense needs one dimension of features; add {\"type\": \"flatten\"} before it");
+      throw Error("a dense layer needs a flat (1-D) input but gets samples of shape " +
+                  shape_string(input_sample_shape) + "; add {type: flatten} before it");
     inputs_ = input_sample_shape[0];
     params_.clear();
     params_.push_back({"weight", inputs_ * units_, true});
@@ -82,6 +82,10 @@ class Dense final : public Layer {
     }
   }
 
+  std::string output_activation() const override {
+    return activation_.kind == ActivationKind::Linear ? "" : activation_name(activation_.kind);
+  }
+
   nlohmann::json config() const override {
     return {{"type", "dense"},
             {"units", units_},
@@ -104,13 +108,29 @@ class Dense final : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_dense(const nlohmann::json& config) {
-  ConfigReader reader(config, "dense", {"type", "units", "activation", "kernel_init", "bias_init", "use_bias"});
-  const int64_t units = reader.positive_int("units");
+namespace {
+
+const std::vector<schema::Field>& dense_keys() {
+  using namespace schema;
+  static const std::vector<Field> keys = {
+      req("units", integer(1.0), "number of outputs"),
+      opt("activation", one_of_names("activation", activation_kind_names()), "linear",
+          "fused activation applied to the outputs (leaky_relu slope 0.01, elu alpha 1.0)"),
+      opt("kernel_init", initializer_node(), nullptr,
+          "weight initialiser; default he_normal after relu, leaky_relu, elu, gelu, else xavier_uniform"),
+      opt("bias_init", initializer_node(), "zeros", "bias initialiser"),
+      opt("use_bias", boolean(), true, "add a learned bias to each output"),
+  };
+  return keys;
+}
+
+std::unique_ptr<Layer> make_dense(const nlohmann::json& config, const std::string& type) {
+  ConfigReader reader(config, "dense", dense_keys());
+  const int64_t units = reader.integer("units");
   // A fused leaky_relu / elu uses the default slope 0.01 / alpha 1.0; for other values put an
   // activation layer after a linear dense layer.
   Activation activation;
-  parse_activation_kind(reader.choice("activation", "linear", activation_kind_names()), activation.kind);
+  parse_activation_kind(reader.choice("activation"), activation.kind);
   // He initialisation keeps the activation variance constant through ReLU-like units, which
   // zero about half their inputs; Glorot's (Xavier) assumes a linear/symmetric unit such as
   // tanh, sigmoid or the identity.
@@ -124,8 +144,18 @@ std::unique_ptr<Layer> make_dense(const nlohmann::json& config) {
   }
   const Initializer kernel_init = reader.initializer("kernel_init", default_kernel);
   const Initializer bias_init = reader.initializer("bias_init", Initializer{});
-  const bool use_bias = reader.boolean("use_bias", true);
+  const bool use_bias = reader.boolean("use_bias");
   return std::make_unique<Dense>(units, activation, kernel_init, bias_init, use_bias);
 }
 
+}  // namespace
 }  // namespace nntune::layers
+
+NNTUNE_REGISTER_COMPONENTS(layer_dense) {
+  nntune::layer_registry().add({.name = "dense",
+                                .help = "fully connected: out = activation(in * W + b) over a flat (1-D) input",
+                                .keys = nntune::layers::dense_keys(),
+                                .order = 0,
+                                .example = {{"units", 10}}},
+                               nntune::layers::make_dense);
+}

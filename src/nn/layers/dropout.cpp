@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "nn/layers/config_check.hpp"
-#include "nn/layers/layer_factories.hpp"
+#include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::layers {
@@ -62,11 +62,27 @@ class Dropout final : public Layer {
   Tensor mask_;
 };
 
-}  // namespace
 
-std::unique_ptr<Layer> make_dropout(const nlohmann::json& config) {
-  ConfigReader reader(config, "dropout", {"type", "rate"});
-  return std::make_unique<Dropout>(reader.number("rate", 0.5, 0.0, 1.0, true));
+const std::vector<schema::Field>& dropout_keys() {
+  using namespace schema;
+  static const std::vector<Field> keys = {
+      opt("rate", real(0.0, false, 1.0, true), 0.5, "probability of zeroing each value in training"),
+  };
+  return keys;
 }
 
+std::unique_ptr<Layer> make_dropout(const nlohmann::json& config, const std::string& type) {
+  ConfigReader reader(config, "dropout", dropout_keys());
+  return std::make_unique<Dropout>(reader.number("rate"));
+}
+
+}  // namespace
 }  // namespace nntune::layers
+
+NNTUNE_REGISTER_COMPONENTS(layer_dropout) {
+  nntune::layer_registry().add({.name = "dropout",
+                                .help = "inverted dropout: zeroes values at random in training, identity in evaluation",
+                                .keys = nntune::layers::dropout_keys(),
+                                .order = 2},
+                               nntune::layers::make_dropout);
+}

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "nn/layers/config_check.hpp"
-#include "nn/layers/layer_factories.hpp"
+#include "nn/layers/layer_registry.hpp"
 
 namespace nntune::layers {
 namespace {
@@ -38,11 +38,18 @@ class Flatten final : public Layer {
   Shape batch_shape_;  // (batch, features); a member so resizing never allocates
 };
 
-}  // namespace
 
-std::unique_ptr<Layer> make_flatten(const nlohmann::json& config) {
-  ConfigReader reader(config, "flatten", {"type"});
+std::unique_ptr<Layer> make_flatten(const nlohmann::json& config, const std::string& type) {
+  static const std::vector<schema::Field> no_keys;
+  ConfigReader reader(config, "flatten", no_keys);
   return std::make_unique<Flatten>();
 }
 
+}  // namespace
 }  // namespace nntune::layers
+
+NNTUNE_REGISTER_COMPONENTS(layer_flatten) {
+  nntune::layer_registry().add(
+      {.name = "flatten", .help = "reshapes each sample to one dimension (before dense layers)", .order = 4},
+      nntune::layers::make_flatten);
+}

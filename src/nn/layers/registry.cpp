@@ -1,24 +1,21 @@
-// make_layer(): the run-time registry from a JSON config to a layer object.
-#include <algorithm>
+// make_layer(): from a JSON config to a layer object, through the layer registry.
+#include "nn/layers/layer_registry.hpp"
 
 #include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
-#include "nn/layers/layer_factories.hpp"
 #include "nntune/error.hpp"
-#include "nntune/layer.hpp"
 
 namespace nntune {
 
+Registry<LayerFactory>& layer_registry() {
+  static Registry<LayerFactory> registry("layer");
+  return registry;
+}
+
 const std::vector<std::string>& activation_names() { return layers::activation_kind_names(); }
 
-// Every accepted "type": the five layer kinds, then each activation name as a shorthand for
-// {"type": "activation", "name": ...}.
 const std::vector<std::string>& layer_types() {
-  static const std::vector<std::string> types = [] {
-    std::vector<std::string> t = {"dense", "activation", "dropout", "batch_norm", "flatten"};
-    for (const std::string& name : activation_names()) t.push_back(name);
-    return t;
-  }();
+  static const std::vector<std::string> types = layer_registry().names();
   return types;
 }
 
@@ -27,14 +24,9 @@ std::unique_ptr<Layer> make_layer(const nlohmann::json& config) {
     throw Error("a layer config needs a \"type\" (one of " + layers::join_names(layer_types()) + "), got " +
                 config.dump());
   const std::string type = config.at("type").get<std::string>();
-  if (type == "dense") return layers::make_dense(config);
-  if (type == "dropout") return layers::make_dropout(config);
-  if (type == "batch_norm") return layers::make_batch_norm(config);
-  if (type == "flatten") return layers::make_flatten(config);
-  const auto& activations = activation_names();
-  if (type == "activation" || std::find(activations.begin(), activations.end(), type) != activations.end())
-    return layers::make_activation(config, type);
-  throw Error("unknown layer type \"" + type + "\"; allowed: " + layers::join_names(layer_types()));
+  const auto* entry = layer_registry().find(type);
+  if (!entry) throw Error("unknown layer type \"" + type + "\"; allowed: " + layers::join_names(layer_types()));
+  return entry->factory(config, type);
 }
 
 }  // namespace nntune
