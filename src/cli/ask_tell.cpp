@@ -21,6 +21,8 @@
 #include "nntune/tune/storage.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
+#include "tune/pruner_registry.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::cli {
 namespace {
@@ -61,63 +63,6 @@ std::optional<int64_t> parse_integer(const std::string& text) {
 }
 
 // ---- the sampler and pruner of a study, as stored ----
-
-json sampler_json(const tune::SamplerConfig& c) {
-  json grid = json::object();
-  for (const auto& [name, values] : c.grid) grid[name] = values;
-  return {{"name", c.name},
-          {"seed", c.seed},
-          {"multivariate", c.multivariate},
-          {"n_startup_trials", c.n_startup_trials},
-          {"n_ei_candidates", c.n_ei_candidates},
-          {"constant_liar", c.constant_liar},
-          {"gp_startup_trials", c.gp_startup_trials},
-          {"grid", grid}};
-}
-
-tune::SamplerConfig sampler_from_json(const json& j) {
-  tune::SamplerConfig c;
-  if (!j.is_object()) return c;
-  c.name = j.value("name", c.name);
-  c.seed = j.value("seed", c.seed);
-  c.multivariate = j.value("multivariate", c.multivariate);
-  c.n_startup_trials = j.value("n_startup_trials", c.n_startup_trials);
-  c.n_ei_candidates = j.value("n_ei_candidates", c.n_ei_candidates);
-  c.constant_liar = j.value("constant_liar", c.constant_liar);
-  c.gp_startup_trials = j.value("gp_startup_trials", c.gp_startup_trials);
-  if (j.contains("grid") && j["grid"].is_object())
-    for (const auto& [name, values] : j["grid"].items()) c.grid[name] = values.get<std::vector<json>>();
-  return c;
-}
-
-json pruner_json(const tune::PrunerConfig& c) {
-  return {{"name", c.name},
-          {"n_startup_trials", c.n_startup_trials},
-          {"n_warmup_steps", c.n_warmup_steps},
-          {"interval_steps", c.interval_steps},
-          {"percentile", c.percentile},
-          {"min_resource", c.min_resource},
-          {"max_resource", c.max_resource},
-          {"reduction_factor", c.reduction_factor},
-          {"min_early_stopping_rate", c.min_early_stopping_rate},
-          {"bootstrap_count", c.bootstrap_count}};
-}
-
-tune::PrunerConfig pruner_from_json(const json& j) {
-  tune::PrunerConfig c;
-  if (!j.is_object()) return c;
-  c.name = j.value("name", c.name);
-  c.n_startup_trials = j.value("n_startup_trials", c.n_startup_trials);
-  c.n_warmup_steps = j.value("n_warmup_steps", c.n_warmup_steps);
-  c.interval_steps = j.value("interval_steps", c.interval_steps);
-  c.percentile = j.value("percentile", c.percentile);
-  c.min_resource = j.value("min_resource", c.min_resource);
-  c.max_resource = j.value("max_resource", c.max_resource);
-  c.reduction_factor = j.value("reduction_factor", c.reduction_factor);
-  c.min_early_stopping_rate = j.value("min_early_stopping_rate", c.min_early_stopping_rate);
-  c.bootstrap_count = j.value("bootstrap_count", c.bootstrap_count);
-  return c;
-}
 
 // ---- ask ----
 
@@ -211,8 +156,8 @@ std::string finished_description(const FrozenTrial& t) {
 
 void store_tuner_config(tune::Storage& storage, int64_t study_id, const tune::TuneConfig& config) {
   const tune::StudySummary summary = storage.get_study(study_id);
-  set_if_changed(storage, summary, "sampler", sampler_json(config.sampler));
-  set_if_changed(storage, summary, "pruner", pruner_json(config.pruner));
+  set_if_changed(storage, summary, "sampler", tune::sampler_config_json(config.sampler));
+  set_if_changed(storage, summary, "pruner", tune::pruner_config_json(config.pruner));
 }
 
 int cmd_ask(const AskArgs& a) {
@@ -324,10 +269,10 @@ int cmd_tell(const TellArgs& a) {
   }
 
   std::unique_ptr<tune::Pruner> pruner;  // only --should-prune asks it
-  const tune::PrunerConfig pruner_config = pruner_from_json(summary.system_attrs.value("pruner", json()));
+  const tune::PrunerConfig pruner_config = tune::pruner_config_from_json(summary.system_attrs.value("pruner", json()));
   if (a.should_prune && pruner_config.name != "none") pruner = tune::make_pruner(pruner_config);
   tune::Study study = tune::Study::open(storage, a.study, summary.direction,
-                                        tune::make_sampler(sampler_from_json(summary.system_attrs.value("sampler", json()))),
+                                        tune::make_sampler(tune::sampler_config_from_json(summary.system_attrs.value("sampler", json()))),
                                         std::move(pruner));
   tune::Trial trial(study, stored);
   for (const auto& [step, step_value] : intermediate) trial.report(step_value, step);

@@ -34,6 +34,8 @@
 #include "tune/gp/acquisition.hpp"
 #include "tune/gp/gaussian_process.hpp"
 #include "tune/samplers.hpp"
+#include "tune/search_space.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -168,22 +170,7 @@ class GpSampler : public Sampler {
   std::string name() const override { return "gp"; }
 
   SearchSpace infer_relative_search_space(const StudyHistory& history, const FrozenTrial&) override {
-    SearchSpace space;
-    bool first = true;
-    for (const FrozenTrial& t : history.trials) {
-      if (t.state != TrialState::Complete) continue;
-      if (first) {
-        space = t.distributions;
-        first = false;
-        continue;
-      }
-      for (auto it = space.begin(); it != space.end();) {
-        auto found = t.distributions.find(it->first);
-        it = found == t.distributions.end() || !(found->second == it->second) ? space.erase(it) : std::next(it);
-      }
-    }
-    for (auto it = space.begin(); it != space.end();) it = it->second.single() ? space.erase(it) : std::next(it);
-    return space;
+    return detail::intersection_search_space(history);
   }
 
   std::map<std::string, double> sample_relative(const StudyHistory& history, const FrozenTrial& trial,
@@ -432,3 +419,22 @@ class GpSampler : public Sampler {
 std::unique_ptr<Sampler> make_gp_sampler(const SamplerConfig& config) { return std::make_unique<GpSampler>(config); }
 
 }  // namespace nntune::tune
+
+namespace nntune::tune {
+
+const std::vector<Option<SamplerConfig>>& gp_options() {
+  static const std::vector<Option<SamplerConfig>> options = {
+      bind_option(&SamplerConfig::gp_startup_trials,
+                  schema::opt("gp_startup_trials", schema::integer(0.0), nullptr,
+                              "Sobol points before the Gaussian process starts")),
+  };
+  return options;
+}
+
+}  // namespace nntune::tune
+
+NNTUNE_REGISTER_COMPONENTS(sampler_gp) {
+  nntune::tune::declare_sampler(
+      {.name = "gp", .help = "Gaussian-process Bayesian optimisation (Matern 5/2, log expected improvement)", .order = 5},
+      {nntune::tune::make_gp_sampler, nntune::tune::gp_options()});
+}

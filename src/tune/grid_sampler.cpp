@@ -16,6 +16,7 @@
 #include "nntune/error.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "tune/samplers.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -215,3 +216,10 @@ std::unique_ptr<Sampler> make_grid_sampler(const SamplerConfig& config) {
 }
 
 }  // namespace nntune::tune
+
+NNTUNE_REGISTER_COMPONENTS(sampler_grid) {
+  nntune::tune::declare_sampler(
+      {.name = "grid", .help = "every combination of the space's values, each once (tune.grid lists values per parameter)",
+       .order = 1},
+      {nntune::tune::make_grid_sampler, {}});
+}

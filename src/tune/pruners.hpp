@@ -5,7 +5,9 @@
 // One deliberate difference from Optuna: every pruner but "none" prunes a trial whose latest
 // intermediate value is NaN at once (before startup trials, warm-up or a rung step), since a
 // diverged network does not recover.
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -76,6 +78,26 @@ class HyperbandPruner : public Pruner {
  private:
   int64_t min_resource_, max_resource_, reduction_factor_, bootstrap_count_;
 };
+
+constexpr int64_t kMaxStep = std::numeric_limits<int64_t>::max();
+
+// Intermediate values turned so that lower is better; NaN (a diverged competitor) is the worst.
+inline double loss_of_value(Direction direction, double value) {
+  if (std::isnan(value)) return std::numeric_limits<double>::infinity();
+  return direction == Direction::Minimize ? value : -value;
+}
+
+// a * b, saturating at INT64_MAX (rung steps grow geometrically).
+inline int64_t saturating_mul(int64_t a, int64_t b) {
+  if (a != 0 && b > kMaxStep / a) return kMaxStep;
+  return a * b;
+}
+
+inline int64_t saturating_pow(int64_t base, int64_t exponent) {
+  int64_t out = 1;
+  for (int64_t i = 0; i < exponent && out != kMaxStep; ++i) out = saturating_mul(out, base);
+  return out;
+}
 
 // Linear-interpolation percentile of the non-NaN values (numpy.nanpercentile); NaN when none.
 double nan_percentile(std::vector<double> values, double percentile);

@@ -2,6 +2,7 @@
 // log-uniform for log ranges, every step, integer and choice equally likely).
 #include "tune/samplers.hpp"
 #include "tune/sampling_util.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -27,3 +28,8 @@ std::unique_ptr<Sampler> make_random_sampler(const SamplerConfig& config) {
 }
 
 }  // namespace nntune::tune
+
+NNTUNE_REGISTER_COMPONENTS(sampler_random) {
+  nntune::tune::declare_sampler({.name = "random", .help = "independent uniform draws (log-uniform on log ranges)", .order = 0},
+                                {nntune::tune::make_random_sampler, {}});
+}

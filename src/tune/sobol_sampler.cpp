@@ -16,6 +16,7 @@
 #include "tune/samplers.hpp"
 #include "tune/sampling_util.hpp"
 #include "tune/sobol_sequence.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::tune {
 namespace detail {
@@ -165,3 +166,11 @@ std::unique_ptr<Sampler> make_sobol_sampler(const SamplerConfig& config) {
 }
 
 }  // namespace nntune::tune
+
+NNTUNE_REGISTER_COMPONENTS(sampler_sobol) {
+  nntune::tune::declare_sampler({.name = "sobol",
+                                 .help = "a scrambled Sobol low-discrepancy sequence (quasi-Monte Carlo)",
+                                 .order = 2,
+                                 .aliases = {"qmc"}},
+                                {nntune::tune::make_sobol_sampler, {}});
+}

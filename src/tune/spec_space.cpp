@@ -21,6 +21,8 @@
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "spec/schema.hpp"
+#include "tune/pruner_registry.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -354,14 +356,6 @@ spec::NodePtr either(std::vector<spec::NodePtr> alternatives) {
 }
 spec::Field field(std::string key, spec::NodePtr node) { return spec::Field{std::move(key), std::move(node), false}; }
 
-const std::vector<std::string>& sampler_names() {
-  static const std::vector<std::string> v = {"random", "grid", "sobol", "qmc", "tpe", "tpe-mv", "gp"};
-  return v;
-}
-const std::vector<std::string>& pruner_names() {
-  static const std::vector<std::string> v = {"none", "median", "percentile", "successive_halving", "asha", "hyperband"};
-  return v;
-}
 const std::vector<std::string>& metric_names() {
   static const std::vector<std::string> v = {"val_accuracy", "val_loss", "val_mae", "val_rmse",
                                              "accuracy",     "loss",     "mae",     "rmse"};
@@ -378,15 +372,14 @@ const spec::Node& tune_schema() {
                                field("command", node_of(Kind::String)),
                                field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
                                field("working_dir", node_of(Kind::String))});
-    auto sampler_map = map_node({field("name", names_node("sampler", sampler_names())), field("seed", count(0.0)),
-                                 field("multivariate", node_of(Kind::Bool)), field("n_startup_trials", count(0.0)),
-                                 field("n_ei_candidates", count(1.0)), field("constant_liar", node_of(Kind::Bool)),
-                                 field("gp_startup_trials", count(0.0))});
-    auto pruner_map = map_node({field("name", names_node("pruner", pruner_names())), field("n_startup_trials", count(0.0)),
-                                field("n_warmup_steps", count(0.0)), field("interval_steps", count(1.0)),
-                                field("percentile", node_of(Kind::Float, 0.0, 100.0)), field("min_resource", count(1.0)),
-                                field("max_resource", count(0.0)), field("reduction_factor", count(2.0)),
-                                field("min_early_stopping_rate", count(0.0)), field("bootstrap_count", count(0.0))});
+    // Every sampler's declared keys (src/tune/*_sampler.cpp), each once.
+    std::vector<spec::Field> sampler_fields = {field("name", names_node("sampler", sampler_names()))};
+    for (const spec::Field& f : option_fields(sampler_options())) sampler_fields.push_back(f);
+    auto sampler_map = map_node(sampler_fields);
+    // Every pruner's declared keys (src/tune/pruners/), each once.
+    std::vector<spec::Field> pruner_fields = {field("name", names_node("pruner", pruner_names()))};
+    for (const spec::Field& f : option_fields(pruner_options())) pruner_fields.push_back(f);
+    auto pruner_map = map_node(pruner_fields);
     return map_node({field("objective", objective), field("sampler", either({names_node("sampler", sampler_names()), sampler_map})),
                      field("pruner", either({names_node("pruner", pruner_names()), pruner_map})),
                      field("trials", count(1.0)), field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
@@ -425,28 +418,10 @@ TuneConfig tune_config_from(const json& tune, const SpecTree& tree) {
     if (const json* w = find(*o, "working_dir")) c.objective.working_dir = w->get<std::string>();
   }
   if (const json* s = find(tune, "sampler")) {
-    const json m = s->is_string() ? json{{"name", *s}} : *s;
-    c.sampler.name = m.value("name", c.sampler.name);
-    c.sampler.seed = m.value("seed", c.sampler.seed);
-    c.sampler.multivariate = m.value("multivariate", c.sampler.multivariate);
-    c.sampler.n_startup_trials = m.value("n_startup_trials", c.sampler.n_startup_trials);
-    c.sampler.n_ei_candidates = m.value("n_ei_candidates", c.sampler.n_ei_candidates);
-    c.sampler.constant_liar = m.value("constant_liar", c.sampler.constant_liar);
-    c.sampler.gp_startup_trials = m.value("gp_startup_trials", c.sampler.gp_startup_trials);
+    read_sampler_config(*s, c.sampler);
   }
   if (const json* p = find(tune, "pruner")) {
-    const json m = p->is_string() ? json{{"name", *p}} : *p;
-    PrunerConfig& q = c.pruner;
-    q.name = m.value("name", q.name);
-    q.n_startup_trials = m.value("n_startup_trials", q.n_startup_trials);
-    q.n_warmup_steps = m.value("n_warmup_steps", q.n_warmup_steps);
-    q.interval_steps = m.value("interval_steps", q.interval_steps);
-    q.percentile = m.value("percentile", q.percentile);
-    q.min_resource = m.value("min_resource", q.min_resource);
-    q.max_resource = m.value("max_resource", q.max_resource);
-    q.reduction_factor = m.value("reduction_factor", q.reduction_factor);
-    q.min_early_stopping_rate = m.value("min_early_stopping_rate", q.min_early_stopping_rate);
-    q.bootstrap_count = m.value("bootstrap_count", q.bootstrap_count);
+    read_pruner_config(*p, c.pruner);
   }
   c.trials = tune.value("trials", c.trials);
   if (const json* t = find(tune, "timeout")) {

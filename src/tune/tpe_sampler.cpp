@@ -28,7 +28,9 @@
 #include "nntune/error.hpp"
 #include "tune/parzen_estimator.hpp"
 #include "tune/samplers.hpp"
+#include "tune/search_space.hpp"
 #include "tune/sampling_util.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -66,24 +68,7 @@ class TpeSampler : public Sampler {
 
   SearchSpace infer_relative_search_space(const StudyHistory& history, const FrozenTrial& trial) override {
     if (!config_.multivariate) return {};
-    // The intersection of the spaces of all completed trials (same name, same distribution).
-    std::optional<SearchSpace> common;
-    for (const auto& t : history.trials) {
-      if (t.state != TrialState::Complete) continue;
-      if (!common) {
-        common = t.distributions;
-        continue;
-      }
-      for (auto it = common->begin(); it != common->end();) {
-        auto found = t.distributions.find(it->first);
-        it = found == t.distributions.end() || !(found->second == it->second) ? common->erase(it) : std::next(it);
-      }
-    }
-    SearchSpace space;
-    if (common)
-      for (const auto& [name, d] : *common)
-        if (!d.single()) space.emplace(name, d);
-    return space;
+    return detail::intersection_search_space(history);
   }
 
   std::map<std::string, double> sample_relative(const StudyHistory& history, const FrozenTrial& trial,
@@ -325,3 +310,35 @@ class TpeSampler : public Sampler {
 std::unique_ptr<Sampler> make_tpe_sampler(const SamplerConfig& config) { return std::make_unique<TpeSampler>(config); }
 
 }  // namespace nntune::tune
+
+namespace nntune::tune {
+
+const std::vector<Option<SamplerConfig>>& tpe_options() {
+  using namespace schema;
+  static const std::vector<Option<SamplerConfig>> options = {
+      bind_option(&SamplerConfig::multivariate,
+                  opt("multivariate", boolean(), nullptr, "one joint Parzen estimator over the common parameters")),
+      bind_option(&SamplerConfig::n_startup_trials,
+                  opt("n_startup_trials", integer(0.0), nullptr, "Sobol points before the Parzen estimators start")),
+      bind_option(&SamplerConfig::n_ei_candidates,
+                  opt("n_ei_candidates", integer(1.0), nullptr, "candidates drawn per proposal, best l(x)/g(x) kept")),
+      bind_option(&SamplerConfig::constant_liar,
+                  opt("constant_liar", boolean(), nullptr, "running trials count as bad ones (parallel workers spread out)")),
+  };
+  return options;
+}
+
+}  // namespace nntune::tune
+
+NNTUNE_REGISTER_COMPONENTS(sampler_tpe) {
+  using namespace nntune::tune;
+  declare_sampler({.name = "tpe", .help = "Tree-structured Parzen Estimator (Bergstra et al. 2011, as Optuna's)", .order = 3},
+                  {make_tpe_sampler, tpe_options()});
+  declare_sampler({.name = "tpe-mv", .help = "tpe with multivariate: true", .order = 4},
+                  {[](const SamplerConfig& config) {
+                     SamplerConfig multivariate = config;
+                     multivariate.multivariate = true;
+                     return make_tpe_sampler(multivariate);
+                   },
+                   tpe_options()});
+}

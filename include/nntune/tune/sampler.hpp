@@ -35,7 +35,9 @@ class Sampler {
 };
 
 struct SamplerConfig {
-  std::string name = "tpe";  // random, grid, sobol (qmc), tpe, gp
+  // auto (the default: gp while trials are few and the space numeric, else tpe), random, grid,
+  // sobol (qmc), tpe, tpe-mv, gp: see src/tune/*_sampler.cpp, each declares itself.
+  std::string name = "auto";
   uint64_t seed = 0;
   // tpe
   bool multivariate = false;

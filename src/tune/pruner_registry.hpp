@@ -1,0 +1,38 @@
+#pragma once
+// The pruner family: each pruner declares itself in its own file (src/tune/pruners/: its name,
+// help and the PrunerConfig keys it reads, bound to their fields) beside its factory.
+// make_pruner(), the tune.pruner schema, pruner_names() and a study's stored pruner JSON are
+// derived from these declarations.
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/options.hpp"
+#include "core/registry.hpp"
+#include "nntune/tune/pruner.hpp"
+
+namespace nntune::tune {
+
+struct PrunerDeclaration {
+  std::function<std::unique_ptr<Pruner>(const PrunerConfig& config)> make;
+  std::vector<Option<PrunerConfig>> options;  // the keys this pruner reads
+};
+Registry<PrunerDeclaration>& pruner_registry();
+
+// Adds a pruner; its ComponentInfo's keys are taken from its options.
+void declare_pruner(ComponentInfo info, PrunerDeclaration declaration);
+
+// Every pruner's keys, each once.
+const std::vector<Option<PrunerConfig>>& pruner_options();
+// Names and aliases, in list order.
+std::vector<std::string> pruner_names();
+
+// A study's pruner as stored ({"name", every option's value}) and back.
+nlohmann::json pruner_config_json(const PrunerConfig& config);
+PrunerConfig pruner_config_from_json(const nlohmann::json& stored);
+// Reads the keys of a checked tune.pruner mapping (or a bare name) into config.
+void read_pruner_config(const nlohmann::json& spec_value, PrunerConfig& config);
+
+}  // namespace nntune::tune
