@@ -183,6 +183,14 @@ void validate_scalar(const Node& node, const json& value, const std::string& pat
 
 std::string range_text(const Node& node) { return range_text_of(node); }
 
+std::string bounds_text(const Node& node) {
+  if (node.min && node.max)
+    return "in " + std::string(node.min_exclusive ? "(" : "[") + format_number(*node.min) + ", " +
+           format_number(*node.max) + (node.max_exclusive ? ")" : "]");
+  const std::string range = range_text_of(node);
+  return range.empty() ? "any number" : range;
+}
+
 const Field* find_field(const std::vector<Field>& fields, const std::string& key) {
   for (const Field& f : fields)
     if (f.key == key) return &f;

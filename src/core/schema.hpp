@@ -72,6 +72,8 @@ const Node* as_map(const Node& node, const nlohmann::json& value);
 const Node* as_list(const Node& node, const nlohmann::json& value);
 // ">= 0 and < 1", "> 0", "" (no bounds).
 std::string range_text(const Node& node);
+// "in [0, 1)", "> 0", ">= 1", "any number" (no bounds).
+std::string bounds_text(const Node& node);
 
 // ---- validation ----
 // Reports one problem at a path and does not return (throws). at_key: the problem is the key

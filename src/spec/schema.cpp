@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "nn/layers/layer_registry.hpp"
+#include "nn/loss_registry.hpp"
+#include "train/optimizer_registry.hpp"
+#include "train/schedule_registry.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::spec {
@@ -71,41 +74,24 @@ NodePtr hidden() {
   return any_of({list_of(any_of({integer(1.0), per_layer})), repeated});
 }
 
+// train.optimizer: a name, or a mapping tagged by name whose keys are those the optimiser
+// declares in its own file (src/train/optimizers/).
 NodePtr optimizer() {
-  const auto lr = real(0.0, true);
-  const auto weight_decay = real(0.0);
-  const auto moment = probability_below_one();
-  const auto epsilon = real(0.0, true);
-  // PyTorch's coupled weight decay: every optimiser but adamw, which is decoupled by definition
-  // (so the spec refuses it there with its line and column).
-  const auto decoupled = opt("decoupled_weight_decay", boolean());
-  auto n = mapping({opt("lr", lr), opt("weight_decay", weight_decay)});
+  auto n = mapping({});
   n->tag_key = "name";
   n->tag_default = "adam";
-  n->variants = {
-      {"sgd", {decoupled, opt("momentum", moment), opt("nesterov", boolean())}},
-      {"momentum", {decoupled, opt("momentum", moment)}},
-      {"nesterov", {decoupled, opt("momentum", moment)}},
-      {"adagrad", {decoupled, opt("epsilon", epsilon), opt("initial_accumulator", real(0.0))}},
-      {"rmsprop", {decoupled, opt("rho", moment), opt("momentum", moment), opt("epsilon", epsilon)}},
-      {"adam", {decoupled, opt("beta1", moment), opt("beta2", moment), opt("epsilon", epsilon)}},
-      {"adamw", {opt("beta1", moment), opt("beta2", moment), opt("epsilon", epsilon)}},
-  };
-  return any_of({one_of_names("optimizer", {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}), n});
+  for (const auto& entry : optimizer_registry().entries()) n->variants.emplace_back(entry.info.name, entry.info.keys);
+  return any_of({one_of_names("optimizer", optimizer_names()), n});
 }
 
+// train.schedule: a name, or a mapping tagged by name whose keys are those the schedule declares
+// in its own file (src/train/schedules/), plus warmup_epochs.
 NodePtr schedule() {
-  auto n = mapping({opt("warmup_epochs", real(0.0))});
+  auto n = mapping({opt("warmup_epochs", real(0.0), 0.0, "linear warm-up from 0 over this many epochs first")});
   n->tag_key = "name";
   n->tag_default = "constant";
-  n->variants = {
-      {"constant", {}},
-      {"step", {opt("every", integer(1.0)), opt("factor", real(0.0, true))}},
-      {"exponential", {opt("rate", real(0.0, true)), opt("decay_steps", integer(0.0))}},
-      {"cosine",
-       {opt("period", integer(0.0)), opt("period_mult", real(1.0)), opt("restarts", boolean()), opt("min_lr", real(0.0))}},
-  };
-  return any_of({one_of_names("schedule", {"constant", "step", "exponential", "cosine"}), n});
+  for (const auto& entry : schedule_registry().entries()) n->variants.emplace_back(entry.info.name, entry.info.keys);
+  return any_of({one_of_names("schedule", schedule_names()), n});
 }
 
 NodePtr monitor() {
@@ -125,8 +111,7 @@ std::shared_ptr<Node> build_root() {
   auto plateau = mapping({opt("monitor", monitor()), opt("mode", mode()), opt("factor", real(0.0, true, 1.0, true)),
                           opt("patience", integer(0.0)), opt("min_delta", real(0.0)), opt("cooldown", integer(0.0)),
                           opt("min_lr", real(0.0))});
-  auto train = mapping({opt("loss", one_of_names("loss", {"categorical_crossentropy", "binary_crossentropy", "mse",
-                                                          "mean_squared_error"})),
+  auto train = mapping({opt("loss", one_of_names("loss", loss_registry().names_and_aliases())),
                         opt("optimizer", optimizer()), opt("schedule", schedule()), opt("batch_size", integer(1.0)),
                         opt("epochs", integer(1.0)), opt("shuffle", boolean()), opt("clip_norm", real(0.0)),
                         opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"})),

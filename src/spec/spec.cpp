@@ -6,7 +6,10 @@
 #include "nn/gemm.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
+#include "nn/loss_registry.hpp"
 #include "spec/schema.hpp"
+#include "train/optimizer_registry.hpp"
+#include "train/schedule_registry.hpp"
 
 namespace nntune {
 namespace {
@@ -30,13 +33,6 @@ int64_t get_int(const json& v) { return v.is_number_integer() ? v.get<int64_t>()
 int64_t int_or(const json& j, const std::string& key, int64_t fallback) {
   const json* v = find(j, key);
   return v ? get_int(*v) : fallback;
-}
-
-// Shorthand names ("optimizer: adam") in their mapping form.
-json as_tagged(const json* v, const std::string& tag_key) {
-  if (!v) return json::object();
-  if (v->is_string()) return json{{tag_key, *v}};
-  return *v;
 }
 
 std::string resolve_path(const SpecTree& tree, const std::string& p) {
@@ -111,7 +107,7 @@ void check_cross_fields(const SpecTree& tree) {
 
   const std::string loss = train ? get_or<std::string>(*train, "loss", "") : "";
   if (!loss.empty()) {
-    const bool classification_loss = loss == "categorical_crossentropy" || loss == "binary_crossentropy";
+    const bool classification_loss = make_loss(loss)->is_classification();
     if (classification_loss && task == "regression")
       tree.fail("train.loss", loss + " is a classification loss but data.task is regression; use mse, or set "
                                      "data.task: classification");
@@ -229,31 +225,10 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   t.seed = spec.seed;
   t.loss = get_or<std::string>(train, "loss",
                                spec.data.task == Task::Regression ? "mse" : "categorical_crossentropy");
-  if (t.loss == "mean_squared_error") t.loss = "mse";
-  const json optimizer = as_tagged(find(train, "optimizer"), "name");
-  t.optimizer.name = get_or<std::string>(optimizer, "name", "adam");
-  t.optimizer.lr = get_or(optimizer, "lr", t.optimizer.lr);
-  t.optimizer.momentum = get_or(optimizer, "momentum", t.optimizer.momentum);
-  t.optimizer.nesterov = get_or(optimizer, "nesterov", t.optimizer.nesterov);
-  t.optimizer.beta1 = get_or(optimizer, "beta1", t.optimizer.beta1);
-  t.optimizer.beta2 = get_or(optimizer, "beta2", t.optimizer.beta2);
-  t.optimizer.rho = get_or(optimizer, "rho", t.optimizer.rho);
-  t.optimizer.epsilon = get_or(optimizer, "epsilon", t.optimizer.epsilon);
-  t.optimizer.initial_accumulator = get_or(optimizer, "initial_accumulator", t.optimizer.initial_accumulator);
-  t.optimizer.weight_decay = get_or(optimizer, "weight_decay", t.optimizer.name == "adamw" ? 0.01 : 0.0);
-  t.optimizer.decoupled_weight_decay = get_or(optimizer, "decoupled_weight_decay", true);
+  t.loss = loss_registry().find(t.loss)->info.name;  // an alias reads as its loss
+  read_optimizer_config(find(train, "optimizer") ? train.at("optimizer") : json::object(), t.optimizer);
 
-  const json schedule = as_tagged(find(train, "schedule"), "name");
-  t.schedule.name = get_or<std::string>(schedule, "name", "constant");
-  t.schedule.every = int_or(schedule, "every", t.schedule.every);
-  t.schedule.factor = get_or(schedule, "factor", t.schedule.factor);
-  t.schedule.rate = get_or(schedule, "rate", t.schedule.rate);
-  t.schedule.decay_steps = int_or(schedule, "decay_steps", t.schedule.decay_steps);
-  t.schedule.period = int_or(schedule, "period", t.schedule.period);
-  t.schedule.period_mult = get_or(schedule, "period_mult", t.schedule.period_mult);
-  t.schedule.restarts = get_or(schedule, "restarts", t.schedule.restarts);
-  t.schedule.min_lr = get_or(schedule, "min_lr", t.schedule.min_lr);
-  t.schedule.warmup_epochs = get_or(schedule, "warmup_epochs", t.schedule.warmup_epochs);
+  read_schedule_config(find(train, "schedule") ? train.at("schedule") : json::object(), t.schedule);
 
   t.batch_size = int_or(train, "batch_size", t.batch_size);
   t.epochs = int_or(train, "epochs", t.epochs);

@@ -1,22 +1,18 @@
-// Learning-rate schedules as pure functions of the optimiser step.
+// Learning-rate schedules as pure functions of the optimiser step; each schedule is a file of
+// its own under src/train/schedules/ and declares itself in the schedule registry.
 //
 // Conventions (all positions are measured in optimiser steps, epochs = steps / steps_per_epoch):
 // - warm-up: warmup_steps = max(1, round(warmup_epochs * steps_per_epoch)) when warmup_epochs > 0;
 //   step s < warmup_steps gets base_lr * (s + 1) / warmup_steps, so the first step is not wasted
 //   at lr 0 and the last warm-up step reaches base_lr. The schedule proper then starts at its
 //   own step 0.
-// - step: staircase per whole epoch, base_lr * factor^floor(epoch / every).
-// - exponential: smooth per step, base_lr * rate^(step / decay_steps).
-// - cosine: smooth per step, min_lr + (base_lr - min_lr) (1 + cos(pi t / T)) / 2 with T the period
-//   (period 0: the rest of the run after warm-up); after T it stays at min_lr, or with restarts
-//   (SGDR, Loshchilov & Hutter) begins again at base_lr with the next period T * period_mult.
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <sstream>
 
 #include "nntune/error.hpp"
 #include "nntune/schedule.hpp"
+#include "train/schedule_registry.hpp"
 
 namespace nntune {
 namespace {
@@ -27,65 +23,66 @@ std::string number(double value) {
   return out.str();
 }
 
-[[noreturn]] void invalid(const std::string& schedule, const std::string& field, double value,
-                          const std::string& allowed) {
-  throw Error("schedule '" + schedule + "': " + field + " = " + number(value) + " is invalid; " + field +
-              " must be " + allowed);
-}
-
 int64_t warmup_steps(const ScheduleConfig& c, int64_t steps_per_epoch) {
   if (c.warmup_epochs <= 0.0) return 0;
   return std::max<int64_t>(1, std::llround(c.warmup_epochs * static_cast<double>(steps_per_epoch)));
 }
 
-double cosine(const ScheduleConfig& c, double base_lr, double step, double period_steps) {
-  if (period_steps <= 0.0) return base_lr;  // nothing left to anneal over
-  double t = step, period = period_steps;
-  if (c.restarts) {
-    // Walk through the cycles; the loop is short because periods never shrink (mult >= 1).
-    // With mult 1 jump straight to the cycle instead of looping over a long run.
-    if (c.period_mult == 1.0) {
-      t = std::fmod(t, period);
-    } else {
-      while (t >= period) {
-        t -= period;
-        period *= c.period_mult;
-      }
-    }
-  } else if (t >= period) {
-    return c.min_lr;
-  }
-  return c.min_lr + (base_lr - c.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * t / period));
+const Option<ScheduleConfig>& warmup_option() {
+  static const Option<ScheduleConfig> option = bind_option(
+      &ScheduleConfig::warmup_epochs,
+      schema::opt("warmup_epochs", schema::real(0.0), nullptr, "linear warm-up from 0 over this many epochs first"));
+  return option;
+}
+
+const Registry<ScheduleDeclaration>::Entry& find_schedule(const std::string& name) {
+  const auto* entry = schedule_registry().find(name);
+  if (!entry) throw Error("unknown schedule '" + name + "'; allowed: " + schema::join(schedule_names()));
+  return *entry;
 }
 
 }  // namespace
 
+Registry<ScheduleDeclaration>& schedule_registry() {
+  static Registry<ScheduleDeclaration> registry("schedule");
+  return registry;
+}
+
+void declare_schedule(ComponentInfo info, ScheduleDeclaration declaration) {
+  info.keys = option_fields(declaration.options);
+  schedule_registry().add(std::move(info), std::move(declaration));
+}
+
 const std::vector<std::string>& schedule_names() {
-  static const std::vector<std::string> names = {"constant", "step", "exponential", "cosine"};
+  static const std::vector<std::string> names = schedule_registry().names();
   return names;
 }
 
+void read_schedule_config(const nlohmann::json& spec_value, ScheduleConfig& config) {
+  const nlohmann::json m = spec_value.is_string() ? nlohmann::json{{"name", spec_value}} : spec_value;
+  config.name = m.value("name", config.name);
+  if (m.contains("warmup_epochs")) warmup_option().read(m.at("warmup_epochs"), config);
+  const auto* entry = schedule_registry().find(config.name);
+  if (!entry) return;  // the schema has refused it already
+  for (const Option<ScheduleConfig>& o : entry->factory.options)
+    if (m.contains(o.field.key)) o.read(m.at(o.field.key), config);
+}
+
 void validate_schedule(const ScheduleConfig& c) {
-  const std::string& name = c.name;
-  if (std::find(schedule_names().begin(), schedule_names().end(), name) == schedule_names().end()) {
-    std::string allowed;
-    for (const auto& n : schedule_names()) allowed += (allowed.empty() ? "" : ", ") + n;
-    throw Error("unknown schedule '" + name + "'; allowed: " + allowed);
-  }
-  if (!(c.warmup_epochs >= 0.0) || !std::isfinite(c.warmup_epochs))
-    invalid(name, "warmup_epochs", c.warmup_epochs, "a finite number >= 0 (0 turns warm-up off)");
-  if (name == "step") {
-    if (c.every < 1) invalid(name, "every", static_cast<double>(c.every), "an integer >= 1 (epochs)");
-    if (!(c.factor > 0.0 && c.factor <= 1.0)) invalid(name, "factor", c.factor, "in (0, 1] (e.g. 0.5)");
-  } else if (name == "exponential") {
-    if (!(c.rate > 0.0 && c.rate <= 1.0)) invalid(name, "rate", c.rate, "in (0, 1] (e.g. 0.96)");
-    if (c.decay_steps < 0)
-      invalid(name, "decay_steps", static_cast<double>(c.decay_steps), "an integer >= 0 (0 means one epoch)");
-  } else if (name == "cosine") {
-    if (c.period < 0) invalid(name, "period", static_cast<double>(c.period), "an integer >= 0 (0 means the whole run)");
-    if (!(c.period_mult >= 1.0) || !std::isfinite(c.period_mult))
-      invalid(name, "period_mult", c.period_mult, "a finite number >= 1");
-    if (!(c.min_lr >= 0.0) || !std::isfinite(c.min_lr)) invalid(name, "min_lr", c.min_lr, "a finite number >= 0");
+  const auto& entry = find_schedule(c.name);
+  std::vector<const Option<ScheduleConfig>*> options = {&warmup_option()};
+  for (const Option<ScheduleConfig>& o : entry.factory.options) options.push_back(&o);
+  for (const Option<ScheduleConfig>* o : options) {
+    const nlohmann::json value = o->write(c);
+    if (!value.is_number()) continue;
+    const double x = value.get<double>();
+    const schema::Node& node = *o->field.node;
+    const bool below = node.min && (node.min_exclusive ? !(x > *node.min) : !(x >= *node.min));
+    const bool above = node.max && (node.max_exclusive ? !(x < *node.max) : !(x <= *node.max));
+    if (below || above || !std::isfinite(x))
+      throw Error("schedule '" + c.name + "': " + o->field.key + " = " + number(x) + " is invalid; " + o->field.key +
+                  " must be " + (node.kind == schema::Kind::Int ? "an integer " : "") + schema::bounds_text(node) +
+                  (o->field.help.empty() ? "" : " (" + o->field.help + ")"));
   }
 }
 
@@ -95,25 +92,8 @@ double scheduled_lr(const ScheduleConfig& c, double base_lr, int64_t step, int64
   if (step < 0) throw Error("scheduled_lr: step must be >= 0, got " + std::to_string(step));
   const int64_t warmup = warmup_steps(c, steps_per_epoch);
   if (step < warmup) return base_lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
-  const int64_t s = step - warmup;  // step of the schedule proper
-  const double spe = static_cast<double>(steps_per_epoch);
-
-  if (c.name == "constant") return base_lr;
-  if (c.name == "step") {
-    const int64_t epoch = s / steps_per_epoch;
-    return base_lr * std::pow(c.factor, static_cast<double>(epoch / std::max<int64_t>(1, c.every)));
-  }
-  if (c.name == "exponential") {
-    const double decay_steps = c.decay_steps > 0 ? static_cast<double>(c.decay_steps) : spe;
-    return base_lr * std::pow(c.rate, static_cast<double>(s) / decay_steps);
-  }
-  if (c.name == "cosine") {
-    const double period_steps = c.period > 0 ? static_cast<double>(c.period) * spe
-                                             : static_cast<double>(total_epochs * steps_per_epoch - warmup);
-    return cosine(c, base_lr, static_cast<double>(s), period_steps);
-  }
-  validate_schedule(c);  // throws for the unknown name
-  return base_lr;
+  return find_schedule(c.name).factory.lr(c, base_lr, step - warmup, steps_per_epoch,
+                                          total_epochs * steps_per_epoch - warmup);
 }
 
 }  // namespace nntune

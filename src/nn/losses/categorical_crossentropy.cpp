@@ -1,0 +1,82 @@
+// Categorical cross-entropy with the softmax fused in; targets are class indices or one-hot rows.
+#include "nn/loss_registry.hpp"
+#include "nn/losses/loss_util.hpp"
+
+namespace nntune::losses {
+namespace {
+
+class CategoricalCrossEntropy final : public Loss {
+ public:
+  std::string name() const override { return "categorical_crossentropy"; }
+
+  // Softmax fused with the log: per row, loss = logsumexp(z) - z[class] (or, for one-hot /
+  // soft targets t, sum_k t_k (logsumexp(z) - z_k)); gradient = softmax(z) * sum(t) - t.
+  double forward_backward(const Tensor& output, const Tensor& target, Tensor* grad) const override {
+    require_nonempty(*this, output);
+    const int64_t n = output.batch(), classes = output.features();
+    const bool indices = target.batch() == n && target.features() == 1;
+    if (!indices && (target.batch() != n || target.features() != classes))
+      throw Error(name() + ": targets have shape " + shape_string(target.shape()) + " but the network outputs " +
+                  shape_string(output.shape()) + "; give class indices (" + std::to_string(n) +
+                  ", 1) or one-hot rows (" + std::to_string(n) + ", " + std::to_string(classes) + ")");
+    if (grad) grad->resize(output.shape());
+    const float inv_n = 1.0f / static_cast<float>(n);
+    double total = 0.0;
+    for (int64_t r = 0; r < n; ++r) {
+      ConstArrayMap z(output.data() + r * classes, classes);
+      const float max = z.maxCoeff();
+      if (!grad) {
+        const float log_sum_exp = max + std::log((z - max).exp().sum());
+        total += indices ? static_cast<double>(log_sum_exp - z[class_index(target[r], r, classes)])
+                         : row_loss_soft(target, r, z, log_sum_exp);
+        continue;
+      }
+      // exp(z - max) goes straight into the gradient row, so the exponentials are computed once.
+      ArrayMap g(grad->data() + r * classes, classes);
+      g = (z - max).exp();
+      const float sum = g.sum();
+      const float log_sum_exp = max + std::log(sum);
+      if (indices) {
+        const int64_t cls = class_index(target[r], r, classes);
+        total += static_cast<double>(log_sum_exp - z[cls]);
+        g *= inv_n / sum;
+        g[cls] -= inv_n;
+      } else {
+        ConstArrayMap t(target.data() + r * classes, classes);
+        total += row_loss_soft(target, r, z, log_sum_exp);
+        g = (g * (t.sum() / sum) - t) * inv_n;
+      }
+    }
+    return total / static_cast<double>(n);
+  }
+
+  void link(Tensor& output) const override { softmax_rows(output); }
+  bool is_classification() const override { return true; }
+
+ private:
+  int64_t class_index(float value, int64_t row, int64_t classes) const {
+    const bool valid = std::isfinite(value) && value == std::floor(value) && value >= 0.0f &&
+                       value < static_cast<float>(classes);
+    if (!valid)
+      throw Error(name() + ": target row " + std::to_string(row) + " has class " + format_number(value) +
+                  ", but class indices must be whole numbers in [0, " + std::to_string(classes - 1) + "] for " +
+                  std::to_string(classes) + " outputs");
+    return static_cast<int64_t>(value);
+  }
+
+  // sum_k t_k (logsumexp(z) - z_k) for a one-hot or soft target row.
+  static double row_loss_soft(const Tensor& target, int64_t r, const ConstArrayMap& z, float log_sum_exp) {
+    ConstArrayMap t(target.data() + r * z.size(), z.size());
+    return static_cast<double>(t.sum() * log_sum_exp - (t * z).sum());
+  }
+};
+
+}  // namespace
+}  // namespace nntune::losses
+
+NNTUNE_REGISTER_COMPONENTS(loss_categorical_crossentropy) {
+  nntune::loss_registry().add({.name = "categorical_crossentropy",
+                               .help = "one output per class; applies the softmax itself; integer or one-hot labels",
+                               .order = 2},
+                              [] { return std::make_unique<nntune::losses::CategoricalCrossEntropy>(); });
+}
