@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "nntune/layer.hpp"
 #include "nntune/loss.hpp"
@@ -10,6 +11,7 @@
 #include "nntune/schedule.hpp"
 #include "nntune/spec.hpp"
 #include "nn/layers/layer_registry.hpp"
+#include "spec/reference.hpp"
 #include "spec/schema.hpp"
 #include "test_util.hpp"
 
@@ -404,6 +406,25 @@ TEST(SpecDriver, DataErrorsCarryTheSpecLocation) {
   TempDir dir;
   testing::write_file(dir.file("s.yaml"), "data:\n  train: {csv: {path: missing.csv}}\nmodel: {hidden: [2]}\n");
   EXPECT_ERROR_CONTAINS(run_training(load_spec(dir.file("s.yaml"))), "s.yaml:2:16: data.train.csv: cannot read CSV file", "missing.csv");
+}
+
+}  // namespace
+}  // namespace nntune
+
+namespace nntune {
+namespace {
+
+// docs/spec-reference.md is generated from the declarations; it must not drift from them.
+TEST(SpecReference, TheDocumentIsWhatTheDeclarationsSay) {
+  std::ifstream in(std::string(NNTUNE_SOURCE_DIR) + "/docs/spec-reference.md");
+  ASSERT_TRUE(in) << "docs/spec-reference.md is missing";
+  std::ostringstream text;
+  text << in.rdbuf();
+  EXPECT_TRUE(text.str() == spec_reference_markdown())
+      << "docs/spec-reference.md is out of date: run build/nntune spec --reference > docs/spec-reference.md";
+  // Every registered layer type and sampler has its section.
+  for (const std::string& type : layer_types()) EXPECT_NE(text.str().find("### `" + type + "`"), std::string::npos) << type;
+  EXPECT_NE(text.str().find("### `auto`"), std::string::npos);
 }
 
 }  // namespace

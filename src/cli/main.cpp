@@ -19,6 +19,7 @@
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
 #include "nntune/spec.hpp"
+#include "spec/reference.hpp"
 
 namespace {
 
@@ -398,6 +399,12 @@ int main(int argc, char** argv) {
   cv->add_option("--folds,-k", cv_args.folds, "number of folds")->check(CLI::Range(2, 1000));
   cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable)");
 
+  bool print_reference = false;
+  CLI::App* spec_cmd = app.add_subcommand("spec", "about the spec format itself");
+  spec_cmd->add_flag("--reference", print_reference,
+                     "print the reference of every key, layer type, optimiser, schedule, loss, sampler and pruner "
+                     "(Markdown, as docs/spec-reference.md)");
+
   cli::TuneCommands tune_commands(app);  // tune, studies, trials, best, delete
   cli::StorageCommands storage_commands(app);  // storage upgrade
   cli::ReportCommands report_commands(app);  // report
@@ -420,6 +427,11 @@ int main(int argc, char** argv) {
     if (*eval) return cmd_eval(eval_args);
     if (*predict_cmd) return cmd_predict(predict_args);
     if (*cv) return cmd_cv(cv_args);
+    if (*spec_cmd) {
+      if (!print_reference) throw UsageError("nntune spec: say what to print: nntune spec --reference");
+      std::fputs(spec_reference_markdown().c_str(), stdout);
+      return 0;
+    }
     if (const auto code = tune_commands.run()) return *code;
     if (const auto code = storage_commands.run()) return *code;
     if (const auto code = report_commands.run()) return *code;

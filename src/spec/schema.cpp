@@ -29,10 +29,20 @@ NodePtr probability_below_one() { return real(0.0, false, 1.0, true); }
 // A file source for training/validation/test data.
 std::vector<Field> file_source_fields() {
   return {
-      opt("idx", mapping({req("images", text()), req("labels", text())})),
-      opt("csv", mapping({req("path", text()), opt("label", any_of({text(), integer(0.0)})), opt("header", boolean()),
-                          opt("skip_rows", integer(0.0)), opt("delimiter", text())})),
-      opt("npy", mapping({req("x", text()), req("y", text())})),
+      opt("idx",
+          mapping({req("images", text(), "IDX image file (plain or .gz), e.g. train-images-idx3-ubyte.gz"),
+                   req("labels", text(), "IDX label file (plain or .gz)")}),
+          nullptr, "images and labels in IDX files (MNIST, Fashion-MNIST)"),
+      opt("csv",
+          mapping({req("path", text(), "the CSV file (relative paths: from the spec's directory)"),
+                   opt("label", any_of({text(), integer(0.0)}), nullptr,
+                       "the label column, by name or 0-based index; default the last column"),
+                   opt("header", boolean(), true, "the first row names the columns"),
+                   opt("skip_rows", integer(0.0), 0, "rows to skip before the header"),
+                   opt("delimiter", text(), ",", "one character, e.g. \";\"")}),
+          nullptr, "a table: numeric feature columns and a label column"),
+      opt("npy", mapping({req("x", text(), "features, shape (N, ...)"), req("y", text(), "labels or targets, shape (N,) or (N, k)")}),
+          nullptr, "NumPy .npy arrays"),
   };
 }
 NodePtr train_source() {
@@ -42,7 +52,9 @@ NodePtr train_source() {
 }
 // Validation and test: a file source or a part held out of the training data.
 NodePtr held_out_source() {
-  std::vector<Field> fields = {opt("split", real(0.0, true, 1.0, true)), opt("last", integer(1.0))};
+  std::vector<Field> fields = {
+      opt("split", real(0.0, true, 1.0, true), nullptr, "hold out this fraction of the training data (random, seeded)"),
+      opt("last", integer(1.0), nullptr, "hold out the last N rows of the training data")};
   for (Field& f : file_source_fields()) fields.push_back(f);
   auto n = mapping(std::move(fields));
   n->exactly_one = true;
@@ -50,7 +62,7 @@ NodePtr held_out_source() {
 }
 
 NodePtr scale() {
-  auto divide = mapping({req("divide", real(0.0, true))});
+  auto divide = mapping({req("divide", real(0.0, true), "divide every feature by this number (255 for pixels)")});
   divide->exactly_one = true;
   return any_of({one_of_names("scaling", {"none", "standard", "minmax"}), divide});
 }
@@ -67,10 +79,13 @@ NodePtr layer() {
 
 // MLP shorthand: hidden: [256, 128] | {count: 2, units: 128} | [{units: 256, dropout: 0.2}, ...]
 NodePtr hidden() {
-  auto per_layer = mapping({req("units", integer(1.0)), opt("activation", activation()), opt("init", initializer()),
-                            opt("dropout", probability_below_one()), opt("batch_norm", boolean()),
-                            opt("l1", penalty()), opt("l2", penalty())});
-  auto repeated = mapping({req("count", integer(0.0)), req("units", integer(1.0))});
+  auto per_layer = mapping({req("units", integer(1.0), "outputs of this hidden layer"),
+                            opt("activation", activation(), nullptr, "default model.activation"),
+                            opt("init", initializer(), nullptr, "default model.init"),
+                            opt("dropout", probability_below_one(), nullptr, "default model.dropout"),
+                            opt("batch_norm", boolean(), nullptr, "default model.batch_norm"),
+                            opt("l1", penalty(), nullptr, "default model.l1"), opt("l2", penalty(), nullptr, "default model.l2")});
+  auto repeated = mapping({req("count", integer(0.0), "number of hidden layers"), req("units", integer(1.0), "outputs of each")});
   return any_of({list_of(any_of({integer(1.0), per_layer})), repeated});
 }
 
@@ -100,25 +115,51 @@ NodePtr monitor() {
 NodePtr mode() { return one_of_names("mode", {"auto", "min", "max"}); }
 
 std::shared_ptr<Node> build_root() {
-  auto data = mapping({req("train", train_source()), opt("validation", held_out_source()), opt("test", held_out_source()),
-                       opt("task", one_of_names("task", {"classification", "regression"})),
-                       opt("num_classes", integer(2.0)), opt("scale", scale())});
-  auto model = mapping({opt("layers", list_of(layer())), opt("hidden", hidden()), opt("activation", activation()),
-                        opt("init", initializer()), opt("dropout", probability_below_one()),
-                        opt("batch_norm", boolean()), opt("l1", penalty()), opt("l2", penalty())});
-  auto early_stopping = mapping({opt("monitor", monitor()), opt("mode", mode()), opt("patience", integer(0.0)),
-                                 opt("min_delta", real(0.0)), opt("restore_best", boolean())});
-  auto plateau = mapping({opt("monitor", monitor()), opt("mode", mode()), opt("factor", real(0.0, true, 1.0, true)),
-                          opt("patience", integer(0.0)), opt("min_delta", real(0.0)), opt("cooldown", integer(0.0)),
-                          opt("min_lr", real(0.0))});
-  auto train = mapping({opt("loss", one_of_names("loss", loss_registry().names_and_aliases())),
-                        opt("optimizer", optimizer()), opt("schedule", schedule()), opt("batch_size", integer(1.0)),
-                        opt("epochs", integer(1.0)), opt("shuffle", boolean()), opt("clip_norm", real(0.0)),
-                        opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"})),
-                        opt("early_stopping", early_stopping), opt("reduce_on_plateau", plateau)});
-  auto output = mapping({opt("dir", text())});
-  return mapping({opt("seed", integer(0.0)), req("data", data), req("model", model), opt("train", train),
-                  opt("output", output)});
+  auto data = mapping(
+      {req("train", train_source(), "the training data: one of idx, csv, npy"),
+       opt("validation", held_out_source(), nullptr, "validation data: a file, or split / last of the training data"),
+       opt("test", held_out_source(), nullptr, "test data, scored once after training"),
+       opt("task", one_of_names("task", {"classification", "regression"}), "classification", "what the label is"),
+       opt("num_classes", integer(2.0), nullptr, "default: the largest label + 1"),
+       opt("scale", scale(), "none", "feature scaling fitted on the training data: none, standard, minmax, {divide: x}")});
+  auto model = mapping(
+      {opt("layers", list_of(layer()), nullptr, "an explicit list of layers, e.g. [{type: dense, units: 10}]"),
+       opt("hidden", hidden(), nullptr, "the MLP shorthand: [256, 128] or {count: 2, units: 128}; the output layer is added"),
+       opt("activation", activation(), "relu", "shorthand: the hidden layers' activation"),
+       opt("init", initializer(), "he_normal", "shorthand: the hidden layers' initialiser"),
+       opt("dropout", probability_below_one(), 0.0, "shorthand: dropout after each hidden layer"),
+       opt("batch_norm", boolean(), false, "shorthand: batch normalisation after each hidden layer"),
+       opt("l1", penalty(), 0.0, "shorthand: L1 penalty on every layer's weights"),
+       opt("l2", penalty(), 0.0, "shorthand: L2 penalty on every layer's weights")});
+  auto early_stopping = mapping({opt("monitor", monitor(), "val_loss", "the metric watched"),
+                                 opt("mode", mode(), "auto", "min, max, or auto (max for accuracy)"),
+                                 opt("patience", integer(0.0), 5, "epochs without improvement before stopping"),
+                                 opt("min_delta", real(0.0), 0.0, "smallest change that counts as improvement"),
+                                 opt("restore_best", boolean(), true, "keep the best epoch's weights")});
+  auto plateau = mapping({opt("monitor", monitor(), "val_loss", "the metric watched"),
+                          opt("mode", mode(), "auto", "min, max, or auto (max for accuracy)"),
+                          opt("factor", real(0.0, true, 1.0, true), 0.1, "multiplies the learning rate on a plateau"),
+                          opt("patience", integer(0.0), 10, "epochs without improvement before reducing"),
+                          opt("min_delta", real(0.0), 1e-4, "smallest change that counts as improvement"),
+                          opt("cooldown", integer(0.0), 0, "epochs to wait after a reduction"),
+                          opt("min_lr", real(0.0), 0.0, "the rate never goes below this")});
+  auto train = mapping(
+      {opt("loss", one_of_names("loss", loss_registry().names_and_aliases()), nullptr,
+           "default categorical_crossentropy (classification) or mse (regression)"),
+       opt("optimizer", optimizer(), "adam", "a name or {name: ..., lr: ..., ...}"),
+       opt("schedule", schedule(), "constant", "a name or {name: ..., ...}"),
+       opt("batch_size", integer(1.0), 32, "samples per optimiser step"),
+       opt("epochs", integer(1.0), 10, "passes over the training data"),
+       opt("shuffle", boolean(), true, "shuffle the training data every epoch"),
+       opt("clip_norm", real(0.0), 0.0, "clip the gradient's L2 norm to this (0: off)"),
+       opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"}), "fp32",
+           "bf16: bfloat16 matrix products (AVX512_BF16); auto: bf16 where the CPU has it"),
+       opt("early_stopping", early_stopping, nullptr, "stop when the monitored metric stops improving"),
+       opt("reduce_on_plateau", plateau, nullptr, "lower the learning rate when the monitored metric stalls")});
+  auto output = mapping({opt("dir", text(), nullptr, "where the model and report go; default runs/SPEC_NAME")});
+  return mapping({opt("seed", integer(0.0), 0, "seeds initialisation, shuffling, dropout and splits"),
+                  req("data", data, "the data"), req("model", model, "the network"),
+                  opt("train", train, nullptr, "training"), opt("output", output, nullptr, "outputs")});
 }
 
 }  // namespace

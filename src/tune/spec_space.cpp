@@ -23,6 +23,7 @@
 #include "spec/schema.hpp"
 #include "tune/pruner_registry.hpp"
 #include "tune/sampler_registry.hpp"
+#include "tune/tune_schema.hpp"
 
 namespace nntune::tune {
 namespace {
@@ -362,6 +363,8 @@ const std::vector<std::string>& metric_names() {
   return v;
 }
 
+}  // namespace
+
 const spec::Node& tune_schema() {
   using spec::Kind;
   static const spec::NodePtr schema = [] {
@@ -390,6 +393,8 @@ const spec::Node& tune_schema() {
   }();
   return *schema;
 }
+
+namespace {
 
 const json* find(const json& j, const std::string& key) { return j.is_object() && j.contains(key) ? &j.at(key) : nullptr; }
 
