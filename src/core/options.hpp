@@ -2,6 +2,7 @@
 // A declared key bound to a field of a typed config (SamplerConfig, PrunerConfig, ...): the
 // component that uses the key declares it once, and the spec reader, the stored JSON and the
 // reference all go through the binding.
+#include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -42,6 +43,32 @@ std::vector<schema::Field> option_fields(const std::vector<Option<Config>>& opti
   std::vector<schema::Field> fields;
   for (const Option<Config>& o : options) fields.push_back(o.field);
   return fields;
+}
+
+// The options' values of a config as JSON ({key: value, ...}), and back: keys present in `stored`
+// are read, the others keep config's values.
+template <typename Config>
+nlohmann::json options_json(const std::vector<Option<Config>>& options, const Config& config) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Option<Config>& o : options) out[o.field.key] = o.write(config);
+  return out;
+}
+template <typename Config>
+void read_options(const std::vector<Option<Config>>& options, const nlohmann::json& stored, Config& config) {
+  for (const Option<Config>& o : options)
+    if (stored.is_object() && stored.contains(o.field.key)) o.read(stored.at(o.field.key), config);
+}
+
+// The first numeric option whose value is outside its declared range (or not finite), or null.
+template <typename Config>
+const Option<Config>* first_out_of_range(const std::vector<Option<Config>>& options, const Config& config) {
+  for (const Option<Config>& o : options) {
+    const nlohmann::json value = o.write(config);
+    if (!value.is_number()) continue;
+    const double x = value.get<double>();
+    if (!std::isfinite(x) || !schema::in_range(*o.field.node, x)) return &o;
+  }
+  return nullptr;
 }
 
 }  // namespace nntune

@@ -183,6 +183,14 @@ void validate_scalar(const Node& node, const json& value, const std::string& pat
 
 std::string range_text(const Node& node) { return range_text_of(node); }
 
+std::string number_text(double value) { return format_number(value); }
+
+bool in_range(const Node& node, double x) {
+  const bool below = node.min && (node.min_exclusive ? !(x > *node.min) : !(x >= *node.min));
+  const bool above = node.max && (node.max_exclusive ? !(x < *node.max) : !(x <= *node.max));
+  return !std::isnan(x) && !below && !above;
+}
+
 std::string bounds_text(const Node& node) {
   if (node.min && node.max)
     return "in " + std::string(node.min_exclusive ? "(" : "[") + format_number(*node.min) + ", " +

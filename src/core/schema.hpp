@@ -72,6 +72,8 @@ const Node* as_map(const Node& node, const nlohmann::json& value);
 const Node* as_list(const Node& node, const nlohmann::json& value);
 // ">= 0 and < 1", "> 0", "" (no bounds).
 std::string range_text(const Node& node);
+// Whether x is within the node's bounds (NaN never is).
+bool in_range(const Node& node, double x);
 // "in [0, 1)", "> 0", ">= 1", "any number" (no bounds).
 std::string bounds_text(const Node& node);
 
@@ -85,6 +87,8 @@ using ScalarHook = std::function<bool(const Node& scalar_schema, const nlohmann:
 void validate(const Node& node, const nlohmann::json& value, const std::string& path, const FailFunction& fail,
               const ScalarHook& hook = {});
 
+// A number as people write it: 0.001, 1e-08, 100.
+std::string number_text(double value);
 // "sgd, momentum, adam"
 std::string join(const std::vector<std::string>& items);
 // The closest candidate by edit distance when it is close enough, else "".

@@ -14,11 +14,6 @@ namespace {
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
-std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 }  // namespace
 
@@ -60,6 +55,7 @@ void read_optimizer_config(const nlohmann::json& spec_value, OptimizerConfig& co
   config.name = m.value("name", config.name);
   const auto* entry = optimizer_registry().find(config.name);
   if (!entry) return;  // the schema has refused it already
+  // Every key it reads: from the spec, else its declared default (adamw's weight decay is 0.01).
   for (const Option<OptimizerConfig>& o : entry->factory.options)
     o.read(m.contains(o.field.key) ? m.at(o.field.key) : o.field.default_value, config);
 }
@@ -68,22 +64,17 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
   const auto* entry = optimizer_registry().find(config.name);
   if (!entry) throw Error("unknown optimizer '" + config.name + "'; allowed: " + schema::join(optimizer_names()));
   // Every key this optimiser reads, against its declared range.
-  for (const Option<OptimizerConfig>& o : entry->factory.options) {
-    const nlohmann::json value = o.write(config);
-    if (!value.is_number()) continue;
-    const double x = value.get<double>();
-    const schema::Node& node = *o.field.node;
-    const bool below = node.min && (node.min_exclusive ? !(x > *node.min) : !(x >= *node.min));
-    const bool above = node.max && (node.max_exclusive ? !(x < *node.max) : !(x <= *node.max));
-    if (below || above || !std::isfinite(x))
-      throw Error("optimizer '" + config.name + "': " + o.field.key + " = " + number(x) + " is invalid; " + o.field.key +
-                  " must be " + (std::isfinite(x) ? "" : "finite and ") + schema::bounds_text(node));
+  if (const Option<OptimizerConfig>* bad = first_out_of_range(entry->factory.options, config)) {
+    const double x = bad->write(config).get<double>();
+    const std::string& key = bad->field.key;
+    throw Error("optimizer '" + config.name + "': " + key + " = " + schema::number_text(x) + " is invalid; " + key + " must be " +
+                (std::isfinite(x) ? "" : "finite and ") + schema::bounds_text(*bad->field.node));
   }
   return entry->factory.make(config);
 }
 
 double clip_grad_norm(float* grads, int64_t size, double max_norm) {
-  if (!(max_norm > 0.0)) throw Error("clip_norm = " + number(max_norm) + " is invalid; it must be > 0 (0 turns clipping off)");
+  if (!(max_norm > 0.0)) throw Error("clip_norm = " + schema::number_text(max_norm) + " is invalid; it must be > 0 (0 turns clipping off)");
   // Sum in double: 235k squared floats in float lose several digits.
   // Eigen's reduction is vectorised (a plain loop over a double sum is not, without -ffast-math).
   const double norm = std::sqrt(ConstArrayMap(grads, size).cast<double>().square().sum());

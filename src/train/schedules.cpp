@@ -17,12 +17,6 @@
 namespace nntune {
 namespace {
 
-std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
 int64_t warmup_steps(const ScheduleConfig& c, int64_t steps_per_epoch) {
   if (c.warmup_epochs <= 0.0) return 0;
   return std::max<int64_t>(1, std::llround(c.warmup_epochs * static_cast<double>(steps_per_epoch)));
@@ -61,28 +55,20 @@ const std::vector<std::string>& schedule_names() {
 void read_schedule_config(const nlohmann::json& spec_value, ScheduleConfig& config) {
   const nlohmann::json m = spec_value.is_string() ? nlohmann::json{{"name", spec_value}} : spec_value;
   config.name = m.value("name", config.name);
-  if (m.contains("warmup_epochs")) warmup_option().read(m.at("warmup_epochs"), config);
-  const auto* entry = schedule_registry().find(config.name);
-  if (!entry) return;  // the schema has refused it already
-  for (const Option<ScheduleConfig>& o : entry->factory.options)
-    if (m.contains(o.field.key)) o.read(m.at(o.field.key), config);
+  read_options({warmup_option()}, m, config);
+  if (const auto* entry = schedule_registry().find(config.name)) read_options(entry->factory.options, m, config);
 }
 
 void validate_schedule(const ScheduleConfig& c) {
   const auto& entry = find_schedule(c.name);
-  std::vector<const Option<ScheduleConfig>*> options = {&warmup_option()};
-  for (const Option<ScheduleConfig>& o : entry.factory.options) options.push_back(&o);
-  for (const Option<ScheduleConfig>* o : options) {
-    const nlohmann::json value = o->write(c);
-    if (!value.is_number()) continue;
-    const double x = value.get<double>();
-    const schema::Node& node = *o->field.node;
-    const bool below = node.min && (node.min_exclusive ? !(x > *node.min) : !(x >= *node.min));
-    const bool above = node.max && (node.max_exclusive ? !(x < *node.max) : !(x <= *node.max));
-    if (below || above || !std::isfinite(x))
-      throw Error("schedule '" + c.name + "': " + o->field.key + " = " + number(x) + " is invalid; " + o->field.key +
-                  " must be " + (node.kind == schema::Kind::Int ? "an integer " : "") + schema::bounds_text(node) +
-                  (o->field.help.empty() ? "" : " (" + o->field.help + ")"));
+  std::vector<Option<ScheduleConfig>> options = {warmup_option()};
+  merge_options(options, entry.factory.options);
+  if (const Option<ScheduleConfig>* bad = first_out_of_range(options, c)) {
+    const schema::Node& node = *bad->field.node;
+    const std::string& key = bad->field.key;
+    throw Error("schedule '" + c.name + "': " + key + " = " + schema::number_text(bad->write(c).get<double>()) + " is invalid; " + key +
+                " must be " + (node.kind == schema::Kind::Int ? "an integer " : "") + schema::bounds_text(node) +
+                (bad->field.help.empty() ? "" : " (" + bad->field.help + ")"));
   }
 }
 

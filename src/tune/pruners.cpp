@@ -51,19 +51,12 @@ namespace {
 // Every declared option's value against its declared range, whichever pruner is chosen (a bad
 // value is a mistake even where it is not read); then the one rule between two fields.
 void validate(const PrunerConfig& c) {
-  for (const Option<PrunerConfig>& o : pruner_options()) {
-    const schema::Node& node = *o.field.node;
-    const double value = o.write(c).get<double>();
-    const bool below = node.min && (node.min_exclusive ? !(value > *node.min) : !(value >= *node.min));
-    const bool above = node.max && (node.max_exclusive ? !(value < *node.max) : !(value <= *node.max));
-    if (!below && !above) continue;
-    std::string allowed;
-    if (node.min && node.max)
-      allowed = "in [" + schema::range_text(*schema::real(*node.min)).substr(3) + ", " +
-                schema::range_text(*schema::real(std::nullopt, false, *node.max)).substr(3) + "]";
-    else
-      allowed = (node.kind == schema::Kind::Int ? "an integer " : "a number ") + schema::range_text(node);
-    throw Error("pruner." + o.field.key + " must be " + allowed + " (got " + o.write(c).dump() + ")");
+  if (const Option<PrunerConfig>* bad = first_out_of_range(pruner_options(), c)) {
+    const schema::Node& node = *bad->field.node;
+    const std::string allowed = node.min && node.max ? schema::bounds_text(node)
+                                                     : (node.kind == schema::Kind::Int ? "an integer " : "a number ") +
+                                                           schema::range_text(node);
+    throw Error("pruner." + bad->field.key + " must be " + allowed + " (got " + bad->write(c).dump() + ")");
   }
   if (c.max_resource != 0 && c.max_resource < c.min_resource)
     throw Error("pruner.max_resource must be 0 (take it from the completed trials) or >= min_resource (" +
@@ -87,8 +80,8 @@ std::unique_ptr<Pruner> make_pruner(const PrunerConfig& config) {
 }
 
 nlohmann::json pruner_config_json(const PrunerConfig& config) {
-  nlohmann::json stored = {{"name", config.name}};
-  for (const Option<PrunerConfig>& o : pruner_options()) stored[o.field.key] = o.write(config);
+  nlohmann::json stored = options_json(pruner_options(), config);
+  stored["name"] = config.name;
   return stored;
 }
 
@@ -96,8 +89,7 @@ PrunerConfig pruner_config_from_json(const nlohmann::json& stored) {
   PrunerConfig config;
   if (!stored.is_object()) return config;
   config.name = stored.value("name", config.name);
-  for (const Option<PrunerConfig>& o : pruner_options())
-    if (stored.contains(o.field.key)) o.read(stored.at(o.field.key), config);
+  read_options(pruner_options(), stored, config);
   return config;
 }
 
@@ -107,8 +99,7 @@ void read_pruner_config(const nlohmann::json& spec_value, PrunerConfig& config) 
     return;
   }
   config.name = spec_value.value("name", config.name);
-  for (const Option<PrunerConfig>& o : pruner_options())
-    if (spec_value.contains(o.field.key)) o.read(spec_value.at(o.field.key), config);
+  read_options(pruner_options(), spec_value, config);
 }
 
 }  // namespace nntune::tune

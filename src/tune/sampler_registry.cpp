@@ -40,8 +40,8 @@ std::unique_ptr<Sampler> make_sampler(const SamplerConfig& config) {
 }
 
 nlohmann::json sampler_config_json(const SamplerConfig& config) {
-  nlohmann::json stored = {{"name", config.name}};
-  for (const Option<SamplerConfig>& o : sampler_options()) stored[o.field.key] = o.write(config);
+  nlohmann::json stored = options_json(sampler_options(), config);
+  stored["name"] = config.name;
   nlohmann::json grid = nlohmann::json::object();
   for (const auto& [name, values] : config.grid) grid[name] = values;
   stored["grid"] = grid;
@@ -52,8 +52,7 @@ SamplerConfig sampler_config_from_json(const nlohmann::json& stored) {
   SamplerConfig config;
   if (!stored.is_object()) return config;
   config.name = stored.value("name", config.name);
-  for (const Option<SamplerConfig>& o : sampler_options())
-    if (stored.contains(o.field.key)) o.read(stored.at(o.field.key), config);
+  read_options(sampler_options(), stored, config);
   if (stored.contains("grid") && stored.at("grid").is_object())
     for (const auto& [name, values] : stored.at("grid").items()) config.grid[name] = values.get<std::vector<nlohmann::json>>();
   return config;
@@ -65,8 +64,7 @@ void read_sampler_config(const nlohmann::json& spec_value, SamplerConfig& config
     return;
   }
   config.name = spec_value.value("name", config.name);
-  for (const Option<SamplerConfig>& o : sampler_options())
-    if (spec_value.contains(o.field.key)) o.read(spec_value.at(o.field.key), config);
+  read_options(sampler_options(), spec_value, config);
 }
 
 }  // namespace nntune::tune

@@ -1,9 +1,8 @@
 // (n, a, b, ...) -> (n, a*b*...). Storage is already row-major and contiguous, so this is a
 // shape change; the layer interface gives every layer its own output tensor, so the data is
 // copied once (a memcpy, no arithmetic) each way.
-#include <cstring>
-
 #include "nn/layers/config_check.hpp"
+#include "nn/layers/copy_layer.hpp"
 #include "nn/layers/layer_registry.hpp"
 
 namespace nntune::layers {
@@ -20,15 +19,11 @@ class Flatten final : public Layer {
   }
 
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
-    batch_shape_[0] = in.batch();
-    out.resize(batch_shape_);
-    std::memcpy(out.data(), in.data(), sizeof(float) * static_cast<size_t>(in.size()));
+    copy_with_shape(in, out, batch_shape_);
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
-    if (!grad_in) return;
-    grad_in->resize(in.shape());
-    std::memcpy(grad_in->data(), grad_out.data(), sizeof(float) * static_cast<size_t>(grad_out.size()));
+    copy_gradient_back(in, grad_out, grad_in);
   }
 
   nlohmann::json config() const override { return {{"type", "flatten"}}; }

@@ -1,9 +1,8 @@
 // Gives each sample another shape of the same size: {type: reshape, shape: [28, 28, 1]}. One
 // dimension may be -1 (inferred). Storage is row-major and contiguous, so the data is copied
 // once each way (a memcpy), as flatten does.
-#include <cstring>
-
 #include "nn/layers/config_check.hpp"
+#include "nn/layers/copy_layer.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
@@ -44,15 +43,11 @@ class Reshape final : public Layer {
   }
 
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
-    batch_shape_[0] = in.batch();
-    out.resize(batch_shape_);
-    std::memcpy(out.data(), in.data(), sizeof(float) * static_cast<size_t>(in.size()));
+    copy_with_shape(in, out, batch_shape_);
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
-    if (!grad_in) return;
-    grad_in->resize(in.shape());
-    std::memcpy(grad_in->data(), grad_out.data(), sizeof(float) * static_cast<size_t>(grad_out.size()));
+    copy_gradient_back(in, grad_out, grad_in);
   }
 
   nlohmann::json config() const override { return {{"type", "reshape"}, {"shape", target_}}; }
