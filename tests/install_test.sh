@@ -49,6 +49,15 @@ if [ "$portable" = "--portable" ]; then
     head -20 wide.txt >&2
     exit 1
   fi
+  # ... and those objects share no code with the rest: no weak (merged at link time) symbol
+  # outside their own namespaces, or the linker could hand a baseline caller AVX-512 code.
+  nm -C -A --defined-only "$lib" | grep -E "_avx(2|512)\.cpp\.o:" | awk '$2 ~ /^[WVu]$/' |
+    grep -v -E "nntune_eigen_avx|::avx(2|512)::" > shared.txt || true
+  if [ -s shared.txt ]; then
+    echo "FAILED: the per-level kernels define symbols the linker may merge with baseline code:" >&2
+    head -20 shared.txt >&2
+    exit 1
+  fi
   echo "portable: AVX instructions only in the dispatched kernels"
 fi
 echo ok

@@ -13,9 +13,10 @@
 // the same thing whichever optimiser is chosen. decoupled_weight_decay = false gives PyTorch's
 // coupled form instead (g += wd w before the update; adamw refuses it).
 //
-// The per-element loops run over L1-sized chunks with Eigen arrays: the standard sqrtf does
-// not vectorise (errno), Eigen's does, and a chunk of every buffer stays in cache while all
-// the updates of the step are applied to it, so memory is still traversed once per step.
+// The per-element loops run over L1-sized chunks, so a chunk of every buffer stays in cache
+// while all the updates of the step are applied to it and memory is traversed once per step;
+// the arithmetic of a chunk is in optimizer_kernels (one build per instruction set, chosen at
+// run time).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -23,6 +24,7 @@
 
 #include "nntune/error.hpp"
 #include "nntune/optimizer.hpp"
+#include "train/optimizer_kernels.hpp"
 
 namespace nntune {
 namespace {
@@ -71,14 +73,14 @@ class WeightDecay {
 
   void decay(float* params, int64_t n, double lr) const {
     if (decoupled_ <= 0.0) return;
-    ArrayMap(params, n) *= static_cast<float>(1.0 - lr * decoupled_);
+    optimizer_kernels::kernels().scale(params, n, static_cast<float>(1.0 - lr * decoupled_));
   }
 
   // The gradient chunk the update uses: grads itself, or grads + wd * params.
   const float* gradient(const float* grads, const float* params, int64_t n) {
     if (coupled_ == 0.0f) return grads;
     if (static_cast<int64_t>(scratch_.size()) < n) scratch_.resize(static_cast<size_t>(n));
-    ArrayMap(scratch_.data(), n) = ConstArrayMap(grads, n) + coupled_ * ConstArrayMap(params, n);
+    optimizer_kernels::kernels().add_scaled(scratch_.data(), grads, params, n, coupled_);
     return scratch_.data();
   }
 
@@ -100,20 +102,11 @@ class Sgd final : public Optimizer {
     const float rate = static_cast<float>(lr);
     if (momentum_ > 0.0f) check_size(name_, velocity_, size, 0.0f);
     const float mu = momentum_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      if (mu == 0.0f) {
-        w -= rate * g;
-        return;
-      }
-      ArrayMap v(velocity_.data() + b, n);
-      v = mu * v + g;
-      if (nesterov_)
-        w -= rate * (g + mu * v);
-      else
-        w -= rate * v;
+      kernels.sgd(params + b, mu == 0.0f ? nullptr : velocity_.data() + b, g, n, rate, mu, nesterov_);
     });
   }
 
@@ -136,12 +129,11 @@ class Adagrad final : public Optimizer {
   void step(float* params, const float* grads, int64_t size, double lr) override {
     check_size("adagrad", sum_squares_, size, initial_);
     const float rate = static_cast<float>(lr), eps = epsilon_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), s(sum_squares_.data() + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      s += g.square();
-      w -= rate * g / (s.sqrt() + eps);
+      kernels.adagrad(params + b, sum_squares_.data() + b, g, n, rate, eps);
     });
   }
 
@@ -166,18 +158,12 @@ class RmsProp final : public Optimizer {
     check_size("rmsprop", mean_square_, size, 0.0f);
     if (momentum_ > 0.0f) check_size("rmsprop", buffer_, size, 0.0f);
     const float rate = static_cast<float>(lr), rho = rho_, eps = epsilon_, mu = momentum_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), v(mean_square_.data() + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      v = rho * v + (1.0f - rho) * g.square();
-      if (mu > 0.0f) {
-        ArrayMap buf(buffer_.data() + b, n);
-        buf = mu * buf + g / (v.sqrt() + eps);
-        w -= rate * buf;
-      } else {
-        w -= rate * g / (v.sqrt() + eps);
-      }
+      kernels.rmsprop(params + b, mean_square_.data() + b, mu > 0.0f ? buffer_.data() + b : nullptr, g, n, rate, rho,
+                      eps, mu);
     });
   }
 
@@ -213,13 +199,12 @@ class Adam final : public Optimizer {
     const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
     const float c1 = static_cast<float>(1.0 - beta1_), c2 = static_cast<float>(1.0 - beta2_);
     const float eps = epsilon_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), m(m_.data() + b, n), v(v_.data() + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      m = b1 * m + c1 * g;
-      v = b2 * v + c2 * g.square();
-      w -= step_size * m / (v.sqrt() * inv_sqrt_correction2 + eps);
+      kernels.adam(params + b, m_.data() + b, v_.data() + b, g, n, step_size, inv_sqrt_correction2, b1, c1, b2, c2,
+                   eps);
     });
   }
 
