@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "nn/layers/activation_kernels.hpp"
 #include "nn/simd.hpp"
 #include "train/optimizer_kernels.hpp"
 
@@ -67,6 +68,40 @@ TEST(SimdKernels, OptimizerRulesMatchTheBaselineOnEveryLevel) {
   compare_levels("adam", [](const ok::Kernels& k, float* w, float* m, float* v, const float* g) {
     k.adam(w, m, v, g, kN, 0.01f, 1.3f, 0.9f, 0.1f, 0.999f, 0.001f, 1e-8f);
   });
+}
+
+TEST(SimdKernels, ActivationsMatchTheBaselineOnEveryLevel) {
+  using layers::Activation;
+  using layers::ActivationKind;
+  const int64_t rows = 7, cols = kN / 7;  // 148 columns: full vectors and a tail per row
+  const std::vector<float> z = random_values(5, -4, 4), bias = random_values(6, -1, 1), dy = random_values(7, -1, 1);
+  for (int kind = 0; kind <= static_cast<int>(ActivationKind::Softmax); ++kind) {
+    const Activation act{static_cast<ActivationKind>(kind), 0.2f, 0.7f};
+    SCOPED_TRACE(layers::activation_name(act.kind));
+    const auto& base = layers::activation_kernels(Level::Baseline);
+    std::vector<float> y0(kN), dz0(kN), db0(cols), sums0(cols);
+    base.forward(act, z.data(), bias.data(), y0.data(), rows, cols);
+    base.backward(act, z.data(), y0.data(), dy.data(), dz0.data(), db0.data(), rows, cols);
+    base.column_sums(dy.data(), rows, cols, sums0.data());
+    for (Level level : {Level::Avx2, Level::Avx512}) {
+      if (!simd::supported(level)) continue;
+      SCOPED_TRACE(simd::name(level));
+      const auto& k = layers::activation_kernels(level);
+      std::vector<float> y(kN), dz(kN), db(cols), sums(cols);
+      k.forward(act, z.data(), bias.data(), y.data(), rows, cols);
+      k.backward(act, z.data(), y0.data(), dy.data(), dz.data(), db.data(), rows, cols);
+      k.column_sums(dy.data(), rows, cols, sums.data());
+      for (int64_t i = 0; i < rows * cols; ++i) {
+        // Vectorised exp/tanh/erf differ from the scalar ones in the last bits.
+        ASSERT_NEAR(y[i], y0[i], 1e-5f * std::max(1.0f, std::abs(y0[i]))) << "forward at " << i;
+        ASSERT_NEAR(dz[i], dz0[i], 1e-5f * std::max(1.0f, std::abs(dz0[i]))) << "backward at " << i;
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        ASSERT_NEAR(db[c], db0[c], 1e-4f) << "bias gradient at " << c;
+        ASSERT_NEAR(sums[c], sums0[c], 1e-5f) << "column sums at " << c;
+      }
+    }
+  }
 }
 
 TEST(SimdKernels, TheChosenLevelIsOneThisCpuRuns) {
