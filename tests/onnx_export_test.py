@@ -8,7 +8,8 @@ evaluator below (written from the ONNX operator specifications, not from nntune'
 compares its outputs with `nntune predict` on the same raw features, to 1e-5.
 
 Usage: onnx_export_test.py NNTUNE_BINARY WORK_DIR
-Exits 77 (ctest: skipped) when python3-onnx or NumPy is missing (scripts/deps.sh installs them).
+Exits 77 (ctest: skipped) when python3-onnx, NumPy or sklearn's CSVs are missing (scripts/deps.sh
+build data installs them).
 """
 import csv
 import json
@@ -186,6 +187,9 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     wine, cancer, boston = (f"{SKLEARN}/{f}" for f in ("wine_data.csv", "breast_cancer.csv", "boston_house_prices.csv"))
+    if not os.path.exists(wine):
+        print(f"skipped: {wine} is missing (install python3-sklearn: scripts/deps.sh data)")
+        sys.exit(77)
 
     # 1. Every layer kind and activation, categorical cross-entropy (softmax link), minmax scaler.
     write(os.path.join(work, "every_layer.yaml"), f"""
