@@ -35,6 +35,11 @@ flags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs nntune)
 mkdir -p pc
 g++ -O1 -o pc/train_and_export "$src/examples/cpp/train_and_export.cpp" $flags
 pc/train_and_export pc >/dev/null
+# Every installed header, included from the installed tree alone: none reaches for a private
+# header under src/ (one translation unit, to keep this quick).
+(cd "$prefix/include" && find nntune -name '*.hpp' | sort | sed 's/.*/#include <&>/') > pc/headers.cpp
+g++ -fsyntax-only pc/headers.cpp $(PKG_CONFIG_PATH=$pc pkg-config --cflags nntune) ||
+  { echo "FAILED: the installed headers do not compile from the installed tree alone" >&2; exit 1; }
 
 # 3. Portable: 256/512-bit vector registers appear only in the object files of the kernels
 # dispatched at run time by CPU detection (gemm_bf16, *_avx2, *_avx512).
