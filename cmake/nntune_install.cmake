@@ -1,7 +1,8 @@
 # Included at the end of CMakeLists.txt.
 # ---- Install: cmake --install build [--prefix DIR] -> library, headers, CLI, CMake package
 # (find_package(nntune CONFIG): nntune::nntune) and pkg-config file (nntune.pc). The library is
-# installable on any x86-64 only when built with -DNNTUNE_NATIVE=OFF (see README, "Install").
+# installable on any x86-64 only when built with -DNNTUNE_NATIVE=OFF (README: "nntune as a C++
+# dependency").
 include(CMakePackageConfigHelpers)
 set(NNTUNE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nntune)
 install(TARGETS nntune EXPORT nntuneTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
