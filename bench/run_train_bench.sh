@@ -4,6 +4,8 @@
 # sizes 32, 128 and 512, in one run. Prints samples/s of both, the ratio and peak memory, and
 # the same for nntune with bf16 matrix products (train.precision: bf16; needs AVX512_BF16).
 # Usage: bench/run_train_bench.sh [EPOCHS] [ANCHORS_DIR]
+# NNTUNE_BENCH_BUILD=build-portable measures another build dir's train_bench (e.g. the portable
+# -DNNTUNE_NATIVE=OFF build, see README "nntune as a C++ dependency").
 #
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README):
 # they hold OpenBLAS, used by Debian's PyTorch and by nntune, to AVX2 kernels on this machine.
@@ -25,9 +27,9 @@ peak_mb() { grep -oE 'peak_kb [0-9]+' | awk '{ printf "%.0f", $2 / 1024 }'; }
 printf '%-6s %14s %14s %7s %10s %10s %9s %9s %10s %7s %9s\n' batch nntune_sps torch_sps ratio nntune_MB torch_MB \
   nn_acc torch_acc bf16_sps ratio bf16_acc
 for batch in 32 128 512; do
-  n_out=$(run build/train_bench "$batch" "$epochs")
+  n_out=$(run "${NNTUNE_BENCH_BUILD:-build}/train_bench" "$batch" "$epochs")
   t_out=$(cd "$anchors" && run /usr/bin/python3 torch_mlp.py 1 "$epochs" "$batch" 256,128)
-  b_out=$(run build/train_bench "$batch" "$epochs" bf16 || true)  # fails on a CPU without AVX512_BF16
+  b_out=$(run "${NNTUNE_BENCH_BUILD:-build}/train_bench" "$batch" "$epochs" bf16 || true)  # fails on a CPU without AVX512_BF16
   n_sps=$(echo "$n_out" | best_rate); t_sps=$(echo "$t_out" | best_rate); b_sps=$(echo "$b_out" | best_rate)
   printf '%-6s %14s %14s %7.2f %10s %10s %9s %9s %10s %7.2f %9s\n' "$batch" "$n_sps" "$t_sps" \
     "$(echo "$n_sps $t_sps" | awk '{ print $1 / $2 }')" "$(echo "$n_out" | peak_mb)" "$(echo "$t_out" | peak_mb)" \

@@ -15,3 +15,11 @@ if [ "${CI:-}" = "true" ] || [ "${NNTUNE_WITH_POSTGRES:-}" = "1" ]; then
 else
   "${ctest_command[@]}"
 fi
+# CI: the installable build (-DNNTUNE_NATIVE=OFF, runs on any x86-64) installed into a temporary
+# prefix, examples/cpp built against it and run, its instructions checked (tests/install_test.sh).
+if [ "${CI:-}" = "true" ] || [ "${NNTUNE_TEST_PORTABLE:-}" = "1" ]; then
+  cmake -S . -B build-portable -G Ninja -DCMAKE_BUILD_TYPE=Release -DNNTUNE_NATIVE=OFF -DNNTUNE_BENCH=OFF >/dev/null
+  ninja -C build-portable -j"$(nproc)" nntune_cli simd_test
+  build-portable/simd_test  # here the baseline kernels are plain x86-64: each level checked against them
+  tests/install_test.sh . build-portable build-portable/install-test --portable
+fi

@@ -18,6 +18,7 @@
 #include "data/file_bytes.hpp"
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
+#include "nntune/onnx.hpp"
 #include "nntune/spec.hpp"
 #include "spec/reference.hpp"
 
@@ -393,6 +394,13 @@ int main(int argc, char** argv) {
   add_data_options(predict_cmd, predict_args, false);
   predict_cmd->add_option("-o,--output", predict_args.output, "the CSV to write (default: standard output)");
 
+  std::string export_model, export_output;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "write a saved model (or ensemble) as ONNX: scaler, layers and output link in one graph\n"
+                "  example: nntune export runs/wine/model.nnt -o wine.onnx");
+  export_cmd->add_option("model", export_model, "the model file (model.nnt) written by nntune")->required();
+  export_cmd->add_option("-o,--output", export_output, "the ONNX file to write")->required();
+
   CvArgs cv_args;
   CLI::App* cv = app.add_subcommand("cv", "k-fold cross-validation of a spec on its training data");
   cv->add_option("spec", cv_args.spec, "the training spec (YAML)")->required();
@@ -430,6 +438,11 @@ int main(int argc, char** argv) {
     if (*spec_cmd) {
       if (!print_reference) throw UsageError("nntune spec: say what to print: nntune spec --reference");
       std::fputs(spec_reference_markdown().c_str(), stdout);
+      return 0;
+    }
+    if (*export_cmd) {
+      export_onnx(load_model(export_model), export_output);
+      std::printf("wrote %s\n", export_output.c_str());
       return 0;
     }
     if (const auto code = tune_commands.run()) return *code;

@@ -1,34 +1,9 @@
-#include "nn/layers/activation_kernels.hpp"
+// Activation names, and the run-time choice of the kernels' instruction set (nn/simd.hpp).
+#include "nn/layers/activation_kernels_impl.hpp"  // the baseline kernels
 
-#include <Eigen/Core>
 #include <algorithm>
-#include <cmath>
 
 namespace nntune::layers {
-namespace {
-
-using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
-using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
-
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-
-// Calls body(pre, out) for every row, where pre is z (+ bias) as an Eigen expression, so the
-// bias add is fused into the activation's single pass over the row.
-template <typename Body>
-void for_each_row(const float* z, const float* bias, float* y, int64_t rows, int64_t cols, Body&& body) {
-  for (int64_t r = 0; r < rows; ++r) {
-    ConstArrayMap zr(z + r * cols, cols);
-    ArrayMap yr(y + r * cols, cols);
-    if (bias) {
-      body(zr + ConstArrayMap(bias, cols), yr);
-    } else {
-      body(zr, yr);
-    }
-  }
-}
-
-}  // namespace
 
 const std::vector<std::string>& activation_kind_names() {
   static const std::vector<std::string> names = {"linear",     "relu", "sigmoid", "tanh",
@@ -55,118 +30,31 @@ bool derivative_from_output(const Activation& act) {
   }
 }
 
+const ActivationKernels& activation_kernels(simd::Level level) {
+  switch (level) {
+    case simd::Level::Avx512: return avx512::table;
+    case simd::Level::Avx2: return avx2::table;
+    default: return baseline::table;
+  }
+}
+
+namespace {
+const ActivationKernels& chosen() {
+  static const ActivationKernels& kernels = activation_kernels(simd::level());
+  return kernels;
+}
+}  // namespace
+
 void activation_forward(const Activation& act, const float* z, const float* bias, float* y, int64_t rows,
                         int64_t cols) {
-  switch (act.kind) {
-    case ActivationKind::Linear:
-      for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) { out = pre; });
-      return;
-    case ActivationKind::Relu:
-      for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) { out = pre.max(0.0f); });
-      return;
-    case ActivationKind::LeakyRelu: {
-      const float slope = act.slope;
-      for_each_row(z, bias, y, rows, cols, [slope](const auto& pre, ArrayMap& out) {
-        out = pre;
-        out = (out > 0.0f).select(out, slope * out);
-      });
-      return;
-    }
-    case ActivationKind::Sigmoid:
-      // 1 / (1 + exp(-z)): exp overflows to inf for very negative z, giving exactly 0, never NaN.
-      for_each_row(z, bias, y, rows, cols,
-                   [](const auto& pre, ArrayMap& out) { out = 1.0f / (1.0f + (-pre).exp()); });
-      return;
-    case ActivationKind::Tanh:
-      for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) { out = pre.tanh(); });
-      return;
-    case ActivationKind::Elu: {
-      const float alpha = act.alpha;
-      for_each_row(z, bias, y, rows, cols, [alpha](const auto& pre, ArrayMap& out) {
-        out = pre;
-        out = (out > 0.0f).select(out, alpha * out.min(0.0f).expm1());
-      });
-      return;
-    }
-    case ActivationKind::Gelu:
-      // Exact form 0.5 z (1 + erf(z / sqrt 2)), PyTorch's default, not the tanh approximation.
-      for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) {
-        out = pre;
-        for (Eigen::Index i = 0; i < out.size(); ++i) out[i] = 0.5f * out[i] * (1.0f + std::erf(out[i] * kInvSqrt2));
-      });
-      return;
-    case ActivationKind::Softmax:
-      // Shifted by the row maximum so exp never overflows.
-      for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) {
-        out = pre;
-        out = (out - out.maxCoeff()).exp();
-        out /= out.sum();
-      });
-      return;
-  }
+  chosen().forward(act, z, bias, y, rows, cols);
 }
 
 void activation_backward(const Activation& act, const float* z, const float* y, const float* dy, float* dz,
                          float* bias_grad, int64_t rows, int64_t cols) {
-  const bool from_output = derivative_from_output(act);
-  if (bias_grad) std::fill(bias_grad, bias_grad + cols, 0.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t offset = r * cols;
-    ConstArrayMap yr(y + offset, cols);
-    ConstArrayMap dyr(dy + offset, cols);
-    ArrayMap dzr(dz + offset, cols);
-    switch (act.kind) {
-      case ActivationKind::Linear:
-        if (dz != dy) dzr = dyr;
-        break;
-      case ActivationKind::Relu:
-        dzr = (yr > 0.0f).select(dyr, 0.0f);
-        break;
-      case ActivationKind::LeakyRelu:
-        if (from_output) {
-          dzr = (yr > 0.0f).select(dyr, act.slope * dyr);
-        } else {
-          dzr = (ConstArrayMap(z + offset, cols) > 0.0f).select(dyr, act.slope * dyr);
-        }
-        break;
-      case ActivationKind::Sigmoid:
-        dzr = dyr * yr * (1.0f - yr);
-        break;
-      case ActivationKind::Tanh:
-        dzr = dyr * (1.0f - yr.square());
-        break;
-      case ActivationKind::Elu:
-        if (from_output) {
-          dzr = (yr > 0.0f).select(dyr, dyr * (yr + act.alpha));
-        } else {
-          ConstArrayMap zr(z + offset, cols);
-          dzr = (zr > 0.0f).select(dyr, dyr * act.alpha * zr.min(0.0f).exp());
-        }
-        break;
-      case ActivationKind::Gelu:
-        // d/dz [z Phi(z)] = Phi(z) + z phi(z)
-        for (int64_t i = 0; i < cols; ++i) {
-          const float zi = z[offset + i];
-          const float cdf = 0.5f * (1.0f + std::erf(zi * kInvSqrt2));
-          const float pdf = kInvSqrt2Pi * std::exp(-0.5f * zi * zi);
-          dzr[i] = dyr[i] * (cdf + zi * pdf);
-        }
-        break;
-      case ActivationKind::Softmax: {
-        // Jacobian-vector product: dz = y * (dy - <dy, y>)
-        const float dot = (dyr * yr).sum();
-        dzr = yr * (dyr - dot);
-        break;
-      }
-    }
-    if (bias_grad) ArrayMap(bias_grad, cols) += dzr;
-  }
+  chosen().backward(act, z, y, dy, dz, bias_grad, rows, cols);
 }
 
-void column_sums(const float* m, int64_t rows, int64_t cols, float* sums) {
-  ArrayMap total(sums, cols);
-  total.setZero();
-  for (int64_t r = 0; r < rows; ++r) total += ConstArrayMap(m + r * cols, cols);
-}
+void column_sums(const float* m, int64_t rows, int64_t cols, float* sums) { chosen().column_sums(m, rows, cols, sums); }
 
 }  // namespace nntune::layers

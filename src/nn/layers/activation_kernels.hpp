@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/simd.hpp"
+
 namespace nntune::layers {
 
 enum class ActivationKind { Linear, Relu, Sigmoid, Tanh, LeakyRelu, Elu, Gelu, Softmax };
@@ -36,5 +38,18 @@ void activation_backward(const Activation& act, const float* z, const float* y, 
 
 // sums[c] = sum over rows of m[r][c].
 void column_sums(const float* m, int64_t rows, int64_t cols, float* sums);
+
+// The three kernels above as compiled for one instruction set (activation_kernels_impl.hpp);
+// the functions above call those of simd::level().
+struct ActivationKernels {
+  void (*forward)(const Activation&, const float* z, const float* bias, float* y, int64_t rows, int64_t cols);
+  void (*backward)(const Activation&, const float* z, const float* y, const float* dy, float* dz, float* bias_grad,
+                   int64_t rows, int64_t cols);
+  void (*column_sums)(const float* m, int64_t rows, int64_t cols, float* sums);
+};
+const ActivationKernels& activation_kernels(simd::Level level);  // the level must be simd::supported
+namespace baseline { extern const ActivationKernels table; }
+namespace avx2 { extern const ActivationKernels table; }
+namespace avx512 { extern const ActivationKernels table; }
 
 }  // namespace nntune::layers

@@ -1,5 +1,6 @@
 // Adagrad (Duchi et al. 2011; PyTorch's formula):  s += g^2;  w -= lr g / (sqrt(s) + eps)
 #include "train/optimizer_registry.hpp"
+#include "train/optimizer_kernels.hpp"
 #include "train/optimizers/optimizer_util.hpp"
 
 namespace nntune::optimizers {
@@ -16,12 +17,11 @@ class Adagrad final : public Optimizer {
   void step(float* params, const float* grads, int64_t size, double lr) override {
     check_size("adagrad", sum_squares_, size, initial_);
     const float rate = static_cast<float>(lr), eps = epsilon_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), s(sum_squares_.data() + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      s += g.square();
-      w -= rate * g / (s.sqrt() + eps);
+      kernels.adagrad(params + b, sum_squares_.data() + b, g, n, rate, eps);
     });
   }
 
@@ -30,6 +30,7 @@ class Adagrad final : public Optimizer {
   WeightDecay weight_decay_;
   std::vector<float> sum_squares_;
 };
+
 
 }  // namespace
 }  // namespace nntune::optimizers

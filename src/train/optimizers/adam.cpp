@@ -3,6 +3,7 @@
 //   w -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)   (eps outside the sqrt)
 //   adamw: w -= lr wd w, then the adam step
 #include "train/optimizer_registry.hpp"
+#include "train/optimizer_kernels.hpp"
 #include "train/optimizers/optimizer_util.hpp"
 
 namespace nntune::optimizers {
@@ -34,13 +35,12 @@ class Adam final : public Optimizer {
     const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
     const float c1 = static_cast<float>(1.0 - beta1_), c2 = static_cast<float>(1.0 - beta2_);
     const float eps = epsilon_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), m(m_.data() + b, n), v(v_.data() + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      m = b1 * m + c1 * g;
-      v = b2 * v + c2 * g.square();
-      w -= step_size * m / (v.sqrt() * inv_sqrt_correction2 + eps);
+      kernels.adam(params + b, m_.data() + b, v_.data() + b, g, n, step_size, inv_sqrt_correction2, b1, c1, b2, c2,
+                   eps);
     });
   }
 

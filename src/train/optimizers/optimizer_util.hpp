@@ -1,21 +1,18 @@
 #pragma once
 // What the update rules share (private to src/train): chunked loops over flat buffers and the
-// two forms of weight decay. The per-element loops run over L1-sized chunks with Eigen arrays:
-// the standard sqrtf does not vectorise (errno), Eigen's does, and a chunk of every buffer stays
-// in cache while all the updates of the step are applied to it, so memory is still traversed
-// once per step.
-#include <Eigen/Core>
+// two forms of weight decay. The per-element loops run over L1-sized chunks, so a chunk of every
+// buffer stays in cache while all the updates of the step are applied to it and memory is
+// traversed once per step; the arithmetic of a chunk is in optimizer_kernels (one build per
+// instruction set, chosen at run time).
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "nntune/error.hpp"
 #include "nntune/optimizer.hpp"
+#include "train/optimizer_kernels.hpp"
 
 namespace nntune::optimizers {
-
-using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
-using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
 // 1024 floats = 4 KiB per buffer; four buffers fit in L1 together.
 constexpr int64_t kChunk = 1024;
@@ -46,14 +43,14 @@ class WeightDecay {
 
   void decay(float* params, int64_t n, double lr) const {
     if (decoupled_ <= 0.0) return;
-    ArrayMap(params, n) *= static_cast<float>(1.0 - lr * decoupled_);
+    optimizer_kernels::kernels().scale(params, n, static_cast<float>(1.0 - lr * decoupled_));
   }
 
   // The gradient chunk the update uses: grads itself, or grads + wd * params.
   const float* gradient(const float* grads, const float* params, int64_t n) {
     if (coupled_ == 0.0f) return grads;
     if (static_cast<int64_t>(scratch_.size()) < n) scratch_.resize(static_cast<size_t>(n));
-    ArrayMap(scratch_.data(), n) = ConstArrayMap(grads, n) + coupled_ * ConstArrayMap(params, n);
+    optimizer_kernels::kernels().add_scaled(scratch_.data(), grads, params, n, coupled_);
     return scratch_.data();
   }
 

@@ -2,6 +2,7 @@
 //   v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps)
 //   (with momentum mu: b = mu b + g / (sqrt(v) + eps); w -= lr b)
 #include "train/optimizer_registry.hpp"
+#include "train/optimizer_kernels.hpp"
 #include "train/optimizers/optimizer_util.hpp"
 
 namespace nntune::optimizers {
@@ -22,18 +23,12 @@ class RmsProp final : public Optimizer {
     check_size("rmsprop", mean_square_, size, 0.0f);
     if (momentum_ > 0.0f) check_size("rmsprop", buffer_, size, 0.0f);
     const float rate = static_cast<float>(lr), rho = rho_, eps = epsilon_, mu = momentum_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n), v(mean_square_.data() + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      v = rho * v + (1.0f - rho) * g.square();
-      if (mu > 0.0f) {
-        ArrayMap buf(buffer_.data() + b, n);
-        buf = mu * buf + g / (v.sqrt() + eps);
-        w -= rate * buf;
-      } else {
-        w -= rate * g / (v.sqrt() + eps);
-      }
+      kernels.rmsprop(params + b, mean_square_.data() + b, mu > 0.0f ? buffer_.data() + b : nullptr, g, n, rate, rho,
+                      eps, mu);
     });
   }
 
@@ -42,6 +37,7 @@ class RmsProp final : public Optimizer {
   WeightDecay weight_decay_;
   std::vector<float> mean_square_, buffer_;
 };
+
 
 }  // namespace
 }  // namespace nntune::optimizers

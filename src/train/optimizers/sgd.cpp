@@ -1,6 +1,7 @@
 // Stochastic gradient descent, with heavy-ball or Nesterov momentum (PyTorch's formulas):
 //   v = mu v + g;  w -= lr v        (nesterov: w -= lr (g + mu v))
 #include "train/optimizer_registry.hpp"
+#include "train/optimizer_kernels.hpp"
 #include "train/optimizers/optimizer_util.hpp"
 
 namespace nntune::optimizers {
@@ -18,20 +19,11 @@ class Sgd final : public Optimizer {
     const float rate = static_cast<float>(lr);
     if (momentum_ > 0.0f) check_size(name_, velocity_, size, 0.0f);
     const float mu = momentum_;
+    const auto& kernels = optimizer_kernels::kernels();
     for_each_chunk(size, [&](int64_t b, int64_t n) {
-      ArrayMap w(params + b, n);
-      ConstArrayMap g(weight_decay_.gradient(grads + b, params + b, n), n);
+      const float* g = weight_decay_.gradient(grads + b, params + b, n);
       weight_decay_.decay(params + b, n, lr);
-      if (mu == 0.0f) {
-        w -= rate * g;
-        return;
-      }
-      ArrayMap v(velocity_.data() + b, n);
-      v = mu * v + g;
-      if (nesterov_)
-        w -= rate * (g + mu * v);
-      else
-        w -= rate * v;
+      kernels.sgd(params + b, mu == 0.0f ? nullptr : velocity_.data() + b, g, n, rate, mu, nesterov_);
     });
   }
 
@@ -42,6 +34,7 @@ class Sgd final : public Optimizer {
   WeightDecay weight_decay_;
   std::vector<float> velocity_;
 };
+
 
 std::vector<Option<OptimizerConfig>> sgd_options(bool with_nesterov, double default_momentum) {
   using namespace schema;

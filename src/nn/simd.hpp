@@ -1,0 +1,30 @@
+#pragma once
+// Run-time choice of the vector instruction set for the element-wise kernels, as OpenBLAS does
+// for its GEMMs: each kernel file is compiled once per level (foo_kernels_avx2.cpp with -mavx2
+// -mfma, foo_kernels_avx512.cpp with -mavx512f ...; see CMakeLists.txt) and the best level this
+// CPU runs is picked once. So a library built without -march=native (the installed one) runs on
+// any x86-64 and still uses AVX-512 where the CPU has it.
+#include <string>
+
+namespace nntune::simd {
+
+enum class Level { Baseline, Avx2, Avx512 };  // baseline: what the rest of the library is compiled for
+
+// The best level this CPU (and OS) supports, lowered by the environment variable NNTUNE_SIMD
+// (baseline, avx2 or avx512) for tests and measurements. Detected once.
+Level level();
+bool supported(Level level);
+std::string name(Level level);
+
+}  // namespace nntune::simd
+
+// Inside the per-level kernel files: one namespace per level, and Eigen renamed, so that the
+// Eigen templates instantiated there (compiled with other instructions) never merge with the
+// baseline ones at link time (a baseline caller could otherwise end up in AVX-512 code).
+#if defined(NNTUNE_SIMD_LEVEL_AVX512)
+#define NNTUNE_SIMD_NS avx512
+#define Eigen nntune_eigen_avx512
+#elif defined(NNTUNE_SIMD_LEVEL_AVX2)
+#define NNTUNE_SIMD_NS avx2
+#define Eigen nntune_eigen_avx2
+#endif

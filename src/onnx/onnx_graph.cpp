@@ -1,0 +1,128 @@
+// OnnxGraph over the protobuf classes protoc generates at build time from the onnx.proto of
+// Debian's libonnx-dev (see CMakeLists.txt), so the bytes follow the schema, not a hand encoding.
+#include "onnx/onnx_graph.hpp"
+
+#include <set>
+
+#include "nntune/error.hpp"
+#include "nntune/spec.hpp"  // nntune_version
+#include "onnx.pb.h"
+
+namespace nntune::onnx_export {
+namespace {
+
+// Opset 13 holds every operator used (Softmax over the last axis is opset 13 semantics); IR
+// version 7 is the one that opset shipped with, so older runtimes read the file too.
+constexpr int64_t kOpset = 13;
+constexpr int64_t kIrVersion = 7;
+
+void set_shape(onnx::ValueInfoProto& value, const std::string& name, const Shape& sample_shape) {
+  value.set_name(name);
+  onnx::TypeProto_Tensor* tensor = value.mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(onnx::TensorProto::FLOAT);
+  onnx::TensorShapeProto* shape = tensor->mutable_shape();
+  shape->add_dim()->set_dim_param("batch");
+  for (int64_t d : sample_shape) shape->add_dim()->set_dim_value(d);
+}
+
+}  // namespace
+
+struct OnnxGraph::Impl {
+  onnx::GraphProto graph;
+  std::set<std::string> names;
+};
+
+OnnxGraph::OnnxGraph() : impl_(std::make_unique<Impl>()) { impl_->names = {kInputName, kOutputName}; }
+OnnxGraph::~OnnxGraph() = default;
+
+std::string OnnxGraph::unique(const std::string& name) {
+  std::string candidate = scope_ + name;
+  for (int k = 1; impl_->names.count(candidate); ++k) candidate = scope_ + name + "_" + std::to_string(k);
+  impl_->names.insert(candidate);
+  return candidate;
+}
+
+std::string OnnxGraph::constant(const std::string& name, const Shape& shape, std::vector<float> values) {
+  if (static_cast<int64_t>(values.size()) != shape_size(shape))
+    throw Error("ONNX export: constant " + scope_ + name + " has " + std::to_string(values.size()) +
+                " values for shape " + shape_string(shape) + " (an exporter bug)");
+  const std::string full = unique(name);
+  onnx::TensorProto* tensor = impl_->graph.add_initializer();
+  tensor->set_name(full);
+  tensor->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : shape) tensor->add_dims(d);
+  // raw_data: little-endian float32, the compact form runtimes read directly.
+  tensor->set_raw_data(values.data(), values.size() * sizeof(float));
+  return full;
+}
+
+std::string OnnxGraph::node(const std::string& op_type, const std::vector<std::string>& inputs,
+                            const std::vector<Attribute>& attributes) {
+  const std::string output = unique(op_type);
+  onnx::NodeProto* node = impl_->graph.add_node();
+  node->set_name(output);
+  node->set_op_type(op_type);
+  for (const std::string& in : inputs) node->add_input(in);
+  node->add_output(output);
+  for (const Attribute& a : attributes) {
+    onnx::AttributeProto* attr = node->add_attribute();
+    attr->set_name(a.name);
+    if (a.kind == Attribute::Kind::Float) {
+      attr->set_type(onnx::AttributeProto::FLOAT);
+      attr->set_f(a.f);
+    } else {
+      attr->set_type(onnx::AttributeProto::INT);
+      attr->set_i(a.i);
+    }
+  }
+  return output;
+}
+
+std::string OnnxGraph::serialize(const std::string& input, const Shape& input_shape, const std::string& output,
+                                 const Shape& output_shape,
+                                 const std::vector<std::pair<std::string, std::string>>& metadata) {
+  onnx::GraphProto& graph = impl_->graph;
+  // The graph's result is named "output": rename the tensor that holds it, or copy the input
+  // through when no node computes anything (a model that is the identity).
+  bool renamed = false;
+  if (output != input) {
+    for (onnx::NodeProto& node : *graph.mutable_node())
+      for (std::string& out : *node.mutable_output())
+        if (out == output) {
+          out = kOutputName;
+          renamed = true;
+        }
+    for (onnx::NodeProto& node : *graph.mutable_node())
+      for (std::string& in : *node.mutable_input())
+        if (in == output) in = kOutputName;
+  }
+  if (!renamed) {
+    onnx::NodeProto* copy = graph.add_node();
+    copy->set_name(kOutputName);
+    copy->set_op_type("Identity");
+    copy->add_input(output);
+    copy->add_output(kOutputName);
+  }
+  set_shape(*graph.add_input(), input, input_shape);
+  set_shape(*graph.add_output(), kOutputName, output_shape);
+
+  onnx::ModelProto model;
+  model.set_ir_version(kIrVersion);
+  model.set_producer_name("nntune");
+  model.set_producer_version(nntune_version());
+  onnx::OperatorSetIdProto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpset);
+  for (const auto& [key, value] : metadata) {
+    onnx::StringStringEntryProto* entry = model.add_metadata_props();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  graph.set_name("nntune");
+  *model.mutable_graph() = graph;
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) throw Error("ONNX export: the protobuf serialisation failed");
+  return bytes;
+}
+
+}  // namespace nntune::onnx_export

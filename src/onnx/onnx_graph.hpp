@@ -1,0 +1,54 @@
+#pragma once
+// A small builder of an ONNX graph that hides the protobuf types, so the per-layer exporters
+// (layer_exporters.cpp, later each layer's own file) see only names, shapes and floats.
+// Tensor names are scoped: "m1/layer2_dense/weight" for member 1's third layer.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nntune/tensor.hpp"
+
+namespace nntune::onnx_export {
+
+struct Attribute {
+  enum class Kind { Float, Int } kind = Kind::Int;
+  std::string name;
+  float f = 0.0f;
+  int64_t i = 0;
+  static Attribute real(std::string name, float value) { return {Kind::Float, std::move(name), value, 0}; }
+  static Attribute integer(std::string name, int64_t value) { return {Kind::Int, std::move(name), 0.0f, value}; }
+};
+
+class OnnxGraph {
+ public:
+  OnnxGraph();
+  ~OnnxGraph();
+  OnnxGraph(const OnnxGraph&) = delete;
+  OnnxGraph& operator=(const OnnxGraph&) = delete;
+
+  // Prefix of every name added from now on ("m0/layer1_dense/").
+  void set_scope(std::string scope) { scope_ = std::move(scope); }
+  // A float32 constant (graph initializer) of `shape` ({} for a scalar); returns its name.
+  std::string constant(const std::string& name, const Shape& shape, std::vector<float> values);
+  // One node with one output; returns the output's name.
+  std::string node(const std::string& op_type, const std::vector<std::string>& inputs,
+                   const std::vector<Attribute>& attributes = {});
+
+  // The serialized model: graph input `input` (batch, input_shape...), `output` renamed to
+  // "output" (batch, output_shape...), metadata as key/value pairs.
+  std::string serialize(const std::string& input, const Shape& input_shape, const std::string& output,
+                        const Shape& output_shape, const std::vector<std::pair<std::string, std::string>>& metadata);
+
+  static constexpr const char* kInputName = "input";
+  static constexpr const char* kOutputName = "output";
+
+ private:
+  std::string unique(const std::string& name);
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string scope_;
+};
+
+}  // namespace nntune::onnx_export

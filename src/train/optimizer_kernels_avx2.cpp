@@ -1,0 +1,3 @@
+// The optimiser kernels compiled for avx2 (flags in CMakeLists.txt); run only where simd::supported.
+#define NNTUNE_SIMD_LEVEL_AVX2 1
+#include "train/optimizer_kernels_impl.hpp"

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""nntune export against an independent reading of the ONNX file.
+
+Trains small models with the nntune CLI on the data the examples use (wine, breast cancer,
+Boston, and a generated image-shaped .npy set), exports each with `nntune export`, checks the
+file with onnx.checker (full check, with shape inference), runs the graph with the small NumPy
+evaluator below (written from the ONNX operator specifications, not from nntune's code) and
+compares its outputs with `nntune predict` on the same raw features, to 1e-5.
+
+Usage: onnx_export_test.py NNTUNE_BINARY WORK_DIR
+Exits 77 (ctest: skipped) when python3-onnx, NumPy or sklearn's CSVs are missing (scripts/deps.sh
+build data installs them).
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+except ImportError as e:  # pragma: no cover - depends on the machine
+    print(f"skipped: {e} (install python3-onnx and python3-numpy: scripts/deps.sh build)")
+    sys.exit(77)
+
+SKLEARN = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+TOLERANCE = 1e-5
+
+
+# ---- a NumPy evaluator of the operators the exporter uses (ONNX opset 13 semantics) ----
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _gemm(node, a, b, c=None):
+    attrs = {a_.name: onnx.helper.get_attribute_value(a_) for a_ in node.attribute}
+    if attrs.get("transA", 0):
+        a = a.T
+    if attrs.get("transB", 0):
+        b = b.T
+    y = attrs.get("alpha", 1.0) * (a @ b)
+    if c is not None:
+        y = y + attrs.get("beta", 1.0) * c
+    return y
+
+
+def _flatten(node, x):
+    axis = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}.get("axis", 1)
+    return x.reshape(int(np.prod(x.shape[:axis])), -1)
+
+
+_erf = np.vectorize(math.erf)
+
+OPS = {
+    "Identity": lambda n, x: x,
+    "Add": lambda n, a, b: a + b,
+    "Sub": lambda n, a, b: a - b,
+    "Mul": lambda n, a, b: a * b,
+    "Div": lambda n, a, b: a / b,
+    "Sum": lambda n, *xs: sum(xs[1:], xs[0]),
+    "MatMul": lambda n, a, b: a @ b,
+    "Gemm": _gemm,
+    "Relu": lambda n, x: np.maximum(x, 0.0),
+    "Sigmoid": lambda n, x: 1.0 / (1.0 + np.exp(-x)),
+    "Tanh": lambda n, x: np.tanh(x),
+    "Erf": lambda n, x: _erf(x),
+    "LeakyRelu": lambda n, x: np.where(x >= 0, x, _attr(n, "alpha", 0.01) * x),
+    "Elu": lambda n, x: np.where(x >= 0, x, _attr(n, "alpha", 1.0) * (np.exp(x) - 1.0)),
+    "Softmax": lambda n, x: _softmax(x, _attr(n, "axis", -1)),
+    "Flatten": _flatten,
+}
+
+
+def _attr(node, name, default):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def evaluate(model, x):
+    """Runs the graph in float64 (a reference less rounded than nntune's float32)."""
+    values = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    values[model.graph.input[0].name] = x.astype(np.float64)
+    for node in model.graph.node:  # ONNX requires nodes in topological order
+        if node.op_type not in OPS:
+            raise AssertionError(f"the evaluator has no {node.op_type} (node {node.name})")
+        values[node.output[0]] = OPS[node.op_type](node, *[values[i] for i in node.input if i])
+    return values[model.graph.output[0].name]
+
+
+# ---- running nntune ----
+
+class Failure(Exception):
+    pass
+
+
+def run(args, cwd, expect=0):
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != expect:
+        raise Failure(f"{' '.join(args)} exited {proc.returncode} (expected {expect})\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def predictions(nntune, cwd, model, data):
+    """nntune predict's numbers: the probability columns (p0, p1, ...) or the value columns."""
+    out = run([nntune, "predict", model, data, "-o", "pred.csv"], cwd)
+    with open(os.path.join(cwd, "pred.csv")) as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    columns = [i for i, name in enumerate(header) if name != "class"]
+    return header, np.array([[float(r[i]) for i in columns] for r in body])
+
+
+def raw_features(path, skip_rows, header, label_column):
+    """The CSV's feature columns as nntune reads them (the label column dropped)."""
+    with open(path) as f:
+        rows = list(csv.reader(f))[skip_rows + (1 if header else 0):]
+    x = np.array([[float(v) for v in r] for r in rows if r])
+    return np.delete(x, label_column, axis=1)
+
+
+def check(name, nntune, cwd, model_file, data_file, x):
+    onnx_file = name + ".onnx"
+    run([nntune, "export", model_file, "-o", onnx_file], cwd)
+    model = onnx.load(os.path.join(cwd, onnx_file))
+    onnx.checker.check_model(model, full_check=True)
+    header, expected = predictions(nntune, cwd, model_file, data_file)
+    got = evaluate(model, x)
+    if header[0] == "class" and got.shape[1] == 1:  # binary: predict prints P(0), P(1)
+        got = np.concatenate([1.0 - got, got], axis=1)
+    if got.shape != expected.shape:
+        raise Failure(f"{name}: the ONNX graph gives shape {got.shape}, nntune predict {expected.shape}")
+    # Values far from 1 (regression targets) are compared relative to their size.
+    error = np.abs(got - expected) / np.maximum(1.0, np.abs(expected))
+    worst = float(error.max())
+    ops = sorted({n.op_type for n in model.graph.node})
+    print(f"{name}: {x.shape[0]} samples, {len(model.graph.node)} nodes ({', '.join(ops)}), "
+          f"largest difference {worst:.2e}")
+    if not worst <= TOLERANCE:
+        raise Failure(f"{name}: the ONNX graph differs from nntune predict by {worst:.3e} (> {TOLERANCE})")
+    return model
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def csv_source(path, label=None):
+    extra = f", label: {label}" if label is not None else ""
+    return f"{{csv: {{path: {path}, skip_rows: 1, header: false{extra}}}}}"
+
+
+def compose_ensemble(paths, weights, out):
+    """Writes an ensemble file of single-model files, as src/nn/model_io.cpp documents the format:
+    magic, u32 version, u32 header length, JSON header, float32 values, CRC-32 of all before it."""
+    header, values = None, b""
+    members = []
+    for path, weight in zip(paths, weights):
+        with open(path, "rb") as f:
+            data = f.read()
+        assert data[:8] == b"NNTUNE\0M" and struct.unpack("<I", data[8:12])[0] == 1, path
+        length = struct.unpack("<I", data[12:16])[0]
+        single = json.loads(data[16:16 + length])
+        header = header or {k: single[k] for k in ("loss", "task", "num_classes", "metadata")}
+        members.append({"weight": weight, **{k: single[k] for k in ("network", "scaler", "num_params", "num_state")}})
+        values += data[16 + length:-4]
+    header.update(members=members, num_params=sum(m["num_params"] for m in members),
+                  num_state=sum(m["num_state"] for m in members))
+    text = json.dumps(header).encode()
+    body = b"NNTUNE\0M" + struct.pack("<II", 2, len(text)) + text + values
+    with open(out, "wb") as f:
+        f.write(body + struct.pack("<I", zlib.crc32(body)))
+
+
+def main():
+    nntune, work = os.path.abspath(sys.argv[1]), sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    wine, cancer, boston = (f"{SKLEARN}/{f}" for f in ("wine_data.csv", "breast_cancer.csv", "boston_house_prices.csv"))
+    if not os.path.exists(wine):
+        print(f"skipped: {wine} is missing (install python3-sklearn: scripts/deps.sh data)")
+        sys.exit(77)
+
+    # 1. Every layer kind and activation, categorical cross-entropy (softmax link), minmax scaler.
+    write(os.path.join(work, "every_layer.yaml"), f"""
+seed: 3
+data:
+  train: {csv_source(wine)}
+  validation: {{split: 0.2}}
+  scale: minmax
+model:
+  layers:
+    - {{type: flatten}}
+    - {{type: dense, units: 12, activation: tanh}}
+    - {{type: batch_norm, momentum: 0.8}}
+    - {{type: dropout, rate: 0.2}}
+    - {{type: activation, name: leaky_relu, slope: 0.2}}
+    - {{type: dense, units: 10, activation: gelu}}
+    - {{type: activation, name: elu, alpha: 0.7}}
+    - {{type: dense, units: 9, activation: leaky_relu}}
+    - {{type: dense, units: 8, activation: elu}}
+    - {{type: sigmoid}}
+    - {{type: dense, units: 8, activation: relu, use_bias: false}}
+    - {{type: dense, units: 6, activation: softmax}}
+    - {{type: relu}}
+    - {{type: gelu}}
+    - {{type: tanh}}
+    - {{type: dense, units: 3}}
+train: {{optimizer: {{name: adam, lr: 0.01}}, batch_size: 16, epochs: 8}}
+output: {{dir: every_layer}}
+""")
+    run([nntune, "train", "every_layer.yaml", "-q", "--no-report"], work)
+    model = check("every_layer", nntune, work, "every_layer/model.nnt", wine, raw_features(wine, 1, False, -1))
+    missing = {"Gemm", "Tanh", "Mul", "Add", "Identity", "LeakyRelu", "Erf", "Elu", "Sigmoid", "Relu", "Softmax",
+               "Flatten", "Sub"} - {n.op_type for n in model.graph.node}
+    if missing:
+        raise Failure(f"every_layer: the graph lacks {sorted(missing)}")
+
+    # 2. Binary cross-entropy (sigmoid link) on breast cancer, standard scaler, batch norm.
+    write(os.path.join(work, "cancer.yaml"), f"""
+seed: 5
+data:
+  train: {csv_source(cancer)}
+  validation: {{split: 0.2}}
+  scale: standard
+model: {{hidden: [16, 8], activation: relu, batch_norm: true, dropout: 0.1}}
+train: {{loss: binary_crossentropy, optimizer: {{name: adam, lr: 0.01}}, batch_size: 32, epochs: 5}}
+output: {{dir: cancer}}
+""")
+    run([nntune, "train", "cancer.yaml", "-q", "--no-report"], work)
+    check("breast_cancer", nntune, work, "cancer/model.nnt", cancer, raw_features(cancer, 1, False, -1))
+
+    # 3. Regression (no link), a label column in the middle of the CSV, the divide scaler.
+    write(os.path.join(work, "boston.yaml"), f"""
+seed: 3
+data:
+  train: {{csv: {{path: {boston}, skip_rows: 1, header: true, label: MEDV}}}}
+  task: regression
+  validation: {{split: 0.2}}
+  scale: {{divide: 100}}
+model: {{hidden: [32, 16], activation: elu}}
+train: {{loss: mse, optimizer: {{name: adam, lr: 0.003}}, batch_size: 32, epochs: 10}}
+output: {{dir: boston}}
+""")
+    run([nntune, "train", "boston.yaml", "-q", "--no-report"], work)
+    check("boston", nntune, work, "boston/model.nnt", boston, raw_features(boston, 2, False, -1))
+
+    # 4. Samples of shape (2, 3): the scaler and batch norm act per feature of the whole sample.
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(90, 2, 3)).astype(np.float32) * np.array([1, 5, 10], dtype=np.float32) + 3
+    labels = (images[:, 0, :].sum(axis=1) > images[:, 1, :].sum(axis=1)).astype(np.int64)
+    np.save(os.path.join(work, "images.npy"), images)
+    np.save(os.path.join(work, "labels.npy"), labels)
+    write(os.path.join(work, "images.yaml"), """
+seed: 1
+data:
+  train: {npy: {x: images.npy, y: labels.npy}}
+  validation: {split: 0.2}
+  scale: standard
+model:
+  layers:
+    - {type: batch_norm}
+    - {type: tanh}
+    - {type: flatten}
+    - {type: dense, units: 2}
+train: {optimizer: {name: adam, lr: 0.05}, batch_size: 16, epochs: 4}
+output: {dir: images}
+""")
+    run([nntune, "train", "images.yaml", "-q", "--no-report"], work)
+    check("images", nntune, work, "images/model.nnt", "images.npy", images)
+
+    # 5. Ensembles (format version 2), members averaged in one graph: what nntune ensemble keeps
+    # of a study's models, and one of unlike members (scalers, depths, weights) put together.
+    write(os.path.join(work, "ens.yaml"), f"""
+seed: 7
+data:
+  train: {csv_source(wine)}
+  validation: {{split: 0.25}}
+  scale: standard
+model:
+  hidden: [{{int: [3, 16]}}]
+  activation: {{choice: [relu, tanh, sigmoid]}}
+train: {{optimizer: {{name: adam, lr: {{float: [0.003, 0.03], log: true}}}}, batch_size: 16, epochs: 6}}
+tune:
+  objective: {{metric: val_loss}}
+  sampler: {{name: random, seed: 2}}
+  trials: 3
+  storage: sqlite:///ens.db
+""")
+    run([nntune, "tune", "ens.yaml", "--save-models", "models", "-q"], work)
+    run([nntune, "ensemble", "ens", "--storage", "sqlite:///ens.db", "--models", "models", "-o", "ens.nnt"], work)
+    check("ensemble_selected", nntune, work, "ens.nnt", wine, raw_features(wine, 1, False, -1))
+    members = ["every_layer/model.nnt", "models/trial_0/model.nnt", "models/trial_2/model.nnt"]
+    compose_ensemble([os.path.join(work, m) for m in members], [0.5, 0.3, 0.2], os.path.join(work, "mixed.nnt"))
+    model = check("ensemble_mixed", nntune, work, "mixed.nnt", wine, raw_features(wine, 1, False, -1))
+    if {p.key: p.value for p in model.metadata_props}.get("nntune.ensemble_members") != "3":
+        raise Failure(f"ensemble_mixed: the ONNX metadata does not count 3 members: {model.metadata_props}")
+    if sum(n.op_type == "Softmax" for n in model.graph.node) < 4:  # three links and the layer
+        raise Failure("ensemble_mixed: the graph does not hold every member")
+
+    # 6. Bad input: a file that is not a model, a model file that does not exist.
+    write(os.path.join(work, "not_a_model.nnt"), "hello")
+    err = run([nntune, "export", "not_a_model.nnt", "-o", "x.onnx"], work, expect=1).stderr
+    if "is not an nntune model" not in err or os.path.exists(os.path.join(work, "x.onnx")):
+        raise Failure(f"export of a non-model: {err}")
+    err = run([nntune, "export", "every_layer/model.nnt"], work, expect=2).stderr
+    if "--output" not in err:
+        raise Failure(f"export without -o: {err}")
+    print("ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failure as e:
+        print(f"FAILED: {e}")
+        sys.exit(1)
