@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -798,9 +799,10 @@ TEST(StudyFailures, EachFailureIsStoredWithItsKind) {
         // The text a dead worker's failure once started with: still an objective failure.
         if (t.number() == 1) throw Error("worker process died (pid 1 on somewhere) while the trial was running");
         if (t.number() == 2) return std::nan("");
+        if (t.number() == 3) return std::numeric_limits<double>::infinity();
         return x;
       },
-      {.n_trials = 4});
+      {.n_trials = 5});
   // A dead worker's trial (a pid that no longer exists, on this host) and a stale one.
   const pid_t dead = fork();
   if (dead == 0) _exit(0);
@@ -816,13 +818,15 @@ TEST(StudyFailures, EachFailureIsStoredWithItsKind) {
   ASSERT_EQ(storage->fail_stale_trials(study.id(), 0.001).size(), 1u);
 
   const auto trials = open_storage(url)->get_all_trials(study.id());  // as read back by another process
-  ASSERT_EQ(trials.size(), 6u);
+  ASSERT_EQ(trials.size(), 7u);
   EXPECT_EQ(trials[0].failure_kind(), FailureKind::Diverged) << trials[0].error;
   EXPECT_EQ(trials[1].failure_kind(), FailureKind::Objective) << trials[1].error;
   EXPECT_EQ(trials[2].failure_kind(), FailureKind::Objective) << trials[2].error;
   EXPECT_EQ(trials[2].error, "objective returned NaN");
-  EXPECT_EQ(trials[3].state, TrialState::Complete);
-  EXPECT_EQ(trials[3].failure_kind(), FailureKind::Unknown);
+  EXPECT_EQ(trials[3].failure_kind(), FailureKind::Objective) << trials[3].error;
+  EXPECT_EQ(trials[3].value, std::numeric_limits<double>::infinity());  // a failed trial keeps the value it ended with
+  EXPECT_EQ(trials[4].state, TrialState::Complete);
+  EXPECT_EQ(trials[4].failure_kind(), FailureKind::Unknown);
   EXPECT_EQ(trials[died.number].failure_kind(), FailureKind::WorkerDied) << trials[died.number].error;
   EXPECT_EQ(trials[silent.number].failure_kind(), FailureKind::StaleHeartbeat) << trials[silent.number].error;
   EXPECT_EQ(trials[1].system_attrs.at("failure"), "objective");  // stored as a plain attribute

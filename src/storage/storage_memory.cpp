@@ -126,12 +126,13 @@ class MemoryStorage : public Storage {
     return true;
   }
 
-  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error) override {
+  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                  std::optional<double> value) override {
     std::lock_guard lock(mutex_);
     FrozenTrial& trial = trial_or_throw(trial_id).trial;
     if (trial.state != TrialState::Running) return false;
     trial.state = TrialState::Failed;
-    trial.value.reset();
+    trial.value = value && !std::isnan(*value) ? value : std::nullopt;
     trial.error = error;
     trial.end_time = unix_now();
     trial.system_attrs[kFailureAttr] = to_string(kind);

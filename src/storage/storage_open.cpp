@@ -235,8 +235,8 @@ StudySummary require_study(Storage& storage, const std::string& name, const std:
   return storage.get_study(*id);
 }
 
-bool Storage::fail_trial(int64_t trial_id, FailureKind kind, const std::string& error) {
-  if (!finish_trial(trial_id, TrialState::Failed, std::nullopt, error)) return false;
+bool Storage::fail_trial(int64_t trial_id, FailureKind kind, const std::string& error, std::optional<double> value) {
+  if (!finish_trial(trial_id, TrialState::Failed, value, error)) return false;
   set_trial_system_attr(trial_id, kFailureAttr, to_string(kind));
   return true;
 }

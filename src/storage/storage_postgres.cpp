@@ -392,12 +392,13 @@ class PostgresStorage : public Storage, private sql::Runner {
     });
   }
 
-  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error) override {
+  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                  std::optional<double> value) override {
     // The state and its kind in one transaction: a reader never sees a failure without its kind.
     return transaction(Access::Write, [&] {
       Result r = exec(sql::kFinishTrial, Params()
                                              .add(to_string(TrialState::Failed))
-                                             .null()
+                                             .add(value)
                                              .add(error)
                                              .add(unix_now())
                                              .add(trial_id)

@@ -340,9 +340,10 @@ class SqliteStorage : public Storage, private sql::Runner {
     return transaction(true, [&] { return finish_running(trial_id, state, value, error); });
   }
 
-  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error) override {
+  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                  std::optional<double> value) override {
     return transaction(true, [&] {
-      if (!finish_running(trial_id, TrialState::Failed, std::nullopt, error)) return false;
+      if (!finish_running(trial_id, TrialState::Failed, value, error)) return false;
       sql::insert_failure_kind(*this, trial_id, kind);
       return true;
     });

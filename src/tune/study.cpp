@@ -374,7 +374,7 @@ bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, 
         return;
       }
     }
-    finished = state == TrialState::Failed ? storage_->fail_trial(frozen.id, kind, reason)
+    finished = state == TrialState::Failed ? storage_->fail_trial(frozen.id, kind, reason, value)
                                            : storage_->finish_trial(frozen.id, state, value, reason);
   });
   if (!finished) return false;
@@ -463,7 +463,7 @@ std::vector<FrozenTrial> Study::recover_and_retry(double stale_grace_seconds, in
     if (kill(*pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal): leave it
     const std::string reason = "worker process died (pid " + std::to_string(*pid) + " on " + host +
                                ") while the trial was running";
-    if (storage_->fail_trial(t.id, FailureKind::WorkerDied, reason)) failed.push_back(storage_->get_trial(t.id));
+    if (storage_->fail_trial(t.id, FailureKind::WorkerDied, reason, std::nullopt)) failed.push_back(storage_->get_trial(t.id));
   }
   // A write even when nothing is stale: skipped when nothing runs.
   if (any_running)

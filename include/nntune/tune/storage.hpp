@@ -47,9 +47,11 @@ class Storage {
   virtual bool finish_trial(int64_t trial_id, TrialState state, std::optional<double> value,
                             const std::string& error = "") = 0;
   // Running -> Failed with a kind that code decides on (kept in the trial's system attr
-  // "failure", written with the state in one step). Returns false as finish_trial does. The
-  // default runs finish_trial and then sets the attr (not atomic); the storages override it.
-  virtual bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error);
+  // "failure", written with the state in one step) and the value it ended with, if any (an
+  // objective that returned inf). Returns false as finish_trial does. The default runs
+  // finish_trial and then sets the attr (not atomic); the storages override it.
+  virtual bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                          std::optional<double> value);
   virtual void record_heartbeat(int64_t trial_id) = 0;
   // Fails every Running trial whose heartbeat is older than grace_seconds (FailureKind::
   // StaleHeartbeat); returns them.
