@@ -445,6 +445,8 @@ TEST(ReportCli, TrainWritesItsReportAndReportNamesMissingStudies) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("quiet/report.html")));
 
+  // An empty storage (reading commands never create one: a missing file is its own error).
+  ASSERT_EQ(testing::run_nntune(dir, "storage upgrade --storage sqlite:///none.db").exit_code, 0);
   run = testing::run_nntune(dir, "report --storage sqlite:///none.db");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("no study in sqlite:///none.db (run nntune tune first"), std::string::npos) << run.err;

@@ -20,6 +20,7 @@
 
 #include "nntune/error.hpp"
 #include "nntune/tune/storage.hpp"
+#include "nntune/tune/study.hpp"
 #include "test_util.hpp"
 
 namespace nntune::tune {
@@ -740,6 +741,157 @@ TEST(PostgresStorage, GivesUpAfterRetrySecondsWithAnActionableMessage) {
   ASSERT_EQ(std::system((pg_ctl + " -w start >/dev/null 2>&1").c_str()), 0);
   EXPECT_LT(waited, 5.0);
   EXPECT_EQ(storage->create_trial(study).number, 0);  // the failed call changed nothing
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue 14): a damaged trial counter, read-only and missing databases, an unreachable
+// server, passwords in URLs.
+
+// Sets a study's stored next trial number as a hand edit or a half restore would.
+void set_next_trial_number(const std::string& backend, const PostgresSchema* schema, const std::string& sqlite_path,
+                           int64_t next) {
+  const std::string sql = "UPDATE studies SET next_trial_number = " + std::to_string(next);
+  if (backend == "sqlite")
+    sqlite_exec(sqlite_path, sql);
+  else
+    ASSERT_EQ(schema->run_sql(sql), 0);
+}
+
+TEST_P(StorageTest, NextTrialNumberBelowAnExistingTrialIsReportedNotRetriedForever) {
+  if (GetParam() == "memory") GTEST_SKIP() << "memory storage has no stored counter to damage";
+  const int64_t study = storage_->create_study("counter", Direction::Minimize);
+  for (int i = 0; i < 3; ++i) storage_->create_trial(study);
+  set_next_trial_number(GetParam(), schema_.get(), dir_.file("study.db"), 1);
+  EXPECT_ERROR_CONTAINS(storage_->create_trial(study), "would number its next trial 1", "already has a trial 2",
+                        "next_trial_number to 3");
+  EXPECT_EQ(storage_->get_all_trials(study).size(), 3u);  // nothing was written
+  // optimize() retries storage trouble for the stale grace; this it reports at once.
+  Study s = Study::open(connect(), "counter", Direction::Minimize, make_sampler({}));
+  OptimizeOptions options{.n_trials = 5};
+  options.stale_grace_seconds = 30;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR_CONTAINS(s.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options), "next_trial_number");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+}
+
+TEST(StorageCli, TuneOnACounterBelowItsTrialsSaysWhatIsWrong) {
+  TempDir dir;
+  const std::string path = dir.file("studies.db"), url = "sqlite:///" + path;
+  nntune::testing::write_file(dir.file("ext.yaml"),
+                              "space: {x: {int: [0, 1000]}}\n"
+                              "tune:\n"
+                              "  objective:\n"
+                              "    command: \"echo nntune: value {x}\"\n"
+                              "  sampler: {name: random, seed: 1}\n"
+                              "  grace: 20s\n");
+  const auto first = nntune::testing::run_nntune(dir, "tune ext.yaml --trials 3 --storage " + url);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  sqlite_exec(path, "UPDATE studies SET next_trial_number = 0");
+  const auto start = std::chrono::steady_clock::now();
+  const auto again = nntune::testing::run_nntune(dir, "tune ext.yaml --trials 6 --storage " + url);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 15.0);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("would number its next trial 0 but it already has a trial 2"), std::string::npos)
+      << again.err;
+}
+
+TEST(StorageCli, ReadingCommandsNeverCreateAMissingSqliteFile) {
+  TempDir dir;
+  for (const std::string command : {"studies", "trials s", "best s", "report"}) {
+    const auto run = nntune::testing::run_nntune(dir, command + " --storage sqlite:///typo.db");
+    EXPECT_NE(run.exit_code, 0) << command;
+    EXPECT_NE(run.err.find("typo.db does not exist"), std::string::npos) << command << ": " << run.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("typo.db"))) << command << " created the file";
+  }
+}
+
+// The nntune binary beside this test binary (both in the build directory).
+std::string nntune_binary() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "nntune").string();
+}
+
+TEST(StorageCli, ReadOnlySqliteFileCanBeListedAndReported) {
+  // A read-only file system (a bind mount in a private user and mount namespace: root would
+  // write through file permissions) holding a study.
+  if (std::system("unshare -rm true >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "needs unshare -rm (user and mount namespaces) to make a read-only file system";
+  TempDir dir;
+  const std::string db_dir = dir.file("ro");
+  std::filesystem::create_directories(db_dir);
+  const std::string url = "sqlite:///" + db_dir + "/studies.db";
+  {
+    auto storage = open_storage(url);
+    const int64_t study = storage->create_study("kept", Direction::Minimize);
+    FrozenTrial done;
+    done.state = TrialState::Complete;
+    done.value = 0.25;
+    storage->create_trial(study, &done);
+  }
+  auto read_only = [&](const std::string& args) {
+    const std::string out = dir.file("ro.out"), err = dir.file("ro.err");
+    const std::string inner = "mount --bind '" + db_dir + "' '" + db_dir + "' && mount -o remount,ro,bind '" + db_dir +
+                              "' && cd '" + dir.path().string() + "' && '" + nntune_binary() + "' " + args;
+    const int status = std::system(("unshare -rm sh -c \"" + inner + "\" >'" + out + "' 2>'" + err + "' </dev/null").c_str());
+    return std::make_tuple(WIFEXITED(status) ? WEXITSTATUS(status) : -1, nntune::testing::read_file(out),
+                           nntune::testing::read_file(err));
+  };
+  {
+    const auto [code, out, err] = read_only("studies --storage " + url);
+    EXPECT_EQ(code, 0) << err;
+    EXPECT_NE(out.find("kept"), std::string::npos) << out;
+  }
+  {
+    const auto [code, out, err] = read_only("trials kept --storage " + url);
+    EXPECT_EQ(code, 0) << err;
+    EXPECT_NE(out.find("0.25"), std::string::npos) << out;
+  }
+  {
+    const auto [code, out, err] = read_only("report --storage " + url + " --output report.html");
+    EXPECT_EQ(code, 0) << err;
+  }
+  {
+    const auto [code, out, err] = read_only("stop kept --storage " + url);  // a writing command says why not
+    EXPECT_NE(code, 0);
+    EXPECT_NE(err.find("writable"), std::string::npos) << err;
+  }
+}
+
+TEST(StorageCli, UnreachablePostgresSaysItRetriesAndHowLong) {
+  TempDir dir;
+  // Port 1 on loopback: refused at once, as a server that is down.
+  const auto run = nntune::testing::run_nntune(dir, "studies --storage 'postgresql://u@127.0.0.1:1/db?retry_seconds=1'");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("retrying for up to 1 s"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("cannot connect"), std::string::npos) << run.err;
+}
+
+TEST(PostgresUrl, PasswordsWithSlashQuestionMarkOrAtAreRedacted) {
+  for (const std::string url : {"postgresql://u:ab/cdSecret@127.0.0.1:1/db", "postgresql://u:ab?cdSecret@127.0.0.1:1/db",
+                                "postgres://u:ab@cdSecret@127.0.0.1:1/db", "postgresql://u:a%2FbcdSecret@h/db",
+                                "postgresql://u:ab/c?d@cdSecret@h:1/db?sslmode=disable"}) {
+    const std::string redacted = redact_storage_url(url);
+    EXPECT_EQ(redacted.find("Secret"), std::string::npos) << url << " -> " << redacted;
+    EXPECT_NE(redacted.find("u:***@"), std::string::npos) << url << " -> " << redacted;
+  }
+  // key=value connection strings, quoted or not
+  EXPECT_EQ(redact_storage_url("host=h password=cdSecret dbname=d"), "host=h password=*** dbname=d");
+  EXPECT_EQ(redact_storage_url("host=h password = 'cd Secret' dbname=d"), "host=h password = *** dbname=d");
+  // what has no password keeps every character
+  for (const std::string url : {"postgresql://me@db:5432/study", "postgresql://db:5432/study?application_name=a@b",
+                                "postgresql://me@db/study?sslmode=require"})
+    EXPECT_EQ(redact_storage_url(url), url);
+  EXPECT_EQ(storage_url_password("postgresql://u:ab%2Fcd@h/db"), "ab/cd");
+  EXPECT_EQ(storage_url_password("postgresql://u@h/db?password=zz"), "zz");
+  EXPECT_EQ(storage_url_password("postgresql://u@h/db"), "");
+}
+
+TEST(StorageCli, ErrorsNeverPrintAPasswordHoldingASlash) {
+  TempDir dir;
+  const auto run = nntune::testing::run_nntune(
+      dir, "studies --storage 'postgresql://u:ab/cdSecret@127.0.0.1:1/db?retry_seconds=0'");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_EQ(run.err.find("cdSecret"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out.find("cdSecret"), std::string::npos) << run.out;
 }
 
 }  // namespace

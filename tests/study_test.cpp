@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "test_util.hpp"
+#include "tune/process_info.hpp"
 #include "tune/samplers.hpp"
 
 namespace nntune::tune {
@@ -780,6 +782,76 @@ TEST(Study, EnqueuedGridIsRunOnceAcrossProcesses) {
     EXPECT_TRUE(xs.insert(static_cast<int64_t>(*t.value)).second) << "point " << *t.value << " ran twice";
   }
   EXPECT_EQ(xs.size(), 30u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed failures: why a trial failed is a stored value that code decides on; the message is for
+// people and is never parsed.
+
+TEST(StudyFailures, EachFailureIsStoredWithItsKind) {
+  TempDir dir;
+  const std::string url = "sqlite:///" + dir.file("kinds.db");
+  Study study = Study::open(open_storage(url), "kinds", Direction::Minimize, sampler_named("random"));
+  study.optimize(
+      [](Trial& t) -> double {
+        const double x = t.suggest_float("x", 0, 1);
+        if (t.number() == 0) throw DivergenceError("loss became NaN at epoch 2");
+        // The text a dead worker's failure once started with: still an objective failure.
+        if (t.number() == 1) throw Error("worker process died (pid 1 on somewhere) while the trial was running");
+        if (t.number() == 2) return std::nan("");
+        if (t.number() == 3) return std::numeric_limits<double>::infinity();
+        return x;
+      },
+      {.n_trials = 5});
+  // A dead worker's trial (a pid that no longer exists, on this host) and a stale one.
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  auto storage = open_storage(url);
+  FrozenTrial orphan;
+  orphan.state = TrialState::Running;
+  orphan.system_attrs["worker"] = {{"host", host_name()}, {"pid", static_cast<int64_t>(dead)}};
+  const FrozenTrial died = storage->create_trial(study.id(), &orphan);
+  study.recover_trials(300.0);
+  const FrozenTrial silent = storage->create_trial(study.id());  // no worker attr: only the stale rule applies
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(storage->fail_stale_trials(study.id(), 0.001).size(), 1u);
+
+  const auto trials = open_storage(url)->get_all_trials(study.id());  // as read back by another process
+  ASSERT_EQ(trials.size(), 7u);
+  EXPECT_EQ(trials[0].failure_kind(), FailureKind::Diverged) << trials[0].error;
+  EXPECT_EQ(trials[1].failure_kind(), FailureKind::Objective) << trials[1].error;
+  EXPECT_EQ(trials[2].failure_kind(), FailureKind::Objective) << trials[2].error;
+  EXPECT_EQ(trials[2].error, "objective returned NaN");
+  EXPECT_EQ(trials[3].failure_kind(), FailureKind::Objective) << trials[3].error;
+  EXPECT_EQ(trials[3].value, std::numeric_limits<double>::infinity());  // a failed trial keeps the value it ended with
+  EXPECT_EQ(trials[4].state, TrialState::Complete);
+  EXPECT_EQ(trials[4].failure_kind(), FailureKind::Unknown);
+  EXPECT_EQ(trials[died.number].failure_kind(), FailureKind::WorkerDied) << trials[died.number].error;
+  EXPECT_EQ(trials[silent.number].failure_kind(), FailureKind::StaleHeartbeat) << trials[silent.number].error;
+  EXPECT_EQ(trials[1].system_attrs.at("failure"), "objective");  // stored as a plain attribute
+}
+
+TEST(StudyFailures, RetriesAreDecidedByKindNotByMessage) {
+  // A failed trial whose text reads like a dead worker's, failed moments ago and not retried:
+  // only a real worker failure (by kind) is waited for as a coming retry.
+  auto storage = open_storage("memory");
+  Study study = Study::open(storage, "s", Direction::Minimize, sampler_named("random"));
+  FrozenTrial failed;
+  failed.state = TrialState::Failed;
+  failed.error = "worker process died (pid 12345 on " + host_name() + ") while the trial was running";
+  failed.system_attrs["worker"] = {{"host", host_name()}, {"pid", 12345}};
+  failed.start_time = unix_now() - 1;
+  failed.end_time = unix_now();
+  storage->create_trial(study.id(), &failed);
+  OptimizeOptions options{.n_trials = 1};
+  options.max_retries = 1;
+  options.wait_for_other_workers = true;
+  const auto start = std::chrono::steady_clock::now();
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.0)
+      << "waited for a retry of a trial that no worker failure ended";
+  EXPECT_EQ(study.history().trials.size(), 1u);
 }
 
 }  // namespace

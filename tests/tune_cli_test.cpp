@@ -268,6 +268,8 @@ TEST_F(TuneCliTest, ExternalProgramObjective) {
 }
 
 TEST_F(TuneCliTest, GridRefusesContinuousSpaces) {
+  // An empty storage to look into afterwards (`studies` never creates a missing one).
+  ASSERT_EQ(run_nntune(dir, "storage upgrade --storage sqlite:///studies.db").exit_code, 0);
   CliRun run = run_nntune(dir, "tune spec.yaml --trials 2 --sampler grid");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("grid sampler cannot enumerate the continuous parameters"), std::string::npos) << run.err;

@@ -139,6 +139,42 @@ TEST(Worker, FourWorkersRunEveryGridPointOnceOnPostgres) {
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
 }
 
+// The study holds what workers need, never the storage's password: each worker brings its
+// own --storage URL (given on the command line or written in the spec).
+TEST(Worker, PostgresPasswordIsNeverStoredInTheStudy) {
+  const char* url_env = std::getenv("NNTUNE_TEST_POSTGRES_URL");
+  if (!url_env || !*url_env) GTEST_SKIP() << "set NNTUNE_TEST_POSTGRES_URL=postgresql://USER:PASSWORD@HOST/DB to run this test";
+  const std::string url = url_env;
+  const std::string password = tune::storage_url_password(url);
+  if (password.size() < 4) GTEST_SKIP() << "the test URL has no password to look for";
+  TempDir dir;
+  const std::string stamp = std::to_string(getpid()) + "_" +
+                            std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  const std::string objective = "  objective:\n    command: \"echo nntune: value {x}\"\n";
+  testing::write_file(dir.file("given.yaml"), "space: {x: {int: [0, 100]}}\ntune:\n" + objective + "  trials: 2\n");
+  testing::write_file(dir.file("written.yaml"),
+                      "space: {x: {int: [0, 100]}}\ntune:\n" + objective + "  trials: 2\n  storage: '" + url + "'\n");
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"given_" + stamp, "tune given.yaml --study given_" + stamp + " --storage '" + url + "'"},
+      {"written_" + stamp, "tune written.yaml --study written_" + stamp}};
+  auto storage = tune::open_storage(url);
+  for (const auto& [study, command] : runs) {
+    const CliRun run = run_nntune(dir, command);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out.find(password), std::string::npos) << run.out;
+    const auto id = storage->find_study(study);
+    ASSERT_TRUE(id) << study;
+    const tune::StudySummary summary = storage->get_study(*id);
+    EXPECT_EQ(summary.system_attrs.dump().find(password), std::string::npos) << summary.system_attrs.dump(1);
+    EXPECT_EQ(summary.user_attrs.dump().find(password), std::string::npos);
+    for (const auto& t : storage->get_all_trials(*id)) EXPECT_EQ(t.system_attrs.dump().find(password), std::string::npos);
+    // A worker with its own URL still runs the study's plan.
+    const CliRun worker = run_nntune(dir, "worker --study " + study + " --storage '" + url + "' --quiet");
+    EXPECT_EQ(worker.exit_code, 0) << worker.err;
+    storage->delete_study(*id);
+  }
+}
+
 TEST(Worker, KilledWorkersTrialIsRetriedAndTheStudyEndsWithEveryPlannedTrial) {
   TempDir dir;
   const std::string storage = "sqlite:///" + dir.file("studies.db");

@@ -21,6 +21,7 @@
 #include "nntune/tune/storage.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
+#include "tune/process_info.hpp"
 #include "tune/pruner_registry.hpp"
 #include "tune/sampler_registry.hpp"
 
@@ -38,11 +39,7 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-std::string host_name() {
-  char buffer[256] = {0};
-  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown";
-  return buffer;
-}
+using tune::host_name;
 
 // A whole argument as a double ("0.81", "-3", "1e-4", "nan", "inf"); nullopt otherwise.
 std::optional<double> parse_number(const std::string& text) {
@@ -122,15 +119,7 @@ void set_if_changed(tune::Storage& storage, const tune::StudySummary& summary, c
 // ---- tell ----
 
 tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
-  const auto id = storage.find_study(name);
-  if (!id) {
-    std::string names;
-    for (const auto& s : storage.list_studies()) names += (names.empty() ? "" : ", ") + s.name;
-    throw Error("no study named '" + name + "' in " + storage.url() +
-                (names.empty() ? " (it holds no study; start one with nntune ask SPEC.yaml)"
-                               : " (studies there: " + names + "; give --storage if it is elsewhere)"));
-  }
-  return storage.get_study(*id);
+  return tune::require_study(storage, name, "start one with nntune ask SPEC.yaml", "give --storage if it is elsewhere");
 }
 
 FrozenTrial find_trial(const std::vector<FrozenTrial>& trials, const std::string& study, int64_t number) {

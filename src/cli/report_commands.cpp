@@ -38,18 +38,14 @@ tune::StudySummary choose_study(tune::Storage& storage, const std::string& name)
     throw Error(studies.empty() ? "no study in " + storage.url() + " (run nntune tune first, or give --storage)"
                                 : "which study? " + storage.url() + " holds " + names + ": give --study NAME");
   }
-  const auto id = storage.find_study(name);
-  if (!id)
-    throw Error("no study named '" + name + "' in " + storage.url() +
-                (names.empty() ? " (it holds no study; run nntune tune first)" : " (studies there: " + names + ")"));
-  return storage.get_study(*id);
+  return tune::require_study(storage, name, "run nntune tune first");
 }
 
 }  // namespace
 
 int cmd_report(const ReportArgs& a) {
   const auto started = std::chrono::steady_clock::now();
-  auto storage = tune::open_storage(a.storage);
+  auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const tune::StudySummary summary = choose_study(*storage, a.study);
   tune::StudyHistory history;
   history.direction = summary.direction;

@@ -29,6 +29,7 @@
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
+#include "tune/process_info.hpp"
 #include "tune/samplers.hpp"
 
 namespace nntune::cli {
@@ -44,19 +45,12 @@ namespace fs = std::filesystem;
 
 std::string value_text(const json& v) { return v.is_number_float() ? short_number(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump(); }
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-std::string direction_word(Direction d) { return d == Direction::Maximize ? "maximize" : "minimize"; }
+std::string direction_word(Direction d) { return tune::to_string(d); }
 
 // ---- storage helpers for the study commands ----
 
 tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
-  const auto id = storage.find_study(name);
-  if (!id) {
-    std::string names;
-    for (const auto& s : storage.list_studies()) names += (names.empty() ? "" : ", ") + s.name;
-    throw Error("no study named '" + name + "' in " + storage.url() +
-                (names.empty() ? " (it holds no study; run nntune tune first)" : " (studies there: " + names + ")"));
-  }
-  return storage.get_study(*id);
+  return tune::require_study(storage, name, "run nntune tune first");
 }
 
 std::optional<FrozenTrial> best_of(const std::vector<FrozenTrial>& trials, Direction d) {
@@ -77,7 +71,7 @@ void check_grid_space(const tune::TuneSpec& ts, const tune::SamplerConfig& sampl
                 ": give them a step ({float: [lo, hi], step: s}) or a choice, or use another sampler (random, sobol, tpe)");
 }
 
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+using tune::unix_now;
 
 // A grid is enqueued as one Waiting trial per point, so this many points at most.
 constexpr int64_t kMaxEnqueuedGrid = 100'000;
@@ -127,7 +121,7 @@ int cmd_tune(const TuneArgs& a) {
   storage->set_study_system_attr(study.id(), "spec_file", a.spec);
   storage->set_study_system_attr(study.id(), "objective", {{"metric", metric}, {"cv_folds", config.objective.cv_folds}});
   store_tuner_config(*storage, study.id(), config);  // for nntune tell --should-prune on this study
-  store_worker_plan(*storage, study.id(), a.spec, overrides);
+  store_worker_plan(*storage, study.id(), a.spec, overrides, config.storage);
   if (ts.external()) {
     storage->set_study_system_attr(study.id(), "command", config.objective.command);
   } else {
@@ -195,7 +189,7 @@ int cmd_tune(const TuneArgs& a) {
 }
 
 int cmd_studies(const StudyArgs& a) {
-  auto storage = tune::open_storage(a.storage);
+  auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto studies = storage->list_studies();
   if (studies.empty()) {
     std::printf("no studies in %s\n", storage->url().c_str());
@@ -219,7 +213,7 @@ int cmd_studies(const StudyArgs& a) {
 }
 
 int cmd_trials(const StudyArgs& a) {
-  auto storage = tune::open_storage(a.storage);
+  auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto summary = find_study(*storage, a.study);
   const auto trials = storage->get_all_trials(summary.id);
   std::vector<std::string> names;  // every parameter, in first-seen order
@@ -302,7 +296,7 @@ int cmd_trials(const StudyArgs& a) {
 }
 
 int cmd_best(const StudyArgs& a) {
-  auto storage = tune::open_storage(a.storage);
+  auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto summary = find_study(*storage, a.study);
   const auto best = best_of(storage->get_all_trials(summary.id), summary.direction);
   if (!best) throw Error("study '" + a.study + "' has no complete trial yet");
@@ -369,7 +363,7 @@ int cmd_delete(const StudyArgs& a) {
 }
 
 int cmd_ensemble(const EnsembleArgs& a) {
-  auto storage = tune::open_storage(a.storage);
+  auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto summary = find_study(*storage, a.study);
   if (!summary.system_attrs.contains("spec"))
     throw Error("study '" + a.study + "' has no spec (an external-program study, or not created by nntune tune): an "

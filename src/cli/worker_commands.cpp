@@ -27,6 +27,7 @@
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
 #include "nntune/tune/tune_spec.hpp"
+#include "tune/process_info.hpp"
 
 namespace nntune::cli {
 namespace {
@@ -70,14 +71,8 @@ struct SigintGuard {
 
 std::string value_text(const json& v) { return v.is_number_float() ? short_number(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump(); }
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-bool better(Direction d, double a, double b) { return d == Direction::Maximize ? a > b : a < b; }
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
-
-std::string host_name() {
-  char buffer[256] = {0};
-  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown";
-  return buffer;
-}
+using tune::host_name;
+using tune::unix_now;
 
 // ---- the objective ----
 
@@ -222,7 +217,7 @@ class TrialProgress {
     // A failed trial that was retried is not counted as failed work: its retry is.
     if (t.state == TrialState::Failed && !t.system_attrs.contains("retried_as")) ++failed;
     if (t.state == TrialState::Running) ++running_;
-    if (t.state == TrialState::Complete && t.value && (!best_ || better(study_.direction(), *t.value, *best_->value)))
+    if (t.state == TrialState::Complete && t.value && (!best_ || tune::is_better(study_.direction(), *t.value, *best_->value)))
       best_ = t;
   }
 
@@ -289,15 +284,7 @@ class TrialProgress {
 };
 
 tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
-  const auto id = storage.find_study(name);
-  if (!id) {
-    std::string names;
-    for (const auto& s : storage.list_studies()) names += (names.empty() ? "" : ", ") + s.name;
-    throw Error("no study named '" + name + "' in " + storage.url() +
-                (names.empty() ? " (it holds no study; create it with nntune tune SPEC.yaml --storage " + storage.url() + ")"
-                               : " (studies there: " + names + ")"));
-  }
-  return storage.get_study(*id);
+  return tune::require_study(storage, name, "create it with nntune tune SPEC.yaml --storage " + storage.url());
 }
 
 }  // namespace
@@ -314,17 +301,28 @@ std::string short_duration(double seconds) {
 // ---- the worker plan in the study ----
 
 void store_worker_plan(tune::Storage& storage, int64_t study_id, const std::string& spec_path,
-                       const std::vector<std::string>& overrides) {
+                       const std::vector<std::string>& overrides, const std::string& storage_url) {
   std::ifstream in(spec_path, std::ios::binary);
   if (!in) throw Error("cannot read the spec '" + spec_path + "' (does the file exist?)");
   std::stringstream text;
   text << in.rdbuf();
+  // No credentials in the study: workers bring their own --storage URL. The override naming the
+  // storage is left out, and a storage URL written in the spec is stored redacted.
+  std::string spec_text = text.str();
+  if (!tune::storage_url_password(storage_url).empty()) {
+    const std::string redacted = tune::redact_storage_url(storage_url);
+    for (size_t at = spec_text.find(storage_url); at != std::string::npos; at = spec_text.find(storage_url, at))
+      spec_text.replace(at, storage_url.size(), redacted);
+  }
+  std::vector<std::string> kept;
+  for (const std::string& o : overrides)
+    if (o.rfind("tune.storage=", 0) != 0) kept.push_back(o);
   const fs::path absolute = fs::absolute(spec_path).lexically_normal();
   storage.set_study_system_attr(study_id, kWorkerPlan,
-                                {{"spec_text", text.str()},
+                                {{"spec_text", spec_text},
                                  {"spec_path", absolute.string()},
                                  {"base_dir", absolute.parent_path().string()},
-                                 {"overrides", overrides}});
+                                 {"overrides", kept}});
 }
 
 void mark_grid_enqueued(tune::Storage& storage, int64_t study_id, int64_t points) {
@@ -514,18 +512,6 @@ int cmd_worker(const WorkerArgs& a) {
   options.enqueued_grid = enqueued_grid;
   const TrialLoopResult result = run_trial_loop(study, ts, options);
   return result.interrupted ? 130 : 0;
-}
-
-std::vector<FrozenTrial> complete_trials_best_first(const std::vector<FrozenTrial>& trials, Direction direction) {
-  std::vector<FrozenTrial> complete;
-  for (const FrozenTrial& t : trials)
-    if (t.state == TrialState::Complete && t.value) complete.push_back(t);
-  const bool maximize = direction == Direction::Maximize;
-  std::stable_sort(complete.begin(), complete.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
-    if (*a.value != *b.value) return maximize ? *a.value > *b.value : *a.value < *b.value;
-    return a.number < b.number;
-  });
-  return complete;
 }
 
 void remove_models_outside_best(const std::string& dir, const std::vector<FrozenTrial>& trials, Direction direction,

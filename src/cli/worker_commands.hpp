@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "nntune/tune/records.hpp"
+
 namespace nntune::tune {
 enum class Direction;
 struct FrozenTrial;
@@ -54,9 +56,10 @@ int cmd_stop(const StopArgs& args);
 
 // Stores what a worker needs to run the study's trials without the spec file: the spec's text,
 // its overrides and its directory (relative paths resolve against it on every host), and
-// whether the grid was enqueued. `nntune tune` calls it on every run.
+// whether the grid was enqueued. `nntune tune` calls it on every run. No credentials are stored:
+// the storage override is left out and `storage_url` (the study's storage) appears redacted.
 void store_worker_plan(tune::Storage& storage, int64_t study_id, const std::string& spec_path,
-                       const std::vector<std::string>& overrides);
+                       const std::vector<std::string>& overrides, const std::string& storage_url);
 // Marks the grid of a study as enqueued (every point a Waiting trial): workers then only claim.
 void mark_grid_enqueued(tune::Storage& storage, int64_t study_id, int64_t points);
 // Whether the study's grid was enqueued; waits (up to a minute) while the process that created
@@ -82,9 +85,8 @@ struct TrialLoopResult {
 // status bar on a terminal), then prints the summary and the best trial.
 TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& spec, const TrialLoopOptions& options);
 
-// The complete trials with a value, best first; equal values in trial order.
-std::vector<tune::FrozenTrial> complete_trials_best_first(const std::vector<tune::FrozenTrial>& trials,
-                                                          tune::Direction direction);
+// The complete trials with a value, best first (nntune/tune/records.hpp).
+using tune::complete_trials_best_first;
 
 // Removes DIR/trial_N of every finished trial that is not among the `keep` best complete
 // trials of `trials`; leaves running and waiting trials' directories alone. A model removed

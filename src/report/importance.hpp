@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "nntune/tune/trial.hpp"
+#include "nntune/tune/records.hpp"
 
 namespace nntune::report {
 

@@ -16,7 +16,7 @@ using tune::StudyHistory;
 using tune::TrialState;
 
 bool is_complete(const FrozenTrial& t) { return t.state == TrialState::Complete && t.value && std::isfinite(*t.value); }
-bool better(Direction d, double a, double b) { return d == Direction::Maximize ? a > b : a < b; }
+using tune::is_better;
 
 // Seconds of the first start among the trials (0 when none started).
 double study_start(const StudyHistory& history) {
@@ -49,7 +49,7 @@ StudyOverview study_overview(const StudyHistory& history) {
       o.last_end = std::max(o.last_end, t.end_time);
       if (t.start_time > 0) o.trial_seconds += std::max(0.0, t.end_time - t.start_time);
     }
-    if (is_complete(t) && (!o.best || better(history.direction, *t.value, *o.best->value))) o.best = t;
+    if (is_complete(t) && (!o.best || is_better(history.direction, *t.value, *o.best->value))) o.best = t;
   }
   if (o.first_start > 0 && o.last_end > o.first_start) o.wall_seconds = o.last_end - o.first_start;
   return o;
@@ -66,7 +66,7 @@ OptimizationHistory optimization_history(const StudyHistory& history) {
     p.seconds = t.end_time > 0 && start > 0 ? std::max(0.0, t.end_time - start) : 0.0;
     p.value = *t.value;
     h.points.push_back(p);
-    if (!best_index || better(history.direction, p.value, h.points[*best_index].value)) {
+    if (!best_index || is_better(history.direction, p.value, h.points[*best_index].value)) {
       best_index = h.points.size() - 1;
       h.best_by_number.push_back({static_cast<double>(p.number), p.value, p.number});
     }
@@ -80,7 +80,7 @@ OptimizationHistory optimization_history(const StudyHistory& history) {
                    [&](size_t a, size_t b) { return h.points[a].seconds < h.points[b].seconds; });
   for (size_t i : by_time) {
     const HistoryPoint& p = h.points[i];
-    if (h.best_by_time.empty() || better(history.direction, p.value, h.best_by_time.back().value))
+    if (h.best_by_time.empty() || is_better(history.direction, p.value, h.best_by_time.back().value))
       h.best_by_time.push_back({p.seconds, p.value, p.number});
   }
   return h;
@@ -124,7 +124,7 @@ std::vector<size_t> thin_indices(const std::vector<double>& scores, Direction di
   std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
     const bool fa = std::isfinite(scores[a]), fb = std::isfinite(scores[b]);
     if (fa != fb) return fa;
-    return fa && better(direction, scores[a], scores[b]);
+    return fa && is_better(direction, scores[a], scores[b]);
   });
   size_t finite = 0;
   while (finite < n && std::isfinite(scores[ranked[finite]])) ++finite;
@@ -159,7 +159,7 @@ std::vector<size_t> thin_curves(const std::vector<Curve>& curves, const StudyHis
     }
     double best = c.values.front();
     for (double v : c.values)
-      if (better(history.direction, v, best)) best = v;
+      if (is_better(history.direction, v, best)) best = v;
     scores.push_back(best);
   }
   return thin_indices(scores, history.direction, max_keep, max_keep / 4);

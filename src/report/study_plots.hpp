@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "nntune/tune/trial.hpp"
+#include "nntune/tune/records.hpp"
 
 namespace nntune::report {
 

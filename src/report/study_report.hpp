@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "nntune/tune/storage.hpp"
+#include "nntune/tune/records.hpp"
 
 namespace nntune::report {
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nntune/tune/storage.hpp"
+#include "tune/process_info.hpp"
 
 namespace nntune::tune {
 
@@ -24,18 +25,22 @@ enum class SchemaAction {
 std::shared_ptr<Storage> make_memory_storage();
 // `path` is the file system path, `url` the URL it came from (for messages). With
 // SchemaAction::Upgrade, *version_found receives the version the file had.
+// StorageAccess::ReadOnly opens an existing file read-only (a missing one is an Error).
 std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const std::string& url,
                                              SchemaAction action = SchemaAction::RequireCurrent,
-                                             int* version_found = nullptr);
+                                             int* version_found = nullptr,
+                                             StorageAccess access = StorageAccess::ReadWrite);
 // `url` is postgresql://... or postgres://... as given (it may hold a password: never print it;
 // messages use the redacted form).
 std::shared_ptr<Storage> make_postgres_storage(const std::string& url,
                                                SchemaAction action = SchemaAction::RequireCurrent,
-                                               int* version_found = nullptr);
+                                               int* version_found = nullptr,
+                                               StorageAccess access = StorageAccess::ReadWrite);
 
 namespace detail {
 
-double unix_seconds();
+// A notice for people (set_storage_notice: standard error by default).
+void notice(const std::string& message);
 // The trial create_trial stores: a fresh Running one, or a copy of the template's state,
 // params, values and attrs (id and number are assigned by the storage).
 FrozenTrial new_trial_from_template(const FrozenTrial* from);

@@ -25,7 +25,7 @@ class MemoryStorage : public Storage {
     study.summary.id = id;
     study.summary.name = name;
     study.summary.direction = direction;
-    study.summary.created = detail::unix_seconds();
+    study.summary.created = unix_now();
     return id;
   }
 
@@ -72,7 +72,7 @@ class MemoryStorage : public Storage {
     trial.id = next_trial_id_++;
     trial.number = static_cast<int64_t>(study.trial_ids.size());
     study.trial_ids.push_back(trial.id);
-    trials_[trial.id] = TrialData{study_id, trial, detail::unix_seconds()};
+    trials_[trial.id] = TrialData{study_id, trial, unix_now()};
     return trial;
   }
 
@@ -83,7 +83,7 @@ class MemoryStorage : public Storage {
       TrialData& data = trials_.at(trial_id);
       if (data.trial.state != TrialState::Waiting) continue;
       data.trial.state = TrialState::Running;
-      data.trial.start_time = detail::unix_seconds();
+      data.trial.start_time = unix_now();
       data.heartbeat = data.trial.start_time;
       return data.trial;
     }
@@ -122,24 +122,38 @@ class MemoryStorage : public Storage {
     trial.state = state;
     trial.value = value && !std::isnan(*value) ? value : std::nullopt;
     trial.error = error;
-    trial.end_time = detail::unix_seconds();
+    trial.end_time = unix_now();
+    return true;
+  }
+
+  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                  std::optional<double> value) override {
+    std::lock_guard lock(mutex_);
+    FrozenTrial& trial = trial_or_throw(trial_id).trial;
+    if (trial.state != TrialState::Running) return false;
+    trial.state = TrialState::Failed;
+    trial.value = value && !std::isnan(*value) ? value : std::nullopt;
+    trial.error = error;
+    trial.end_time = unix_now();
+    trial.system_attrs[kFailureAttr] = to_string(kind);
     return true;
   }
 
   void record_heartbeat(int64_t trial_id) override {
     std::lock_guard lock(mutex_);
-    trial_or_throw(trial_id).heartbeat = detail::unix_seconds();
+    trial_or_throw(trial_id).heartbeat = unix_now();
   }
 
   std::vector<FrozenTrial> fail_stale_trials(int64_t study_id, double grace_seconds) override {
     std::lock_guard lock(mutex_);
-    const double now = detail::unix_seconds();
+    const double now = unix_now();
     std::vector<FrozenTrial> failed;
     for (int64_t trial_id : study_or_throw(study_id).trial_ids) {
       TrialData& data = trials_.at(trial_id);
       if (data.trial.state != TrialState::Running || now - data.heartbeat <= grace_seconds) continue;
       data.trial.state = TrialState::Failed;
       data.trial.error = detail::stale_message(now - data.heartbeat);
+      data.trial.system_attrs[kFailureAttr] = to_string(FailureKind::StaleHeartbeat);
       data.trial.end_time = now;
       failed.push_back(data.trial);
     }

@@ -20,6 +20,9 @@
 //   appears in a message: url() and every error show postgresql://user:***@host:port/db.
 // One connection per storage object, guarded by a mutex: the threads of one process (the trials
 // of a Study) share it; each process opens its own.
+// The schema, the statements both SQL storages share, row mapping and the retry policy are in
+// sql_common.hpp; this file keeps PostgreSQL's own: connections, SKIP LOCKED, the server clock and
+// reads that aggregate a trial's rows as JSON.
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -34,14 +37,17 @@
 #include <unordered_map>
 
 #include "nntune/error.hpp"
+#include "storage/sql_common.hpp"
 #include "storage/storage_internal.hpp"
 
 namespace nntune::tune {
 namespace {
 
 constexpr double kDefaultRetrySeconds = 60.0;
-constexpr auto kFirstPause = std::chrono::milliseconds(100);
-constexpr auto kLongestPause = std::chrono::milliseconds(5000);
+// Reconnecting: pauses from 0.1 s doubling to 5 s, for the URL's retry_seconds in all.
+sql::RetryPolicy reconnect_policy(double retry_seconds) {
+  return {std::chrono::milliseconds(100), std::chrono::milliseconds(5000), retry_seconds};
+}
 
 // The connection broke (or the server is shutting down / starting up): reconnect and retry.
 struct ConnectionLost {
@@ -80,14 +86,9 @@ std::string percent_decode(const std::string& s) {
 PostgresUrl parse_url(const std::string& url) {
   PostgresUrl parsed;
   parsed.redacted = redact_storage_url(url);
+  parsed.password = storage_url_password(url);
   const size_t authority_start = url.find("://") + 3;
   const size_t query = url.find('?');
-  const size_t authority_end = std::min(url.find('/', authority_start), query);
-  const size_t at = url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
-  if (at != std::string::npos && at >= authority_start) {
-    const size_t colon = url.find(':', authority_start);
-    if (colon != std::string::npos && colon < at) parsed.password = url.substr(colon + 1, at - colon - 1);
-  }
   if (url.find('/', authority_start) == std::string::npos || url.find('/', authority_start) > query)
     throw Error("storage URL " + parsed.redacted +
                 " names no database: write postgresql://user@host:port/database (the database must exist)");
@@ -127,63 +128,8 @@ PostgresUrl parse_url(const std::string& url) {
   return parsed;
 }
 
-const char* kSchema = R"sql(
-CREATE TABLE nntune_schema (version INTEGER NOT NULL);
-CREATE TABLE studies (
-  id BIGSERIAL PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  direction TEXT NOT NULL,
-  created DOUBLE PRECISION NOT NULL,
-  next_trial_number BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE study_attrs (
-  study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-  kind TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value_json TEXT NOT NULL,
-  PRIMARY KEY (study_id, kind, key)
-);
-CREATE TABLE trials (
-  id BIGSERIAL PRIMARY KEY,
-  study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-  number BIGINT NOT NULL,
-  state TEXT NOT NULL,
-  value DOUBLE PRECISION,
-  error TEXT NOT NULL DEFAULT '',
-  start_time DOUBLE PRECISION NOT NULL DEFAULT 0,
-  end_time DOUBLE PRECISION NOT NULL DEFAULT 0,
-  heartbeat DOUBLE PRECISION NOT NULL DEFAULT 0,
-  create_token TEXT UNIQUE,
-  UNIQUE (study_id, number)
-);
-CREATE INDEX trials_by_state ON trials (study_id, state);
-CREATE TABLE trial_params (
-  trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-  name TEXT NOT NULL,
-  internal DOUBLE PRECISION NOT NULL,
-  distribution_json TEXT NOT NULL,
-  PRIMARY KEY (trial_id, name)
-);
-CREATE TABLE trial_values (
-  trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-  step BIGINT NOT NULL,
-  value DOUBLE PRECISION,
-  PRIMARY KEY (trial_id, step)
-);
-CREATE TABLE trial_attrs (
-  trial_id BIGINT NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-  kind TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value_json TEXT NOT NULL,
-  PRIMARY KEY (trial_id, kind, key)
-);
-)sql";
-
 // The server's clock in unix seconds (heartbeats, stale checks).
 constexpr const char* kServerNow = "extract(epoch from clock_timestamp())::double precision";
-
-std::string direction_name(Direction d) { return d == Direction::Minimize ? "minimize" : "maximize"; }
-Direction direction_from_name(std::string_view s) { return s == "maximize" ? Direction::Maximize : Direction::Minimize; }
 
 // Statement parameters in libpq's text format; nullopt is SQL NULL.
 class Params {
@@ -248,15 +194,16 @@ class Result {
   PGresult* result_;
 };
 
-class PostgresStorage : public Storage {
+class PostgresStorage : public Storage, private sql::Runner {
  public:
-  PostgresStorage(const std::string& url, SchemaAction action, int* version_found) : url_(parse_url(url)) {
+  PostgresStorage(const std::string& url, SchemaAction action, int* version_found, StorageAccess access)
+      : url_(parse_url(url)), read_only_(access == StorageAccess::ReadOnly) {
     connect_or_throw();
     try {
       // The first process to open a fresh database creates the schema; an advisory lock makes
       // the others wait and then see it.
-      transaction(Access::Write, [&] {
-        exec("SELECT pg_advisory_xact_lock(7266736574)", Params());
+      transaction(read_only_ ? Access::Read : Access::Write, [&] {
+        if (!read_only_) exec("SELECT pg_advisory_xact_lock(7266736574)", Params());
         prepare_schema(action, version_found);
       });
     } catch (const SchemaError&) {
@@ -275,7 +222,7 @@ class PostgresStorage : public Storage {
     return transaction(Access::Write, [&] {
       Result inserted = exec(
           "INSERT INTO studies (name, direction, created) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id",
-          Params().add(name).add(direction_name(direction)).add(detail::unix_seconds()));
+          Params().add(name).add(to_string(direction)).add(unix_now()));
       if (inserted.rows() == 0)
         throw Error("a study named \"" + name + "\" already exists in " + url_.redacted +
                     ": open it or choose another name");
@@ -295,7 +242,7 @@ class PostgresStorage : public Storage {
   StudySummary get_study(int64_t study_id) override {
     return autocommit([&] {
       auto studies = read_studies(study_id);
-      if (studies.empty()) throw no_study(study_id);
+      if (studies.empty()) throw sql::no_study(url_.redacted, study_id);
       return studies.front();
     });
   }
@@ -308,7 +255,7 @@ class PostgresStorage : public Storage {
     transaction(Access::Write, [&] {
       // Cascades to its trials and their rows.
       Result r = exec("DELETE FROM studies WHERE id = $1", Params().add(study_id));
-      if (r.affected() == 0 && !commit_outcome_unknown_) throw no_study(study_id);
+      if (r.affected() == 0 && !commit_outcome_unknown_) throw sql::no_study(url_.redacted, study_id);
     });
   }
 
@@ -327,14 +274,12 @@ class PostgresStorage : public Storage {
         if (mine.rows() == 1) return read_trial(mine.integer(0, 0));
       }
       FrozenTrial trial = detail::new_trial_from_template(from);
-      Result next = exec(
-          "UPDATE studies SET next_trial_number = next_trial_number + 1 WHERE id = $1 RETURNING next_trial_number - 1",
-          Params().add(study_id));
-      if (next.rows() == 0) throw no_study(study_id);
+      Result next = exec(sql::kNextTrialNumber, Params().add(study_id));
+      if (next.rows() == 0) throw sql::no_study(url_.redacted, study_id);
       trial.number = next.integer(0, 0);
       Result inserted = exec(std::string("INSERT INTO trials (study_id, number, state, value, error, start_time, "
                                          "end_time, heartbeat, create_token) VALUES ($1, $2, $3, $4, $5, $6, $7, ") +
-                                 kServerNow + ", $8) RETURNING id",
+                                 kServerNow + ", $8) ON CONFLICT (study_id, number) DO NOTHING RETURNING id",
                              Params()
                                  .add(study_id)
                                  .add(trial.number)
@@ -344,15 +289,12 @@ class PostgresStorage : public Storage {
                                  .add(trial.start_time)
                                  .add(trial.end_time)
                                  .add(token));
-      trial.id = inserted.integer(0, 0);
-      for (const auto& [name, internal] : trial.params) {
-        auto d = trial.distributions.find(name);
-        if (d == trial.distributions.end()) throw Error("create_trial: parameter \"" + name + "\" has no distribution");
-        upsert_param(trial.id, name, internal, d->second);
+      if (inserted.rows() == 0) {  // the number is taken: next_trial_number was set back by hand
+        Result highest = exec(sql::kHighestTrialNumber, Params().add(study_id));
+        throw sql::next_number_taken(url_.redacted, study_id, trial.number, highest.integer(0, 0));
       }
-      for (const auto& [step, value] : trial.intermediate) upsert_value(trial.id, step, value);
-      for (const auto& [key, value] : trial.user_attrs.items()) upsert_trial_attr(trial.id, "user", key, value);
-      for (const auto& [key, value] : trial.system_attrs.items()) upsert_trial_attr(trial.id, "system", key, value);
+      trial.id = inserted.integer(0, 0);
+      sql::insert_trial_rows(*this, trial);
       return trial;
     });
   }
@@ -374,11 +316,11 @@ class PostgresStorage : public Storage {
                                 "EXISTS (SELECT 1 FROM trials WHERE study_id = $3 AND state = $4)",
                             Params()
                                 .add(to_string(TrialState::Running))
-                                .add(detail::unix_seconds())
+                                .add(unix_now())
                                 .add(study_id)
                                 .add(to_string(TrialState::Waiting)));
         if (!claim.is_null(0, 0)) return claim.integer(0, 0);
-        if (claim.text_view(0, 1) != "t") throw no_study(study_id);
+        if (claim.text_view(0, 1) != "t") throw sql::no_study(url_.redacted, study_id);
         if (claim.text_view(0, 2) != "t") break;
       }
       return std::nullopt;
@@ -434,19 +376,42 @@ class PostgresStorage : public Storage {
     detail::check_finish_state(state);
     // One conditional statement: of two workers finishing (or failing) the trial, one wins.
     return autocommit([&] {
-      Result r = exec("UPDATE trials SET state = $1, value = $2, error = $3, end_time = $4 WHERE id = $5 AND state = $6",
+      Result r = exec(sql::kFinishTrial,
                       Params()
                           .add(to_string(state))
                           .add(value)
                           .add(error)
-                          .add(detail::unix_seconds())
+                          .add(unix_now())
                           .add(trial_id)
                           .add(to_string(TrialState::Running)));
       if (r.affected() == 1) return true;
       Result current = exec("SELECT state, error FROM trials WHERE id = $1", Params().add(trial_id));
-      if (current.rows() == 0) throw no_trial(trial_id);
+      if (current.rows() == 0) throw sql::no_trial(url_.redacted, trial_id);
       // A retry after a lost answer finds the state it set itself: that was this call's doing.
       return commit_outcome_unknown_ && current.text(0, 0) == to_string(state) && current.text(0, 1) == error;
+    });
+  }
+
+  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                  std::optional<double> value) override {
+    // The state and its kind in one transaction: a reader never sees a failure without its kind.
+    return transaction(Access::Write, [&] {
+      Result r = exec(sql::kFinishTrial, Params()
+                                             .add(to_string(TrialState::Failed))
+                                             .add(value)
+                                             .add(error)
+                                             .add(unix_now())
+                                             .add(trial_id)
+                                             .add(to_string(TrialState::Running)));
+      if (r.affected() == 1) {
+        sql::insert_failure_kind(*this, trial_id, kind);
+        return true;
+      }
+      Result current = exec("SELECT state, error FROM trials WHERE id = $1", Params().add(trial_id));
+      if (current.rows() == 0) throw sql::no_trial(url_.redacted, trial_id);
+      // A retry after a lost COMMIT finds the failure it wrote itself.
+      return commit_outcome_unknown_ && current.text(0, 0) == to_string(TrialState::Failed) &&
+             current.text(0, 1) == error;
     });
   }
 
@@ -464,15 +429,15 @@ class PostgresStorage : public Storage {
                               kServerNow + " - $3 FOR UPDATE SKIP LOCKED",
                           Params().add(study_id).add(to_string(TrialState::Running)).add(grace_seconds));
       std::vector<FrozenTrial> failed;
-      const double now = detail::unix_seconds();
+      const double now = unix_now();
       for (int row = 0; row < stale.rows(); ++row) {
         const int64_t trial_id = stale.integer(row, 0);
-        exec("UPDATE trials SET state = $1, error = $2, end_time = $3 WHERE id = $4",
-             Params()
-                 .add(to_string(TrialState::Failed))
-                 .add(detail::stale_message(stale.real(row, 1)))
-                 .add(now)
-                 .add(trial_id));
+        exec(sql::kFailTrial, Params()
+                                  .add(to_string(TrialState::Failed))
+                                  .add(detail::stale_message(stale.real(row, 1)))
+                                  .add(now)
+                                  .add(trial_id));
+        sql::insert_failure_kind(*this, trial_id, FailureKind::StaleHeartbeat);
         failed.push_back(read_trial(trial_id));
       }
       return failed;
@@ -532,8 +497,7 @@ class PostgresStorage : public Storage {
   // (a restart) is waited for like a lost connection; anything else (a wrong password, no such
   // database) is reported at once.
   void connect_or_throw() {
-    const auto start = std::chrono::steady_clock::now();
-    auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstPause);
+    sql::Backoff backoff(reconnect_policy(url_.retry_seconds));
     for (;;) {
       try {
         connect();
@@ -544,13 +508,13 @@ class PostgresStorage : public Storage {
                                lost.message.find("shutting down") != std::string::npos ||
                                lost.message.find("closed the connection unexpectedly") != std::string::npos ||
                                lost.message.find("terminating connection") != std::string::npos;
-        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (!transient || waited + std::chrono::duration<double>(pause).count() > url_.retry_seconds)
+        const bool first = backoff.first_retry();
+        if (transient && first && url_.retry_seconds > 0) announce_retry("cannot connect", lost.message);
+        if (!transient || !backoff.wait())
           throw Error("cannot connect to PostgreSQL storage " + url_.redacted + ": " + lost.message +
-                      " (check host, port, user and database; the password comes from the URL, PGPASSWORD or "
-                      "~/.pgpass; the database must exist: createdb NAME)");
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kLongestPause));
+                          " (check host, port, user and database; the password comes from the URL, PGPASSWORD or "
+                          "~/.pgpass; the database must exist: createdb NAME)",
+                      transient ? ErrorKind::StorageUnavailable : ErrorKind::Other);
       }
     }
   }
@@ -613,11 +577,18 @@ class PostgresStorage : public Storage {
     committing_ = false;
   }
 
+  // Says once, on standard error (set_storage_notice), that and how long the server is retried.
+  void announce_retry(const std::string& what, const std::string& message) const {
+    detail::notice("PostgreSQL storage " + url_.redacted + ": " + what + " (" + message + "); retrying for up to " +
+                   std::to_string(std::lround(url_.retry_seconds)) +
+                   " s (change it with ?retry_seconds=N in the storage URL)");
+  }
+
   template <typename Body>
   std::invoke_result_t<Body&> with_retry(bool transactional, Body&& body) {
     std::lock_guard lock(mutex_);
-    const auto start = std::chrono::steady_clock::now();
-    auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstPause);
+    sql::Backoff backoff(reconnect_policy(url_.retry_seconds));
+    bool announced = false;
     commit_outcome_unknown_ = false;
     for (;;) {
       std::string failure;
@@ -633,17 +604,17 @@ class PostgresStorage : public Storage {
         conn_ = nullptr;
         prepared_.clear();
         failure = "lost the connection: " + lost.message;
+        if (!announced && url_.retry_seconds > 0) announce_retry("lost the connection", lost.message);
+        announced = true;
       } catch (const TransactionConflict& conflict) {
         failure = conflict.message;
       }
-      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (waited + std::chrono::duration<double>(pause).count() > url_.retry_seconds)
+      if (!backoff.wait())
         throw Error("PostgreSQL storage " + url_.redacted + ": " + failure + " (still failing after " +
-                    std::to_string(static_cast<int>(std::lround(waited))) +
-                    " s of retries: check that the server runs and is reachable; wait longer with ?retry_seconds=N "
-                    "in the storage URL)");
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kLongestPause));
+                        std::to_string(static_cast<int>(std::lround(backoff.waited_seconds()))) +
+                        " s of retries: check that the server runs and is reachable; wait longer with "
+                        "?retry_seconds=N in the storage URL)",
+                    ErrorKind::StorageUnavailable);
     }
   }
 
@@ -675,7 +646,10 @@ class PostgresStorage : public Storage {
     }
     if (version_found) *version_found = version == 0 ? kSchemaVersion : version;
     if (version == 0) {
-      exec_plain(kSchema);
+      if (read_only_)
+        throw SchemaError("PostgreSQL storage " + url_.redacted +
+                          " holds no nntune study (no nntune tables there): check the database and ?schema=");
+      exec_plain(sql::schema(sql::Dialect::Postgres).c_str());
       exec("INSERT INTO nntune_schema (version) VALUES ($1)", Params().add(kSchemaVersion));
       return;
     }
@@ -690,16 +664,10 @@ class PostgresStorage : public Storage {
 
   // ---- rows ----
 
-  Error no_study(int64_t study_id) const {
-    return Error("no study with id " + std::to_string(study_id) + " in " + url_.redacted + " (deleted?)");
-  }
-  Error no_trial(int64_t trial_id) const {
-    return Error("no trial with id " + std::to_string(trial_id) + " in " + url_.redacted + " (its study was deleted?)");
-  }
   [[noreturn]] void throw_finished_or_missing(int64_t trial_id, const std::string& action) {
     Result r = exec("SELECT state, number FROM trials WHERE id = $1", Params().add(trial_id));
-    if (r.rows() == 0) throw no_trial(trial_id);
-    throw Error("cannot " + action + " trial " + r.text(0, 1) + ": it is already " + r.text(0, 0));
+    if (r.rows() == 0) throw sql::no_trial(url_.redacted, trial_id);
+    throw sql::already_finished(r.integer(0, 1), r.text(0, 0), action);
   }
 
   void set_study_attr(int64_t study_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
@@ -708,7 +676,7 @@ class PostgresStorage : public Storage {
           "INSERT INTO study_attrs (study_id, kind, key, value_json) SELECT id, $2, $3, $4 FROM studies WHERE id = $1 "
           "ON CONFLICT (study_id, kind, key) DO UPDATE SET value_json = EXCLUDED.value_json",
           Params().add(study_id).add(kind).add(key).add(value.dump()));
-      if (r.affected() == 0) throw no_study(study_id);
+      if (r.affected() == 0) throw sql::no_study(url_.redacted, study_id);
     });
   }
   void set_trial_attr(int64_t trial_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
@@ -717,24 +685,22 @@ class PostgresStorage : public Storage {
           "INSERT INTO trial_attrs (trial_id, kind, key, value_json) SELECT id, $2, $3, $4 FROM trials WHERE id = $1 "
           "ON CONFLICT (trial_id, kind, key) DO UPDATE SET value_json = EXCLUDED.value_json",
           Params().add(trial_id).add(kind).add(key).add(value.dump()));
-      if (r.affected() == 0) throw no_trial(trial_id);
+      if (r.affected() == 0) throw sql::no_trial(url_.redacted, trial_id);
     });
   }
-  void upsert_param(int64_t trial_id, const std::string& name, double internal, const Distribution& distribution) {
-    exec("INSERT INTO trial_params (trial_id, name, internal, distribution_json) VALUES ($1, $2, $3, $4) "
-         "ON CONFLICT (trial_id, name) DO UPDATE SET internal = EXCLUDED.internal, "
-         "distribution_json = EXCLUDED.distribution_json",
-         Params().add(trial_id).add(name).add(internal).add(distribution.to_json().dump()));
-  }
-  void upsert_value(int64_t trial_id, int64_t step, double value) {
-    exec("INSERT INTO trial_values (trial_id, step, value) VALUES ($1, $2, $3) "
-         "ON CONFLICT (trial_id, step) DO UPDATE SET value = EXCLUDED.value",
-         Params().add(trial_id).add(step).add(value));
-  }
-  void upsert_trial_attr(int64_t trial_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
-    exec("INSERT INTO trial_attrs (trial_id, kind, key, value_json) VALUES ($1, $2, $3, $4) "
-         "ON CONFLICT (trial_id, kind, key) DO UPDATE SET value_json = EXCLUDED.value_json",
-         Params().add(trial_id).add(kind).add(key).add(value.dump()));
+  // sql::Runner: one statement of the shared layer, inside the caller's transaction.
+  int64_t run(const char* sql_text, const std::vector<sql::Value>& values) override {
+    Params params;
+    for (const sql::Value& v : values)
+      std::visit(
+          [&](const auto& x) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::nullptr_t>)
+              params.null();
+            else
+              params.add(x);
+          },
+          v);
+    return exec(sql_text, params).affected();
   }
 
   std::vector<StudySummary> read_studies(std::optional<int64_t> only) {
@@ -753,92 +719,73 @@ class PostgresStorage : public Storage {
       StudySummary summary;
       summary.id = s.integer(row, 0);
       summary.name = s.text(row, 1);
-      summary.direction = direction_from_name(s.text_view(row, 2));
+      summary.direction = direction_from_string(s.text(row, 2));
       summary.created = s.real(row, 3);
       summary.n_trials = s.integer(row, 4);
       if (!s.is_null(row, 5))
         for (const auto& attr : nlohmann::json::parse(s.text_view(row, 5)))
-          (attr[0] == "user" ? summary.user_attrs : summary.system_attrs)[attr[1].get<std::string>()] =
-              nlohmann::json::parse(attr[2].get<std::string>());
+          sql::add_study_attr(summary, attr[0].get_ref<const std::string&>(), attr[1].get<std::string>(),
+                              attr[2].get_ref<const std::string&>());
       out.push_back(std::move(summary));
     }
     return out;
   }
 
-  // Trials in one statement (one round trip, one snapshot): each trial's rows from the other
-  // tables come as JSON arrays, numbers as text so that NaN and infinities survive.
-  static constexpr const char* kTrialColumns =
-      "t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time, "
-      "(SELECT json_agg(json_build_array(p.name, p.internal::text, p.distribution_json)) FROM trial_params p "
-      "WHERE p.trial_id = t.id), "
-      "(SELECT json_agg(json_build_array(v.step, v.value::text)) FROM trial_values v WHERE v.trial_id = t.id), "
-      "(SELECT json_agg(json_build_array(a.kind, a.key, a.value_json)) FROM trial_attrs a WHERE a.trial_id = t.id)";
+  // Trials in one statement (one round trip, one snapshot): the shared trial columns, then each
+  // trial's rows from the other tables as JSON arrays, numbers as text so that NaN and infinities
+  // survive.
+  static std::string trial_columns() {
+    return std::string(sql::kTrialColumns) +
+           ", (SELECT json_agg(json_build_array(p.name, p.internal::text, p.distribution_json)) FROM trial_params p "
+           "WHERE p.trial_id = t.id), "
+           "(SELECT json_agg(json_build_array(v.step, v.value::text)) FROM trial_values v WHERE v.trial_id = t.id), "
+           "(SELECT json_agg(json_build_array(a.kind, a.key, a.value_json)) FROM trial_attrs a WHERE a.trial_id = t.id)";
+  }
 
-  // Parses columns [first, first + 10) of `row` (kTrialColumns). Distributions and attribute
-  // values repeat across trials: each distinct JSON text is parsed once per call.
-  struct TrialParser {
-    std::unordered_map<std::string, Distribution> distributions;
-    std::unordered_map<std::string, nlohmann::json> values;
-
-    FrozenTrial parse(const Result& r, int row, int first) {
-      FrozenTrial trial;
-      trial.id = r.integer(row, first);
-      trial.number = r.integer(row, first + 1);
-      trial.state = trial_state_from_string(r.text(row, first + 2));
-      trial.value = r.optional_real(row, first + 3);
-      trial.error = r.text(row, first + 4);
-      trial.start_time = r.real(row, first + 5);
-      trial.end_time = r.real(row, first + 6);
-      auto number = [](const nlohmann::json& text) {
-        return text.is_null() ? std::nan("") : std::strtod(text.get_ref<const std::string&>().c_str(), nullptr);
-      };
-      if (!r.is_null(row, first + 7))
-        for (const auto& p : nlohmann::json::parse(r.text_view(row, first + 7))) {
-          const std::string& json = p[2].get_ref<const std::string&>();
-          auto d = distributions.find(json);
-          if (d == distributions.end()) d = distributions.emplace(json, Distribution::from_json(nlohmann::json::parse(json))).first;
-          const std::string name = p[0];
-          trial.params[name] = number(p[1]);
-          trial.distributions.emplace(name, d->second);
-        }
-      if (!r.is_null(row, first + 8))
-        for (const auto& v : nlohmann::json::parse(r.text_view(row, first + 8)))
-          trial.intermediate[v[0].get<int64_t>()] = number(v[1]);
-      if (!r.is_null(row, first + 9))
-        for (const auto& a : nlohmann::json::parse(r.text_view(row, first + 9))) {
-          const std::string& text = a[2].get_ref<const std::string&>();
-          auto value = values.find(text);
-          if (value == values.end()) value = values.emplace(text, nlohmann::json::parse(text)).first;
-          (a[0] == "user" ? trial.user_attrs : trial.system_attrs)[a[1].get<std::string>()] = value->second;
-        }
-      return trial;
-    }
-  };
+  // Adds the trial in columns [first, first + 10) of `row` (trial_columns()) to `rows`.
+  static void add_trial_row(sql::TrialRows& rows, const Result& r, int row, int first) {
+    FrozenTrial& trial = rows.add_trial(r.integer(row, first), r.integer(row, first + 1), r.text_view(row, first + 2),
+                                        r.optional_real(row, first + 3), r.text(row, first + 4),
+                                        r.real(row, first + 5), r.real(row, first + 6));
+    auto number = [](const nlohmann::json& text) {
+      return text.is_null() ? std::nan("") : std::strtod(text.get_ref<const std::string&>().c_str(), nullptr);
+    };
+    if (!r.is_null(row, first + 7))
+      for (const auto& p : nlohmann::json::parse(r.text_view(row, first + 7)))
+        rows.add_param(trial, p[0].get<std::string>(), number(p[1]), p[2].get_ref<const std::string&>());
+    if (!r.is_null(row, first + 8))
+      for (const auto& v : nlohmann::json::parse(r.text_view(row, first + 8)))
+        sql::TrialRows::add_value(trial, v[0].get<int64_t>(), number(v[1]));
+    if (!r.is_null(row, first + 9))
+      for (const auto& a : nlohmann::json::parse(r.text_view(row, first + 9)))
+        rows.add_attr(trial, a[0].get_ref<const std::string&>(), a[1].get<std::string>(),
+                      a[2].get_ref<const std::string&>());
+  }
 
   FrozenTrial read_trial(int64_t trial_id) {
-    Result r = exec(std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = $1", Params().add(trial_id));
-    if (r.rows() == 0) throw no_trial(trial_id);
-    TrialParser parser;
-    return parser.parse(r, 0, 0);
+    static const std::string query = "SELECT " + trial_columns() + " FROM trials t WHERE t.id = $1";
+    Result r = exec(query, Params().add(trial_id));
+    if (r.rows() == 0) throw sql::no_trial(url_.redacted, trial_id);
+    sql::TrialRows rows;
+    add_trial_row(rows, r, 0, 0);
+    return std::move(rows.take().front());
   }
 
   // The study's trials numbered first_number and up. Joined from the study's row, so that an
   // unknown study (no row) and a study with no such trials (one row of NULLs) differ without a
   // second round trip.
   std::vector<FrozenTrial> read_trials(int64_t study_id, int64_t first_number) {
-    Result r = exec(std::string("SELECT t.id IS NULL, ") + kTrialColumns +
-                        " FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number >= $2 "
-                        "WHERE s.id = $1 ORDER BY t.number",
-                    Params().add(study_id).add(first_number));
-    if (r.rows() == 0) throw no_study(study_id);
-    std::vector<FrozenTrial> out;
-    out.reserve(static_cast<size_t>(r.rows()));
-    TrialParser parser;
+    static const std::string query = "SELECT t.id IS NULL, " + trial_columns() +
+                                     " FROM studies s LEFT JOIN trials t ON t.study_id = s.id AND t.number >= $2 "
+                                     "WHERE s.id = $1 ORDER BY t.number";
+    Result r = exec(query, Params().add(study_id).add(first_number));
+    if (r.rows() == 0) throw sql::no_study(url_.redacted, study_id);
+    sql::TrialRows rows;
     for (int row = 0; row < r.rows(); ++row) {
       if (r.text_view(row, 0) == "t") continue;  // the study has no trials from first_number on
-      out.push_back(parser.parse(r, row, 1));
+      add_trial_row(rows, r, row, 1);
     }
-    return out;
+    return rows.take();
   }
 
   std::mutex mutex_;
@@ -847,6 +794,7 @@ class PostgresStorage : public Storage {
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> prepared statement name
   bool committing_ = false;               // a COMMIT is in flight
   bool commit_outcome_unknown_ = false;   // this call is re-running after a COMMIT got no answer
+  bool read_only_ = false;                // StorageAccess::ReadOnly: never create the schema
 };
 
 // Throws ConnectionLost / TransactionConflict / Error for a failed result.
@@ -868,8 +816,9 @@ void PostgresStorage::check_result(const Result& result, const std::string& sql)
 
 }  // namespace
 
-std::shared_ptr<Storage> make_postgres_storage(const std::string& url, SchemaAction action, int* version_found) {
-  return std::make_shared<PostgresStorage>(url, action, version_found);
+std::shared_ptr<Storage> make_postgres_storage(const std::string& url, SchemaAction action, int* version_found,
+                                               StorageAccess access) {
+  return std::make_shared<PostgresStorage>(url, action, version_found, access);
 }
 
 }  // namespace nntune::tune

@@ -9,10 +9,14 @@
 //   committed state;
 // - every name and value is a bound parameter, never SQL text.
 // Within one process the connection is shared behind a mutex (SQLite work is short).
+// The schema, the statements both SQL storages share, row mapping and the retry policy are in
+// sql_common.hpp; this file keeps SQLite's own: the file, WAL, BEGIN IMMEDIATE, busy retries.
+// Opened read-only (StorageAccess::ReadOnly), a missing file is an Error and nothing is written.
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <string_view>
@@ -21,13 +25,15 @@
 #include <unordered_map>
 
 #include "nntune/error.hpp"
+#include "storage/sql_common.hpp"
 #include "storage/storage_internal.hpp"
 
 namespace nntune::tune {
 namespace {
 
 constexpr int kBusyTimeoutMs = 30'000;
-constexpr double kRetryForSeconds = 600.0;  // after the busy timeout, keep retrying this long
+// After the busy timeout, keep retrying this long, pausing 5 ms doubling to 0.5 s.
+const sql::RetryPolicy kBusyRetry{std::chrono::milliseconds(5), std::chrono::milliseconds(500), 600.0};
 
 // A database of another schema version: reported as is (not as a permissions problem).
 struct SchemaError : Error {
@@ -38,61 +44,6 @@ struct SchemaError : Error {
 struct BusyError {
   std::string message;
 };
-
-// The current schema (version kSchemaVersion). Per-trial rows are clustered by trial (WITHOUT
-// ROWID tables keyed by trial_id), so reading a study's history is one sequential pass per table.
-const char* kSchema = R"sql(
-CREATE TABLE nntune_schema (version INTEGER NOT NULL);
-CREATE TABLE studies (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL UNIQUE,
-  direction TEXT NOT NULL,
-  created REAL NOT NULL,
-  next_trial_number INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE study_attrs (
-  study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-  kind TEXT NOT NULL,          -- 'user' or 'system'
-  key TEXT NOT NULL,
-  value_json TEXT NOT NULL,
-  PRIMARY KEY (study_id, kind, key)
-) WITHOUT ROWID;
-CREATE TABLE trials (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
-  number INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  value REAL,
-  error TEXT NOT NULL DEFAULT '',
-  start_time REAL NOT NULL DEFAULT 0,
-  end_time REAL NOT NULL DEFAULT 0,
-  heartbeat REAL NOT NULL DEFAULT 0,
-  create_token TEXT,
-  UNIQUE (study_id, number)
-);
-CREATE INDEX trials_by_state ON trials (study_id, state);
-CREATE UNIQUE INDEX trials_by_create_token ON trials (create_token);
-CREATE TABLE trial_params (
-  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-  name TEXT NOT NULL,
-  internal REAL NOT NULL,
-  distribution_json TEXT NOT NULL,
-  PRIMARY KEY (trial_id, name)
-) WITHOUT ROWID;
-CREATE TABLE trial_values (
-  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-  step INTEGER NOT NULL,
-  value REAL,                  -- NULL: NaN (a diverged step)
-  PRIMARY KEY (trial_id, step)
-) WITHOUT ROWID;
-CREATE TABLE trial_attrs (
-  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-  kind TEXT NOT NULL,          -- 'user' or 'system'
-  key TEXT NOT NULL,
-  value_json TEXT NOT NULL,
-  PRIMARY KEY (trial_id, kind, key)
-) WITHOUT ROWID;
-)sql";
 
 // Version 1 -> 2: the per-study trial counter (from the trials already there), creation tokens,
 // and the version moves from schema_version to nntune_schema.
@@ -106,11 +57,6 @@ CREATE TABLE nntune_schema (version INTEGER NOT NULL);
 INSERT INTO nntune_schema (version) VALUES (2);
 )sql";
 
-std::string direction_name(Direction d) { return d == Direction::Minimize ? "minimize" : "maximize"; }
-Direction direction_from_name(const std::string& s) {
-  return s == "maximize" ? Direction::Maximize : Direction::Minimize;
-}
-
 bool is_busy(int rc) {
   const int primary = rc & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
@@ -119,7 +65,9 @@ bool is_busy(int rc) {
 // One prepared statement; bind() takes 1-based positions in order.
 class Statement {
  public:
-  Statement(sqlite3* db, const std::string& sql, const std::string& url) : db_(db), url_(url) {
+  // `sql` may use the shared statements' $1, $2, ... (read as ?1, ?2, ...).
+  Statement(sqlite3* db, std::string_view sql_text, const std::string& url) : db_(db), url_(url) {
+    const std::string sql = sql::for_dialect(sql_text, sql::Dialect::Sqlite);
     const int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
     if (rc != SQLITE_OK) fail(rc, "preparing a statement");
   }
@@ -139,6 +87,10 @@ class Statement {
   Statement& bind(std::optional<double> v) {
     if (!v) return check_bind(sqlite3_bind_null(stmt_, ++position_));
     return bind(*v);
+  }
+  Statement& bind(std::nullptr_t) { return check_bind(sqlite3_bind_null(stmt_, ++position_)); }
+  Statement& bind(const sql::Value& v) {
+    return std::visit([&](const auto& x) -> Statement& { return bind(x); }, v);
   }
 
   // True while a row is available.
@@ -187,33 +139,64 @@ class Statement {
   std::string url_;
 };
 
-class SqliteStorage : public Storage {
+// A file path as the path of a file: URI (characters with a meaning in URIs percent-encoded).
+std::string uri_path(const std::string& path) {
+  std::string out;
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+class SqliteStorage : public Storage, private sql::Runner {
  public:
-  SqliteStorage(const std::string& path, const std::string& url, SchemaAction action, int* version_found)
-      : path_(path), url_(url) {
+  SqliteStorage(const std::string& path, const std::string& url, SchemaAction action, int* version_found,
+                StorageAccess access)
+      : path_(path), url_(url), read_only_(access == StorageAccess::ReadOnly) {
     namespace fs = std::filesystem;
     const fs::path parent = fs::absolute(fs::path(path)).parent_path();
     std::error_code ec;
     if (!fs::is_directory(parent, ec))
       throw Error("cannot open SQLite storage " + url + ": directory " + parent.string() +
                   " does not exist; create it or choose another path");
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    if (read_only_ && !fs::exists(fs::path(path), ec))
+      throw Error("SQLite storage " + url + ": file " + path +
+                  " does not exist (a command that only reads never creates one): check the path, or create the "
+                  "study first with nntune tune SPEC.yaml --storage " + url);
+    const int flags = read_only_ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc == SQLITE_OK && read_only_ && (sqlite3_exec(db_, "PRAGMA schema_version", nullptr, nullptr, nullptr) & 0xff) ==
+                                             SQLITE_CANTOPEN) {
+      // A WAL file read-only, in a directory where its -shm file cannot be created: no connection
+      // has it open (an open one keeps its -shm), and none can write it there, so it is read as
+      // an immutable file.
+      sqlite3_close(db_);
+      db_ = nullptr;
+      rc = sqlite3_open_v2(("file:" + uri_path(path) + "?immutable=1").c_str(), &db_,
+                           SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+    }
     if (rc != SQLITE_OK) {
       const std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
       db_ = nullptr;
       throw Error("cannot open SQLite storage " + url + " (file " + path + "): " + reason +
-                  "; check that the directory is writable");
+                  (read_only_ ? "; check that the file is readable" : "; check that the directory is writable"));
     }
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     try {
-      with_retry([&] {
-        exec("PRAGMA journal_mode=WAL");
-        exec("PRAGMA synchronous=NORMAL");  // with WAL: consistent after a crash, fewer fsyncs
-        exec("PRAGMA foreign_keys=ON");
-      });
-      transaction(true, [&] { prepare_schema(action, version_found); });
+      if (!read_only_)
+        with_retry([&] {
+          exec("PRAGMA journal_mode=WAL");
+          exec("PRAGMA synchronous=NORMAL");  // with WAL: consistent after a crash, fewer fsyncs
+        });
+      with_retry([&] { exec("PRAGMA foreign_keys=ON"); });
+      transaction(!read_only_, [&] { prepare_schema(action, version_found); });
     } catch (const SchemaError& e) {
       sqlite3_close(db_);
       db_ = nullptr;
@@ -222,7 +205,7 @@ class SqliteStorage : public Storage {
       sqlite3_close(db_);
       db_ = nullptr;
       throw Error("cannot use SQLite storage " + url + " (file " + path + "): " + e.what() +
-                  " (is the file and its directory writable?)");
+                  (read_only_ ? " (is the file readable?)" : " (is the file and its directory writable?)"));
     }
   }
   ~SqliteStorage() override { sqlite3_close(db_); }
@@ -231,18 +214,18 @@ class SqliteStorage : public Storage {
 
   int64_t create_study(const std::string& name, Direction direction) override {
     return transaction(true, [&] {
-      Statement existing(db_, "SELECT id FROM studies WHERE name = ?", url_);
+      Statement existing(db_, sql::kFindStudy, url_);
       if (existing.bind(name).step())
         throw Error("a study named \"" + name + "\" already exists in " + url_ + ": open it or choose another name");
       Statement insert(db_, "INSERT INTO studies (name, direction, created) VALUES (?, ?, ?)", url_);
-      insert.bind(name).bind(direction_name(direction)).bind(detail::unix_seconds()).run();
+      insert.bind(name).bind(to_string(direction)).bind(unix_now()).run();
       return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
     });
   }
 
   std::optional<int64_t> find_study(const std::string& name) override {
     return transaction(false, [&]() -> std::optional<int64_t> {
-      Statement s(db_, "SELECT id FROM studies WHERE name = ?", url_);
+      Statement s(db_, sql::kFindStudy, url_);
       if (s.bind(name).step()) return s.integer(0);
       return std::nullopt;
     });
@@ -251,7 +234,7 @@ class SqliteStorage : public Storage {
   StudySummary get_study(int64_t study_id) override {
     return transaction(false, [&] {
       auto studies = read_studies(study_id);
-      if (studies.empty()) throw no_study(study_id);
+      if (studies.empty()) throw sql::no_study(url_, study_id);
       return studies.front();
     });
   }
@@ -287,36 +270,32 @@ class SqliteStorage : public Storage {
   FrozenTrial create_trial(int64_t study_id, const FrozenTrial* from) override {
     return transaction(true, [&] {
       FrozenTrial trial = detail::new_trial_from_template(from);
-      Statement next(db_,
-                     "UPDATE studies SET next_trial_number = next_trial_number + 1 WHERE id = ? "
-                     "RETURNING next_trial_number - 1",
-                     url_);
-      if (!next.bind(study_id).step()) throw no_study(study_id);
+      Statement next(db_, sql::kNextTrialNumber, url_);
+      if (!next.bind(study_id).step()) throw sql::no_study(url_, study_id);
       trial.number = next.integer(0);
       next.run();  // finish the UPDATE before the next statement
+      // A number already taken (next_trial_number set back by hand) inserts nothing.
       Statement insert(db_,
                        "INSERT INTO trials (study_id, number, state, value, error, start_time, end_time, heartbeat) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_id, number) DO NOTHING RETURNING id",
                        url_);
-      insert.bind(study_id)
-          .bind(trial.number)
-          .bind(to_string(trial.state))
-          .bind(trial.value)
-          .bind(trial.error)
-          .bind(trial.start_time)
-          .bind(trial.end_time)
-          .bind(detail::unix_seconds())
-          .run();
-      trial.id = sqlite3_last_insert_rowid(db_);
-      for (const auto& [name, internal] : trial.params) {
-        auto d = trial.distributions.find(name);
-        if (d == trial.distributions.end())
-          throw Error("create_trial: parameter \"" + name + "\" has no distribution");
-        insert_param(trial.id, name, internal, d->second);
+      const bool inserted = insert.bind(study_id)
+                                .bind(trial.number)
+                                .bind(to_string(trial.state))
+                                .bind(trial.value)
+                                .bind(trial.error)
+                                .bind(trial.start_time)
+                                .bind(trial.end_time)
+                                .bind(unix_now())
+                                .step();
+      if (!inserted) {
+        Statement highest(db_, sql::kHighestTrialNumber, url_);
+        highest.bind(study_id).step();
+        throw sql::next_number_taken(url_, study_id, trial.number, highest.integer(0));
       }
-      for (const auto& [step, value] : trial.intermediate) insert_value(trial.id, step, value);
-      for (const auto& [key, value] : trial.user_attrs.items()) insert_trial_attr(trial.id, "user", key, value);
-      for (const auto& [key, value] : trial.system_attrs.items()) insert_trial_attr(trial.id, "system", key, value);
+      trial.id = insert.integer(0);
+      insert.run();
+      sql::insert_trial_rows(*this, trial);
       return trial;
     });
   }
@@ -326,7 +305,7 @@ class SqliteStorage : public Storage {
       Statement oldest(db_, "SELECT id FROM trials WHERE study_id = ? AND state = ? ORDER BY number LIMIT 1", url_);
       if (!oldest.bind(study_id).bind(to_string(TrialState::Waiting)).step()) return std::nullopt;
       const int64_t trial_id = oldest.integer(0);
-      const double now = detail::unix_seconds();
+      const double now = unix_now();
       Statement claim(db_, "UPDATE trials SET state = ?, start_time = ?, heartbeat = ? WHERE id = ?", url_);
       claim.bind(to_string(TrialState::Running)).bind(now).bind(now).bind(trial_id).run();
       return read_trial(trial_id);
@@ -337,37 +316,35 @@ class SqliteStorage : public Storage {
                        const Distribution& distribution) override {
     transaction(true, [&] {
       require_unfinished(trial_id, "set parameter \"" + name + "\" of");
-      insert_param(trial_id, name, internal, distribution);
+      run(sql::kUpsertParam, {trial_id, name, internal, distribution.to_json().dump()});
     });
   }
 
   void set_intermediate_value(int64_t trial_id, int64_t step, double value) override {
     transaction(true, [&] {
       require_unfinished(trial_id, "report step " + std::to_string(step) + " of");
-      insert_value(trial_id, step, value);
+      run(sql::kUpsertValue, {trial_id, step, value});
     });
   }
 
   void set_trial_user_attr(int64_t trial_id, const std::string& key, const nlohmann::json& value) override {
-    transaction(true, [&] {
-      require_trial(trial_id);
-      insert_trial_attr(trial_id, "user", key, value);
-    });
+    set_trial_attr(trial_id, "user", key, value);
   }
   void set_trial_system_attr(int64_t trial_id, const std::string& key, const nlohmann::json& value) override {
-    transaction(true, [&] {
-      require_trial(trial_id);
-      insert_trial_attr(trial_id, "system", key, value);
-    });
+    set_trial_attr(trial_id, "system", key, value);
   }
 
   bool finish_trial(int64_t trial_id, TrialState state, std::optional<double> value,
                     const std::string& error) override {
     detail::check_finish_state(state);
+    return transaction(true, [&] { return finish_running(trial_id, state, value, error); });
+  }
+
+  bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                  std::optional<double> value) override {
     return transaction(true, [&] {
-      if (require_trial(trial_id) != TrialState::Running) return false;
-      Statement s(db_, "UPDATE trials SET state = ?, value = ?, error = ?, end_time = ? WHERE id = ?", url_);
-      s.bind(to_string(state)).bind(value).bind(error).bind(detail::unix_seconds()).bind(trial_id).run();
+      if (!finish_running(trial_id, TrialState::Failed, value, error)) return false;
+      sql::insert_failure_kind(*this, trial_id, kind);
       return true;
     });
   }
@@ -375,21 +352,21 @@ class SqliteStorage : public Storage {
   void record_heartbeat(int64_t trial_id) override {
     transaction(true, [&] {
       Statement s(db_, "UPDATE trials SET heartbeat = ? WHERE id = ?", url_);
-      s.bind(detail::unix_seconds()).bind(trial_id).run();
+      s.bind(unix_now()).bind(trial_id).run();
     });
   }
 
   std::vector<FrozenTrial> fail_stale_trials(int64_t study_id, double grace_seconds) override {
     return transaction(true, [&] {
-      const double now = detail::unix_seconds();
+      const double now = unix_now();
       Statement stale(db_, "SELECT id, heartbeat FROM trials WHERE study_id = ? AND state = ? AND heartbeat < ?", url_);
       stale.bind(study_id).bind(to_string(TrialState::Running)).bind(now - grace_seconds);
       std::vector<std::pair<int64_t, double>> found;
       while (stale.step()) found.emplace_back(stale.integer(0), stale.real(1));
       std::vector<FrozenTrial> failed;
       for (const auto& [trial_id, heartbeat] : found) {
-        Statement s(db_, "UPDATE trials SET state = ?, error = ?, end_time = ? WHERE id = ?", url_);
-        s.bind(to_string(TrialState::Failed)).bind(detail::stale_message(now - heartbeat)).bind(now).bind(trial_id).run();
+        run(sql::kFailTrial, {to_string(TrialState::Failed), detail::stale_message(now - heartbeat), now, trial_id});
+        sql::insert_failure_kind(*this, trial_id, FailureKind::StaleHeartbeat);
         failed.push_back(read_trial(trial_id));
       }
       return failed;
@@ -415,6 +392,14 @@ class SqliteStorage : public Storage {
   }
 
  private:
+  // sql::Runner: one statement of the shared layer, inside the caller's transaction.
+  int64_t run(const char* sql_text, const std::vector<sql::Value>& params) override {
+    Statement s(db_, sql_text, url_);
+    for (const sql::Value& v : params) s.bind(v);
+    s.run();
+    return sqlite3_changes(db_);
+  }
+
   // Inside the opening transaction: creates a fresh database at kSchemaVersion, checks the
   // version of an existing one, or (SchemaAction::Upgrade) migrates it.
   void prepare_schema(SchemaAction action, int* version_found) {
@@ -435,7 +420,10 @@ class SqliteStorage : public Storage {
     }
     if (version_found) *version_found = version == 0 ? kSchemaVersion : version;
     if (version == 0) {
-      exec(kSchema);
+      if (read_only_)
+        throw SchemaError("SQLite storage " + url_ + ": file " + path_ +
+                          " holds no nntune study (it has no nntune tables): check the path");
+      exec(sql::schema(sql::Dialect::Sqlite));
       Statement insert(db_, "INSERT INTO nntune_schema (version) VALUES (?)", url_);
       insert.bind(kSchemaVersion).run();
       return;
@@ -471,25 +459,22 @@ class SqliteStorage : public Storage {
 
   template <typename Body>
   std::invoke_result_t<Body&> with_retry(Body&& body) {
-    const auto start = std::chrono::steady_clock::now();
-    auto pause = std::chrono::milliseconds(5);
+    sql::Backoff backoff(kBusyRetry);
     for (;;) {
       try {
         return body();
       } catch (const BusyError& busy) {
-        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (waited > kRetryForSeconds)
-          throw Error(busy.message + " (still locked after " + std::to_string(static_cast<int>(waited)) +
-                      " s of retries: another process holds the database; stop it or use another file)");
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::milliseconds(500));
+        if (!backoff.wait())
+          throw Error(busy.message + " (still locked after " + std::to_string(static_cast<int>(backoff.waited_seconds())) +
+                          " s of retries: another process holds the database; stop it or use another file)",
+                      ErrorKind::StorageUnavailable);
       }
     }
   }
 
-  void exec(const std::string& sql) {
+  void exec(const std::string& sql_text) {
     char* message = nullptr;
-    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+    const int rc = sqlite3_exec(db_, sql_text.c_str(), nullptr, nullptr, &message);
     if (rc == SQLITE_OK) return;
     const std::string text = "SQLite storage " + url_ + ": " + (message ? message : sqlite3_errstr(rc));
     sqlite3_free(message);
@@ -497,17 +482,13 @@ class SqliteStorage : public Storage {
     throw Error(text);
   }
 
-  Error no_study(int64_t study_id) const {
-    return Error("no study with id " + std::to_string(study_id) + " in " + url_ + " (deleted?)");
-  }
   void require_study(int64_t study_id) {
     Statement s(db_, "SELECT 1 FROM studies WHERE id = ?", url_);
-    if (!s.bind(study_id).step()) throw no_study(study_id);
+    if (!s.bind(study_id).step()) throw sql::no_study(url_, study_id);
   }
   TrialState require_trial(int64_t trial_id) {
     Statement s(db_, "SELECT state FROM trials WHERE id = ?", url_);
-    if (!s.bind(trial_id).step())
-      throw Error("no trial with id " + std::to_string(trial_id) + " in " + url_ + " (its study was deleted?)");
+    if (!s.bind(trial_id).step()) throw sql::no_trial(url_, trial_id);
     return trial_state_from_string(s.text(0));
   }
   void require_unfinished(int64_t trial_id, const std::string& action) {
@@ -515,8 +496,16 @@ class SqliteStorage : public Storage {
     if (is_finished(state)) {
       Statement s(db_, "SELECT number FROM trials WHERE id = ?", url_);
       s.bind(trial_id).step();
-      throw Error("cannot " + action + " trial " + std::to_string(s.integer(0)) + ": it is already " + to_string(state));
+      throw sql::already_finished(s.integer(0), to_string(state), action);
     }
+  }
+  // Running -> `state`; false (and no change) when it is not Running.
+  bool finish_running(int64_t trial_id, TrialState state, std::optional<double> value, const std::string& error) {
+    const int64_t changed = run(sql::kFinishTrial, {to_string(state), sql::optional_real(value), error, unix_now(),
+                                                    trial_id, to_string(TrialState::Running)});
+    if (changed == 1) return true;
+    require_trial(trial_id);  // a missing trial is an error, a finished one only false
+    return false;
   }
 
   void set_study_attr(int64_t study_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
@@ -526,18 +515,11 @@ class SqliteStorage : public Storage {
       s.bind(study_id).bind(kind).bind(key).bind(value.dump()).run();
     });
   }
-  void insert_param(int64_t trial_id, const std::string& name, double internal, const Distribution& distribution) {
-    Statement s(db_, "INSERT OR REPLACE INTO trial_params (trial_id, name, internal, distribution_json) VALUES (?, ?, ?, ?)",
-                url_);
-    s.bind(trial_id).bind(name).bind(internal).bind(distribution.to_json().dump()).run();
-  }
-  void insert_value(int64_t trial_id, int64_t step, double value) {
-    Statement s(db_, "INSERT OR REPLACE INTO trial_values (trial_id, step, value) VALUES (?, ?, ?)", url_);
-    s.bind(trial_id).bind(step).bind(value).run();
-  }
-  void insert_trial_attr(int64_t trial_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
-    Statement s(db_, "INSERT OR REPLACE INTO trial_attrs (trial_id, kind, key, value_json) VALUES (?, ?, ?, ?)", url_);
-    s.bind(trial_id).bind(kind).bind(key).bind(value.dump()).run();
+  void set_trial_attr(int64_t trial_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
+    transaction(true, [&] {
+      require_trial(trial_id);
+      run(sql::kUpsertTrialAttr, {trial_id, kind, key, value.dump()});
+    });
   }
 
   std::vector<StudySummary> read_studies(std::optional<int64_t> only) {
@@ -553,7 +535,7 @@ class SqliteStorage : public Storage {
       StudySummary summary;
       summary.id = s.integer(0);
       summary.name = s.text(1);
-      summary.direction = direction_from_name(s.text(2));
+      summary.direction = direction_from_string(s.text(2));
       summary.created = s.real(3);
       summary.n_trials = s.integer(4);
       index[summary.id] = out.size();
@@ -565,17 +547,14 @@ class SqliteStorage : public Storage {
     while (attrs.step()) {
       auto found = index.find(attrs.integer(0));
       if (found == index.end()) continue;
-      StudySummary& summary = out[found->second];
-      (attrs.text(1) == "user" ? summary.user_attrs : summary.system_attrs)[attrs.text(2)] =
-          nlohmann::json::parse(attrs.text(3));
+      sql::add_study_attr(out[found->second], attrs.text_view(1), attrs.text(2), attrs.text_view(3));
     }
     return out;
   }
 
   FrozenTrial read_trial(int64_t trial_id) {
     auto trials = read_trials("t.id = ?", {trial_id});
-    if (trials.empty())
-      throw Error("no trial with id " + std::to_string(trial_id) + " in " + url_ + " (its study was deleted?)");
+    if (trials.empty()) throw sql::no_trial(url_, trial_id);
     return std::move(trials.front());
   }
 
@@ -584,50 +563,22 @@ class SqliteStorage : public Storage {
     auto bind_keys = [&](Statement& s) {
       for (int64_t key : keys) s.bind(key);
     };
-    std::vector<FrozenTrial> out;
-    std::unordered_map<int64_t, size_t> index;
+    sql::TrialRows rows;
     {
-      Statement s(db_,
-                  "SELECT t.id, t.number, t.state, t.value, t.error, t.start_time, t.end_time FROM trials t WHERE " +
-                      condition + " ORDER BY t.number",
-                  url_);
+      Statement s(db_, std::string("SELECT ") + sql::kTrialColumns + " FROM trials t WHERE " + condition +
+                           " ORDER BY t.number", url_);
       bind_keys(s);
-      while (s.step()) {
-        FrozenTrial trial;
-        trial.id = s.integer(0);
-        trial.number = s.integer(1);
-        trial.state = trial_state_from_string(s.text(2));
-        trial.value = s.optional_real(3);
-        trial.error = s.text(4);
-        trial.start_time = s.real(5);
-        trial.end_time = s.real(6);
-        index[trial.id] = out.size();
-        out.push_back(std::move(trial));
-      }
+      while (s.step())
+        rows.add_trial(s.integer(0), s.integer(1), s.text_view(2), s.optional_real(3), s.text(4), s.real(5), s.real(6));
     }
-    if (out.empty()) return out;
+    if (rows.empty()) return {};
     {
-      // Most trials share a handful of distributions: parse each distinct JSON once (looked
-      // up by the text SQLite hands out, without copying it).
-      std::unordered_map<std::string_view, Distribution> parsed;
-      std::vector<std::unique_ptr<std::string>> parsed_texts;
       Statement s(db_,
                   "SELECT p.trial_id, p.name, p.internal, p.distribution_json FROM trial_params p "
                   "JOIN trials t ON t.id = p.trial_id WHERE " + condition,
                   url_);
       bind_keys(s);
-      while (s.step()) {
-        FrozenTrial& trial = out[index.at(s.integer(0))];
-        std::string name = s.text(1);
-        const std::string_view json = s.text_view(3);
-        auto d = parsed.find(json);
-        if (d == parsed.end()) {
-          parsed_texts.push_back(std::make_unique<std::string>(json));
-          d = parsed.emplace(*parsed_texts.back(), Distribution::from_json(nlohmann::json::parse(json))).first;
-        }
-        trial.params.emplace_hint(trial.params.end(), name, s.real(2));
-        trial.distributions.emplace_hint(trial.distributions.end(), std::move(name), d->second);
-      }
+      while (s.step()) rows.add_param(*rows.find(s.integer(0)), s.text(1), s.real(2), s.text_view(3));
     }
     {
       Statement s(db_,
@@ -635,7 +586,7 @@ class SqliteStorage : public Storage {
                       condition,
                   url_);
       bind_keys(s);
-      while (s.step()) out[index.at(s.integer(0))].intermediate[s.integer(1)] = s.real(2);
+      while (s.step()) sql::TrialRows::add_value(*rows.find(s.integer(0)), s.integer(1), s.real(2));
     }
     {
       Statement s(db_,
@@ -643,34 +594,23 @@ class SqliteStorage : public Storage {
                   "WHERE " + condition,
                   url_);
       bind_keys(s);
-      // Attrs repeat across trials (the worker of every trial a process ran): parse each text once.
-      std::unordered_map<std::string_view, nlohmann::json> parsed;
-      std::vector<std::unique_ptr<std::string>> parsed_texts;
-      while (s.step()) {
-        FrozenTrial& trial = out[index.at(s.integer(0))];
-        const std::string_view text = s.text_view(3);
-        auto value = parsed.find(text);
-        if (value == parsed.end()) {
-          parsed_texts.push_back(std::make_unique<std::string>(text));
-          value = parsed.emplace(*parsed_texts.back(), nlohmann::json::parse(text)).first;
-        }
-        (s.text_view(1) == "user" ? trial.user_attrs : trial.system_attrs)[s.text(2)] = value->second;
-      }
+      while (s.step()) rows.add_attr(*rows.find(s.integer(0)), s.text_view(1), s.text(2), s.text_view(3));
     }
-    return out;
+    return rows.take();
   }
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
   std::string path_;
   std::string url_;
+  bool read_only_ = false;
 };
 
 }  // namespace
 
 std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const std::string& url, SchemaAction action,
-                                             int* version_found) {
-  return std::make_shared<SqliteStorage>(path, url, action, version_found);
+                                             int* version_found, StorageAccess access) {
+  return std::make_shared<SqliteStorage>(path, url, action, version_found, access);
 }
 
 }  // namespace nntune::tune

@@ -4,23 +4,16 @@
 #include <deque>
 
 #include "nntune/error.hpp"
+#include "tune/process_info.hpp"
 
 namespace nntune::tune {
-namespace {
-
-double unix_seconds() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 int64_t ask(Sampler& sampler, StudyHistory& history, const SearchSpace& space) {
   FrozenTrial fresh;
   fresh.number = static_cast<int64_t>(history.trials.size());
   fresh.id = fresh.number;
   fresh.state = TrialState::Running;
-  fresh.start_time = unix_seconds();
+  fresh.start_time = unix_now();
   history.trials.push_back(std::move(fresh));
   const int64_t number = history.trials.back().number;
 
@@ -55,7 +48,7 @@ void tell(Sampler& sampler, StudyHistory& history, int64_t number, double value)
     throw Error("tell: trial " + std::to_string(number) + " is " + to_string(trial.state) + ", not Running");
   trial.value = value;
   trial.state = TrialState::Complete;
-  trial.end_time = unix_seconds();
+  trial.end_time = unix_now();
   sampler.after_trial(history, history.trials[number]);
 }
 

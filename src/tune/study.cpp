@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "nntune/error.hpp"
+#include "tune/process_info.hpp"
 
 namespace nntune::tune {
 
@@ -62,10 +63,6 @@ const char* kBudgetTrials = "n_trials";
 const char* kBudgetDeadline = "deadline";
 const char* kStopRequested = "stop_requested";
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // The worker attr of a trial run by an optimize() loop: its pid is an integer (an `nntune ask`
 // trial has none: its shell loop owns it).
 std::optional<pid_t> worker_pid(const FrozenTrial& t) {
@@ -75,20 +72,12 @@ std::optional<pid_t> worker_pid(const FrozenTrial& t) {
   return static_cast<pid_t>((*found)["pid"].get<int64_t>());
 }
 
-std::string host_name() {
-  char buffer[256] = {0};
-  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown";
-  return buffer;
-}
-
-std::string direction_word(Direction d) { return d == Direction::Minimize ? "minimize" : "maximize"; }
-
 // A trial that recover_and_retry failed (its worker died or went stale) with retries left and
 // no retry enqueued yet.
 bool awaits_retry(const FrozenTrial& t, int64_t max_retries) {
   if (t.state != TrialState::Failed || t.system_attrs.contains(kRetriedAs) || !worker_pid(t)) return false;
   if (t.system_attrs.value(kRetry, int64_t{0}) + 1 > max_retries) return false;
-  return t.error.rfind("worker process died", 0) == 0 || t.error.rfind("stale: no heartbeat", 0) == 0;
+  return is_worker_failure(t.failure_kind());
 }
 
 }  // namespace
@@ -257,8 +246,8 @@ Study Study::open(std::shared_ptr<Storage> storage, const std::string& name, Dir
   const StudySummary summary = study.storage_->get_study(*id);
   if (summary.direction != direction)
     throw Error("study \"" + name + "\" in " + study.storage_->url() + " was created to " +
-                direction_word(summary.direction) + " but is opened to " + direction_word(direction) +
-                ": open it with direction " + direction_word(summary.direction) + " or use another study name");
+                to_string(summary.direction) + " but is opened to " + to_string(direction) +
+                ": open it with direction " + to_string(summary.direction) + " or use another study name");
   study.study_id_ = *id;
   return study;
 }
@@ -295,13 +284,7 @@ StudyHistory& Study::sampling_history() const {
 }
 
 std::optional<FrozenTrial> Study::best_trial() const {
-  std::optional<FrozenTrial> best;
-  for (auto& t : storage_->get_all_trials(study_id_)) {
-    if (t.state != TrialState::Complete || !t.value) continue;
-    const bool better = !best || (direction_ == Direction::Minimize ? *t.value < *best->value : *t.value > *best->value);
-    if (better) best = std::move(t);
-  }
-  return best;
+  return best_trial_of(storage_->get_all_trials(study_id_), direction_);
 }
 
 namespace {
@@ -340,6 +323,9 @@ void Study::with_storage_retry(const std::string& what, const std::function<void
     } catch (const std::exception& e) {
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (patience <= 0) throw;
+      // Stored data that contradicts itself stays so: retrying would only hang.
+      if (const auto* error = dynamic_cast<const Error*>(&e); error && error->kind() == ErrorKind::StorageInconsistent)
+        throw;
       // A trial that finished meanwhile (failed as stale by another worker) takes no more writes.
       bool finished = false;
       if (trial_id >= 0) {
@@ -359,12 +345,14 @@ void Study::with_storage_retry(const std::string& what, const std::function<void
   }
 }
 
-bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error) {
+bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error,
+                   FailureKind kind) {
   FrozenTrial& frozen = trial.trial_;
   std::string reason = error;
   if (value && !std::isfinite(*value)) {
     if (state == TrialState::Complete) {
       state = TrialState::Failed;
+      kind = FailureKind::Objective;
       reason = std::isnan(*value) ? "objective returned NaN" : "objective returned " + std::string(*value > 0 ? "inf" : "-inf");
     }
     if (std::isnan(*value)) value.reset();
@@ -386,12 +374,14 @@ bool Study::finish(Trial& trial, TrialState state, std::optional<double> value, 
         return;
       }
     }
-    finished = storage_->finish_trial(frozen.id, state, value, reason);
+    finished = state == TrialState::Failed ? storage_->fail_trial(frozen.id, kind, reason, value)
+                                           : storage_->finish_trial(frozen.id, state, value, reason);
   });
   if (!finished) return false;
   frozen.state = state;
   frozen.value = value;
   frozen.error = reason;
+  if (state == TrialState::Failed) frozen.system_attrs[kFailureAttr] = to_string(kind);
   std::lock_guard lock(shared_->sampling);
   shared_->reserved.erase(frozen.id);
   const StudyHistory& now = sampling_history();
@@ -406,7 +396,7 @@ void Study::tell(Trial& trial, TrialState state, std::optional<double> value, co
   if (!is_finished(state))
     throw Error("tell: trial " + std::to_string(trial.number()) + " must end complete, pruned or failed, not " +
                 to_string(state));
-  if (!finish(trial, state, value, error)) {
+  if (!finish(trial, state, value, error, FailureKind::Objective)) {
     const FrozenTrial stored = storage_->get_trial(trial.id());
     throw Error("tell: trial " + std::to_string(trial.number()) + " was already finished as " + to_string(stored.state) +
                 (stored.error.empty() ? "" : " (" + stored.error + ")") + "; a trial is told once");
@@ -473,7 +463,7 @@ std::vector<FrozenTrial> Study::recover_and_retry(double stale_grace_seconds, in
     if (kill(*pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal): leave it
     const std::string reason = "worker process died (pid " + std::to_string(*pid) + " on " + host +
                                ") while the trial was running";
-    if (storage_->finish_trial(t.id, TrialState::Failed, std::nullopt, reason)) failed.push_back(storage_->get_trial(t.id));
+    if (storage_->fail_trial(t.id, FailureKind::WorkerDied, reason, std::nullopt)) failed.push_back(storage_->get_trial(t.id));
   }
   // A write even when nothing is stale: skipped when nothing runs.
   if (any_running)
@@ -535,6 +525,286 @@ void Study::store_budget(const StudyBudget& budget) {
 
 void Study::request_stop(bool stop) { storage_->set_study_system_attr(study_id_, kStopRequested, stop); }
 
+// ---------------------------------------------------------------------------------------------
+// optimize(): one run of the define-by-run loop. Each job (thread) repeats three steps, claim or
+// create a trial, run it, finish it, while a maintenance thread keeps heartbeats, fails dead and
+// stale trials (enqueueing their retries) and watches the stored stop request.
+//
+// Locks, always taken in this order when nested: Shared::asking (deciding and starting a trial),
+// Shared::sampling (the sampler and the history), `state` (this run's bookkeeping below);
+// Shared::callback only around on_trial_end.
+
+struct Study::OptimizeRun {
+  using Clock = std::chrono::steady_clock;
+  enum class Next { Run, WaitForOthers, Stop };
+  // What may start now, decided from the history (under the asking and sampling locks).
+  struct Outlook {
+    bool nothing_to_start = false;
+    bool claim_only = false;     // only an enqueued trial may start (a retry, past the budget)
+    int64_t others_running = 0;  // trials of other workers (not shell loops) that may yet need a retry
+  };
+
+  Study& study;
+  const std::function<double(Trial&)>& objective;
+  const OptimizeOptions& options;
+  const Clock::time_point start = Clock::now();
+  const double check_every;  // the stale check's period
+  const double idle_poll;    // how often an idle worker (waiting for others' trials) looks for work
+  int64_t scan_from = 0;     // of the stale checks
+
+  std::mutex state;  // guards the fields below
+  std::condition_variable wake_maintenance;
+  std::set<int64_t> running_ids;  // this process's running trials (heartbeats)
+  bool finished_all = false;
+  bool exhausted = false;  // the sampler's space is used up (a retry may free a point)
+  std::exception_ptr failure;
+
+  OptimizeRun(Study& s, const std::function<double(Trial&)>& f, const OptimizeOptions& o)
+      : study(s),
+        objective(f),
+        options(o),
+        check_every(o.stale_check_seconds > 0 ? o.stale_check_seconds
+                                              : std::max(o.heartbeat_seconds, o.stale_grace_seconds / 4)),
+        idle_poll(std::min(1.0, check_every)) {}
+
+  void run() {
+    study.recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
+    std::thread maintenance_thread([this] { maintenance(); });
+    if (options.jobs == 1) {
+      job();
+    } else {
+      std::vector<std::thread> jobs;
+      for (int64_t j = 0; j < options.jobs; ++j) jobs.emplace_back([this] { job(); });
+      for (auto& j : jobs) j.join();
+    }
+    {
+      std::lock_guard lock(state);
+      finished_all = true;
+    }
+    wake_maintenance.notify_all();
+    maintenance_thread.join();
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  // One job: trials one after another until the budget, the space, the time or a stop ends it.
+  void job() {
+    try {
+      while (!study.stop_requested_->load() && !out_of_time()) {
+        std::optional<Trial> trial;
+        const Next next = claim_or_create(trial);
+        if (next == Next::Stop) break;
+        if (next == Next::WaitForOthers) {
+          wait_for_others();
+          continue;
+        }
+        run_and_finish(*trial);
+        trial_ended(*trial);
+      }
+    } catch (...) {
+      record_failure(std::current_exception());  // storage trouble: stop the study, report it
+    }
+  }
+
+  // Step 1: decide whether a trial may start and claim an enqueued one or create one. Deciding
+  // and starting are one step under the asking lock, so jobs never overshoot n_trials.
+  Next claim_or_create(std::optional<Trial>& trial) {
+    std::lock_guard ask_lock(study.shared_->asking);
+    {
+      std::lock_guard lock(state);
+      if (study.stop_requested_->load()) return Next::Stop;
+    }
+    int64_t n_trials = options.n_trials;
+    if (options.use_stored_budget) {
+      StudyBudget budget;
+      study.with_storage_retry("read the budget of study \"" + study.name_ + "\"",
+                               [&] { budget = study.stored_budget(); });
+      if (budget.stop_requested) {
+        study.stop();
+        return Next::Stop;
+      }
+      if (budget.deadline > 0 && unix_now() >= budget.deadline) return Next::Stop;
+      n_trials = budget.n_trials;
+    }
+    const Outlook outlook = look_ahead(n_trials);
+    bool nothing_to_start = outlook.nothing_to_start;
+    if (!nothing_to_start) {
+      if (options.enqueued_only || outlook.claim_only) {
+        study.with_storage_retry("claim an enqueued trial of study \"" + study.name_ + "\"",
+                                 [&] { trial = study.claim_waiting(); });
+        nothing_to_start = !trial;
+      } else {
+        study.with_storage_retry("start a trial of study \"" + study.name_ + "\"", [&] { trial.emplace(study.ask()); });
+      }
+    }
+    if (nothing_to_start) return outlook.others_running == 0 ? Next::Stop : Next::WaitForOthers;
+    std::lock_guard lock(state);
+    running_ids.insert(trial->id());
+    return Next::Run;
+  }
+
+  // What the history allows: the budget, an exhausted space, and (when nothing can start and
+  // options.wait_for_other_workers) how many trials of others may still come back as retries.
+  Outlook look_ahead(int64_t n_trials) {
+    Outlook outlook;
+    std::unique_lock sampling_lock(study.shared_->sampling);
+    const StudyHistory* now = nullptr;
+    study.with_storage_retry("read the trials of study \"" + study.name_ + "\"",
+                             [&] { now = &study.sampling_history(); });
+    if (n_trials > 0 && counted_trials(now->trials) >= n_trials) {
+      // The retry of a dead worker's trial takes that trial's place in the budget: it still runs
+      // when the other trials have used the budget up meanwhile.
+      const bool retry_waits = std::any_of(now->trials.begin(), now->trials.end(), [](const FrozenTrial& t) {
+        return t.state == TrialState::Waiting && t.system_attrs.contains(kRetryOf);
+      });
+      if (retry_waits)
+        outlook.claim_only = true;
+      else
+        outlook.nothing_to_start = true;
+    }
+    if (!outlook.nothing_to_start && !outlook.claim_only && !options.enqueued_only) {
+      bool exhausted_here = false;
+      {
+        std::lock_guard lock(state);
+        exhausted_here = exhausted;
+      }
+      if (exhausted_here || study.sampler_->is_exhausted(*now)) {
+        std::lock_guard lock(state);
+        exhausted = true;
+        outlook.nothing_to_start = true;
+      }
+    }
+    if (outlook.nothing_to_start && options.wait_for_other_workers) {
+      std::lock_guard lock(state);
+      for (size_t i = study.shared_->finished_prefix; i < now->trials.size(); ++i) {
+        const FrozenTrial& t = now->trials[i];
+        const std::optional<pid_t> pid = worker_pid(t);
+        if (t.state == TrialState::Running && !running_ids.count(t.id) && (pid || !t.system_attrs.contains(kWorker)))
+          ++outlook.others_running;
+      }
+      // Another process fails a dead worker's trial and enqueues its retry in two transactions:
+      // a trial failed that way moments ago, not yet retried, is waited for as if it still ran
+      // (bounded, should that process die in between).
+      const double recent = unix_now() - kRetryEnqueueWaitSeconds;
+      for (const FrozenTrial& t : now->trials)
+        if (awaits_retry(t, options.max_retries) && t.end_time >= recent) ++outlook.others_running;
+    }
+    return outlook;
+  }
+
+  // Nothing to start, but trials of other workers run: one whose worker dies comes back as a
+  // retry, so stay and look again.
+  void wait_for_others() {
+    {
+      std::lock_guard lock(state);
+      exhausted = false;  // look again: a retry frees its grid point
+    }
+    const auto until = Clock::now() + std::chrono::duration<double>(idle_poll);
+    while (Clock::now() < until && !study.stop_requested_->load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  // Steps 2 and 3: run the objective and finish the trial by how it ended.
+  void run_and_finish(Trial& trial) {
+    try {
+      const double value = objective(trial);
+      study.finish(trial, TrialState::Complete, value, "", FailureKind::Unknown);
+    } catch (const TrialPruned&) {
+      study.finish(trial, TrialState::Pruned, std::nullopt, "", FailureKind::Unknown);
+    } catch (const SpaceExhausted& e) {
+      study.finish(trial, TrialState::Failed, std::nullopt, e.what(), FailureKind::SpaceExhausted);
+      std::lock_guard lock(state);
+      exhausted = true;
+    } catch (const std::exception& e) {
+      const auto* error = dynamic_cast<const Error*>(&e);
+      const bool diverged = error && error->kind() == ErrorKind::Diverged;
+      study.finish(trial, TrialState::Failed, std::nullopt, e.what(),
+                   diverged ? FailureKind::Diverged : FailureKind::Objective);
+      if (!options.catch_errors) record_failure(std::current_exception());
+    } catch (...) {
+      study.finish(trial, TrialState::Failed, std::nullopt, "the objective threw an exception that is not a std::exception",
+                   FailureKind::Objective);
+      if (!options.catch_errors) record_failure(std::current_exception());
+    }
+  }
+
+  // After a trial: it no longer needs heartbeats; on_trial_end sees it as stored.
+  void trial_ended(const Trial& trial) {
+    {
+      std::lock_guard lock(state);
+      running_ids.erase(trial.id());
+    }
+    if (!options.on_trial_end) return;
+    FrozenTrial ended;
+    study.with_storage_retry("read trial " + std::to_string(trial.number()),
+                             [&] { ended = study.storage_->get_trial(trial.id()); });
+    std::lock_guard lock(study.shared_->callback);
+    if (options.on_trial_end(study, ended)) study.stop();
+  }
+
+  // The maintenance thread: heartbeats of this process's running trials; the periodic check for
+  // dead and stale trials of the whole study (and their retries); the stored stop request.
+  void maintenance() {
+    auto last_heartbeat = Clock::now(), last_check = Clock::now(), last_stop_check = Clock::now();
+    auto seconds_since = [](Clock::time_point then) { return std::chrono::duration<double>(Clock::now() - then).count(); };
+    std::unique_lock lock(state);
+    while (!finished_all) {
+      wake_maintenance.wait_for(lock, std::chrono::duration<double>(std::min({options.heartbeat_seconds, check_every, 1.0})));
+      if (finished_all) break;
+      const std::set<int64_t> ids = running_ids;
+      lock.unlock();
+      if (seconds_since(last_heartbeat) >= options.heartbeat_seconds * 0.999) {
+        last_heartbeat = Clock::now();
+        send_heartbeats(ids);
+      }
+      const auto now = Clock::now();
+      if (std::chrono::duration<double>(now - last_check).count() >= check_every) {
+        last_check = now;
+        recover_other_workers_trials();
+      }
+      if (options.use_stored_budget && std::chrono::duration<double>(now - last_stop_check).count() >= 2.0) {
+        last_stop_check = now;
+        try {
+          if (study.stored_budget().stop_requested) study.stop();
+        } catch (const std::exception&) {
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  void send_heartbeats(const std::set<int64_t>& ids) {
+    for (int64_t id : ids) {
+      try {
+        study.storage_->record_heartbeat(id);
+      } catch (const std::exception&) {
+        // a missed heartbeat only matters after the grace period; the next one may succeed
+      }
+    }
+  }
+
+  void recover_other_workers_trials() {
+    try {
+      // Under the asking lock, so that a job deciding whether anything is left to run never sees
+      // a trial failed here before its retry is enqueued (it would leave early).
+      std::lock_guard ask_lock(study.shared_->asking);
+      study.recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
+    } catch (const std::exception&) {
+      // the storage is unreachable: the next check may succeed
+    }
+  }
+
+  bool out_of_time() const {
+    return !options.use_stored_budget && options.timeout_seconds > 0 &&
+           std::chrono::duration<double>(Clock::now() - start).count() >= options.timeout_seconds;
+  }
+
+  void record_failure(std::exception_ptr error) {
+    std::lock_guard lock(state);
+    if (!failure) failure = error;
+    study.stop_requested_->store(true);
+  }
+};
+
 void Study::optimize(const std::function<double(Trial&)>& objective, const OptimizeOptions& options) {
   if (options.jobs < 1) throw Error("optimize: jobs must be >= 1, got " + std::to_string(options.jobs));
   if (options.n_trials < 0) throw Error("optimize: n_trials must be >= 0 (0: no limit), got " + std::to_string(options.n_trials));
@@ -544,228 +814,13 @@ void Study::optimize(const std::function<double(Trial&)>& objective, const Optim
   if (options.max_retries < 0) throw Error("optimize: max_retries must be >= 0, got " + std::to_string(options.max_retries));
   if (options.stale_check_seconds < 0) throw Error("optimize: stale_check_seconds must be >= 0 (0: automatic)");
   stop_requested_->store(false);
+  // Storage calls for running trials are retried for the stale grace while optimize() runs.
   shared_->storage_patience.store(options.stale_grace_seconds);
   struct PatienceReset {
     Shared& shared;
     ~PatienceReset() { shared.storage_patience.store(0.0); }
   } patience_reset{*shared_};
-
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  const double check_every = options.stale_check_seconds > 0
-                                 ? options.stale_check_seconds
-                                 : std::max(options.heartbeat_seconds, options.stale_grace_seconds / 4);
-  // An idle worker (waiting for other workers' trials) looks for new work this often.
-  const double idle_poll = std::min(1.0, check_every);
-  int64_t scan_from = 0;  // of the stale checks (maintenance thread only, after this first one)
-  recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
-
-  std::mutex state_mutex;
-  std::condition_variable wake_maintenance;
-  std::set<int64_t> running_ids;
-  bool finished_all = false;
-  bool exhausted = false;
-  std::exception_ptr failure;
-
-  auto out_of_time = [&] {
-    return !options.use_stored_budget && options.timeout_seconds > 0 &&
-           std::chrono::duration<double>(Clock::now() - start).count() >= options.timeout_seconds;
-  };
-  auto record_failure = [&](std::exception_ptr error) {
-    std::lock_guard lock(state_mutex);
-    if (!failure) failure = error;
-    stop_requested_->store(true);
-  };
-
-  // Heartbeats of this process's running trials; the periodic check for dead and stale
-  // trials of the whole study (and their retries); the stored stop request.
-  std::thread maintenance([&] {
-    auto last_heartbeat = Clock::now(), last_check = Clock::now(), last_stop_check = Clock::now();
-    auto seconds_since = [](Clock::time_point then) { return std::chrono::duration<double>(Clock::now() - then).count(); };
-    std::unique_lock lock(state_mutex);
-    while (!finished_all) {
-      wake_maintenance.wait_for(lock, std::chrono::duration<double>(std::min({options.heartbeat_seconds, check_every, 1.0})));
-      if (finished_all) break;
-      const std::set<int64_t> ids = running_ids;
-      lock.unlock();
-      if (seconds_since(last_heartbeat) >= options.heartbeat_seconds * 0.999) {
-        last_heartbeat = Clock::now();
-        for (int64_t id : ids) {
-          try {
-            storage_->record_heartbeat(id);
-          } catch (const std::exception&) {
-            // a missed heartbeat only matters after the grace period; the next one may succeed
-          }
-        }
-      }
-      const auto now = Clock::now();
-      if (std::chrono::duration<double>(now - last_check).count() >= check_every) {
-        last_check = now;
-        try {
-          // Under the asking lock, so that a worker deciding whether anything is left to run
-          // never sees a trial failed here before its retry is enqueued (it would leave early).
-          std::lock_guard ask_lock(shared_->asking);
-          recover_and_retry(options.stale_grace_seconds, options.max_retries, scan_from);
-        } catch (const std::exception&) {
-          // the storage is unreachable: the next check may succeed
-        }
-      }
-      if (options.use_stored_budget && std::chrono::duration<double>(now - last_stop_check).count() >= 2.0) {
-        last_stop_check = now;
-        try {
-          if (stored_budget().stop_requested) stop();
-        } catch (const std::exception&) {
-        }
-      }
-      lock.lock();
-    }
-  });
-
-  auto idle_wait = [&] {
-    const auto until = Clock::now() + std::chrono::duration<double>(idle_poll);
-    while (Clock::now() < until && !stop_requested_->load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  };
-
-  auto worker = [&] {
-    try {
-      for (;;) {
-        if (stop_requested_->load() || out_of_time()) break;
-        std::optional<Trial> trial;
-        bool wait_for_others = false;
-        {
-          std::lock_guard ask_lock(shared_->asking);
-          {
-            std::lock_guard lock(state_mutex);
-            if (stop_requested_->load()) break;
-          }
-          int64_t n_trials = options.n_trials;
-          if (options.use_stored_budget) {
-            StudyBudget budget;
-            with_storage_retry("read the budget of study \"" + name_ + "\"", [&] { budget = stored_budget(); });
-            if (budget.stop_requested) {
-              stop();
-              break;
-            }
-            if (budget.deadline > 0 && unix_now() >= budget.deadline) break;
-            n_trials = budget.n_trials;
-          }
-          bool nothing_to_start = false;
-          bool claim_only = false;  // only an enqueued trial may start (a retry, past the budget)
-          int64_t others_running = 0;  // trials of other workers (not shell loops) that may yet need a retry
-          {
-            std::unique_lock sampling_lock(shared_->sampling);
-            const StudyHistory* now = nullptr;
-            with_storage_retry("read the trials of study \"" + name_ + "\"", [&] { now = &sampling_history(); });
-            if (n_trials > 0 && counted_trials(now->trials) >= n_trials) {
-              // The retry of a dead worker's trial takes that trial's place in the budget: it
-              // still runs when the other trials have used the budget up meanwhile.
-              const bool retry_waits = std::any_of(now->trials.begin(), now->trials.end(), [](const FrozenTrial& t) {
-                return t.state == TrialState::Waiting && t.system_attrs.contains(kRetryOf);
-              });
-              if (retry_waits)
-                claim_only = true;
-              else
-                nothing_to_start = true;
-            }
-            if (!nothing_to_start && !claim_only && !options.enqueued_only) {
-              bool exhausted_here = false;
-              {
-                std::lock_guard lock(state_mutex);
-                exhausted_here = exhausted;
-              }
-              if (exhausted_here || sampler_->is_exhausted(*now)) {
-                std::lock_guard lock(state_mutex);
-                exhausted = true;
-                nothing_to_start = true;
-              }
-            }
-            if (nothing_to_start && options.wait_for_other_workers) {
-              std::lock_guard lock(state_mutex);
-              for (size_t i = shared_->finished_prefix; i < now->trials.size(); ++i) {
-                const FrozenTrial& t = now->trials[i];
-                const std::optional<pid_t> pid = worker_pid(t);
-                if (t.state == TrialState::Running && !running_ids.count(t.id) && (pid || !t.system_attrs.contains(kWorker)))
-                  ++others_running;
-              }
-              // Another process fails a dead worker's trial and enqueues its retry in two
-              // transactions: a trial failed that way moments ago, not yet retried, is waited
-              // for as if it still ran (bounded, should that process die in between).
-              const double recent = unix_now() - kRetryEnqueueWaitSeconds;
-              for (const FrozenTrial& t : now->trials)
-                if (awaits_retry(t, options.max_retries) && t.end_time >= recent) ++others_running;
-            }
-          }
-          if (!nothing_to_start) {
-            if (options.enqueued_only || claim_only) {
-              with_storage_retry("claim an enqueued trial of study \"" + name_ + "\"", [&] { trial = claim_waiting(); });
-              nothing_to_start = !trial;
-            } else {
-              with_storage_retry("start a trial of study \"" + name_ + "\"", [&] { trial.emplace(ask()); });
-            }
-          }
-          if (nothing_to_start) {
-            if (others_running == 0) break;
-            wait_for_others = true;
-          } else {
-            std::lock_guard lock(state_mutex);
-            running_ids.insert(trial->id());
-          }
-        }
-        if (wait_for_others) {
-          // A failed trial of a dead worker comes back as a retry: stay to run it.
-          {
-            std::lock_guard lock(state_mutex);
-            exhausted = false;  // look again: a retry frees its grid point
-          }
-          idle_wait();
-          continue;
-        }
-        try {
-          const double value = objective(*trial);
-          finish(*trial, TrialState::Complete, value, "");
-        } catch (const TrialPruned&) {
-          finish(*trial, TrialState::Pruned, std::nullopt, "");
-        } catch (const SpaceExhausted& e) {
-          finish(*trial, TrialState::Failed, std::nullopt, e.what());
-          std::lock_guard lock(state_mutex);
-          exhausted = true;
-        } catch (const std::exception& e) {
-          finish(*trial, TrialState::Failed, std::nullopt, e.what());
-          if (!options.catch_errors) record_failure(std::current_exception());
-        } catch (...) {
-          finish(*trial, TrialState::Failed, std::nullopt, "the objective threw an exception that is not a std::exception");
-          if (!options.catch_errors) record_failure(std::current_exception());
-        }
-        {
-          std::lock_guard lock(state_mutex);
-          running_ids.erase(trial->id());
-        }
-        if (options.on_trial_end) {
-          FrozenTrial ended;
-          with_storage_retry("read trial " + std::to_string(trial->number()), [&] { ended = storage_->get_trial(trial->id()); });
-          std::lock_guard lock(shared_->callback);
-          if (options.on_trial_end(*this, ended)) stop();
-        }
-      }
-    } catch (...) {
-      record_failure(std::current_exception());  // storage trouble: stop the study, report it
-    }
-  };
-
-  if (options.jobs == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> workers;
-    for (int64_t j = 0; j < options.jobs; ++j) workers.emplace_back(worker);
-    for (auto& w : workers) w.join();
-  }
-  {
-    std::lock_guard lock(state_mutex);
-    finished_all = true;
-  }
-  wake_maintenance.notify_all();
-  maintenance.join();
-  if (failure) std::rethrow_exception(failure);
+  OptimizeRun(*this, objective, options).run();
 }
 
 }  // namespace nntune::tune

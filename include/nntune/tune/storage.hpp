@@ -4,25 +4,16 @@
 // it, so resuming, several processes and (later) several machines come for free.
 // Every method is atomic; implementations are safe to call from several threads.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "nntune/tune/trial.hpp"
+#include "nntune/tune/records.hpp"
 
 namespace nntune::tune {
-
-struct StudySummary {
-  int64_t id = -1;
-  std::string name;
-  Direction direction = Direction::Minimize;
-  nlohmann::json system_attrs = nlohmann::json::object();  // search space, sampler, budget...
-  nlohmann::json user_attrs = nlohmann::json::object();
-  int64_t n_trials = 0;
-  double created = 0.0;  // unix seconds
-};
 
 class Storage {
  public:
@@ -55,8 +46,15 @@ class Storage {
   // finished, e.g. failed by another worker as stale.
   virtual bool finish_trial(int64_t trial_id, TrialState state, std::optional<double> value,
                             const std::string& error = "") = 0;
+  // Running -> Failed with a kind that code decides on (kept in the trial's system attr
+  // "failure", written with the state in one step) and the value it ended with, if any (an
+  // objective that returned inf). Returns false as finish_trial does. The default runs
+  // finish_trial and then sets the attr (not atomic); the storages override it.
+  virtual bool fail_trial(int64_t trial_id, FailureKind kind, const std::string& error,
+                          std::optional<double> value);
   virtual void record_heartbeat(int64_t trial_id) = 0;
-  // Fails every Running trial whose heartbeat is older than grace_seconds; returns them.
+  // Fails every Running trial whose heartbeat is older than grace_seconds (FailureKind::
+  // StaleHeartbeat); returns them.
   virtual std::vector<FrozenTrial> fail_stale_trials(int64_t study_id, double grace_seconds) = 0;
 
   virtual FrozenTrial get_trial(int64_t trial_id) = 0;
@@ -74,6 +72,11 @@ class Storage {
   }
 };
 
+enum class StorageAccess {
+  ReadWrite,  // create the database (and its schema) when missing
+  ReadOnly,   // only read: a missing database is an Error saying so; nothing is created or written
+};
+
 // Opens (creating if needed) the storage a URL names; an unknown scheme or unusable path is an
 // Error that names the URL and the schemes accepted. URLs:
 //   memory
@@ -83,9 +86,30 @@ class Storage {
 //     keeps nntune's tables in a schema of their own; retry_seconds (default 60) is how long a
 //     worker that lost its connection keeps reconnecting; other parameters go to libpq.
 // A database written by an older nntune is refused until `nntune storage upgrade` migrates it.
-std::shared_ptr<Storage> open_storage(const std::string& url);
+// With StorageAccess::ReadOnly (the commands that only read: studies, trials, best, report) an
+// SQLite file is opened read-only (so a read-only file or directory can be read) and a missing
+// one is an Error that names it; PostgreSQL reads in read-only transactions.
+// A PostgreSQL server that cannot be reached is retried for retry_seconds; the first retry says
+// so on standard error (set_storage_notice changes where such notices go).
+std::shared_ptr<Storage> open_storage(const std::string& url, StorageAccess access = StorageAccess::ReadWrite);
 
-// The URL with any password replaced by *** (what messages and logs show).
+// Where storages send notices for people (a retry starting): standard error by default; an
+// empty function silences them. Process-wide; set it before opening storages.
+void set_storage_notice(std::function<void(const std::string&)> notice);
+
+// The study named `name`, or an Error naming the storage's studies ("no study named 'x' in URL
+// (studies there: a, b)"). `when_empty` says what to do when the storage holds no study at all;
+// `when_others`, if given, is added after the list of names.
+StudySummary require_study(Storage& storage, const std::string& name, const std::string& when_empty,
+                           const std::string& when_others = "");
+
+// The password a storage URL carries (in the authority or as password=), as libpq reads it;
+// empty when none. Lets a caller keep it out of anything it stores.
+std::string storage_url_password(const std::string& url);
+
+// The URL with any password replaced by *** (what messages and logs show). The password is
+// found by libpq's own parser (PQconninfoParse: URLs and key=value strings alike) and, for a
+// URL libpq cannot read, by taking everything between the user name and the last '@'.
 std::string redact_storage_url(const std::string& url);
 
 struct StorageUpgrade {

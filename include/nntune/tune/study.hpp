@@ -151,7 +151,8 @@ class Study {
   // The history for samplers and pruners, with this process's reserved parameters; valid
   // while shared_->sampling is held.
   StudyHistory& sampling_history() const;
-  bool finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error);
+  // Stores how the trial ended (a Failed one with its kind); false if it had already finished.
+  bool finish(Trial& trial, TrialState state, std::optional<double> value, const std::string& error, FailureKind kind);
   // Fails the running trials of dead workers and stale heartbeats, reading only the trials
   // from `scan_from` on (advanced past finished ones), and enqueues retries of the failed ones.
   std::vector<FrozenTrial> recover_and_retry(double stale_grace_seconds, int64_t max_retries, int64_t& scan_from);
@@ -160,6 +161,7 @@ class Study {
   // at once if trial `trial_id` has finished meanwhile (another worker failed it as stale).
   void with_storage_retry(const std::string& what, const std::function<void()>& call, int64_t trial_id = -1) const;
   std::optional<Trial> claim_waiting();
+  struct OptimizeRun;  // the steps of optimize() (study.cpp)
   friend class Trial;
 };
 
