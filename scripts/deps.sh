@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
-  libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev liblbfgspp-dev)
 data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples
 bench_packages=(python3-torch python3-optuna python3-psycopg2 python3-numpy time)  # the anchors beside nntune
 postgres_packages=(postgresql)  # a private server for the PostgreSQL storage tests (scripts/with_postgres.sh)

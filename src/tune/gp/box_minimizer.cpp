@@ -1,21 +1,21 @@
 #include "tune/gp/box_minimizer.hpp"
 
+#include <LBFGSB.h>
+
+#include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
+#include <stdexcept>
+#include <vector>
 
 namespace nntune::tune::gp {
 namespace {
 
-// Free variables: those not pinned at a bound by a gradient that pushes outward.
-Eigen::VectorXd free_mask(const Eigen::VectorXd& x, const Eigen::VectorXd& g, const Eigen::VectorXd& lower,
-                          const Eigen::VectorXd& upper) {
-  Eigen::VectorXd mask = Eigen::VectorXd::Ones(x.size());
-  for (Eigen::Index i = 0; i < x.size(); ++i) {
-    if ((x[i] <= lower[i] && g[i] > 0) || (x[i] >= upper[i] && g[i] < 0) || lower[i] == upper[i]) mask[i] = 0;
-  }
-  return mask;
-}
+// Thrown through LBFGS++ (its More-Thuente line search would interpolate with a non-finite
+// value): the search restarts from the best point with a shorter longest step.
+struct NonFiniteValue {};
+// Thrown through LBFGS++ when the evaluation budget is spent.
+struct BudgetSpent {};
 
 }  // namespace
 
@@ -24,87 +24,91 @@ BoxMinimizerResult minimize_in_box(const ObjectiveWithGradient& objective, const
                                    const BoxMinimizerOptions& options) {
   const Eigen::Index n = x0.size();
   BoxMinimizerResult result;
-  Eigen::VectorXd x = x0.cwiseMax(lower).cwiseMin(upper);
-  Eigen::VectorXd g(n);
-  double f = objective(x, g);
+  result.x = x0.cwiseMax(lower).cwiseMin(upper);
+  Eigen::VectorXd full_gradient(n);
+  result.value = objective(result.x, full_gradient);
   result.evaluations = 1;
-  if (!std::isfinite(f)) {
-    result.x = x;
+  if (!std::isfinite(result.value)) {
     result.value = std::numeric_limits<double>::infinity();
     return result;
   }
-  std::deque<Eigen::VectorXd> s_history, y_history;
-  std::deque<double> rho_history;
+  // LBFGS++ sees only the free coordinates; those with lower == upper stay where they are.
+  std::vector<Eigen::Index> free;
+  for (Eigen::Index i = 0; i < n; ++i)
+    if (lower[i] < upper[i]) free.push_back(i);
+  const Eigen::Index m = static_cast<Eigen::Index>(free.size());
+  if (m == 0 || options.max_iterations <= 0) return result;
+  Eigen::VectorXd z(m), z_lower(m), z_upper(m);
+  auto reduce = [&](const Eigen::VectorXd& full_vector) {
+    Eigen::VectorXd reduced(m);
+    for (Eigen::Index k = 0; k < m; ++k) reduced[k] = full_vector[free[k]];
+    return reduced;
+  };
+  z_lower = reduce(lower);
+  z_upper = reduce(upper);
 
-  for (int iteration = 0; iteration < options.max_iterations; ++iteration) {
-    result.iterations = iteration + 1;
-    const Eigen::VectorXd mask = free_mask(x, g, lower, upper);
-    const Eigen::VectorXd free_gradient = g.cwiseProduct(mask);
-    if (free_gradient.lpNorm<Eigen::Infinity>() < options.projected_gradient_tol) break;
+  // The best point so far (reduced coordinates, value, gradient): LBFGS++ starts each run by
+  // evaluating its start, which is this point, so that call is answered from here.
+  Eigen::VectorXd best_z = reduce(result.x), best_gradient = reduce(full_gradient);
+  Eigen::VectorXd failed_z(m);
+  bool first_call = true;
+  // As many evaluations as the worst case of one run; only restarts can reach it.
+  const int budget = 1 + 30 * options.max_iterations;
+  Eigen::VectorXd full = result.x;
+  auto reduced_objective = [&](const Eigen::VectorXd& point, Eigen::VectorXd& gradient) -> double {
+    if (first_call && point == best_z) {
+      first_call = false;
+      gradient = best_gradient;
+      return result.value;
+    }
+    first_call = false;
+    if (result.evaluations >= budget) throw BudgetSpent{};
+    // Clamped: a step to a bound can overshoot it by rounding.
+    for (Eigen::Index k = 0; k < m; ++k) full[free[k]] = std::clamp(point[k], z_lower[k], z_upper[k]);
+    const double value = objective(full, full_gradient);
+    ++result.evaluations;
+    if (!std::isfinite(value)) {
+      failed_z = point;
+      throw NonFiniteValue{};
+    }
+    gradient = reduce(full_gradient);
+    if (value < result.value) {
+      result.value = value;
+      result.x = full;
+      best_z = point;
+      best_gradient = gradient;
+    }
+    return value;
+  };
 
-    // Two-loop recursion restricted to the free variables.
-    Eigen::VectorXd q = free_gradient;
-    std::vector<double> alpha(s_history.size());
-    for (int k = static_cast<int>(s_history.size()) - 1; k >= 0; --k) {
-      alpha[k] = rho_history[k] * s_history[k].cwiseProduct(mask).dot(q);
-      q -= alpha[k] * y_history[k].cwiseProduct(mask);
+  LBFGSpp::LBFGSBParam<double> param;
+  param.m = options.memory;
+  param.epsilon = options.projected_gradient_tol;
+  param.epsilon_rel = 0;
+  param.past = options.relative_value_tol > 0 ? 1 : 0;
+  param.delta = options.relative_value_tol;
+  param.max_iterations = options.max_iterations;
+  for (;;) {
+    LBFGSpp::LBFGSBSolver<double> solver(param);
+    z = best_z;
+    first_call = true;
+    double value = result.value;
+    try {
+      result.iterations += solver.minimize(reduced_objective, z, value, z_lower, z_upper);
+      break;
+    } catch (const NonFiniteValue&) {
+      // Backtrack: LBFGS++'s first step from a fresh start is along a unit vector, so capping
+      // the step at half the distance to the failed point keeps the next run short of it.
+      param.max_step = 0.5 * (failed_z - best_z).norm();
+      if (!(param.max_step > 1e-12)) break;
+    } catch (const BudgetSpent&) {
+      break;
+    } catch (const std::exception&) {
+      // LBFGS++ gives up when its line search fails (no decrease along a direction, too many
+      // trials, a vanishing step): near a minimum this is rounding, and result holds the best.
+      break;
     }
-    if (!s_history.empty()) {
-      const Eigen::VectorXd& s = s_history.back();
-      const Eigen::VectorXd& y = y_history.back();
-      q *= s.dot(y) / y.squaredNorm();
-    } else {
-      q /= std::max(1.0, free_gradient.norm());  // first step: a unit-length move at most
-    }
-    for (size_t k = 0; k < s_history.size(); ++k) {
-      const double beta = rho_history[k] * y_history[k].cwiseProduct(mask).dot(q);
-      q += (alpha[k] - beta) * s_history[k].cwiseProduct(mask);
-    }
-    Eigen::VectorXd direction = -q.cwiseProduct(mask);
-    if (direction.dot(g) >= 0) {  // not a descent direction: fall back to steepest descent
-      direction = -free_gradient / std::max(1.0, free_gradient.norm());
-      s_history.clear();
-      y_history.clear();
-      rho_history.clear();
-    }
-
-    // Backtracking (Armijo) along the projected path.
-    double step = 1.0;
-    Eigen::VectorXd x_new(n), g_new(n);
-    double f_new = std::numeric_limits<double>::infinity();
-    bool accepted = false;
-    for (int trial = 0; trial < 30; ++trial) {
-      x_new = (x + step * direction).cwiseMax(lower).cwiseMin(upper);
-      f_new = objective(x_new, g_new);
-      ++result.evaluations;
-      if (std::isfinite(f_new) && f_new <= f + 1e-4 * g.dot(x_new - x)) {
-        accepted = true;
-        break;
-      }
-      step *= 0.5;
-    }
-    if (!accepted) break;
-
-    const Eigen::VectorXd s = x_new - x, y = g_new - g;
-    const double sy = s.dot(y);
-    if (sy > 1e-12 * s.squaredNorm()) {
-      s_history.push_back(s);
-      y_history.push_back(y);
-      rho_history.push_back(1.0 / sy);
-      if (static_cast<int>(s_history.size()) > options.memory) {
-        s_history.pop_front();
-        y_history.pop_front();
-        rho_history.pop_front();
-      }
-    }
-    const double improvement = f - f_new;
-    x = x_new;
-    g = g_new;
-    f = f_new;
-    if (improvement < options.relative_value_tol * (1.0 + std::abs(f))) break;
   }
-  result.x = x;
-  result.value = f;
   return result;
 }
 

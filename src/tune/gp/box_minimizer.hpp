@@ -1,7 +1,7 @@
 #pragma once
-// A small limited-memory BFGS minimiser over a box (projected L-BFGS): the GP sampler uses it
+// A limited-memory BFGS minimiser over a box (L-BFGS-B, from LBFGS++): the GP sampler uses it
 // both to fit kernel hyperparameters (log space, with bounds) and to refine acquisition maxima
-// inside the unit cube. Variables held at a bound by the gradient are frozen for the step.
+// inside the unit cube. LBFGS++ stays out of this header, so its users compile as before.
 #include <Eigen/Core>
 #include <functional>
 
@@ -13,19 +13,21 @@ using ObjectiveWithGradient = std::function<double(const Eigen::VectorXd& x, Eig
 struct BoxMinimizerOptions {
   int max_iterations = 100;
   int memory = 10;                      // (s, y) pairs kept
-  double projected_gradient_tol = 1e-6; // stop when the largest free gradient entry is this small
+  double projected_gradient_tol = 1e-6; // stop when max_i |P(x - g)_i - x_i| is this small (P: into the box)
   double relative_value_tol = 1e-10;    // stop when f improves by less than this (relative)
 };
 
 struct BoxMinimizerResult {
   Eigen::VectorXd x;
   double value = 0.0;
-  int iterations = 0;
-  int evaluations = 0;
+  int iterations = 0;   // LBFGS++ iterations of the runs that ended normally
+  int evaluations = 0;  // objective calls, the start included
 };
 
-// Minimises `objective` from x0 (clamped into [lower, upper]). Non-finite values are treated as
-// +infinity by the line search, so an objective may signal "outside the usable region" that way.
+// Minimises `objective` from x0 (clamped into [lower, upper]); coordinates with lower == upper
+// stay fixed. The result is the best point evaluated. A non-finite value makes the search back
+// off (it restarts from the best point with a shorter step), so an objective may signal
+// "outside the usable region" that way; a non-finite value at x0 gives value +infinity.
 BoxMinimizerResult minimize_in_box(const ObjectiveWithGradient& objective, const Eigen::VectorXd& x0,
                                    const Eigen::VectorXd& lower, const Eigen::VectorXd& upper,
                                    const BoxMinimizerOptions& options = {});
