@@ -93,6 +93,7 @@ BoxMinimizerResult minimize_in_box(const ObjectiveWithGradient& objective, const
     z = best_z;
     first_call = true;
     double value = result.value;
+    const double run_start = result.value;
     try {
       result.iterations += solver.minimize(reduced_objective, z, value, z_lower, z_upper);
       break;
@@ -104,9 +105,10 @@ BoxMinimizerResult minimize_in_box(const ObjectiveWithGradient& objective, const
     } catch (const BudgetSpent&) {
       break;
     } catch (const std::exception&) {
-      // LBFGS++ gives up when its line search fails (no decrease along a direction, too many
-      // trials, a vanishing step): near a minimum this is rounding, and result holds the best.
-      break;
+      // LBFGS++ 0.1's line search gives up now and then (too many trials, a vanishing step, no
+      // decrease along its direction), often far from a minimum: start again from the best point
+      // with a fresh memory (as plain L-BFGS falls back to steepest descent) while that helps.
+      if (!(result.value < run_start - options.relative_value_tol * (1.0 + std::abs(run_start)))) break;
     }
   }
   return result;
