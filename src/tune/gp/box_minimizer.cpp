@@ -52,7 +52,8 @@ BoxMinimizerResult minimize_in_box(const ObjectiveWithGradient& objective, const
   Eigen::VectorXd best_z = reduce(result.x), best_gradient = reduce(full_gradient);
   Eigen::VectorXd failed_z(m);
   bool first_call = true;
-  // As many evaluations as the worst case of one run; only restarts can reach it.
+  // Evaluations allowed in all: one LBFGS++ run needs at most 1 + 21 per iteration (its line
+  // search tries up to 20 steps), so only restarts can reach this.
   const int budget = 1 + 30 * options.max_iterations;
   Eigen::VectorXd full = result.x;
   auto reduced_objective = [&](const Eigen::VectorXd& point, Eigen::VectorXd& gradient) -> double {
@@ -75,7 +76,7 @@ BoxMinimizerResult minimize_in_box(const ObjectiveWithGradient& objective, const
     if (value < result.value) {
       result.value = value;
       result.x = full;
-      best_z = point;
+      best_z = reduce(full);
       best_gradient = gradient;
     }
     return value;
