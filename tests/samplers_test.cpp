@@ -1,7 +1,8 @@
 // Samplers on known functions and known numbers: the Parzen estimator against Optuna 3.1's
-// _ParzenEstimator (values computed with it), Sobol points against the published sequence,
-// grid exactness (also with parallel workers and after failures), random uniformity, TPE
-// against random, the constant liar, and reproducibility.
+// _ParzenEstimator (values computed with it), Sobol points against the published sequence and
+// Boost.Random's generator (stratified in every dimension), grid exactness (also with parallel
+// workers and after failures), random uniformity, TPE against random, the constant liar, and
+// reproducibility.
 #include <gtest/gtest.h>
 
 #include <algorithm>
