@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
-  libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev)  # Boost: Boost.Random's Sobol direction numbers (header-only)
 # ONNX export: protobuf and Debian's onnx.proto schema; its test reads the file with python3-onnx.
 build_packages+=(libprotobuf-dev protobuf-compiler libonnx-dev python3-onnx python3-numpy)
 data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 #include <set>
@@ -220,6 +221,47 @@ TEST(GpBoxMinimizer, FindsInteriorAndBoundMinima) {
   result = gp::minimize_in_box(bowl, Eigen::Vector2d(0.1, 0.9), Eigen::Vector2d(0, 0), Eigen::Vector2d(1, 1), options);
   EXPECT_NEAR(result.x[0], 1.0, 1e-9);
   EXPECT_NEAR(result.x[1], 0.3, 1e-6);
+}
+
+TEST(GpBoxMinimizer, HoldsFixedCoordinatesAndBacksOffFromNonFiniteValues) {
+  // A bowl at (0.7, 0.2, 0.4) with the middle coordinate pinned at 0.9 (lower == upper, as the
+  // acquisition refinement pins swept coordinates): the others still reach the bowl's centre.
+  Eigen::VectorXd centre(3);
+  centre << 0.7, 0.2, 0.4;
+  int calls = 0;
+  const gp::ObjectiveWithGradient bowl = [&](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
+    ++calls;
+    g = 2 * (x - centre);
+    return (x - centre).squaredNorm();
+  };
+  auto result = gp::minimize_in_box(bowl, Eigen::Vector3d(0.1, 0.9, 0.9), Eigen::Vector3d(0, 0.9, 0),
+                                    Eigen::Vector3d(1, 0.9, 1));
+  EXPECT_EQ(result.x[1], 0.9);
+  EXPECT_NEAR(result.x[0], 0.7, 1e-6);
+  EXPECT_NEAR(result.x[2], 0.4, 1e-6);
+  EXPECT_NEAR(result.value, 0.49, 1e-10);
+  EXPECT_EQ(result.evaluations, calls);
+
+  // Undefined (NaN) past x = 0.5 while the bowl's centre is at 0.7: the search backs off from the
+  // NaNs and ends at a finite point near the best reachable one, (0.5, 0.2, 0.4) with value 0.04
+  // (from 0.61 at the start).
+  const gp::ObjectiveWithGradient cliff = [&](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
+    g = 2 * (x - centre);
+    return x[0] > 0.5 ? std::numeric_limits<double>::quiet_NaN() : (x - centre).squaredNorm();
+  };
+  result = gp::minimize_in_box(cliff, Eigen::Vector3d(0.1, 0.2, 0.9), Eigen::Vector3d(0, 0, 0),
+                               Eigen::Vector3d(1, 1, 1));
+  EXPECT_TRUE(std::isfinite(result.value));
+  EXPECT_LE(result.x[0], 0.5);
+  EXPECT_GT(result.x[0], 0.45);
+  EXPECT_LT(result.value, 0.1);
+  Eigen::VectorXd unused(3);
+  EXPECT_EQ(result.value, cliff(result.x, unused));
+  // A start where the objective is not finite: nothing to improve on.
+  result = gp::minimize_in_box(cliff, Eigen::Vector3d(0.8, 0.2, 0.4), Eigen::Vector3d(0, 0, 0),
+                               Eigen::Vector3d(1, 1, 1));
+  EXPECT_EQ(result.value, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(result.evaluations, 1);
 }
 
 double best_regret(const StudyHistory& history, double optimum) {

@@ -1,12 +1,15 @@
 // Samplers on known functions and known numbers: the Parzen estimator against Optuna 3.1's
-// _ParzenEstimator (values computed with it), Sobol points against the published sequence,
-// grid exactness (also with parallel workers and after failures), random uniformity, TPE
-// against random, the constant liar, and reproducibility.
+// _ParzenEstimator (values computed with it), Sobol points against the published sequence and
+// Boost.Random's generator (stratified in every dimension), grid exactness (also with parallel
+// workers and after failures), random uniformity, TPE against random, the constant liar, and
+// reproducibility.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <set>
+
+#include <boost/random/sobol.hpp>
 
 #include "../bench/functions.hpp"
 #include "nntune/error.hpp"
@@ -298,6 +301,65 @@ TEST(SobolSampler, ScrambledPointsBeatRandomDiscrepancy) {
   }
   // Scrambling depends on the seed.
   EXPECT_NE(points("sobol", 1)[0], points("sobol", 2)[0]);
+}
+
+// Boost.Random's own Sobol generator, from the same table: dimensions past the 21 that were once
+// typed in by hand. Boost's engine starts at point 1 (it skips the origin) and yields integers
+// of 32 bits, so its n-th draw is point n + 1 times 2^32.
+TEST(SobolSequence, MatchesBoostsGeneratorIn40Dimensions) {
+  constexpr int dims = 40;
+  const detail::SobolSequence sobol(dims, false, 0);
+  boost::random::sobol_engine<uint32_t, 32> boost_sobol(dims);
+  for (uint64_t index = 1; index <= 4096; ++index)
+    for (int d = 0; d < dims; ++d)
+      ASSERT_EQ(sobol.point(index, d), static_cast<double>(boost_sobol()) * 0x1.0p-32) << index << "," << d;
+}
+
+// Every one-dimensional projection of a Sobol sequence is a (0, m, 1)-net: the first 2^k points
+// fall one in each of 2^k equal bins. The scrambling (a unit lower-triangular matrix and a
+// digital shift) maps the leading k bits one-to-one, so it keeps this; independent uniform
+// draws would not (32 points in 32 bins: probability 32!/32^32, about 1e-13).
+bool stratified(const std::vector<double>& u, int k) {
+  std::vector<int> bins(size_t{1} << k, 0);
+  for (size_t i = 0; i < bins.size(); ++i) {
+    const double scaled = u[i] * static_cast<double>(bins.size());
+    if (!(scaled >= 0 && scaled < static_cast<double>(bins.size()))) return false;
+    if (++bins[static_cast<size_t>(scaled)] > 1) return false;
+  }
+  return true;
+}
+
+TEST(SobolSequence, EveryDimensionOfTheTableIsStratified) {
+  for (const bool scramble : {false, true}) {
+    const detail::SobolSequence sobol(detail::SobolSequence::kMaxDimensions, scramble, 7);
+    for (int d = 0; d < sobol.dimensions(); ++d) {
+      std::vector<double> u(1024);
+      for (size_t i = 0; i < u.size(); ++i) u[i] = sobol.point(i, d);
+      for (int k : {1, 5, 10}) ASSERT_TRUE(stratified(u, k)) << "dimension " << d << ", 2^" << k << " points";
+    }
+  }
+}
+
+TEST(SobolSampler, FortyParametersAreAllLowDiscrepancy) {
+  // Zero-padded names sort in index order, so parameter pNN is dimension NN.
+  SearchSpace space;
+  auto name_of = [](int k) { return std::string(k < 10 ? "p0" : "p") + std::to_string(k); };
+  for (int k = 0; k < 40; ++k) space[name_of(k)] = Distribution::float_range(0, 1);
+  for (uint64_t seed : {1, 2}) {
+    auto sampler = sampler_named("sobol", seed);
+    const StudyHistory h = optimize(*sampler, space, [](const auto&) { return 0.0; }, 256);
+    for (int k = 0; k < 40; ++k) {
+      std::vector<double> u;
+      for (const auto& t : h.trials) u.push_back(t.params.at(name_of(k)));
+      for (int bits : {5, 8}) EXPECT_TRUE(stratified(u, bits)) << name_of(k) << ", seed " << seed << ", 2^" << bits;
+    }
+  }
+  // The random sampler, drawing independently, fails the same check (the test can fail).
+  auto random = sampler_named("random", 1);
+  const StudyHistory h = optimize(*random, space, [](const auto&) { return 0.0; }, 256);
+  std::vector<double> u;
+  for (const auto& t : h.trials) u.push_back(t.params.at(name_of(30)));
+  EXPECT_FALSE(stratified(u, 5));
 }
 
 // ---------------------------------------------------------------- TPE

@@ -1,17 +1,23 @@
 // Quasi-random search with a scrambled Sobol sequence.
 //
-// Direction numbers: S. Joe and F. Y. Kuo, "Constructing Sobol sequences with better
-// two-dimensional projections", SIAM J. Sci. Comput. 30 (2008) 2635-2654, table
-// new-joe-kuo-6.21201 (first 21 dimensions, entered here by hand). Points follow the Gray-code
-// order, so the unscrambled sequence matches the usual one (0, 1/2, 3/4, 1/4, ... in dimension 1).
+// Direction numbers: Boost.Random's Sobol table and its construction of the direction integers
+// (boost/random/sobol.hpp), which hold S. Joe and F. Y. Kuo, "Constructing Sobol sequences with
+// better two-dimensional projections", SIAM J. Sci. Comput. 30 (2008) 2635-2654, table
+// new-joe-kuo-6.21201, for the first 3667 dimensions. Points follow the Gray-code order, so the
+// unscrambled sequence matches the usual one (0, 1/2, 3/4, 1/4, ... in dimension 1).
 // Scrambling: a random lower-triangular binary matrix per dimension (linear matrix scrambling)
-// plus a random digital shift, both drawn from the seed; this keeps the (t, m, s)-net property.
+// plus a random digital shift, both drawn from the seed; this keeps the (t, m, s)-net property,
+// so the first 2^k points still fall one in each of 2^k equal bins of every coordinate.
 //
 // Trial number n takes point n, so parallel workers and resumed studies never repeat a point.
-// Parameter k in name order is dimension k; parameters past the 21st are drawn at random.
+// Parameter k in name order is dimension k; parameters past the 3667th are drawn at random.
+#include <algorithm>
 #include <array>
+#include <memory>
 #include <mutex>
 #include <set>
+
+#include <boost/random/sobol.hpp>
 
 #include "tune/samplers.hpp"
 #include "tune/sampling_util.hpp"
@@ -20,60 +26,24 @@
 
 namespace nntune::tune {
 namespace detail {
-namespace {
 
-struct JoeKuoRow {
-  int degree;                   // s: degree of the primitive polynomial
-  uint32_t coefficients;        // a: its interior coefficients as bits
-  std::array<uint32_t, 8> m;    // initial direction integers m_1..m_s
-};
-
-// Dimensions 2..21 (dimension 1 is the van der Corput sequence, every m = 1).
-constexpr std::array<JoeKuoRow, 20> kJoeKuo = {{
-    {1, 0, {1}},
-    {2, 1, {1, 3}},
-    {3, 1, {1, 3, 1}},
-    {3, 2, {1, 1, 1}},
-    {4, 1, {1, 1, 3, 3}},
-    {4, 4, {1, 3, 5, 13}},
-    {5, 2, {1, 1, 5, 5, 17}},
-    {5, 4, {1, 1, 5, 5, 5}},
-    {5, 7, {1, 1, 7, 11, 19}},
-    {5, 11, {1, 1, 5, 1, 1}},
-    {5, 13, {1, 1, 1, 3, 11}},
-    {5, 14, {1, 3, 5, 5, 31}},
-    {6, 1, {1, 3, 3, 9, 7, 49}},
-    {6, 13, {1, 1, 1, 15, 21, 21}},
-    {6, 16, {1, 3, 1, 13, 27, 49}},
-    {6, 19, {1, 1, 1, 15, 7, 5}},
-    {6, 22, {1, 3, 1, 15, 13, 25}},
-    {6, 25, {1, 1, 5, 5, 19, 61}},
-    {7, 1, {1, 3, 7, 11, 23, 15, 103}},
-    {7, 4, {1, 3, 7, 13, 13, 15, 69}},
-}};
-
-}  // namespace
+static_assert(SobolSequence::kMaxDimensions == boost::random::default_sobol_table::max_dimension,
+              "SobolSequence::kMaxDimensions must be the size of Boost's Sobol table");
 
 SobolSequence::SobolSequence(int dimensions, bool scramble, uint64_t seed) : dimensions_(dimensions) {
   if (dimensions < 1 || dimensions > kMaxDimensions)
     throw std::invalid_argument("Sobol sequence supports 1.." + std::to_string(kMaxDimensions) + " dimensions");
+  // Boost's lattice holds direction integer k of dimension d at k * dimensions + d, already
+  // shifted to the top of a 32-bit word (the form the Gray-code update XORs in).
+  const boost::random::qrng_detail::sobol_lattice<uint32_t, kBits, boost::random::default_sobol_table> lattice(
+      static_cast<size_t>(dimensions));
   directions_.assign(static_cast<size_t>(dimensions), std::array<uint32_t, kBits>{});
   shifts_.assign(static_cast<size_t>(dimensions), 0);
   for (int d = 0; d < dimensions; ++d) {
     auto& v = directions_[static_cast<size_t>(d)];
-    if (d == 0) {
-      for (int k = 0; k < kBits; ++k) v[static_cast<size_t>(k)] = 1u << (kBits - 1 - k);
-    } else {
-      const JoeKuoRow& row = kJoeKuo[static_cast<size_t>(d - 1)];
-      const int s = row.degree;
-      for (int k = 0; k < s; ++k) v[static_cast<size_t>(k)] = row.m[static_cast<size_t>(k)] << (kBits - 1 - k);
-      for (int k = s; k < kBits; ++k) {
-        uint32_t next = v[static_cast<size_t>(k - s)] ^ (v[static_cast<size_t>(k - s)] >> s);
-        for (int j = 1; j < s; ++j)
-          if ((row.coefficients >> (s - 1 - j)) & 1u) next ^= v[static_cast<size_t>(k - j)];
-        v[static_cast<size_t>(k)] = next;
-      }
-    }
+    for (int k = 0; k < kBits; ++k)
+      v[static_cast<size_t>(k)] = *lattice.iter_at(static_cast<size_t>(k) * static_cast<size_t>(dimensions) +
+                                                   static_cast<size_t>(d));
     if (!scramble) continue;
     // Linear matrix scrambling: output bit i (from the most significant) becomes the XOR of
     // input bits j <= i selected by row i of a random unit lower-triangular matrix.
@@ -109,8 +79,7 @@ namespace {
 
 class SobolSampler : public Sampler {
  public:
-  explicit SobolSampler(uint64_t seed)
-      : seed_(seed), sequence_(detail::SobolSequence::kMaxDimensions, true, seed) {}
+  explicit SobolSampler(uint64_t seed) : seed_(seed) {}
   std::string name() const override { return "sobol"; }
 
   double sample_independent(const StudyHistory& history, const FrozenTrial& trial, const std::string& name,
@@ -118,7 +87,7 @@ class SobolSampler : public Sampler {
     // Dimension = rank of the name among every parameter name met so far (sorted), which is
     // stable for a fixed space and needs no state beyond the history. The names of finished
     // trials are remembered, so each call scans only the trials added since.
-    int dimension;
+    double u;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (scanned_ > history.trials.size()) {  // another history: start over
@@ -139,23 +108,34 @@ class SobolSampler : public Sampler {
         }
       }
       for (const auto& entry : trial.distributions) names.insert(entry.first);
-      dimension = static_cast<int>(std::distance(names.begin(), names.find(name)));
-    }
-    double u;
-    if (dimension < detail::SobolSequence::kMaxDimensions) {
-      u = sequence_.point(static_cast<uint64_t>(trial.number), dimension);
-    } else {
-      auto rng = detail::proposal_rng(seed_, trial.number, "sobol/" + name);
-      u = detail::uniform01(rng);
+      const int dimension = static_cast<int>(std::distance(names.begin(), names.find(name)));
+      if (dimension >= detail::SobolSequence::kMaxDimensions) {
+        auto rng = detail::proposal_rng(seed_, trial.number, "sobol/" + name);
+        u = detail::uniform01(rng);
+      } else {
+        u = sequence(dimension).point(static_cast<uint64_t>(trial.number), dimension);
+      }
     }
     return detail::value_from_unit(distribution, u);
   }
 
  private:
+  // A sequence with at least dimension + 1 dimensions (caller holds mutex_). It grows by
+  // doubling, and since each dimension scrambles from (seed, dimension) alone, growing does not
+  // move the points of the dimensions already in use.
+  const detail::SobolSequence& sequence(int dimension) {
+    if (!sequence_ || sequence_->dimensions() <= dimension) {
+      const int size = std::min(detail::SobolSequence::kMaxDimensions,
+                                std::max({dimension + 1, 2 * (sequence_ ? sequence_->dimensions() : 0), 32}));
+      sequence_ = std::make_unique<detail::SobolSequence>(size, true, seed_);
+    }
+    return *sequence_;
+  }
+
   uint64_t seed_;
-  detail::SobolSequence sequence_;
   std::mutex mutex_;
-  std::set<std::string> known_names_;  // parameter names of history.trials[0, scanned_)
+  std::unique_ptr<detail::SobolSequence> sequence_;  // built on first use, grown when needed
+  std::set<std::string> known_names_;                // parameter names of history.trials[0, scanned_)
   size_t scanned_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // The Sobol low-discrepancy sequence (private; the Sobol sampler and the GP sampler's
-// acquisition starts may use it). See sobol_sampler.cpp for the source of the direction numbers.
+// acquisition starts may use it). The direction numbers come from Boost.Random's table (see
+// sobol_sampler.cpp); this header does not include Boost, so its users compile as before.
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -9,11 +10,14 @@ namespace nntune::tune::detail {
 
 class SobolSequence {
  public:
-  static constexpr int kMaxDimensions = 21;
+  // Boost's table (Joe and Kuo's new-joe-kuo-6.21201, cut at BOOST_RANDOM_SOBOL_MAX_DIMENSION);
+  // sobol_sampler.cpp checks this number against Boost's at compile time.
+  static constexpr int kMaxDimensions = 3667;
   static constexpr int kBits = 32;
 
-  // scramble: random linear matrix scrambling and digital shift drawn from `seed`;
-  // unscrambled, point 0 is the origin and the sequence matches the published one.
+  // scramble: random linear matrix scrambling and digital shift drawn from `seed`, independently
+  // per dimension, so dimension d scrambles the same whatever `dimensions` is; unscrambled,
+  // point 0 is the origin and the sequence matches the published one.
   SobolSequence(int dimensions, bool scramble, uint64_t seed);
   int dimensions() const { return dimensions_; }
   // Coordinate `dimension` (0-based) of point `index`, in [0, 1).
