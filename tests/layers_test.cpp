@@ -430,6 +430,8 @@ TEST(LayerConfig, KnownTypesAndActivations) {
     json config = {{"type", type}};
     if (type == "dense") config["units"] = 1;
     if (type == "activation") config["name"] = "relu";
+    if (type == "conv2d") config["filters"] = 1;
+    if (type == "conv2d" || type == "max_pool2d" || type == "avg_pool2d") config["kernel"] = 2;
     EXPECT_NO_THROW(make_layer(config)) << type;
   }
 }
@@ -437,7 +439,7 @@ TEST(LayerConfig, KnownTypesAndActivations) {
 TEST(LayerConfig, BadConfigsNameTheLayerKeyAndAllowedValues) {
   EXPECT_ERROR_CONTAINS(make_layer({{"units", 3}}), "needs a \"type\"", "dense", "batch_norm");
   EXPECT_ERROR_CONTAINS(make_layer(json::array()), "needs a \"type\"");
-  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}}), "unknown layer type \"conv2d\"", "dense, activation, dropout");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv3d"}}), "unknown layer type \"conv3d\"", "dense, activation, dropout");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}}), "dense layer", "'units' is required");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", -3}}), "dense layer", "'units'", "positive integer",
                         "-3");

@@ -77,7 +77,8 @@ class Layer {
 };
 
 // Builds a layer from its config. Known types: dense, activation (and the shorthands relu,
-// sigmoid, tanh, leaky_relu, elu, gelu, softmax), dropout, batch_norm, flatten.
+// sigmoid, tanh, leaky_relu, elu, gelu, softmax), dropout, batch_norm, flatten, and for images
+// of shape (height, width, channels): conv2d, max_pool2d, avg_pool2d, global_avg_pool2d.
 // Throws Error naming the unknown type or key and the allowed ones.
 std::unique_ptr<Layer> make_layer(const nlohmann::json& config);
 const std::vector<std::string>& layer_types();

@@ -14,5 +14,9 @@ std::unique_ptr<Layer> make_activation(const nlohmann::json& config, const std::
 std::unique_ptr<Layer> make_dropout(const nlohmann::json& config);
 std::unique_ptr<Layer> make_batch_norm(const nlohmann::json& config);
 std::unique_ptr<Layer> make_flatten(const nlohmann::json& config);
+std::unique_ptr<Layer> make_conv2d(const nlohmann::json& config);
+std::unique_ptr<Layer> make_max_pool2d(const nlohmann::json& config);
+std::unique_ptr<Layer> make_avg_pool2d(const nlohmann::json& config);
+std::unique_ptr<Layer> make_global_avg_pool2d(const nlohmann::json& config);
 
 }  // namespace nntune::layers

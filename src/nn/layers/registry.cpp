@@ -11,11 +11,12 @@ namespace nntune {
 
 const std::vector<std::string>& activation_names() { return layers::activation_kind_names(); }
 
-// Every accepted "type": the five layer kinds, then each activation name as a shorthand for
+// Every accepted "type": the layer kinds, then each activation name as a shorthand for
 // {"type": "activation", "name": ...}.
 const std::vector<std::string>& layer_types() {
   static const std::vector<std::string> types = [] {
-    std::vector<std::string> t = {"dense", "activation", "dropout", "batch_norm", "flatten"};
+    std::vector<std::string> t = {"dense",  "activation", "dropout",    "batch_norm",
+                                      "flatten", "conv2d",    "max_pool2d", "avg_pool2d", "global_avg_pool2d"};
     for (const std::string& name : activation_names()) t.push_back(name);
     return t;
   }();
@@ -31,6 +32,10 @@ std::unique_ptr<Layer> make_layer(const nlohmann::json& config) {
   if (type == "dropout") return layers::make_dropout(config);
   if (type == "batch_norm") return layers::make_batch_norm(config);
   if (type == "flatten") return layers::make_flatten(config);
+  if (type == "conv2d") return layers::make_conv2d(config);
+  if (type == "max_pool2d") return layers::make_max_pool2d(config);
+  if (type == "avg_pool2d") return layers::make_avg_pool2d(config);
+  if (type == "global_avg_pool2d") return layers::make_global_avg_pool2d(config);
   const auto& activations = activation_names();
   if (type == "activation" || std::find(activations.begin(), activations.end(), type) != activations.end())
     return layers::make_activation(config, type);
