@@ -1,10 +1,13 @@
 #include "nn/gemm.hpp"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
 
 #include "nn/gemm_bf16.hpp"
+#include "nn/gemm_fp32.hpp"
 #include "nntune/error.hpp"
 
 #ifdef NNTUNE_WITH_OPENBLAS
@@ -19,11 +22,24 @@ using Stride = Eigen::OuterStride<>;
 using ConstMap = Eigen::Map<const RowMatrix, Eigen::Unaligned, Stride>;
 using Map = Eigen::Map<RowMatrix, Eigen::Unaligned, Stride>;
 
+GemmBackend default_backend() {
 #ifdef NNTUNE_WITH_OPENBLAS
-std::atomic<GemmBackend> g_backend{GemmBackend::OpenBlas};
+  if (!detail::cpu_has_avx512f()) return GemmBackend::OpenBlas;
+  // OpenBLAS only says which kernels it chose by name. Its AVX-512 SGEMM kernels are the
+  // SkylakeX ones (Cooperlake and SapphireRapids reuse them); anything else on an AVX-512 CPU
+  // (Prescott: an OpenBLAS that does not know this CPU; Haswell: OPENBLAS_CORETYPE) is slower
+  // than nntune's own kernel.
+  std::string core = openblas_core_name();
+  std::transform(core.begin(), core.end(), core.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  for (const char* avx512_core : {"skylakex", "cooperlake", "sapphirerapids"})
+    if (core == avx512_core) return GemmBackend::OpenBlas;
+  return GemmBackend::Avx512;
 #else
-std::atomic<GemmBackend> g_backend{GemmBackend::Eigen};
+  return detail::cpu_has_avx512f() ? GemmBackend::Avx512 : GemmBackend::Eigen;
 #endif
+}
+
+std::atomic<GemmBackend> g_backend{default_backend()};
 
 thread_local GemmPrecision t_precision = GemmPrecision::Fp32;
 
@@ -69,12 +85,17 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
     return;
   }
 #endif
+  if (g_backend.load(std::memory_order_relaxed) == GemmBackend::Avx512) {
+    detail::gemm_fp32_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 GemmBackend gemm_backend() { return g_backend.load(); }
 
 bool gemm_backend_available(GemmBackend backend) {
+  if (backend == GemmBackend::Avx512) return detail::cpu_has_avx512f();
 #ifdef NNTUNE_WITH_OPENBLAS
   return true;
 #else
@@ -82,7 +103,18 @@ bool gemm_backend_available(GemmBackend backend) {
 #endif
 }
 
+std::string openblas_core_name() {
+#ifdef NNTUNE_WITH_OPENBLAS
+  const char* name = openblas_get_corename();
+  return name ? name : "";
+#else
+  return "";
+#endif
+}
+
 void set_gemm_backend(GemmBackend backend) {
+  if (backend == GemmBackend::Avx512 && !gemm_backend_available(backend))
+    throw Error("GEMM backend 'avx512' needs a CPU with AVX-512F, and this CPU does not have it");
   if (!gemm_backend_available(backend))
     throw Error("GEMM backend '" + gemm_backend_name(backend) +
                 "' is not compiled in; rebuild with -DNNTUNE_BLAS=ON");
@@ -90,7 +122,11 @@ void set_gemm_backend(GemmBackend backend) {
 }
 
 std::string gemm_backend_name(GemmBackend backend) {
-  return backend == GemmBackend::OpenBlas ? "openblas" : "eigen";
+  switch (backend) {
+    case GemmBackend::OpenBlas: return "openblas";
+    case GemmBackend::Avx512: return "avx512";
+    default: return "eigen";
+  }
 }
 
 GemmPrecision gemm_precision() { return t_precision; }
