@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
     add_channel_axis(train.x);
     add_channel_axis(test.x);
 
+    std::printf("gemm %s (OpenBLAS core %s), precision %s, batch %lld\n",
+                nntune::gemm_backend_name(nntune::gemm_backend()).c_str(), nntune::openblas_core_name().c_str(),
+                precision.c_str(), static_cast<long long>(batch));
     nntune::Network net;
     net.add(nntune::make_layer(
         {{"type", "conv2d"}, {"filters", 32}, {"kernel", 3}, {"padding", "same"}, {"activation", "relu"}}));

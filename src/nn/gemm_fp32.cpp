@@ -87,9 +87,8 @@ NNTUNE_AVX512_TARGET void pack(const float* src, int64_t ld, bool k_contiguous, 
           _mm512_store_ps(dst, _mm512_maskz_loadu_ps(first_lanes(count), row));
           _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(first_lanes(count - 16), row + 16));
         } else {
-          int64_t j = 0;
-          for (; j < count; ++j) dst[j] = row[j];
-          for (; j < width; ++j) dst[j] = 0.0f;
+          static_assert(width <= 16, "A panels fit one vector");
+          _mm512_mask_storeu_ps(dst, first_lanes(width), _mm512_maskz_loadu_ps(first_lanes(count), row));
         }
       }
     } else {
@@ -106,17 +105,24 @@ NNTUNE_AVX512_TARGET void pack(const float* src, int64_t ld, bool k_contiguous, 
   }
 }
 
-template <int vecs>
-NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
-                                       int64_t rows, int64_t cols, float alpha, float beta) {
+// C tile (rows x cols, at most kMr x 16 * vecs) = alpha * A_panel * B_panel + beta * C.
+// A is read in place when its rows are k-contiguous (a_row_stride = lda, a_k_stride = 1), so
+// the common untransposed A needs no packing (for a product with few columns, such as a
+// convolution's 64 filters, packing A would cost about as much as the multiply-adds): then
+// row i starts at a + i * lda. A packed panel holds kMr values per k.
+template <int vecs, bool in_place>
+NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, int64_t lda, const float* b, float* c,
+                                       int64_t ldc, int64_t rows, int64_t cols, float alpha, float beta) {
   __m512 acc[kMr][vecs];
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
+  const float* a_row[kMr];
+  for (int64_t i = 0; i < kMr; ++i) a_row[i] = a + i * lda;
   for (int64_t p = 0; p < depth; ++p) {
     __m512 bv[vecs];
     for (int v = 0; v < vecs; ++v) bv[v] = _mm512_load_ps(b + p * kNr + 16 * v);
     for (int64_t i = 0; i < kMr; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[p * kMr + i]);
+      const __m512 ai = _mm512_set1_ps(in_place ? a_row[i][p] : a[p * kMr + i]);
       for (int v = 0; v < vecs; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
   }
@@ -165,14 +171,27 @@ NNTUNE_AVX512_TARGET void gemm_fp32_avx512(bool trans_a, bool trans_b, int64_t m
       pack<kNr>(b_k_contiguous ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, b_k_contiguous, nc, kc, packed_b);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
-        pack<kMr>(a_k_contiguous ? a + ic * lda + pc : a + pc * lda + ic, lda, a_k_contiguous, mc, kc, packed_a);
+        // Untransposed A is read in place, but for a last panel of fewer than kMr rows (the
+        // kernel reads kMr rows): that one is packed with zero rows.
+        const float* a_block = a_k_contiguous ? a + ic * lda + pc : a + pc * lda + ic;
+        const int64_t full_rows = a_k_contiguous ? mc / kMr * kMr : 0;
+        if (mc > full_rows)
+          pack<kMr>(a_k_contiguous ? a_block + full_rows * lda : a_block, lda, a_k_contiguous, mc - full_rows, kc,
+                    packed_a);
         for (int64_t jr = 0; jr < nc; jr += kNr) {
           const float* b_panel = packed_b + (jr / kNr) * kc * kNr;
           const int64_t cols = std::min(kNr, nc - jr);
-          auto* kernel = cols > 16 ? &micro_kernel<2> : &micro_kernel<1>;
+          auto* in_place = cols > 16 ? &micro_kernel<2, true> : &micro_kernel<1, true>;
+          auto* packed = cols > 16 ? &micro_kernel<2, false> : &micro_kernel<1, false>;
           for (int64_t ir = 0; ir < mc; ir += kMr) {
-            kernel(kc, packed_a + (ir / kMr) * kc * kMr, b_panel, c + (ic + ir) * ldc + jc + jr, ldc,
-                   std::min(kMr, mc - ir), cols, alpha, beta_here);
+            float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            const int64_t rows = std::min(kMr, mc - ir);
+            if (ir < full_rows) {
+              in_place(kc, a_block + ir * lda, lda, b_panel, c_tile, ldc, rows, cols, alpha, beta_here);
+            } else {
+              packed(kc, packed_a + ((ir - full_rows) / kMr) * kc * kMr, 0, b_panel, c_tile, ldc, rows, cols, alpha,
+                     beta_here);
+            }
           }
         }
       }
