@@ -276,6 +276,7 @@ INSTANTIATE_TEST_SUITE_P(
     Geometries, PoolCases,
     ::testing::Values(
         PoolCase{"max2x2", {{"type", "max_pool2d"}, {"kernel", 2}}, {4, 6, 3}},
+        PoolCase{"max2x2_last_row_and_column_uncovered", {{"type", "max_pool2d"}, {"kernel", 2}}, {5, 7, 2}},
         PoolCase{"max3x3_stride2_pad1_odd", {{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, {5, 7, 2}},
         PoolCase{"max_rect_overlap", {{"type", "max_pool2d"}, {"kernel", json::array({2, 3})}, {"stride", json::array({1, 2})}}, {4, 5, 2}},
         PoolCase{"max_same_odd", {{"type", "max_pool2d"}, {"kernel", 2}, {"padding", "same"}}, {5, 3, 2}},

@@ -19,6 +19,7 @@
 // A 1x1 convolution with stride 1 and one group needs no im2col at all: the input is col.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "nn/gemm.hpp"
 #include "nn/layers/activation_kernels.hpp"
@@ -72,7 +73,8 @@ class Conv2d final : public Layer {
     pixels_ = plan_.out_h * plan_.out_w;
     pointwise_ = window_.kernel.h == 1 && window_.kernel.w == 1 && window_.stride.h == 1 && window_.stride.w == 1 &&
                  plan_.pad_top == 0 && plan_.pad_left == 0 && groups_ == 1;
-    chunk_samples_ = std::max<int64_t>(1, kColFloats / std::max<int64_t>(1, pixels_ * group_k_));
+    // col, dcol and dz of a chunk each stay near kColFloats.
+    chunk_samples_ = std::max<int64_t>(1, kColFloats / std::max<int64_t>(1, pixels_ * std::max(group_k_, filters_)));
     params_.clear();
     params_.push_back({"weight", groups_ * group_k_ * group_filters_, true});
     if (use_bias_) params_.push_back({"bias", filters_, false});
@@ -109,36 +111,45 @@ class Conv2d final : public Layer {
         gemm(false, false, rows, group_filters_, group_k_, 1.0f, col, group_k_, weight + g * group_k_ * group_filters_,
              group_filters_, 0.0f, z_chunk + g * group_filters_, filters_);
       }
-    }
-    const int64_t all_rows = n * pixels_;
-    if (keep_pre_activation) {
-      if (bias) activation_forward({ActivationKind::Linear}, z, bias, z, all_rows, filters_);
-      activation_forward(activation_, z, nullptr, out.data(), all_rows, filters_);
-    } else if (bias || activation_.kind != ActivationKind::Linear) {
-      activation_forward(activation_, z, bias, out.data(), all_rows, filters_);
+      // Bias and activation while the chunk's output is still in cache.
+      float* out_chunk = out.data() + n0 * pixels_ * filters_;
+      if (keep_pre_activation) {
+        if (bias) activation_forward({ActivationKind::Linear}, z_chunk, bias, z_chunk, rows, filters_);
+        activation_forward(activation_, z_chunk, nullptr, out_chunk, rows, filters_);
+      } else if (bias || activation_.kind != ActivationKind::Linear) {
+        activation_forward(activation_, z_chunk, bias, out_chunk, rows, filters_);
+      }
     }
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
-    const int64_t n = in.batch(), all_rows = n * pixels_;
+    const int64_t n = in.batch();
     float* bias_grad = use_bias_ ? params_[1].grad : nullptr;
-    const float* dz = grad_out.data();
-    if (activation_.kind != ActivationKind::Linear) {
-      batch_shape_[0] = n;
-      grad_pre_activation_.resize(batch_shape_);
-      activation_backward(activation_, pre_activation_.data(), out.data(), grad_out.data(),
-                          grad_pre_activation_.data(), bias_grad, all_rows, filters_);
-      dz = grad_pre_activation_.data();
-    } else if (bias_grad) {
-      column_sums(grad_out.data(), all_rows, filters_, bias_grad);
-    }
+    if (bias_grad) std::fill(bias_grad, bias_grad + filters_, 0.0f);
+    const bool linear = activation_.kind == ActivationKind::Linear;
+    if (!linear) bias_chunk_.resize(static_cast<size_t>(filters_));
     if (grad_in) grad_in->resize(in.shape());
     const float* weight = params_[0].value;
     float* weight_grad = params_[0].grad;
     const int64_t in_sample = in.features();
     for (int64_t n0 = 0; n0 < n; n0 += chunk_samples_) {
       const int64_t count = std::min(chunk_samples_, n - n0), rows = count * pixels_;
-      const float* dz_chunk = dz + n0 * pixels_ * filters_;
+      // dLoss/dz of the chunk: grad_out itself for a linear activation, else computed here
+      // into a chunk-sized buffer that the products below read while it is in cache.
+      const int64_t first = n0 * pixels_ * filters_;
+      const float* dz_chunk = grad_out.data() + first;
+      if (!linear) {
+        dz_.resize({rows, filters_});
+        activation_backward(activation_, keeps_pre_activation() ? pre_activation_.data() + first : nullptr,
+                            out.data() + first, grad_out.data() + first, dz_.data(),
+                            bias_grad ? bias_chunk_.data() : nullptr, rows, filters_);
+        if (bias_grad)
+          for (int64_t f = 0; f < filters_; ++f) bias_grad[f] += bias_chunk_[static_cast<size_t>(f)];
+        dz_chunk = dz_.data();
+      } else if (bias_grad) {
+        column_sums(dz_chunk, rows, filters_, bias_chunk_sums(filters_));
+        for (int64_t f = 0; f < filters_; ++f) bias_grad[f] += bias_chunk_[static_cast<size_t>(f)];
+      }
       if (grad_in && !pointwise_)
         std::fill(grad_in->data() + n0 * in_sample, grad_in->data() + (n0 + count) * in_sample, 0.0f);
       for (int64_t g = 0; g < groups_; ++g) {
@@ -245,6 +256,12 @@ class Conv2d final : public Layer {
     }
   }
 
+  bool keeps_pre_activation() const { return !derivative_from_output(activation_); }
+  float* bias_chunk_sums(int64_t size) {
+    bias_chunk_.resize(static_cast<size_t>(size));
+    return bias_chunk_.data();
+  }
+
   int64_t filters_;
   Window2d window_;
   int64_t groups_;
@@ -255,9 +272,9 @@ class Conv2d final : public Layer {
   int64_t channels_ = 0, group_channels_ = 0, group_filters_ = 0, group_k_ = 0, pixels_ = 0, chunk_samples_ = 1;
   bool pointwise_ = false;
   Shape batch_shape_;           // (batch, out_h, out_w, filters); a member so resizing never allocates
-  Tensor col_, dcol_;           // im2col of one chunk and its gradient, reused across batches
-  Tensor pre_activation_;       // kept only when f' cannot be read from the output (gelu, ...)
-  Tensor grad_pre_activation_;  // dLoss/dz, reused across batches
+  Tensor col_, dcol_, dz_;  // im2col of one chunk, its gradient and dLoss/dz, reused across batches
+  Tensor pre_activation_;   // kept only when f' cannot be read from the output (gelu, ...)
+  std::vector<float> bias_chunk_;  // one chunk's bias gradient
 };
 
 }  // namespace

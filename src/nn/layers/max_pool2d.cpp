@@ -24,6 +24,11 @@ class MaxPool2d final : public Layer {
   Shape build(const Shape& input_sample_shape) override {
     plan_ = plan_window("max_pool2d", window_, input_sample_shape, true);
     channels_ = input_sample_shape[2];
+    // Windows that tile the image exactly (2x2 stride 2 on 28x28) cover every input pixel
+    // once, so backward can write each input gradient directly instead of zeroing and adding.
+    tiles_ = window_.stride.h == window_.kernel.h && window_.stride.w == window_.kernel.w && plan_.pad_top == 0 &&
+             plan_.pad_left == 0 && plan_.out_h * window_.kernel.h == plan_.in_h &&
+             plan_.out_w * window_.kernel.w == plan_.in_w;
     batch_shape_ = {0, plan_.out_h, plan_.out_w, channels_};
     return {plan_.out_h, plan_.out_w, channels_};
   }
@@ -72,6 +77,10 @@ class MaxPool2d final : public Layer {
     if (!grad_in) return;
     const int64_t n = in.batch(), in_sample = in.features(), out_sample = grad_out.features();
     grad_in->resize(in.shape());
+    if (tiles_) {
+      backward_tiled(grad_out, *grad_in, n);
+      return;
+    }
     grad_in->set_zero();
     for (int64_t s = 0; s < n; ++s) {
       float* gin = grad_in->data() + s * in_sample;
@@ -84,9 +93,30 @@ class MaxPool2d final : public Layer {
   nlohmann::json config() const override { return pool_config("max_pool2d", window_); }
 
  private:
+  void backward_tiled(const Tensor& grad_out, Tensor& grad_in, int64_t n) const {
+    const int64_t c = channels_, in_w = plan_.in_w, out_sample = plan_.out_h * plan_.out_w * c;
+    for (int64_t s = 0; s < n; ++s) {
+      float* gin = grad_in.data() + s * plan_.in_h * in_w * c;
+      const float* g = grad_out.data() + s * out_sample;
+      const int32_t* a = argmax_.data() + s * out_sample;
+      for (int64_t oy = 0; oy < plan_.out_h; ++oy) {
+        for (int64_t ox = 0; ox < plan_.out_w; ++ox, g += c, a += c) {
+          for (int64_t iy = oy * window_.kernel.h; iy < (oy + 1) * window_.kernel.h; ++iy) {
+            for (int64_t ix = ox * window_.kernel.w; ix < (ox + 1) * window_.kernel.w; ++ix) {
+              const int32_t offset = static_cast<int32_t>((iy * in_w + ix) * c);
+              float* d = gin + offset;
+              for (int64_t j = 0; j < c; ++j) d[j] = a[j] == offset + static_cast<int32_t>(j) ? g[j] : 0.0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
   Window2d window_;
   WindowPlan plan_;
   int64_t channels_ = 0;
+  bool tiles_ = false;
   Shape batch_shape_;
   std::vector<int32_t> argmax_;  // per output value: its source's offset within the input sample
 };
