@@ -6,7 +6,10 @@
 # bf16 (train.precision: bf16) against PyTorch's bf16 autocast, in one run, REPEATS times.
 # Usage: bench/run_cnn_bench.sh [EPOCHS] [REPEATS] [BATCH] [ANCHORS_DIR]
 #
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README), unless
+# BENCH_OPENBLAS_CORETYPE is given: then both sides run with OPENBLAS_CORETYPE set to it (on a CPU
+# that Debian's OpenBLAS 0.3.21 does not know, e.g. a Sapphire Rapids Xeon, it falls back to its
+# SSE3 "Prescott" kernels, which slows PyTorch's dense layers; SkylakeX gives both sides AVX-512).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-1}
@@ -16,8 +19,10 @@ anchors=$(cd "${4:-../shared/anchors}" && pwd)
 scripts/deps.sh build data bench
 scripts/build.sh >/dev/null
 
+coretype=(-u OPENBLAS_CORETYPE)
+[ -n "${BENCH_OPENBLAS_CORETYPE:-}" ] && coretype=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS_CORETYPE")
 run() {  # run CMD... -> the command's stdout, then "peak_kb N"
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+  env -u OPENBLAS_L2_SIZE "${coretype[@]}" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
     /usr/bin/time -f "peak_kb %M" "$@" 2>&1
 }
 best_rate() { grep -E '^epoch' | grep -oE '[0-9]+ samples/s' | awk '{ if ($1 > m) m = $1 } END { print m + 0 }'; }
@@ -26,6 +31,7 @@ last_acc() { grep -oE 'test_acc [0-9.]+' | tail -1 | awk '{ print $2 }'; }
 peak_mb() { grep -oE 'peak_kb [0-9]+' | awk '{ printf "%.0f", $2 / 1024 }'; }
 ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 
+echo "OPENBLAS_CORETYPE: ${BENCH_OPENBLAS_CORETYPE:-unset}"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-3s %-5s %10s %10s %6s %10s %10s %6s %8s %8s %7s %7s\n' rep prec nn_train torch_train ratio nn_infer \
   torch_infer ratio nn_MB torch_MB nn_acc t_acc
