@@ -11,12 +11,11 @@ namespace nntune {
 
 const std::vector<std::string>& activation_names() { return layers::activation_kind_names(); }
 
-// Every accepted "type": the layer kinds, then each activation name as a shorthand for
+// Every accepted "type": the five layer kinds, then each activation name as a shorthand for
 // {"type": "activation", "name": ...}.
 const std::vector<std::string>& layer_types() {
   static const std::vector<std::string> types = [] {
-    std::vector<std::string> t = {"dense",  "activation", "dropout",    "batch_norm",
-                                      "flatten", "conv2d",    "max_pool2d", "avg_pool2d", "global_avg_pool2d"};
+    std::vector<std::string> t = {"dense", "activation", "dropout", "batch_norm", "flatten"};
     for (const std::string& name : activation_names()) t.push_back(name);
     return t;
   }();
@@ -32,6 +31,9 @@ std::unique_ptr<Layer> make_layer(const nlohmann::json& config) {
   if (type == "dropout") return layers::make_dropout(config);
   if (type == "batch_norm") return layers::make_batch_norm(config);
   if (type == "flatten") return layers::make_flatten(config);
+  // The image layers are built here but not yet listed in layer_types(): the spec schema derives
+  // its enumeration from that list, and the spec side of images (channel axis, conv blocks) is
+  // not written yet.
   if (type == "conv2d") return layers::make_conv2d(config);
   if (type == "max_pool2d") return layers::make_max_pool2d(config);
   if (type == "avg_pool2d") return layers::make_avg_pool2d(config);
