@@ -1,9 +1,7 @@
 #include "nn/gemm.hpp"
 
 #include <Eigen/Core>
-#include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <mutex>
 
 #include "nn/gemm_bf16.hpp"
@@ -23,19 +21,17 @@ using ConstMap = Eigen::Map<const RowMatrix, Eigen::Unaligned, Stride>;
 using Map = Eigen::Map<RowMatrix, Eigen::Unaligned, Stride>;
 
 GemmBackend default_backend() {
+  // nntune's own AVX-512 kernel wherever the CPU has AVX-512F. Measured on the Fashion-MNIST CNN
+  // (docs/benchmarks.md): OpenBLAS 0.3.21 does not recognise the Xeon here and falls back to
+  // SSE3 kernels (Prescott), ~10x slower; even with its AVX-512 kernels forced
+  // (OPENBLAS_CORETYPE=SkylakeX) it runs the convolution products, whose output has only 32-64
+  // columns, at a third of this kernel's inference speed (it packs A, which for so few columns
+  // costs about as much as the multiply-adds). On the MLP's products the two are within 10%.
+  if (detail::cpu_has_avx512f()) return GemmBackend::Avx512;
 #ifdef NNTUNE_WITH_OPENBLAS
-  if (!detail::cpu_has_avx512f()) return GemmBackend::OpenBlas;
-  // OpenBLAS only says which kernels it chose by name. Its AVX-512 SGEMM kernels are the
-  // SkylakeX ones (Cooperlake and SapphireRapids reuse them); anything else on an AVX-512 CPU
-  // (Prescott: an OpenBLAS that does not know this CPU; Haswell: OPENBLAS_CORETYPE) is slower
-  // than nntune's own kernel.
-  std::string core = openblas_core_name();
-  std::transform(core.begin(), core.end(), core.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  for (const char* avx512_core : {"skylakex", "cooperlake", "sapphirerapids"})
-    if (core == avx512_core) return GemmBackend::OpenBlas;
-  return GemmBackend::Avx512;
+  return GemmBackend::OpenBlas;
 #else
-  return detail::cpu_has_avx512f() ? GemmBackend::Avx512 : GemmBackend::Eigen;
+  return GemmBackend::Eigen;
 #endif
 }
 

@@ -13,9 +13,8 @@ enum class GemmBackend { Eigen, OpenBlas, Avx512 };
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// Default: OpenBLAS when built with it (one thread), else Eigen; but Avx512 on an AVX-512 CPU
-// whose OpenBLAS did not pick AVX-512 kernels (an OpenBLAS older than the CPU falls back to
-// generic SSE3 kernels, ~10x slower; docs/benchmarks.md).
+// Default: Avx512 on a CPU with AVX-512F (faster than OpenBLAS on convolutions, equal on the
+// MLP; docs/benchmarks.md), else OpenBLAS when built with it (one thread), else Eigen.
 GemmBackend gemm_backend();
 void set_gemm_backend(GemmBackend backend);  // throws Error if not compiled in
 bool gemm_backend_available(GemmBackend backend);

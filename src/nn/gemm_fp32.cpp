@@ -8,9 +8,10 @@
 // padded with zeros, so the kernel runs full tiles and masks only its stores.
 //
 // Why it exists: OpenBLAS chooses its kernels by the CPU it recognises, and a release older
-// than the CPU (Debian 12's 0.3.21 on a Sapphire Rapids Xeon) falls back to its generic SSE3
-// "Prescott" kernels, about 10x slower. nntune::gemm uses this kernel instead whenever OpenBLAS
-// has not picked AVX-512 kernels on an AVX-512 machine (nn/gemm.cpp).
+// than the CPU (Debian 12's 0.3.21 on the Xeon here) falls back to its generic SSE3 "Prescott"
+// kernels, about 10x slower; and for products with few columns (a convolution's 32-64
+// filters) its packing of A costs about as much as the multiply-adds, which this kernel avoids
+// by reading an untransposed A in place. nntune::gemm uses it on every AVX-512 CPU (nn/gemm.cpp).
 #include "nn/gemm_fp32.hpp"
 
 #include <immintrin.h>
