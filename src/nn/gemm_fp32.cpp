@@ -33,7 +33,7 @@ namespace {
 
 constexpr int64_t kMr = 12;    // rows of a register tile
 constexpr int64_t kNr = 32;    // columns of a register tile: two zmm of 16 fp32
-constexpr int64_t kKc = 256;   // k per packed slice: a B panel is 256 * 128 B = 32 KiB (L1)
+constexpr int64_t kKc = 384;   // most k per packed slice: a B panel is at most 384 * 128 B = 48 KiB
 constexpr int64_t kMc = 240;   // rows per packed A block (multiple of kMr): 240 KiB (L2)
 constexpr int64_t kNc = 2048;  // columns per packed B block (multiple of kNr)
 
@@ -117,13 +117,11 @@ NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, int64_t ld
   __m512 acc[kMr][vecs];
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
-  const float* a_row[kMr];
-  for (int64_t i = 0; i < kMr; ++i) a_row[i] = a + i * lda;
   for (int64_t p = 0; p < depth; ++p) {
     __m512 bv[vecs];
     for (int v = 0; v < vecs; ++v) bv[v] = _mm512_load_ps(b + p * kNr + 16 * v);
     for (int64_t i = 0; i < kMr; ++i) {
-      const __m512 ai = _mm512_set1_ps(in_place ? a_row[i][p] : a[p * kMr + i]);
+      const __m512 ai = _mm512_set1_ps(in_place ? a[i * lda + p] : a[p * kMr + i]);
       for (int v = 0; v < vecs; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
   }
@@ -161,13 +159,16 @@ NNTUNE_AVX512_TARGET void gemm_fp32_avx512(bool trans_a, bool trans_b, int64_t m
   }
   const bool a_k_contiguous = !trans_a;
   const bool b_k_contiguous = trans_b;
-  const int64_t kc_max = std::min(k, kKc);
+  // k is cut into equal slices (784 -> 3 x 262, not 384 + 384 + 16): every kernel call then
+  // runs a long loop, and its fixed cost (zeroing and storing 24 accumulators) stays small.
+  const int64_t slices = (k + kKc - 1) / kKc;
+  const int64_t kc_max = (k + slices - 1) / slices;
   float* packed_b = t_packed_b.get(round_up(std::min(n, kNc), kNr) * kc_max);
   float* packed_a = t_packed_a.get(round_up(std::min(m, kMc), kMr) * kc_max);
   for (int64_t jc = 0; jc < n; jc += kNc) {
     const int64_t nc = std::min(kNc, n - jc);
-    for (int64_t pc = 0; pc < k; pc += kKc) {
-      const int64_t kc = std::min(kKc, k - pc);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
       const float beta_here = pc == 0 ? beta : 1.0f;
       pack<kNr>(b_k_contiguous ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, b_k_contiguous, nc, kc, packed_b);
       for (int64_t ic = 0; ic < m; ic += kMc) {
