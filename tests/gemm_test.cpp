@@ -253,6 +253,36 @@ TEST(Fp32Gemm, IsTheDefaultAndKeepsFullPrecision) {
   EXPECT_EQ(c, a);
 }
 
+// Every fp32 backend, nntune's AVX-512 kernel included (its blocks: 12 x 32 tiles, k slices of
+// 256, 240-row and 2048-column blocks), against the double product, with a NaN in C that
+// beta = 0 must not read.
+TEST(Fp32Gemm, EveryBackendMatchesTheDoubleProduct) {
+  const GemmBackend original = gemm_backend();
+  std::vector<std::array<int64_t, 3>> shapes = kShapes;
+  shapes.push_back({250, 40, 300});  // m > 240, k > 256
+  shapes.push_back({13, 2100, 9});   // n > 2048, the k of a 3x3 convolution on one channel
+  shapes.push_back({25, 64, 288});
+  std::mt19937 rng(17);
+  for (GemmBackend backend : {GemmBackend::Eigen, GemmBackend::OpenBlas, GemmBackend::Avx512}) {
+    if (!gemm_backend_available(backend)) continue;
+    set_gemm_backend(backend);
+    for (const auto& [m, n, k] : shapes) {
+      for (int t = 0; t < 4; ++t) {
+        for (float beta : {0.0f, 0.5f}) {
+          Problem before = make_problem(t & 1, t & 2, m, n, k, rng);
+          if (beta == 0.0f) before.c[0] = std::numeric_limits<float>::quiet_NaN();
+          Problem after = before;
+          run(after, 0.75f, beta);
+          expect_close(before, after, reference(before, 0.75f, beta, false), 4.0 * (k + 2) * std::ldexp(1.0, -24),
+                       (gemm_backend_name(backend) + " " + describe(before)).c_str());
+        }
+      }
+    }
+  }
+  set_gemm_backend(original);
+  EXPECT_EQ(gemm_backend_name(GemmBackend::Avx512), "avx512");
+}
+
 // 1 x 1 x 1 product of 1 + 2^-10 and 1: fp32 keeps it, bf16 rounds it to 1.
 float probe_product() {
   const float a = 1.0f + std::ldexp(1.0f, -10), b = 1.0f;

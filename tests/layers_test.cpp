@@ -426,7 +426,7 @@ TEST(LayerConfig, KnownTypesAndActivations) {
 TEST(LayerConfig, BadConfigsNameTheLayerKeyAndAllowedValues) {
   EXPECT_ERROR_CONTAINS(make_layer({{"units", 3}}), "needs a \"type\"", "dense", "batch_norm");
   EXPECT_ERROR_CONTAINS(make_layer(json::array()), "needs a \"type\"");
-  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}}), "unknown layer type \"conv2d\"", "dense, activation, dropout");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv3d"}}), "unknown layer type \"conv3d\"", "dense, activation, dropout");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}}), "dense layer", "'units' is required");
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", -3}}), "dense layer", "'units'", "positive integer",
                         "-3");

@@ -80,7 +80,8 @@ class Layer {
 };
 
 // Builds a layer from its config ({"type": ..., keys}). The types are those registered under
-// src/nn/layers/ (layer_types(); each activation name is also a type: {"type": "relu"}).
+// src/nn/layers/ (layer_types(); each activation name is also a type: {"type": "relu"}); image
+// layers (conv2d, pooling) take samples of shape (height, width, channels).
 // Throws Error naming the unknown type or key and the allowed ones.
 std::unique_ptr<Layer> make_layer(const nlohmann::json& config);
 const std::vector<std::string>& layer_types();

@@ -5,18 +5,22 @@
 
 namespace nntune {
 
-enum class GemmBackend { Eigen, OpenBlas };
+// Avx512: nntune's own AVX-512F kernel (nn/gemm_fp32.cpp).
+enum class GemmBackend { Eigen, OpenBlas, Avx512 };
 
 // C = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k, op(B) is k x n.
 // lda/ldb/ldc are row strides of the stored (untransposed) matrices.
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// Default: OpenBLAS when built with it (one thread), else Eigen.
+// Default: Avx512 on a CPU with AVX-512F (faster than OpenBLAS on convolutions, equal on the
+// MLP; docs/benchmarks.md), else OpenBLAS when built with it (one thread), else Eigen.
 GemmBackend gemm_backend();
 void set_gemm_backend(GemmBackend backend);  // throws Error if not compiled in
 bool gemm_backend_available(GemmBackend backend);
-std::string gemm_backend_name(GemmBackend backend);
+std::string gemm_backend_name(GemmBackend backend);  // "eigen", "openblas", "avx512"
+// The kernel set OpenBLAS chose for this CPU ("SkylakeX", "Prescott", ...; "" without OpenBLAS).
+std::string openblas_core_name();
 
 // Precision of the products on the calling thread. Fp32 (the default) goes to the backend above.
 // Bf16 rounds both operands to bfloat16 (round to nearest even) and sums the products in fp32

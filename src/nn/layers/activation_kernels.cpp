@@ -21,6 +21,19 @@ bool parse_activation_kind(const std::string& name, ActivationKind& kind) {
   return true;
 }
 
+std::string default_kernel_initializer_name(ActivationKind kind) {
+  // He initialisation keeps the activation variance constant through ReLU-like units, which
+  // zero about half their inputs; Glorot's (Xavier) assumes a linear/symmetric unit such as
+  // tanh, sigmoid or the identity.
+  switch (kind) {
+    case ActivationKind::Relu:
+    case ActivationKind::LeakyRelu:
+    case ActivationKind::Elu:
+    case ActivationKind::Gelu: return "he_normal";
+    default: return "xavier_uniform";
+  }
+}
+
 bool derivative_from_output(const Activation& act) {
   switch (act.kind) {
     case ActivationKind::Gelu: return false;  // not monotonic: y does not determine z

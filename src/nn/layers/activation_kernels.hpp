@@ -23,6 +23,10 @@ const std::vector<std::string>& activation_kind_names();
 std::string activation_name(ActivationKind kind);
 bool parse_activation_kind(const std::string& name, ActivationKind& kind);
 
+// The kernel initialiser of a layer whose output goes through this activation (dense, conv2d)
+// when the config names none: he_normal for ReLU-like units, xavier_uniform otherwise.
+std::string default_kernel_initializer_name(ActivationKind kind);
+
 // True when f'(z) can be recovered from y = f(z) alone, so the pre-activation need not be kept.
 bool derivative_from_output(const Activation& act);
 

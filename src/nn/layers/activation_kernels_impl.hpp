@@ -35,13 +35,44 @@ void for_each_row(const float* z, const float* bias, float* y, int64_t rows, int
   }
 }
 
+// ReLU on whole matrices with plain loops: convolutions call these with a few filters per row
+// and ~10^5 rows, where a per-row Eigen expression costs more than its arithmetic.
+void relu_forward(const float* z, const float* bias, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* zr = z + r * cols;
+    float* yr = y + r * cols;
+    if (bias) {
+      for (int64_t c = 0; c < cols; ++c) yr[c] = std::max(zr[c] + bias[c], 0.0f);
+    } else {
+      for (int64_t c = 0; c < cols; ++c) yr[c] = std::max(zr[c], 0.0f);
+    }
+  }
+}
+
+void relu_backward(const float* y, const float* dy, float* dz, float* bias_grad, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dzr = dz + r * cols;
+    if (bias_grad) {
+      for (int64_t c = 0; c < cols; ++c) {
+        const float v = yr[c] > 0.0f ? dyr[c] : 0.0f;
+        dzr[c] = v;
+        bias_grad[c] += v;
+      }
+    } else {
+      for (int64_t c = 0; c < cols; ++c) dzr[c] = yr[c] > 0.0f ? dyr[c] : 0.0f;
+    }
+  }
+}
+
 void forward(const Activation& act, const float* z, const float* bias, float* y, int64_t rows, int64_t cols) {
   switch (act.kind) {
     case ActivationKind::Linear:
       for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) { out = pre; });
       return;
     case ActivationKind::Relu:
-      for_each_row(z, bias, y, rows, cols, [](const auto& pre, ArrayMap& out) { out = pre.max(0.0f); });
+      relu_forward(z, bias, y, rows, cols);
       return;
     case ActivationKind::LeakyRelu: {
       const float slope = act.slope;
@@ -89,6 +120,7 @@ void backward(const Activation& act, const float* z, const float* y, const float
               int64_t rows, int64_t cols) {
   const bool from_output = derivative_from_output(act);
   if (bias_grad) std::fill(bias_grad, bias_grad + cols, 0.0f);
+  if (act.kind == ActivationKind::Relu) return relu_backward(y, dy, dz, bias_grad, rows, cols);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t offset = r * cols;
     ConstArrayMap yr(y + offset, cols);

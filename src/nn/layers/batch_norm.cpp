@@ -1,5 +1,9 @@
 // Batch normalisation over the features of each (flattened) sample:
 //   y = gamma * (x - mean) / sqrt(var + epsilon) + beta
+// Images, samples of shape (height, width, channels), are normalised per channel as PyTorch's
+// BatchNorm2d: one mean, variance, gamma and beta per channel, over the batch and every pixel.
+// With channels last (NHWC) that is the same computation over batch * height * width rows of
+// `channels` features, so both cases share one code path. Other ranks are per feature.
 // Training uses the batch statistics and updates the running ones; evaluation uses the running
 // statistics. Conventions follow Keras: running = momentum * running + (1 - momentum) * batch,
 // defaults momentum 0.99 and epsilon 1e-3, and the running variance is updated with the biased
@@ -25,7 +29,9 @@ class BatchNorm final : public Layer {
   std::string kind() const override { return "batch_norm"; }
 
   Shape build(const Shape& input_sample_shape) override {
-    features_ = shape_size(input_sample_shape);
+    const bool image = input_sample_shape.size() == 3;
+    features_ = image ? input_sample_shape[2] : shape_size(input_sample_shape);
+    rows_per_sample_ = image ? input_sample_shape[0] * input_sample_shape[1] : 1;
     params_.clear();
     params_.push_back({"gamma", features_, false});
     params_.push_back({"beta", features_, false});
@@ -45,7 +51,7 @@ class BatchNorm final : public Layer {
   }
 
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
-    const int64_t n = in.batch();
+    const int64_t n = in.batch() * rows_per_sample_;  // rows of `features_` values
     out.resize(in.shape());
     ConstArrayMap gamma(params_[0].value, features_), beta(params_[1].value, features_);
     ArrayMap running_mean(running_mean_.data(), features_), running_var(running_var_.data(), features_);
@@ -76,7 +82,7 @@ class BatchNorm final : public Layer {
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
-    const int64_t n = in.batch();
+    const int64_t n = in.batch() * rows_per_sample_;
     ArrayMap dgamma(params_[0].grad, features_), dbeta(params_[1].grad, features_);
     // dbeta = sum g, dgamma = sum g * xhat with xhat = (x - mean) * inv_std
     dbeta.setZero();
@@ -123,7 +129,8 @@ class BatchNorm final : public Layer {
   ConstArrayMap row(const Tensor& t, int64_t r) const { return ConstArrayMap(t.data() + r * features_, features_); }
 
   double momentum_, epsilon_;
-  int64_t features_ = 0;
+  int64_t features_ = 0;         // normalised features: channels of an image, else the whole sample
+  int64_t rows_per_sample_ = 1;  // pixels of an image, else 1
   std::vector<float> running_mean_, running_var_;
   // Per-feature statistics of the last forward pass (reused by backward) and scratch.
   Eigen::ArrayXf mean_, inv_std_, scale_, shift_, sum_;

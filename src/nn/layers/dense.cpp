@@ -131,18 +131,7 @@ std::unique_ptr<Layer> make_dense(const nlohmann::json& config, const std::strin
   // activation layer after a linear dense layer.
   Activation activation;
   parse_activation_kind(reader.choice("activation"), activation.kind);
-  // He initialisation keeps the activation variance constant through ReLU-like units, which
-  // zero about half their inputs; Glorot's (Xavier) assumes a linear/symmetric unit such as
-  // tanh, sigmoid or the identity.
-  Initializer default_kernel;
-  switch (activation.kind) {
-    case ActivationKind::Relu:
-    case ActivationKind::LeakyRelu:
-    case ActivationKind::Elu:
-    case ActivationKind::Gelu: default_kernel.name = "he_normal"; break;
-    default: default_kernel.name = "xavier_uniform"; break;
-  }
-  const Initializer kernel_init = reader.initializer("kernel_init", default_kernel);
+  const Initializer kernel_init = reader.initializer("kernel_init", Initializer{default_kernel_initializer_name(activation.kind)});
   const Initializer bias_init = reader.initializer("bias_init", Initializer{});
   const bool use_bias = reader.boolean("use_bias");
   return std::make_unique<Dense>(units, activation, kernel_init, bias_init, use_bias);

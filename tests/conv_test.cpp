@@ -1,0 +1,467 @@
+// Image layers: conv2d, max_pool2d, avg_pool2d, global_avg_pool2d and per-channel batch_norm.
+// Images are (height, width, channels) per sample; a conv2d weight is stored
+// [group][ky][kx][channel in group][filter in group].
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "gradcheck.hpp"
+#include "nntune/layer.hpp"
+#include "nntune/network.hpp"
+#include "test_util.hpp"
+
+namespace nntune {
+namespace {
+
+using nlohmann::json;
+using testing::BoundLayer;
+using testing::check_layer_gradients;
+using testing::GradCheckOptions;
+
+Tensor random_tensor(const Shape& shape, uint64_t seed) {
+  Tensor t(shape);
+  const std::vector<double> v = testing::detail::normal_values(t.size(), seed);
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(v[static_cast<size_t>(i)]);
+  return t;
+}
+
+// Values 0.1 apart in a shuffled order: max pooling has no near-ties, whose kinks a finite
+// difference of step 1e-3 would straddle.
+Tensor distinct_tensor(const Shape& shape, uint64_t seed) {
+  Tensor t(shape);
+  std::vector<int64_t> order(static_cast<size_t>(t.size()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  Rng rng(seed);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = 0.1f * static_cast<float>(order[static_cast<size_t>(i)] - t.size() / 2);
+  return t;
+}
+
+Tensor run_forward(Layer& layer, const Tensor& in, bool training = true) {
+  Rng rng(1);
+  Tensor out;
+  layer.forward(in, out, ForwardContext{training, &rng});
+  return out;
+}
+
+void expect_gradients_ok(Layer& layer, const Tensor& input, const GradCheckOptions& options = {}) {
+  const testing::GradCheckReport report = check_layer_gradients(layer, input, options);
+  EXPECT_TRUE(report.passed(options)) << layer.config().dump() << "\n" << report.summary();
+  std::cout << layer.config().dump() << "\n" << report.summary();
+}
+
+// ---------------------------------------------------------------- a naive convolution
+
+// One convolution, the geometry given explicitly (worked out by hand in each case below),
+// so the layer's own padding arithmetic is checked too.
+struct ConvCase {
+  std::string name;
+  json config;
+  int64_t h, w, c;                // input image
+  int64_t out_h, out_w;           // expected output size
+  int64_t pad_top, pad_left;      // zeros before the first row / column
+};
+
+Tensor naive_conv(const Tensor& in, const float* weight, const float* bias, const ConvCase& k, int64_t filters,
+                  int64_t groups, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  const int64_t n = in.batch(), cg = k.c / groups, fg = filters / groups;
+  Tensor out({n, k.out_h, k.out_w, filters});
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t oy = 0; oy < k.out_h; ++oy)
+      for (int64_t ox = 0; ox < k.out_w; ++ox)
+        for (int64_t f = 0; f < filters; ++f) {
+          const int64_t g = f / fg, fi = f % fg;
+          double sum = bias ? bias[f] : 0.0;
+          for (int64_t ky = 0; ky < kh; ++ky)
+            for (int64_t kx = 0; kx < kw; ++kx)
+              for (int64_t ci = 0; ci < cg; ++ci) {
+                const int64_t iy = oy * sh - k.pad_top + ky * dh, ix = ox * sw - k.pad_left + kx * dw;
+                if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
+                const float x = in[((s * k.h + iy) * k.w + ix) * k.c + g * cg + ci];
+                const float wv = weight[(((g * kh + ky) * kw + kx) * cg + ci) * fg + fi];
+                sum += static_cast<double>(x) * wv;
+              }
+          out[((s * k.out_h + oy) * k.out_w + ox) * filters + f] = static_cast<float>(sum);
+        }
+  return out;
+}
+
+std::vector<ConvCase> conv_cases() {
+  return {
+      {"same3x3", {{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"}}, 5, 6, 2, 5, 6, 1, 1},
+      {"valid_stride2_odd",
+       {{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"stride", 2}},
+       7, 5, 3, 3, 2, 0, 0},
+      // same with stride 2 on 7x6: out 4x3; total padding 2 (rows: 3*2+3-7) and 1 (cols: 2*2+3-6),
+      // the odd pixel at the bottom/right.
+      {"same_stride2",
+       {{"type", "conv2d"}, {"filters", 2}, {"kernel", 3}, {"stride", 2}, {"padding", "same"}},
+       7, 6, 2, 4, 3, 1, 0},
+      {"rect_kernel_padding_dilation",
+       {{"type", "conv2d"}, {"filters", 3}, {"kernel", json::array({2, 3})}, {"padding", json::array({1, 2})},
+        {"dilation", json::array({2, 1})}},
+       5, 4, 2, 5, 6, 1, 2},
+      {"groups2",
+       {{"type", "conv2d"}, {"filters", 6}, {"kernel", 3}, {"groups", 2}, {"padding", 1}},
+       4, 5, 4, 4, 5, 1, 1},
+      {"depthwise",
+       {{"type", "conv2d"}, {"filters", 6}, {"kernel", 3}, {"groups", 3}, {"stride", json::array({1, 2})}},
+       5, 7, 3, 3, 3, 0, 0},
+      {"pointwise", {{"type", "conv2d"}, {"filters", 5}, {"kernel", 1}}, 3, 4, 3, 3, 4, 0, 0},
+      {"pointwise_stride2", {{"type", "conv2d"}, {"filters", 2}, {"kernel", 1}, {"stride", 2}}, 5, 4, 3, 3, 2, 0, 0},
+      {"same_dilation2",
+       {{"type", "conv2d"}, {"filters", 2}, {"kernel", 3}, {"dilation", 2}, {"padding", "same"}},
+       6, 5, 1, 6, 5, 2, 2},
+  };
+}
+
+class ConvCases : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvCases, ForwardMatchesANaiveConvolution) {
+  const ConvCase& k = GetParam();
+  json config = k.config;
+  config["bias_init"] = {{"name", "normal"}, {"scale", 0.5}};
+  BoundLayer conv(make_layer(config), {k.h, k.w, k.c});
+  const int64_t filters = config["filters"];
+  ASSERT_EQ(conv.output_sample_shape, (Shape{k.out_h, k.out_w, filters}));
+  const json c = conv->config();
+  const Tensor in = random_tensor({3, k.h, k.w, k.c}, 21);
+  const Tensor out = run_forward(*conv.layer, in);
+  const Tensor expected = naive_conv(in, conv->params()[0].value, conv->params()[1].value, k, filters, c["groups"],
+                                     c["kernel"][0], c["kernel"][1], c["stride"][0], c["stride"][1], c["dilation"][0],
+                                     c["dilation"][1]);
+  ASSERT_EQ(out.shape(), expected.shape());
+  for (int64_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], expected[i], 1e-4) << k.name << " element " << i;
+}
+
+TEST_P(ConvCases, FusedReluIsReluOfTheLinearOutput) {
+  const ConvCase& k = GetParam();
+  json linear = k.config, relu = k.config;
+  relu["activation"] = "relu";
+  linear["kernel_init"] = relu["kernel_init"] = "he_normal";
+  BoundLayer a(make_layer(linear), {k.h, k.w, k.c}), b(make_layer(relu), {k.h, k.w, k.c});
+  b.values = a.values;
+  const Tensor in = random_tensor({2, k.h, k.w, k.c}, 22);
+  const Tensor ya = run_forward(*a.layer, in), yb = run_forward(*b.layer, in);
+  for (int64_t i = 0; i < ya.size(); ++i) ASSERT_EQ(yb[i], std::max(ya[i], 0.0f)) << k.name;
+}
+
+TEST_P(ConvCases, GradientsMatchFiniteDifferences) {
+  const ConvCase& k = GetParam();
+  json config = k.config;
+  config["bias_init"] = {{"name", "normal"}, {"scale", 0.3}};
+  BoundLayer conv(make_layer(config), {k.h, k.w, k.c});
+  expect_gradients_ok(*conv.layer, random_tensor({2, k.h, k.w, k.c}, 23));
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvCases, ::testing::ValuesIn(conv_cases()),
+                         [](const ::testing::TestParamInfo<ConvCase>& info) { return info.param.name; });
+
+TEST(Conv2dGradient, FusedActivationsAndNoBias) {
+  for (const char* activation : {"relu", "tanh", "gelu", "elu"}) {
+    BoundLayer conv(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"padding", "same"},
+                                {"activation", activation}, {"bias_init", {{"name", "normal"}, {"scale", 0.3}}}}),
+                    {4, 5, 2});
+    expect_gradients_ok(*conv.layer, random_tensor({2, 4, 5, 2}, 24));
+  }
+  BoundLayer no_bias(make_layer({{"type", "conv2d"}, {"filters", 2}, {"kernel", 2}, {"use_bias", false}}), {3, 3, 2});
+  ASSERT_EQ(no_bias->params().size(), 1u);
+  expect_gradients_ok(*no_bias.layer, random_tensor({2, 3, 3, 2}, 25));
+}
+
+TEST(Conv2d, ChunkedBatchesGiveTheSameResultsAsOneSampleAtATime) {
+  // 48x48x8 with a 3x3 kernel: one sample's im2col is 2304 x 72 floats, more than one chunk
+  // holds, so a batch of 3 runs as 3 chunks and the weight gradient sums over them.
+  BoundLayer conv(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"},
+                              {"activation", "relu"}, {"bias_init", {{"name", "normal"}, {"scale", 0.1}}}}),
+                  {48, 48, 8});
+  const Tensor batch = random_tensor({3, 48, 48, 8}, 26);
+  const Tensor grad_out = random_tensor({3, 48, 48, 4}, 27);
+  const Tensor out = run_forward(*conv.layer, batch);
+  Tensor grad_in;
+  conv->backward(batch, out, grad_out, &grad_in);
+  const std::vector<float> batch_weight_grad(conv.grads.begin(), conv.grads.end());
+  std::vector<double> summed(conv.grads.size(), 0.0);
+  for (int64_t s = 0; s < 3; ++s) {
+    const Tensor one = batch.rows(s, s + 1), one_grad = grad_out.rows(s, s + 1);
+    const Tensor one_out = run_forward(*conv.layer, one);
+    for (int64_t i = 0; i < one_out.size(); ++i) ASSERT_FLOAT_EQ(one_out[i], out[s * one_out.size() + i]);
+    Tensor one_grad_in;
+    conv->backward(one, one_out, one_grad, &one_grad_in);
+    for (int64_t i = 0; i < one_grad_in.size(); ++i)
+      ASSERT_NEAR(one_grad_in[i], grad_in[s * one_grad_in.size() + i], 1e-5);
+    for (size_t i = 0; i < summed.size(); ++i) summed[i] += conv.grads[i];
+  }
+  for (size_t i = 0; i < summed.size(); ++i)
+    ASSERT_NEAR(batch_weight_grad[i], summed[i], 1e-3 * (1.0 + std::fabs(summed[i]))) << i;
+}
+
+TEST(Conv2d, InitialisersUseTheKernelFanInAndFanOut) {
+  // he_uniform: limit sqrt(6 / fan_in), fan_in = channels / groups * kh * kw = 4 / 2 * 3 * 5 = 30.
+  BoundLayer he(make_layer({{"type", "conv2d"}, {"filters", 64}, {"kernel", json::array({3, 5})}, {"groups", 2},
+                            {"kernel_init", "he_uniform"}}),
+                {8, 8, 4});
+  ASSERT_EQ(he->params()[0].size, 3 * 5 * 2 * 64);
+  double max_abs = 0;
+  for (int64_t i = 0; i < he->params()[0].size; ++i) max_abs = std::max(max_abs, std::fabs(double(he.values[i])));
+  EXPECT_LE(max_abs, std::sqrt(6.0 / 30));
+  EXPECT_GT(max_abs, 0.95 * std::sqrt(6.0 / 30));
+  // xavier_uniform: limit sqrt(6 / (fan_in + fan_out)), fan_out = filters / groups * kh * kw = 32 * 15 = 480.
+  BoundLayer xavier(make_layer({{"type", "conv2d"}, {"filters", 64}, {"kernel", json::array({3, 5})}, {"groups", 2}}),
+                    {8, 8, 4});
+  max_abs = 0;
+  for (int64_t i = 0; i < xavier->params()[0].size; ++i)
+    max_abs = std::max(max_abs, std::fabs(double(xavier.values[i])));
+  EXPECT_LE(max_abs, std::sqrt(6.0 / 510));
+  EXPECT_GT(max_abs, 0.95 * std::sqrt(6.0 / 510));
+  // Bias starts at zero; a relu conv defaults to he_normal as dense does.
+  EXPECT_EQ(he.values.back(), 0.0f);
+  EXPECT_EQ(make_layer({{"type", "conv2d"}, {"filters", 1}, {"kernel", 1}, {"activation", "relu"}})
+                ->config()["kernel_init"]["name"],
+            "he_normal");
+}
+
+// ---------------------------------------------------------------- pooling
+
+TEST(MaxPool2d, HandComputedValuesAndGradientRouting) {
+  // One 3x4 image, 2 channels (channel 1 = -channel 0), kernel 2, stride 2, "same": out 2x2,
+  // total padding 1 row at the bottom, none on the columns.
+  BoundLayer pool(make_layer({{"type", "max_pool2d"}, {"kernel", 2}, {"padding", "same"}}), {3, 4, 2});
+  ASSERT_EQ(pool.output_sample_shape, (Shape{2, 2, 2}));
+  const float v[12] = {1, 5, 2, 0, 3, 4, 7, 6, 9, 8, -1, 10};
+  Tensor in({1, 3, 4, 2});
+  for (int i = 0; i < 12; ++i) in[2 * i] = v[i], in[2 * i + 1] = -v[i];
+  const Tensor out = run_forward(*pool.layer, in);
+  EXPECT_EQ(std::vector<float>(out.data(), out.data() + 8), (std::vector<float>{5, -1, 7, 0, 9, -8, 10, 1}));
+  Tensor grad_out({1, 2, 2, 2});
+  for (int i = 0; i < 8; ++i) grad_out[i] = static_cast<float>(i + 1);
+  Tensor grad_in;
+  pool->backward(in, out, grad_out, &grad_in);
+  Tensor expected({1, 3, 4, 2});
+  expected[2 * 1] = 1, expected[2 * 0 + 1] = 2;   // 5 at (0,1); -1 at (0,0)
+  expected[2 * 6] = 3, expected[2 * 3 + 1] = 4;   // 7 at (1,2); 0 at (0,3)
+  expected[2 * 8] = 5, expected[2 * 9 + 1] = 6;   // 9 at (2,0); -8 at (2,1)
+  expected[2 * 11] = 7, expected[2 * 10 + 1] = 8; // 10 at (2,3); -(-1) at (2,2)
+  EXPECT_EQ(std::vector<float>(grad_in.data(), grad_in.data() + 24), std::vector<float>(expected.data(), expected.data() + 24));
+}
+
+TEST(AvgPool2d, PaddingIsNotCounted) {
+  // 2x2 image, one channel, kernel 3 stride 1 padding 1: every window sees all 4 pixels.
+  BoundLayer pool(make_layer({{"type", "avg_pool2d"}, {"kernel", 3}, {"stride", 1}, {"padding", 1}}), {2, 2, 1});
+  ASSERT_EQ(pool.output_sample_shape, (Shape{2, 2, 1}));
+  const Tensor out = run_forward(*pool.layer, Tensor({1, 2, 2, 1}, {1, 2, 3, 6}));
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(out[i], 3.0f);
+  BoundLayer plain(make_layer({{"type", "avg_pool2d"}, {"kernel", json::array({1, 2})}}), {2, 2, 1});
+  const Tensor halves = run_forward(*plain.layer, Tensor({1, 2, 2, 1}, {1, 2, 3, 6}));
+  EXPECT_EQ(std::vector<float>(halves.data(), halves.data() + 2), (std::vector<float>{1.5f, 4.5f}));
+}
+
+struct PoolCase {
+  std::string name;
+  json config;
+  Shape input;
+};
+
+class PoolCases : public ::testing::TestWithParam<PoolCase> {};
+
+TEST_P(PoolCases, GradientsMatchFiniteDifferences) {
+  BoundLayer pool(make_layer(GetParam().config), GetParam().input);
+  Shape batch = GetParam().input;
+  batch.insert(batch.begin(), 2);
+  expect_gradients_ok(*pool.layer, distinct_tensor(batch, 28));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Geometries, PoolCases,
+    ::testing::Values(
+        PoolCase{"max2x2", {{"type", "max_pool2d"}, {"kernel", 2}}, {4, 6, 3}},
+        PoolCase{"max2x2_last_row_and_column_uncovered", {{"type", "max_pool2d"}, {"kernel", 2}}, {5, 7, 2}},
+        PoolCase{"max3x3_stride2_pad1_odd", {{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, {5, 7, 2}},
+        PoolCase{"max_rect_overlap", {{"type", "max_pool2d"}, {"kernel", json::array({2, 3})}, {"stride", json::array({1, 2})}}, {4, 5, 2}},
+        PoolCase{"max_same_odd", {{"type", "max_pool2d"}, {"kernel", 2}, {"padding", "same"}}, {5, 3, 2}},
+        PoolCase{"avg2x2", {{"type", "avg_pool2d"}, {"kernel", 2}}, {4, 6, 3}},
+        PoolCase{"avg3x3_stride2_pad1_odd", {{"type", "avg_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, {5, 7, 2}},
+        PoolCase{"avg_same_odd", {{"type", "avg_pool2d"}, {"kernel", 2}, {"padding", "same"}}, {5, 3, 2}},
+        PoolCase{"global_avg", {{"type", "global_avg_pool2d"}}, {3, 5, 4}}),
+    [](const ::testing::TestParamInfo<PoolCase>& info) { return info.param.name; });
+
+TEST(GlobalAvgPool2d, MeanOfEachChannel) {
+  BoundLayer pool(make_layer({{"type", "global_avg_pool2d"}}), {1, 3, 2});
+  ASSERT_EQ(pool.output_sample_shape, (Shape{2}));
+  const Tensor out = run_forward(*pool.layer, Tensor({1, 1, 3, 2}, {1, 10, 2, 20, 6, 60}));
+  EXPECT_FLOAT_EQ(out[0], 3.0f);
+  EXPECT_FLOAT_EQ(out[1], 30.0f);
+}
+
+// ---------------------------------------------------------------- batch norm over channels
+
+TEST(BatchNormImages, StatisticsArePerChannelOverBatchAndPixels) {
+  BoundLayer bn(make_layer({{"type", "batch_norm"}, {"momentum", 0.0}, {"epsilon", 1e-6}}), {3, 4, 2});
+  ASSERT_EQ(bn->params()[0].size, 2);  // one gamma per channel
+  Tensor in = random_tensor({5, 3, 4, 2}, 29);
+  for (int64_t i = 0; i < in.size(); i += 2) in[i] = 3.0f + 2.0f * in[i];  // channel 0: mean ~3, std ~2
+  // Reference statistics, per channel over 5 * 3 * 4 values.
+  double mean[2] = {0, 0}, var[2] = {0, 0};
+  for (int64_t i = 0; i < in.size(); ++i) mean[i % 2] += in[i] / 60.0;
+  for (int64_t i = 0; i < in.size(); ++i) var[i % 2] += (in[i] - mean[i % 2]) * (in[i] - mean[i % 2]) / 60.0;
+  const Tensor out = run_forward(*bn.layer, in);
+  for (int64_t i = 0; i < in.size(); ++i)
+    ASSERT_NEAR(out[i], (in[i] - mean[i % 2]) / std::sqrt(var[i % 2] + 1e-6), 1e-4);
+  const std::vector<float> state = bn->state();  // momentum 0: the running values are the batch's
+  ASSERT_EQ(state.size(), 4u);
+  EXPECT_NEAR(state[0], mean[0], 1e-5);
+  EXPECT_NEAR(state[1], mean[1], 1e-5);
+  EXPECT_NEAR(state[2], var[0], 1e-4);
+  EXPECT_NEAR(state[3], var[1], 1e-4);
+}
+
+TEST(BatchNormImages, GradientsInTrainingAndEvaluation) {
+  BoundLayer bn(make_layer({{"type", "batch_norm"}, {"epsilon", 0.01}}), {3, 2, 3});
+  for (size_t i = 0; i < bn.values.size(); ++i) bn.values[i] = 0.5f + 0.2f * static_cast<float>(i);
+  expect_gradients_ok(*bn.layer, random_tensor({4, 3, 2, 3}, 30));
+  bn->set_state({0.1f, -0.2f, 0.3f, 0.5f, 1.5f, 0.25f});
+  GradCheckOptions eval;
+  eval.training = false;
+  expect_gradients_ok(*bn.layer, random_tensor({4, 3, 2, 3}, 31), eval);
+}
+
+// ---------------------------------------------------------------- configs and networks
+
+TEST(ImageLayerConfig, EveryConfigRoundTrips) {
+  const std::vector<json> configs = {
+      {{"type", "conv2d"}, {"filters", 8}, {"kernel", 3}},
+      {{"type", "conv2d"}, {"filters", 6}, {"kernel", json::array({3, 5})}, {"stride", json::array({2, 1})},
+       {"padding", json::array({1, 2})}, {"dilation", 2}, {"groups", 3}, {"activation", "relu"},
+       {"use_bias", false}, {"kernel_init", "he_uniform"}},
+      {{"type", "conv2d"}, {"filters", 4}, {"kernel", 1}, {"padding", "same"}, {"bias_init", {{"name", "constant"}, {"value", 0.1}}}},
+      {{"type", "max_pool2d"}, {"kernel", 2}},
+      {{"type", "max_pool2d"}, {"kernel", json::array({3, 2})}, {"stride", 1}, {"padding", "same"}},
+      {{"type", "avg_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}},
+      {{"type", "global_avg_pool2d"}},
+  };
+  for (const json& config : configs) {
+    const json first = make_layer(config)->config();
+    const json second = make_layer(first)->config();
+    EXPECT_EQ(first, second) << config.dump();
+  }
+  const json c = make_layer({{"type", "max_pool2d"}, {"kernel", 3}})->config();
+  EXPECT_EQ(c["stride"], json::array({3, 3}));  // the stride defaults to the kernel
+  EXPECT_EQ(c["padding"], "valid");
+}
+
+TEST(ImageLayerConfig, RebuiltConvNetComputesTheSameOutputs) {
+  Network net;
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"}, {"activation", "relu"}}));
+  net.add(make_layer({{"type", "batch_norm"}}));
+  net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"groups", 2}}));
+  net.add(make_layer({{"type", "avg_pool2d"}, {"kernel", 2}, {"padding", "same"}}));
+  net.add(make_layer({{"type", "global_avg_pool2d"}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  Rng rng(5);
+  net.build({8, 8, 1}, rng);
+  const Tensor x = random_tensor({3, 8, 8, 1}, 32);
+  net.forward(x, ForwardContext{true, &rng});
+  Rng other(9);
+  Network copy = Network::from_config(net.config(), other);
+  copy.parameters() = net.parameters();
+  copy.set_state(net.state());
+  const Tensor& a = net.forward(x, ForwardContext{false, nullptr});
+  const std::vector<float> expected(a.data(), a.data() + a.size());
+  const Tensor& b = copy.forward(x, ForwardContext{false, nullptr});
+  EXPECT_EQ(std::vector<float>(b.data(), b.data() + b.size()), expected);
+}
+
+TEST(ImageLayerConfig, BadConfigsAndShapesNameTheLayerKeyAndShapes) {
+  auto build = [](const json& config, const Shape& input) {
+    auto layer = make_layer(config);
+    layer->build(input);
+  };
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"kernel", 3}}), "conv2d layer", "'filters' is required");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}}), "conv2d layer", "'kernel' is required");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"stride", 0}}), "conv2d layer",
+                        "'stride'", "positive integer", "0");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", json::array({3, 3, 3})}}),
+                        "'kernel'", "[height, width]", "[3,3,3]");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"padding", "full"}}),
+                        "conv2d layer", "'padding'", "\"valid\", \"same\"", "\"full\"");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"padding", -1}}), "'padding'",
+                        "integer >= 0", "-1");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"groups", 2}}), "conv2d layer",
+                        "'groups' 2 does not divide 'filters' 3");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "conv2d"}, {"filters", 3}, {"kernel", 3}, {"strides", 2}}),
+                        "unknown key 'strides'", "stride", "dilation", "groups");
+  EXPECT_ERROR_CONTAINS(build({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"groups", 2}}, {8, 8, 3}),
+                        "conv2d layer", "'groups' 2 does not divide the 3 input channels", "(8, 8, 3)");
+  EXPECT_ERROR_CONTAINS(build({{"type", "conv2d"}, {"filters", 4}, {"kernel", 5}}, {3, 8, 1}), "conv2d layer",
+                        "'kernel' spans 5 pixels on the height axis", "padded input has only 3", "(3, 8, 1)",
+                        "padding \"valid\"");
+  EXPECT_ERROR_CONTAINS(build({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"dilation", 3}, {"padding", 0}},
+                              {6, 6, 1}),
+                        "'kernel' spans 7 pixels", "padded input has only 6", "dilation [3, 3]", "padding [0, 0]");
+  EXPECT_ERROR_CONTAINS(build({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}}, {28, 28}), "conv2d layer",
+                        "(28, 28)", "(height, width, channels)", "(28, 28, 1)");
+  EXPECT_ERROR_CONTAINS(build({{"type", "max_pool2d"}, {"kernel", 4}}, {3, 8, 2}), "max_pool2d layer",
+                        "padded input has only 3", "(3, 8, 2)");
+  EXPECT_ERROR_CONTAINS(build({{"type", "avg_pool2d"}, {"kernel", 2}, {"padding", 2}}, {8, 8, 2}), "avg_pool2d layer",
+                        "'padding' 2", "more than half the kernel", "(8, 8, 2)");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "max_pool2d"}, {"kernel", 2}, {"stride", 0}}), "max_pool2d layer",
+                        "'stride'", "positive integer");
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "max_pool2d"}}), "max_pool2d layer", "'kernel' is required");
+  EXPECT_ERROR_CONTAINS(build({{"type", "global_avg_pool2d"}}, {10}), "global_avg_pool2d layer", "(10,)",
+                        "(height, width, channels)");
+  // Through a network, the error also names the layer's position.
+  Network net;
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}}));
+  net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}}));
+  Rng rng(1);
+  EXPECT_ERROR_CONTAINS(net.build({6, 6, 1}, rng), "layer 3 (conv2d)", "padded input has only 2", "(2, 2, 4)");
+}
+
+TEST(ConvNetwork, TrainsOnAToyImageTask) {
+  // Bright pixel in the top half vs. the bottom half: a conv net must learn it quickly.
+  const int64_t n = 64;
+  Tensor x({n, 6, 6, 1}), y({n, 2});
+  Rng rng(3);
+  for (int64_t s = 0; s < n; ++s) {
+    const int64_t label = s % 2, row = label ? 3 + rng() % 3 : rng() % 3, col = rng() % 6;
+    x[s * 36 + row * 6 + col] = 1.0f;
+    y[s * 2 + label] = 1.0f;
+  }
+  Network net;
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"}, {"activation", "relu"}}));
+  net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 3}}));
+  net.add(make_layer({{"type", "flatten"}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 2}}));
+  net.build({6, 6, 1}, rng);
+  auto loss_of = [&]() {
+    const Tensor& out = net.forward(x, ForwardContext{false, nullptr});
+    double loss = 0;
+    for (int64_t s = 0; s < n; ++s) {
+      const float* o = out.data() + 2 * s;
+      const double m = std::max(o[0], o[1]);
+      const double lse = m + std::log(std::exp(o[0] - m) + std::exp(o[1] - m));
+      loss += lse - (y[2 * s] > 0 ? o[0] : o[1]);
+    }
+    return loss / n;
+  };
+  const double before = loss_of();
+  Tensor grad({n, 2});
+  for (int step = 0; step < 200; ++step) {
+    const Tensor& out = net.forward(x, ForwardContext{true, &rng});
+    for (int64_t s = 0; s < n; ++s) {
+      const float* o = out.data() + 2 * s;
+      const double m = std::max(o[0], o[1]), e0 = std::exp(o[0] - m), e1 = std::exp(o[1] - m);
+      grad[2 * s] = static_cast<float>((e0 / (e0 + e1) - y[2 * s]) / n);
+      grad[2 * s + 1] = static_cast<float>((e1 / (e0 + e1) - y[2 * s + 1]) / n);
+    }
+    net.backward(grad);
+    for (int64_t i = 0; i < net.num_params(); ++i) net.parameters()[i] -= 0.5f * net.gradients()[i];
+  }
+  EXPECT_LT(loss_of(), 0.2 * before);
+}
+
+}  // namespace
+}  // namespace nntune
