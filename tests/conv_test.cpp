@@ -17,14 +17,9 @@ namespace {
 using nlohmann::json;
 using testing::BoundLayer;
 using testing::check_layer_gradients;
+using testing::expect_gradients_ok;
 using testing::GradCheckOptions;
-
-Tensor random_tensor(const Shape& shape, uint64_t seed) {
-  Tensor t(shape);
-  const std::vector<double> v = testing::detail::normal_values(t.size(), seed);
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(v[static_cast<size_t>(i)]);
-  return t;
-}
+using testing::random_tensor;
 
 // Values 0.1 apart in a shuffled order: max pooling has no near-ties, whose kinks a finite
 // difference of step 1e-3 would straddle.
@@ -43,12 +38,6 @@ Tensor run_forward(Layer& layer, const Tensor& in, bool training = true) {
   Tensor out;
   layer.forward(in, out, ForwardContext{training, &rng});
   return out;
-}
-
-void expect_gradients_ok(Layer& layer, const Tensor& input, const GradCheckOptions& options = {}) {
-  const testing::GradCheckReport report = check_layer_gradients(layer, input, options);
-  EXPECT_TRUE(report.passed(options)) << layer.config().dump() << "\n" << report.summary();
-  std::cout << layer.config().dump() << "\n" << report.summary();
 }
 
 // ---------------------------------------------------------------- a naive convolution
