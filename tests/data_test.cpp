@@ -154,6 +154,29 @@ TEST(Csv, LoadsSklearnIrisBostonAndDigits) {
   EXPECT_EQ(digits.num_classes, 10);
 }
 
+TEST(Csv, ByteOrderMarkIsSkipped) {
+  TempDir dir;
+  CsvOptions options;
+  options.label = "y";
+  const Dataset data = load_csv_text(dir, "\xEF\xBB\xBF" "a,y\n1,0\n2,1\n", options);
+  EXPECT_EQ(data.x.shape(), (Shape{2, 1}));
+  EXPECT_EQ(data.y[1], 1.0f);
+}
+
+TEST(Csv, FeaturesOnlyReadsEveryColumnStrictly) {
+  TempDir dir;
+  CsvOptions options;
+  options.features_only = true;
+  const Dataset data = load_csv_text(dir, "a,b\n1,2\n3,4.5\n", options);
+  EXPECT_EQ(data.x.shape(), (Shape{2, 2}));
+  EXPECT_EQ(data.x[3], 4.5f);
+  EXPECT_EQ(data.y.size(), 0);
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b\n1,2\n3,1.5abc\n", options), "line 3, column 2", "\"1.5abc\"",
+                        "not a number");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b\n1,nan\n", options), "line 2, column 2", "NaN");
+  EXPECT_EQ(load_csv_text(dir, "a\n1\n2\n", options).x.shape(), (Shape{2, 1}));  // one column is enough
+}
+
 TEST(CsvErrors, RaggedRowNamesLineAndCounts) {
   TempDir dir;
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,c,d,y\n1,2,3,4,0\n1,2,3,4,1\n1,2,3,4,0\n1,2,3,4,0\n1,2,3,4,1\n1,2,3,0\n"),
@@ -298,6 +321,17 @@ TEST(IdxErrors, TruncatedAndOversizedFiles) {
   EXPECT_ERROR_CONTAINS(load_idx(dir.file("header_cut"), dir.file("labels")), "truncated inside its header");
   write_file(dir.file("long"), images + "xx");
   EXPECT_ERROR_CONTAINS(load_idx(dir.file("long"), dir.file("labels")), "2 bytes more than its header describes");
+}
+
+TEST(IdxErrors, DimensionsWhoseProductOverflowsAreRefusedClearly) {
+  TempDir dir;
+  write_file(dir.file("labels"), idx_labels({1, 0}));
+  // 2^32-1 cubed does not fit in 64 bits; 2^31 * 2^31 * 4 wraps to exactly 0 bytes.
+  write_file(dir.file("huge"), be32(0x803) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("huge"), dir.file("labels")), "huge", "4294967295 x 4294967295 x 4294967295",
+                        "too large");
+  write_file(dir.file("wraps"), be32(0x803) + be32(0x80000000) + be32(0x80000000) + be32(4));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("wraps"), dir.file("labels")), "wraps", "too large");
 }
 
 TEST(IdxErrors, CountMismatchAndLabelsOutOfRange) {
@@ -447,6 +481,21 @@ TEST(NpyErrors, TruncatedDataAndNonFiniteValues) {
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "element (1,) is infinite");
   write_file(dir.file("a.npy"), npy("<f8", "(2,)", raw<double>({1, std::numeric_limits<double>::infinity()})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "infinite");
+}
+
+TEST(NpyErrors, ShapesWhoseSizeOverflowsAreRefusedClearly) {
+  TempDir dir;
+  // 2^33 * 2^31 elements: the product wraps to 0 in 64 bits.
+  write_file(dir.file("a.npy"), npy("<f4", "(8589934592, 2147483648)", ""));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "a.npy", "(8589934592, 2147483648)", "too large");
+  // 2^62 float32 elements: the byte count wraps to 0.
+  write_file(dir.file("b.npy"), npy("<f4", "(1073741824, 1073741824, 4)", ""));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("b.npy")), "b.npy", "too large");
+  // Empty, but the other dimensions still multiply beyond 64 bits.
+  write_file(dir.file("c.npy"), npy("<f8", "(0, 1099511627776, 1099511627776)", ""));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("c.npy")), "c.npy", "too large");
+  write_file(dir.file("d.npy"), npy("<f8", "(0, 3)", ""));
+  EXPECT_EQ(load_npy(dir.file("d.npy")).size(), 0);
 }
 
 TEST(NpyErrors, CountMismatchAndBadLabels) {

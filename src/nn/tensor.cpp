@@ -1,6 +1,5 @@
 #include "nntune/tensor.hpp"
 
-#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -9,12 +8,17 @@
 namespace nntune {
 
 int64_t shape_size(const Shape& shape) {
+  // The product of the non-zero dimensions must fit as well (features() multiplies them even
+  // when the batch is empty).
   int64_t n = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) throw Error("negative dimension in shape " + shape_string(shape));
-    n *= d;
+    if (d == 0) empty = true;
+    else if (__builtin_mul_overflow(n, d, &n))
+      throw Error("shape " + shape_string(shape) + " has more elements than can be stored");
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 std::string shape_string(const Shape& shape) {

@@ -1,6 +1,10 @@
 // YAML -> SpecTree (JSON + source marks), --set overrides and schema validation entry point.
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <regex>
 
 #include "nntune/error.hpp"
@@ -23,6 +27,11 @@ SourceMark mark_of(const YAML::Mark& m) {
 
 std::string child_path(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
+// A plain scalar that looks like a number but cannot be stored as one (the message says why).
+struct NumberOutOfRange {
+  std::string message;
+};
+
 // YAML 1.2 core schema for plain scalars.
 json plain_scalar(const std::string& s) {
   static const std::regex null_re("~|null|Null|NULL|");
@@ -36,13 +45,21 @@ json plain_scalar(const std::string& s) {
   if (std::regex_match(s, true_re)) return true;
   if (std::regex_match(s, false_re)) return false;
   if (std::regex_match(s, int_re)) {
-    try {
-      return static_cast<int64_t>(std::stoll(s));
-    } catch (const std::out_of_range&) {
-      return std::stod(s);
-    }
+    errno = 0;
+    const long long value = std::strtoll(s.c_str(), nullptr, 10);
+    if (errno == ERANGE)
+      throw NumberOutOfRange{"the integer " + s + " is out of range (integers must lie within +-" +
+                             std::to_string(std::numeric_limits<int64_t>::max()) + ")"};
+    return static_cast<int64_t>(value);
   }
-  if (std::regex_match(s, float_re)) return std::stod(s);
+  if (std::regex_match(s, float_re)) {
+    errno = 0;
+    const double value = std::strtod(s.c_str(), nullptr);
+    // Underflow gives 0 or a subnormal, as other parsers do; overflow has no usable value.
+    if (errno == ERANGE && std::isinf(value))
+      throw NumberOutOfRange{"the number " + s + " is too large (a double reaches about 1.8e308); write a finite number"};
+    return value;
+  }
   if (std::regex_match(s, inf_re)) return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
   if (std::regex_match(s, nan_re)) return std::nan("");
   return s;
@@ -62,7 +79,13 @@ json convert(const YAML::Node& node, const std::string& path, SpecTree& tree, co
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      if (node.Tag() == "?") return plain_scalar(node.Scalar());
+      if (node.Tag() == "?") {
+        try {
+          return plain_scalar(node.Scalar());
+        } catch (const NumberOutOfRange& e) {
+          tree.fail(path, e.message);
+        }
+      }
       return node.Scalar();  // quoted or explicitly tagged: a string
     case YAML::NodeType::Sequence: {
       json list = json::array();
@@ -110,7 +133,10 @@ std::vector<PathStep> split_path(const std::string& path, const std::string& ass
       if (close == std::string::npos) bad("missing ']'");
       const std::string digits = path.substr(i + 1, close - i - 1);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) bad("index must be a number");
-      steps.push_back({"", std::stoll(digits)});
+      errno = 0;
+      const long long index = std::strtoll(digits.c_str(), nullptr, 10);
+      if (errno == ERANGE) bad("index is too large");
+      steps.push_back({"", index});
       i = close + 1;
       if (i < path.size() && path[i] == '.') ++i;
     } else {
