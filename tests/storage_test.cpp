@@ -34,7 +34,7 @@ std::string env(const char* name) {
 
 constexpr const char* kHowToEnablePostgres =
     "PostgreSQL tests need a server: set NNTUNE_TEST_POSTGRES_URL=postgresql://user:password@host:port/db "
-    "or run them under scripts/with_postgres.sh (CI=true scripts/test.sh does)";
+    "or run them under scripts/with_postgres.sh (scripts/test.sh does)";
 
 // A PostgreSQL URL whose tables live in a fresh schema; the schema is dropped at scope exit.
 class PostgresSchema {
