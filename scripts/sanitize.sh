@@ -10,7 +10,7 @@ if [ "${1:-}" = "--build-only" ]; then build_only=1; shift; fi
 scripts/deps.sh build fuzz
 # -fsanitize=fuzzer-no-link adds libFuzzer's coverage hooks to the library; the tests do not
 # notice them, and the fuzz targets link against the same objects. -O1 as the sanitizers advise
-# (it also halves the compile time); NDEBUG as in the Release build.
+# (it compiles faster than -O3, too); NDEBUG as in the Release build.
 sanitizers="-O1 -DNDEBUG -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -gline-tables-only"
 cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_CXX_FLAGS="$sanitizers -fsanitize=fuzzer-no-link" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \

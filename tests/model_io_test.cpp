@@ -384,6 +384,15 @@ TEST(ModelIoErrors, CraftedCountsThatWrapAroundAreRefusedNotRead) {
     h["num_state"] = (uint64_t{1} << 62) + real_values - big_params;
   }));
   EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "corrupt");
+  // An architecture far larger than the file: refused before anything is allocated for it.
+  write_file(path, crafted_model(good, [&](nlohmann::json& h) {
+    h["network"] = {{"input_shape", {4}}, {"layers", {{{"type", "dense"}, {"units", uint64_t{1} << 40}}}}};
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "units 1099511627776, far larger than the file");
+  write_file(path, crafted_model(good, [&](nlohmann::json& h) {
+    h["network"] = {{"input_shape", {uint64_t{1} << 40}}, {"layers", {{{"type", "batch_norm"}}}}};
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "samples of shape (1099511627776,)");
   // A huge num_state alone.
   write_file(path, crafted_model(good, [&](nlohmann::json& h) {
     h["num_state"] = h["num_state"].get<uint64_t>() + (uint64_t{1} << 62);

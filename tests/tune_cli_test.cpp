@@ -343,6 +343,47 @@ TEST_F(TuneCliTest, SigtermAndSighupStopLikeCtrlCAndEndTheObjectiveProgram) {
   }
 }
 
+TEST_F(TuneCliTest, LiveStatusLineCountsEveryRunningTrial) {
+  // On a terminal (script(1) gives nntune one) the status line must show both trials of
+  // --jobs 2 running, not the count of the last time a trial ended.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) is not installed";
+  testing::write_file(dir.file("live.yaml"),
+                      "space: {x: {float: [0, 1]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"sleep 3; echo nntune: value {x}\"}\n"
+                      "  storage: sqlite:///studies.db\n");
+  const std::string command = "cd '" + dir.path().string() + "' && script -qfec \"'" + std::string(NNTUNE_CLI) +
+                              "' tune live.yaml --trials 2 --jobs 2\" /dev/null > live.txt 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << testing::read_file(dir.file("live.txt"));
+  const std::string out = testing::read_file(dir.file("live.txt"));
+  EXPECT_NE(out.find("running 2"), std::string::npos) << out;
+}
+
+TEST_F(TuneCliTest, TrialCountsInMessagesAreTrialsRun) {
+  // A new grid study enqueues its points: they are waiting, not "trials so far".
+  testing::write_file(dir.file("grid.yaml"),
+                      "space: {x: {choice: [1, 2, 3, 4]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: value {x}\"}\n"
+                      "  sampler: grid\n"
+                      "  storage: sqlite:///studies.db\n");
+  CliRun run = run_nntune(dir, "tune grid.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("; 0 trials so far;"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("grid: 4 points enqueued"), std::string::npos) << run.out;
+  // A study whose budget is spent says how many trials it has now.
+  testing::write_file(dir.file("ext.yaml"),
+                      "space: {x: {float: [0, 1]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: value {x}\"}\n"
+                      "  storage: sqlite:///studies.db\n");
+  ASSERT_EQ(run_nntune(dir, "tune ext.yaml --trials 3").exit_code, 0);
+  run = run_nntune(dir, "tune ext.yaml --trials 3");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("; 3 trials so far;"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("the study already has 3 trials (budget 3)"), std::string::npos) << run.out;
+}
+
 // ---- nntune ask / tell ----
 
 // A spec for a shell loop: space: and tune: only, no command (the loop runs the program).

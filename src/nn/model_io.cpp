@@ -141,6 +141,39 @@ std::string serialize(const Model& model, const std::string& where) {
   return out;
 }
 
+// The parameter count of a network config, found by shaping its layers without allocating the
+// parameters, so that a crafted architecture cannot make the loader allocate more than the file
+// holds. (Network::from_config shapes the same way, then allocates.)
+// Layers may allocate per-feature state when they are shaped, so the sample size is bounded
+// first: by the values the file holds, or 2^24 for networks with few parameters.
+int64_t parameter_count(const nlohmann::json& config, size_t available) {
+  const int64_t max_sample = std::max<int64_t>(int64_t{1} << 24, static_cast<int64_t>(available));
+  auto check_sample = [&](const Shape& shape) {
+    if (shape_size(shape) > max_sample)
+      throw Error("its architecture has samples of shape " + shape_string(shape) + ", far larger than the file");
+  };
+  Shape shape = config.at("input_shape").get<Shape>();
+  int64_t total = 0;
+  for (nlohmann::json layer_config : config.at("layers")) {
+    layer_config.erase("l1");
+    layer_config.erase("l2");
+    // Integers in a layer's config are sizes (units, ...): bounded the same way, so that a
+    // layer's own arithmetic on them cannot overflow.
+    for (const auto& [key, value] : layer_config.items())
+      if ((value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(max_sample)) ||
+          (value.is_number_integer() && !value.is_number_unsigned() && value.get<int64_t>() > max_sample))
+        throw Error("its architecture has " + key + " " + value.dump() + ", far larger than the file");
+    const std::unique_ptr<Layer> layer = make_layer(layer_config);
+    check_sample(shape);
+    shape = layer->build(shape);
+    check_sample(shape);
+    for (const ParamBlock& block : layer->params())
+      if (block.size < 0 || __builtin_add_overflow(total, block.size, &total))
+        throw Error("its architecture has more parameters than can be stored");
+  }
+  return total;
+}
+
 // Rebuilds one network and scaler from `entry` (the header, or one member of an ensemble's),
 // reading its parameters and state from `values`, of which `available` floats remain; returns
 // how many floats it read.
@@ -152,6 +185,9 @@ size_t read_member(const nlohmann::json& entry, const char* values, size_t avail
     throw Error("its header counts " + std::to_string(num_params) + " parameters and " + std::to_string(num_state) +
                 " state values but only " + std::to_string(available) + " values remain in the file");
   Rng rng(0);  // the initial values are overwritten by the saved parameters
+  if (const int64_t needed = parameter_count(entry.at("network"), available); needed != static_cast<int64_t>(num_params))
+    throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
+                std::to_string(needed));
   model.network = Network::from_config(entry.at("network"), rng);
   if (num_params != model.network.parameters().size())
     throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
