@@ -155,6 +155,10 @@ TEST(SpecValidate, NumbersBeyondWhatCanBeStoredNameTheirPlace) {
   EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer.lr=1e400"}), "--set train.optimizer.lr=1e400:", "too large");
   EXPECT_ERROR_CONTAINS(parse(kBase, {"model.layers[99999999999999999999].units=1"}),
                         "--set model.layers[99999999999999999999].units=1: bad path", "index is too large");
+  // A very long number is an error, not a stack overflow (std::regex recursed once per digit).
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: " + std::string(300000, '1'))), "s.yaml:13:11: train.epochs:",
+                        "out of range", "(300000 characters)");
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: 0." + std::string(300000, '1'))), "train.epochs: expected an integer");
   // A tiny number underflows to zero (or a subnormal) the way a C++ or Python parser reads it.
   EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adam, lr: 1e-400}")), "train.optimizer.lr: must be > 0");
 }

@@ -5,16 +5,21 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-#include <regex>
+#include <algorithm>
+#include <initializer_list>
+#include <string_view>
 
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "spec/schema.hpp"
+#include "spec/yaml_scalars.hpp"
 
 namespace nntune {
 namespace {
 
 using nlohmann::json;
+using spec::is_float_text;
+using spec::is_int_text;
 
 SourceMark mark_of(const YAML::Mark& m) {
   SourceMark mark;
@@ -32,36 +37,38 @@ struct NumberOutOfRange {
   std::string message;
 };
 
+// A long number is cut for messages.
+std::string number_excerpt(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 40) + "... (" + std::to_string(s.size()) + " characters)"; }
+
+bool one_of(const std::string& s, std::initializer_list<const char*> words) {
+  return std::any_of(words.begin(), words.end(), [&](const char* w) { return s == w; });
+}
+
 // YAML 1.2 core schema for plain scalars.
 json plain_scalar(const std::string& s) {
-  static const std::regex null_re("~|null|Null|NULL|");
-  static const std::regex true_re("true|True|TRUE");
-  static const std::regex false_re("false|False|FALSE");
-  static const std::regex int_re("[-+]?[0-9]+");
-  static const std::regex float_re("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  static const std::regex inf_re("[-+]?\\.(inf|Inf|INF)");
-  static const std::regex nan_re("\\.(nan|NaN|NAN)");
-  if (std::regex_match(s, null_re)) return nullptr;
-  if (std::regex_match(s, true_re)) return true;
-  if (std::regex_match(s, false_re)) return false;
-  if (std::regex_match(s, int_re)) {
+  if (one_of(s, {"~", "null", "Null", "NULL", ""})) return nullptr;
+  if (one_of(s, {"true", "True", "TRUE"})) return true;
+  if (one_of(s, {"false", "False", "FALSE"})) return false;
+  if (is_int_text(s)) {
     errno = 0;
     const long long value = std::strtoll(s.c_str(), nullptr, 10);
     if (errno == ERANGE)
-      throw NumberOutOfRange{"the integer " + s + " is out of range (integers must lie within +-" +
+      throw NumberOutOfRange{"the integer " + number_excerpt(s) + " is out of range (integers must lie within +-" +
                              std::to_string(std::numeric_limits<int64_t>::max()) + ")"};
     return static_cast<int64_t>(value);
   }
-  if (std::regex_match(s, float_re)) {
+  if (is_float_text(s)) {
     errno = 0;
     const double value = std::strtod(s.c_str(), nullptr);
     // Underflow gives 0 or a subnormal, as other parsers do; overflow has no usable value.
     if (errno == ERANGE && std::isinf(value))
-      throw NumberOutOfRange{"the number " + s + " is too large (a double reaches about 1.8e308); write a finite number"};
+      throw NumberOutOfRange{"the number " + number_excerpt(s) +
+                             " is too large (a double reaches about 1.8e308); write a finite number"};
     return value;
   }
-  if (std::regex_match(s, inf_re)) return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-  if (std::regex_match(s, nan_re)) return std::nan("");
+  if (one_of(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"})) return HUGE_VAL;
+  if (one_of(s, {"-.inf", "-.Inf", "-.INF"})) return -HUGE_VAL;
+  if (one_of(s, {".nan", ".NaN", ".NAN"})) return std::nan("");
   return s;
 }
 
