@@ -738,7 +738,10 @@ std::pair<std::vector<std::pair<std::string, Distribution>>, std::vector<std::se
   std::vector<std::pair<std::string, Distribution>> all;
   std::map<std::string, std::pair<Distribution, std::string>> seen;  // name -> distribution, where written
   std::vector<std::set<std::string>> passes_seen;
-  for (const auto& [forced, option] : passes) {
+  for (const auto& pass : passes) {
+    // Named copies: clang before 16 cannot capture structured bindings in a lambda.
+    const std::string& forced = pass.first;
+    const size_t option = pass.second;
     for (const bool high : {false, true}) {
       Walker walker(space, [&](const std::string&, const SpecDistribution& d, const std::string& source) -> json {
         if (d.kind_key != "choice") {
