@@ -496,6 +496,9 @@ TEST(NpyErrors, ShapesWhoseSizeOverflowsAreRefusedClearly) {
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("c.npy")), "c.npy", "too large");
   write_file(dir.file("d.npy"), npy("<f8", "(0, 3)", ""));
   EXPECT_EQ(load_npy(dir.file("d.npy")).size(), 0);
+  // Found by the fuzzer: an empty float32 array copied zero bytes from a null pointer (UBSan).
+  write_file(dir.file("e.npy"), npy("<f4", "(0,)", ""));
+  EXPECT_EQ(load_npy(dir.file("e.npy")).size(), 0);
 }
 
 TEST(NpyErrors, CountMismatchAndBadLabels) {

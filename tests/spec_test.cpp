@@ -159,6 +159,11 @@ TEST(SpecValidate, NumbersBeyondWhatCanBeStoredNameTheirPlace) {
   EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: " + std::string(300000, '1'))), "s.yaml:13:11: train.epochs:",
                         "out of range", "(300000 characters)");
   EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: 0." + std::string(300000, '1'))), "train.epochs: expected an integer");
+  // Found by the fuzzer: text that is not UTF-8 ended as "internal error" from the JSON library.
+  EXPECT_ERROR_CONTAINS(parse(with_line(12, "  batch_size: caf\xE9")), "s.yaml:12:15: train.batch_size:",
+                        "not valid UTF-8");
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"train.epochs=caf\xE9"}), "--set train.epochs=", "not valid UTF-8");
+  EXPECT_ERROR_CONTAINS(parse(with_line(12, "  batch_\xE9: 4")), "s.yaml:12:3:", "not valid UTF-8");
   // A tiny number underflows to zero (or a subnormal) the way a C++ or Python parser reads it.
   EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adam, lr: 1e-400}")), "train.optimizer.lr: must be > 0");
 }

@@ -164,7 +164,9 @@ Tensor load_npy(const std::string& path) {
   Tensor out(header.shape);
   const char* data = bytes.data() + header.data_offset;
   switch (header.dtype) {
-    case Dtype::F4: std::memcpy(out.data(), data, expected); break;
+    case Dtype::F4:
+      if (expected > 0) std::memcpy(out.data(), data, expected);  // an empty tensor has no storage
+      break;
     case Dtype::F8: convert<double>(data, out.data(), count); break;
     case Dtype::I4: convert<int32_t>(data, out.data(), count); break;
     case Dtype::I8: convert<int64_t>(data, out.data(), count); break;

@@ -86,6 +86,8 @@ json convert(const YAML::Node& node, const std::string& path, SpecTree& tree, co
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
+      if (!spec::is_valid_utf8(node.Scalar()))
+        tree.fail(path, "the text is not valid UTF-8; save the spec as UTF-8 (it may be in Latin-1 or another encoding)");
       if (node.Tag() == "?") {
         try {
           return plain_scalar(node.Scalar());
@@ -108,6 +110,10 @@ json convert(const YAML::Node& node, const std::string& path, SpecTree& tree, co
           tree.fail(path + ".?", "keys must be plain names");
         }
         const std::string key = it->first.Scalar();
+        if (!spec::is_valid_utf8(key)) {
+          tree.value_marks[path + ".?"] = mark_of(it->first.Mark());
+          tree.fail(path + ".?", "a key is not valid UTF-8; save the spec as UTF-8 (it may be in Latin-1 or another encoding)");
+        }
         const std::string p = child_path(path, key);
         if (map.contains(key)) {
           record(tree.key_marks, p, it->first.Mark());

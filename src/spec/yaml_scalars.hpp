@@ -47,4 +47,33 @@ inline bool reads_as_non_string(std::string_view s) {
          is_float_text(s);
 }
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF). A spec is UTF-8 text; anything else cannot even be printed as JSON.
+inline bool is_valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    unsigned code = 0;
+    if ((c & 0xE0) == 0xC0) length = 2, code = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) length = 3, code = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) length = 4, code = c & 0x07;
+    else return false;
+    if (i + length > s.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = code << 6 | (next & 0x3F);
+    }
+    static constexpr unsigned kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kMinimum[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
 }  // namespace nntune::spec
