@@ -69,7 +69,9 @@ Tensor Tensor::rows(int64_t begin, int64_t end) const {
   s[0] = end - begin;
   Tensor out(s);
   const int64_t f = features();
-  std::memcpy(out.data(), data() + begin * f, sizeof(float) * static_cast<size_t>((end - begin) * f));
+  // An empty slice has no storage to copy into (memcpy from or to null is undefined even for 0 bytes).
+  if (end > begin && f > 0)
+    std::memcpy(out.data(), data() + begin * f, sizeof(float) * static_cast<size_t>((end - begin) * f));
   return out;
 }
 
