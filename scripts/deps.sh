@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything nntune needs from Debian's packages. Idempotent: does nothing when all
-# packages are present. Usage: scripts/deps.sh [build|data|bench|browser|postgres]...  (default: build)
+# packages are present. Usage: scripts/deps.sh [build|data|bench|browser|postgres|fuzz]...  (default: build)
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
@@ -12,6 +12,7 @@ data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files
 bench_packages=(python3-torch python3-optuna python3-psycopg2 python3-numpy time)  # the anchors beside nntune
 postgres_packages=(postgresql)  # a private server for the PostgreSQL storage tests (scripts/with_postgres.sh)
 browser_packages=(chromium)  # headless rendering of the HTML reports (report_browser_test, report bench)
+fuzz_packages=(clang-14 libclang-rt-14-dev)  # libFuzzer, ASan and UBSan (scripts/fuzz.sh, scripts/sanitize.sh)
 
 wanted=()
 [ $# -eq 0 ] && set -- build
@@ -22,7 +23,8 @@ for group in "$@"; do
     bench) wanted+=("${bench_packages[@]}") ;;
     browser) wanted+=("${browser_packages[@]}") ;;
     postgres) wanted+=("${postgres_packages[@]}") ;;
-    *) echo "deps.sh: unknown group '$group' (use build, data, bench, browser or postgres)" >&2; exit 2 ;;
+    fuzz) wanted+=("${fuzz_packages[@]}") ;;
+    *) echo "deps.sh: unknown group '$group' (use build, data, bench, browser, postgres or fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -99,6 +99,16 @@ TEST_F(CliTest, TrainEvalPredictEndToEnd) {
   EXPECT_EQ(std::count(features.out.begin(), features.out.end(), '\n'), 3) << features.out;
   EXPECT_NE(features.out.find("\n0,"), std::string::npos) << features.out;
   EXPECT_NE(features.out.find("\n1,"), std::string::npos) << features.out;
+  // ... and is read as strictly as training data: no "1.5abc" read as 1.5, no NaN passed on.
+  testing::write_file(dir.file("features.csv"), "a,b\n0.1,1.0\n1.5abc,-1.0\n");
+  CliRun bad = run_nntune(dir, "predict out/model.nnt features.csv");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.err.find("features.csv', line 3, column 1: cell \"1.5abc\" is not a number"), std::string::npos) << bad.err;
+  testing::write_file(dir.file("features.csv"), "a,b\n0.1,nan\n");
+  bad = run_nntune(dir, "predict out/model.nnt features.csv");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.err.find("line 2, column 2"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("NaN"), std::string::npos) << bad.err;
 }
 
 TEST_F(CliTest, CrossValidationPrintsFoldScores) {

@@ -15,6 +15,20 @@
 namespace nntune {
 namespace {
 
+// Sanitizers change what a few tests measure: their slowdown breaks wall-clock bounds, and their
+// allocator places buffers differently.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 using testing::TempDir;
 using testing::write_file;
 
@@ -152,6 +166,29 @@ TEST(Csv, LoadsSklearnIrisBostonAndDigits) {
   const Dataset digits = load_csv(digits_options);
   EXPECT_EQ(digits.x.shape(), (Shape{1797, 64}));
   EXPECT_EQ(digits.num_classes, 10);
+}
+
+TEST(Csv, ByteOrderMarkIsSkipped) {
+  TempDir dir;
+  CsvOptions options;
+  options.label = "y";
+  const Dataset data = load_csv_text(dir, "\xEF\xBB\xBF" "a,y\n1,0\n2,1\n", options);
+  EXPECT_EQ(data.x.shape(), (Shape{2, 1}));
+  EXPECT_EQ(data.y[1], 1.0f);
+}
+
+TEST(Csv, FeaturesOnlyReadsEveryColumnStrictly) {
+  TempDir dir;
+  CsvOptions options;
+  options.features_only = true;
+  const Dataset data = load_csv_text(dir, "a,b\n1,2\n3,4.5\n", options);
+  EXPECT_EQ(data.x.shape(), (Shape{2, 2}));
+  EXPECT_EQ(data.x[3], 4.5f);
+  EXPECT_EQ(data.y.size(), 0);
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b\n1,2\n3,1.5abc\n", options), "line 3, column 2", "\"1.5abc\"",
+                        "not a number");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b\n1,nan\n", options), "line 2, column 2", "NaN");
+  EXPECT_EQ(load_csv_text(dir, "a\n1\n2\n", options).x.shape(), (Shape{2, 1}));  // one column is enough
 }
 
 TEST(CsvErrors, RaggedRowNamesLineAndCounts) {
@@ -300,6 +337,17 @@ TEST(IdxErrors, TruncatedAndOversizedFiles) {
   EXPECT_ERROR_CONTAINS(load_idx(dir.file("long"), dir.file("labels")), "2 bytes more than its header describes");
 }
 
+TEST(IdxErrors, DimensionsWhoseProductOverflowsAreRefusedClearly) {
+  TempDir dir;
+  write_file(dir.file("labels"), idx_labels({1, 0}));
+  // 2^32-1 cubed does not fit in 64 bits; 2^31 * 2^31 * 4 wraps to exactly 0 bytes.
+  write_file(dir.file("huge"), be32(0x803) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("huge"), dir.file("labels")), "huge", "4294967295 x 4294967295 x 4294967295",
+                        "too large");
+  write_file(dir.file("wraps"), be32(0x803) + be32(0x80000000) + be32(0x80000000) + be32(4));
+  EXPECT_ERROR_CONTAINS(load_idx(dir.file("wraps"), dir.file("labels")), "wraps", "too large");
+}
+
 TEST(IdxErrors, CountMismatchAndLabelsOutOfRange) {
   TempDir dir;
   write_file(dir.file("images"), idx_images(2, 2, 2));
@@ -333,6 +381,7 @@ TEST(Idx, LoadsRealFashionMnistTestSet) {
 
 TEST(Idx, LoadsFashionMnistTrainingSetQuickly) {
   if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed at " << kFashion;
+  if (kUnderSanitizer) GTEST_SKIP() << "a time bound means nothing under a sanitizer";
   const std::string base = kFashion;
   const auto start = std::chrono::steady_clock::now();
   const Dataset train = load_idx(base + "train-images-idx3-ubyte.gz", base + "train-labels-idx1-ubyte.gz", 10);
@@ -447,6 +496,24 @@ TEST(NpyErrors, TruncatedDataAndNonFiniteValues) {
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "element (1,) is infinite");
   write_file(dir.file("a.npy"), npy("<f8", "(2,)", raw<double>({1, std::numeric_limits<double>::infinity()})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "infinite");
+}
+
+TEST(NpyErrors, ShapesWhoseSizeOverflowsAreRefusedClearly) {
+  TempDir dir;
+  // 2^33 * 2^31 elements: the product wraps to 0 in 64 bits.
+  write_file(dir.file("a.npy"), npy("<f4", "(8589934592, 2147483648)", ""));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "a.npy", "(8589934592, 2147483648)", "too large");
+  // 2^62 float32 elements: the byte count wraps to 0.
+  write_file(dir.file("b.npy"), npy("<f4", "(1073741824, 1073741824, 4)", ""));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("b.npy")), "b.npy", "too large");
+  // Empty, but the other dimensions still multiply beyond 64 bits.
+  write_file(dir.file("c.npy"), npy("<f8", "(0, 1099511627776, 1099511627776)", ""));
+  EXPECT_ERROR_CONTAINS(load_npy(dir.file("c.npy")), "c.npy", "too large");
+  write_file(dir.file("d.npy"), npy("<f8", "(0, 3)", ""));
+  EXPECT_EQ(load_npy(dir.file("d.npy")).size(), 0);
+  // Found by the fuzzer: an empty float32 array copied zero bytes from a null pointer (UBSan).
+  write_file(dir.file("e.npy"), npy("<f4", "(0,)", ""));
+  EXPECT_EQ(load_npy(dir.file("e.npy")).size(), 0);
 }
 
 TEST(NpyErrors, CountMismatchAndBadLabels) {

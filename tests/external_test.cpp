@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <fstream>
 #include <thread>
 
@@ -204,6 +206,48 @@ TEST(ExternalObjective, MalformedProtocolLineFailsAndNamesIt) {
   EXPECT_NE(r.error.find("line 2"), std::string::npos) << r.error;
   EXPECT_NE(r.error.find("nntune: value abc"), std::string::npos) << r.error;
   EXPECT_NE(r.error.find("nntune: intermediate STEP VALUE"), std::string::npos) << r.error;
+}
+
+TEST(ExternalObjective, ValuesAreDecimalNotHexadecimal) {
+  TempDir dir;
+  ExternalResult r = run(script_command(dir, "echo 'nntune: value 0x10'\n"));
+  EXPECT_EQ(r.state, TrialState::Failed);
+  EXPECT_NE(r.error.find("nntune: value 0x10"), std::string::npos) << r.error;
+  r = run(script_command(dir, "echo 'nntune: intermediate 1 0x1p3'\necho 'nntune: value 1'\n"));
+  EXPECT_EQ(r.state, TrialState::Failed);
+  r = run(script_command(dir, "echo 'nntune: value +1.5e-1'\n"));
+  EXPECT_EQ(r.state, TrialState::Complete) << r.error;
+  EXPECT_DOUBLE_EQ(*r.value, 0.15);
+  EXPECT_EQ(parse_decimal("0x10"), std::nullopt);
+  EXPECT_EQ(parse_decimal("1e400"), std::nullopt);
+  EXPECT_EQ(parse_decimal(" 1"), std::nullopt);
+  EXPECT_EQ(parse_decimal("-3"), -3.0);
+  EXPECT_TRUE(std::isnan(*parse_decimal("nan")));
+  EXPECT_EQ(parse_decimal("-inf"), -std::numeric_limits<double>::infinity());
+}
+
+TEST(ExternalObjective, HugeLinesAreTruncatedAndCountedNotStored) {
+  TempDir dir;
+  // 20 MB on one stderr line and 30 MB on one stdout line, then a valid report.
+  const auto start = std::chrono::steady_clock::now();
+  ExternalResult r = run(script_command(dir,
+                                        "head -c 20000000 /dev/zero | tr '\\0' e >&2; echo >&2\n"
+                                        "head -c 30000000 /dev/zero | tr '\\0' o; echo\n"
+                                        "echo 'nntune: value 2'\nexit 3\n"));
+  EXPECT_LT(seconds_since(start), 20.0);
+  EXPECT_EQ(r.state, TrialState::Failed);  // exit 3, so that the error carries the stderr tail
+  EXPECT_EQ(r.truncated_lines, 2);
+  EXPECT_LT(r.error.size(), 20000u) << r.error.size();
+  ASSERT_EQ(r.stderr_tail.size(), 1u);
+  EXPECT_LE(r.stderr_tail[0].size(), 2 * ExternalCommand{}.max_line_bytes);
+  EXPECT_NE(r.stderr_tail[0].find("truncated"), std::string::npos);
+  EXPECT_EQ(r.value, 2.0);
+  // A protocol line past the bound fails the trial by its line number.
+  ExternalCommand cmd = script_command(dir, "printf 'nntune: value 1'; head -c 100000 /dev/zero | tr '\\0' 0; echo\n");
+  r = run(cmd);
+  EXPECT_EQ(r.state, TrialState::Failed);
+  EXPECT_NE(r.error.find("line 1"), std::string::npos) << r.error.substr(0, 300);
+  EXPECT_NE(r.error.find("longer than"), std::string::npos) << r.error.substr(0, 300);
 }
 
 TEST(ExternalObjective, SubstitutesQuotesAndExportsParameters) {

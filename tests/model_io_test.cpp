@@ -5,6 +5,9 @@
 #include <random>
 #include <string>
 #include <vector>
+#include <functional>
+
+#include <zlib.h>
 
 #include <unistd.h>
 
@@ -339,6 +342,69 @@ TEST(ModelIoEnsemble, DamagedEnsembleFilesAreRefused) {
   flipped[bytes.size() - 20] ^= 0x10;
   write_file(path, flipped);
   EXPECT_ERROR_CONTAINS(load_model(path), "ensemble.nnt", "checksum mismatch");
+}
+
+// Rewrites a saved model's JSON header with `edit` and recomputes the checksum, as an attacker
+// can: the checksum guards against damage, not against crafted files.
+std::string crafted_model(const std::string& bytes, const std::function<void(nlohmann::json&)>& edit) {
+  uint32_t header_length = 0;
+  std::memcpy(&header_length, bytes.data() + 12, 4);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(16, header_length));
+  edit(header);
+  const std::string text = header.dump();
+  std::string out = bytes.substr(0, 12);
+  const uint32_t length = static_cast<uint32_t>(text.size());
+  out.append(reinterpret_cast<const char*>(&length), 4);
+  out += text;
+  out += bytes.substr(16 + header_length, bytes.size() - 16 - header_length - 4);
+  const uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  return out;
+}
+
+TEST(ModelIoErrors, CraftedCountsThatWrapAroundAreRefusedNotRead) {
+  TempDir dir;
+  const std::string path = dir.file("crafted.nnt");
+  save_model(make_classifier(), path);
+  const std::string good = read_file(path);
+  // A network with far more parameters than the file holds, and a num_state chosen so that
+  // 4 * (num_params + num_state) wraps around to the real size of the values.
+  const nlohmann::json header = nlohmann::json::parse(good.substr(16, [&] {
+    uint32_t n = 0;
+    std::memcpy(&n, good.data() + 12, 4);
+    return n;
+  }()));
+  const uint64_t real_values = header["num_params"].get<uint64_t>() + header["num_state"].get<uint64_t>();
+  Rng rng(1);
+  const nlohmann::json big_config = {{"input_shape", {4}}, {"layers", {{{"type", "dense"}, {"units", 200000}}}}};
+  const uint64_t big_params = Network::from_config(big_config, rng).parameters().size();
+  write_file(path, crafted_model(good, [&](nlohmann::json& h) {
+    h["network"] = big_config;
+    h["num_params"] = big_params;
+    h["num_state"] = (uint64_t{1} << 62) + real_values - big_params;
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "corrupt");
+  // An architecture far larger than the file: refused before anything is allocated for it.
+  write_file(path, crafted_model(good, [&](nlohmann::json& h) {
+    h["network"] = {{"input_shape", {4}}, {"layers", {{{"type", "dense"}, {"units", uint64_t{1} << 40}}}}};
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "units 1099511627776, far larger than the file");
+  write_file(path, crafted_model(good, [&](nlohmann::json& h) {
+    h["network"] = {{"input_shape", {uint64_t{1} << 40}}, {"layers", {{{"type", "batch_norm"}}}}};
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "samples of shape (1099511627776,)");
+  // A huge num_state alone.
+  write_file(path, crafted_model(good, [&](nlohmann::json& h) {
+    h["num_state"] = h["num_state"].get<uint64_t>() + (uint64_t{1} << 62);
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt", "corrupt");
+  // An ensemble whose members claim more values than the file holds.
+  save_model(make_ensemble(models(make_classifier(), make_classifier()), {1.0, 1.0}), path);
+  const std::string ensemble = read_file(path);
+  write_file(path, crafted_model(ensemble, [&](nlohmann::json& h) {
+    h["members"][0]["num_state"] = h["members"][0]["num_state"].get<uint64_t>() + (uint64_t{1} << 62);
+  }));
+  EXPECT_ERROR_CONTAINS(load_model(path), "crafted.nnt");
 }
 
 TEST(ModelIoEnsemble, MembersThatDoNotFitAreRefused) {

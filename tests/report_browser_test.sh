@@ -7,10 +7,14 @@
 # ARTIFACTS (build/test-artifacts/report.png and training-report.png).
 # Usage: report_browser_test.sh NNTUNE_BINARY SOURCE_DIR ARTIFACTS_DIR
 # Exits 77 (ctest SKIP) when chromium is not installed (scripts/deps.sh browser installs it;
-# scripts/test.sh does so when CI=true).
+# scripts/test.sh does so), or when NNTUNE_SKIP_BROWSER=1.
 set -euo pipefail
 nntune=$1 source_dir=$2 artifacts=$3
 
+if [ "${NNTUNE_SKIP_BROWSER:-}" = "1" ]; then
+  echo "SKIP: NNTUNE_SKIP_BROWSER=1 (scripts/test.sh --no-browser)"
+  exit 77
+fi
 browser=""
 for candidate in chromium chromium-browser google-chrome; do
   if command -v "$candidate" >/dev/null 2>&1; then browser=$(command -v "$candidate"); break; fi

@@ -386,6 +386,52 @@ TEST(Html, EmbeddedJsonCannotCloseTheScriptAndTextIsEscaped) {
   EXPECT_EQ(html::escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
 }
 
+// True when `text` is well-formed UTF-8.
+bool valid_utf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t length = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
+    i += length;
+  }
+  return true;
+}
+
+TEST(Html, EmbeddedJsonEscapesEveryMarkupCharacter) {
+  // "<!--<script>" puts the HTML parser in a state where "</script>" no longer ends the element.
+  const std::string safe = html::script_safe_json(json({{"p<!--<script>", "a&b>c"}}).dump());
+  EXPECT_EQ(safe.find_first_of("<&"), std::string::npos) << safe;
+  EXPECT_EQ(json::parse(safe), json({{"p<!--<script>", "a&b>c"}}));
+}
+
+TEST(Html, LongLabelsAreCutOnCharacterBoundaries) {
+  EXPECT_EQ(html::shorten("short", 14), "short");
+  EXPECT_EQ(html::shorten("abcdefghijklmn", 14), "abcdefghijklmn");
+  EXPECT_EQ(html::shorten("abcdefghijklmno", 14), "abcdefghijklm\u2026");
+  // 12 ASCII bytes then two-byte characters: a byte cut at 13 would split one.
+  const std::string accented = "abcdefghijkl\u00e9\u00e9";  // 14 characters in 16 bytes
+  EXPECT_EQ(html::shorten(accented, 14), accented);
+  const std::string longer = accented + "\u00e9\u00e9";
+  EXPECT_TRUE(valid_utf8(html::shorten(longer, 14)));
+  EXPECT_EQ(html::shorten(longer, 14), "abcdefghijkl\u00e9\u2026");
+  // The whole report stays valid UTF-8 with such a categorical value and a hostile name.
+  FrozenTrial t = trial(0, TrialState::Complete, 1.0, {{"x", 0.5}});
+  const std::string choice = "abcdefghijkl\u00e9\u00e9\u00e9\u00e9";
+  t.params["p<!--<script>"] = 0;
+  t.distributions["p<!--<script>"] = Distribution::categorical({choice, "b"});
+  FrozenTrial u = trial(1, TrialState::Complete, 2.0, {{"x", 0.7}});
+  u.params["p<!--<script>"] = 1;
+  u.distributions["p<!--<script>"] = Distribution::categorical({choice, "b"});
+  const std::string page = study_report_html(summary("utf8"), history_of(Direction::Minimize, {t, u}));
+  EXPECT_TRUE(valid_utf8(page));
+  const size_t data_start = page.find("id=\"report-data\">");
+  ASSERT_NE(data_start, std::string::npos);
+  const size_t data_end = page.find("</script>", data_start);
+  EXPECT_EQ(page.substr(data_start + 18, data_end - data_start - 18).find('<'), std::string::npos);
+}
+
 TEST(Html, TicksAreRoundAndInsideTheRange) {
   const html::Scale linear{0.13, 0.87, false, 0, 100};
   const auto t = linear.ticks(4);

@@ -146,6 +146,31 @@ TEST(SpecValidate, OutOfRange) {
                         "s.yaml:4:23: data.validation.split: must be > 0 and < 1");
 }
 
+TEST(SpecValidate, NumbersBeyondWhatCanBeStoredNameTheirPlace) {
+  EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adam, lr: 1e400}")),
+                        "s.yaml:11:31: train.optimizer.lr: the number 1e400 is too large");
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: 99999999999999999999999")),
+                        "s.yaml:13:11: train.epochs: the integer 99999999999999999999999 is out of range");
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: -99999999999999999999999")), "s.yaml:13:11: train.epochs:",
+                        "out of range");
+  // Written as a float, an integer field is still bounded.
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: 1e23")), "s.yaml:13:11: train.epochs:", "expected an integer");
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer.lr=1e400"}), "--set train.optimizer.lr=1e400:", "too large");
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"model.layers[99999999999999999999].units=1"}),
+                        "--set model.layers[99999999999999999999].units=1: bad path", "index is too large");
+  // A very long number is an error, not a stack overflow (std::regex recursed once per digit).
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: " + std::string(300000, '1'))), "s.yaml:13:11: train.epochs:",
+                        "out of range", "(300000 characters)");
+  EXPECT_ERROR_CONTAINS(parse(with_line(13, "  epochs: 0." + std::string(300000, '1'))), "train.epochs: expected an integer");
+  // Found by the fuzzer: text that is not UTF-8 ended as "internal error" from the JSON library.
+  EXPECT_ERROR_CONTAINS(parse(with_line(12, "  batch_size: caf\xE9")), "s.yaml:12:15: train.batch_size:",
+                        "not valid UTF-8");
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"train.epochs=caf\xE9"}), "--set train.epochs=", "not valid UTF-8");
+  EXPECT_ERROR_CONTAINS(parse(with_line(12, "  batch_\xE9: 4")), "s.yaml:12:3:", "not valid UTF-8");
+  // A tiny number underflows to zero (or a subnormal) the way a C++ or Python parser reads it.
+  EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adam, lr: 1e-400}")), "train.optimizer.lr: must be > 0");
+}
+
 TEST(SpecValidate, UnknownEnumValuesListAllowed) {
   EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adamm}")),
                         "s.yaml:11:21: train.optimizer.name: unknown optimizer 'adamm' (did you mean 'adam'?)",
@@ -400,6 +425,29 @@ TEST(SpecDriver, TrainsSavesAndRecordsOverrides) {
   const Metrics again = evaluate_model(model, *data.test);
   EXPECT_EQ(again.at("loss"), result.test_metrics.at("loss"));
   EXPECT_EQ(model.metadata["overrides"], json({"train.epochs=4"}));
+}
+
+TEST(SpecDriver, AClassSeenOnlyOutsideTheTrainingFileIsRefused) {
+  TempDir dir;
+  testing::write_file(dir.file("train.csv"), tiny_csv());  // classes 0 and 1
+  testing::write_file(dir.file("val.csv"), "a,b,y\n0.1,0.2,0\n4.0,-3.0,1\n1.0,1.0,2\n");
+  const std::string yaml =
+      "data:\n"
+      "  train: {csv: {path: train.csv, label: y}}\n"
+      "  validation: {csv: {path: val.csv, label: y}}\n"
+      "model: {hidden: [2]}\n";
+  testing::write_file(dir.file("s.yaml"), yaml);
+  EXPECT_ERROR_CONTAINS(load_spec_data(load_spec(dir.file("s.yaml"))), "s.yaml:3:", "data.validation",
+                        "label 2", "val.csv", "row 3", "not in the training data");
+  testing::write_file(dir.file("s.yaml"),
+                      "data:\n  train: {csv: {path: train.csv, label: y}}\n  test: {csv: {path: val.csv, label: y}}\n"
+                      "model: {hidden: [2]}\n");
+  EXPECT_ERROR_CONTAINS(load_spec_data(load_spec(dir.file("s.yaml"))), "data.test", "label 2", "val.csv");
+  // With num_classes given, the classes are the user's decision and a class may be absent from training.
+  testing::write_file(dir.file("s.yaml"),
+                      "data:\n  train: {csv: {path: train.csv, label: y}}\n  validation: {csv: {path: val.csv, label: y}}\n"
+                      "  num_classes: 3\nmodel: {hidden: [2]}\n");
+  EXPECT_EQ(load_spec_data(load_spec(dir.file("s.yaml"))).train.num_classes, 3);
 }
 
 TEST(SpecDriver, DataErrorsCarryTheSpecLocation) {

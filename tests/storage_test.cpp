@@ -26,6 +26,19 @@
 namespace nntune::tune {
 namespace {
 
+// Sanitizers slow everything down, which breaks wall-clock bounds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 using nntune::testing::TempDir;
 
 std::string env(const char* name) {
@@ -35,7 +48,7 @@ std::string env(const char* name) {
 
 constexpr const char* kHowToEnablePostgres =
     "PostgreSQL tests need a server: set NNTUNE_TEST_POSTGRES_URL=postgresql://user:password@host:port/db "
-    "or run them under scripts/with_postgres.sh (CI=true scripts/test.sh does)";
+    "or run them under scripts/with_postgres.sh (scripts/test.sh does)";
 
 // A PostgreSQL URL whose tables live in a fresh schema; the schema is dropped at scope exit.
 class PostgresSchema {
@@ -407,6 +420,7 @@ TEST(OpenStorage, BadUrlsNameTheUrlAndWhatToDo) {
 }
 
 TEST(SqliteStorage, ReadsTwoThousandTrialsInAFewMilliseconds) {
+  if (kUnderSanitizer) GTEST_SKIP() << "a time bound means nothing under a sanitizer";
   TempDir dir;
   auto storage = open_storage("sqlite:///" + dir.file("big.db"));
   const int64_t study = storage->create_study("big", Direction::Minimize);

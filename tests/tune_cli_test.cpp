@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -305,6 +306,86 @@ TEST_F(TuneCliTest, SigintLeavesNoRunningTrial) {
   EXPECT_EQ(count_state(t, "running"), 0) << t.dump(1);
 }
 
+TEST_F(TuneCliTest, SigtermAndSighupStopLikeCtrlCAndEndTheObjectiveProgram) {
+  for (const int sig : {SIGTERM, SIGHUP}) {
+    const std::string name = sig == SIGTERM ? "term" : "hup";
+    // The objective writes its pid, then sleeps far longer than the test waits.
+    testing::write_file(dir.file(name + ".yaml"),
+                        "space: {x: {float: [0, 1]}}\n"
+                        "tune:\n"
+                        "  objective: {command: \"echo $$ > " + name + ".pid; sleep 60; echo nntune: value {x}\"}\n"
+                        "  storage: sqlite:///studies.db\n");
+    const std::string out = dir.file(name + ".txt");
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      if (chdir(dir.path().c_str()) != 0) _exit(99);
+      if (!freopen(out.c_str(), "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(98);
+      execl(NNTUNE_CLI, NNTUNE_CLI, "tune", (name + ".yaml").c_str(), "--trials", "3", static_cast<char*>(nullptr));
+      _exit(97);
+    }
+    const std::string pid_file = dir.file(name + ".pid");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (testing::read_file(pid_file).empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::string child = testing::read_file(pid_file);
+    ASSERT_FALSE(child.empty());
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << testing::read_file(out);
+    EXPECT_NE(testing::read_file(out).find("interrupted:"), std::string::npos) << testing::read_file(out);
+    const json t = trials(name);
+    ASSERT_EQ(t.size(), 1u) << t.dump(1);
+    EXPECT_EQ(count_state(t, "running"), 0) << t.dump(1);
+    EXPECT_NE(t[0]["error"].get<std::string>().find(sig == SIGTERM ? "SIGTERM" : "SIGHUP"), std::string::npos) << t[0];
+    // The program (its shell) is gone too: nothing is left orphaned.
+    EXPECT_NE(::kill(std::stoi(child), 0), 0) << "objective process " << child << " still runs";
+  }
+}
+
+TEST_F(TuneCliTest, LiveStatusLineCountsEveryRunningTrial) {
+  // On a terminal (script(1) gives nntune one) the status line must show both trials of
+  // --jobs 2 running, not the count of the last time a trial ended.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) is not installed";
+  testing::write_file(dir.file("live.yaml"),
+                      "space: {x: {float: [0, 1]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"sleep 3; echo nntune: value {x}\"}\n"
+                      "  storage: sqlite:///studies.db\n");
+  const std::string command = "cd '" + dir.path().string() + "' && script -qfec \"'" + std::string(NNTUNE_CLI) +
+                              "' tune live.yaml --trials 2 --jobs 2\" /dev/null > live.txt 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << testing::read_file(dir.file("live.txt"));
+  const std::string out = testing::read_file(dir.file("live.txt"));
+  EXPECT_NE(out.find("running 2"), std::string::npos) << out;
+}
+
+TEST_F(TuneCliTest, TrialCountsInMessagesAreTrialsRun) {
+  // A new grid study enqueues its points: they are waiting, not "trials so far".
+  testing::write_file(dir.file("grid.yaml"),
+                      "space: {x: {choice: [1, 2, 3, 4]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: value {x}\"}\n"
+                      "  sampler: grid\n"
+                      "  storage: sqlite:///studies.db\n");
+  CliRun run = run_nntune(dir, "tune grid.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("; 0 trials so far;"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("grid: 4 points enqueued"), std::string::npos) << run.out;
+  // A study whose budget is spent says how many trials it has now.
+  testing::write_file(dir.file("ext.yaml"),
+                      "space: {x: {float: [0, 1]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: value {x}\"}\n"
+                      "  storage: sqlite:///studies.db\n");
+  ASSERT_EQ(run_nntune(dir, "tune ext.yaml --trials 3").exit_code, 0);
+  run = run_nntune(dir, "tune ext.yaml --trials 3");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("; 3 trials so far;"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("the study already has 3 trials (budget 3)"), std::string::npos) << run.out;
+}
+
 // ---- nntune ask / tell ----
 
 // A spec for a shell loop: space: and tune: only, no command (the loop runs the program).
@@ -382,6 +463,23 @@ TEST_F(TuneCliTest, AskTellLoopCompletesTrials) {
   EXPECT_EQ(run_nntune(dir, "tell quad 0 fast").exit_code, 2);
   EXPECT_EQ(run_nntune(dir, "tell quad 0 0.5 --state failed").exit_code, 2);
   EXPECT_EQ(run_nntune(dir, "tell quad 0 --intermediate 0.81").exit_code, 2);
+  // trials --format csv writes values and parameters in full: they read back to the same doubles.
+  run = run_nntune(dir, "ask quad.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json asked = json::parse(run.out);
+  const std::string told_value = "0.12345678901234566";
+  ASSERT_EQ(run_nntune(dir, "tell quad " + asked["trial"].dump() + " " + told_value + " --storage sqlite:///studies.db").exit_code, 0);
+  run = run_nntune(dir, "trials quad --format csv --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("," + told_value + ","), std::string::npos) << run.out;
+  char x_text[64];
+  const auto x_end = std::to_chars(x_text, x_text + sizeof x_text, asked["params"]["x"].get<double>()).ptr;
+  EXPECT_NE(run.out.find("," + std::string(x_text, x_end)), std::string::npos) << run.out;
+  // Values are decimal, as the docs say: hexadecimal is refused, not read as 16.
+  run = run_nntune(dir, "tell quad 0 0x10");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("VALUE '0x10' is not a number"), std::string::npos) << run.err;
+  EXPECT_EQ(run_nntune(dir, "tell quad 0 --intermediate 1=0x1p4").exit_code, 2);
 }
 
 TEST_F(TuneCliTest, AskTellBashLoopFromTheDocs) {

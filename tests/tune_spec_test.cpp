@@ -253,6 +253,11 @@ TEST(TuneSpec, DurationParsing) {
   EXPECT_DOUBLE_EQ(parse_duration("1.5h"), 5400.0);
   EXPECT_ERROR_CONTAINS(parse_duration("10 minutes please"), "cannot read the duration", "10m");
   EXPECT_ERROR_CONTAINS(parse_duration(""), "cannot read the duration");
+  EXPECT_DOUBLE_EQ(parse_duration("1h30m"), 5400.0);
+  EXPECT_DOUBLE_EQ(parse_duration("2 min"), 120.0);
+  // A very long text is an error, not a stack overflow (std::regex recursed once per character).
+  EXPECT_ERROR_CONTAINS(parse_duration(std::string(300000, '1')), "cannot read the duration");
+  EXPECT_DOUBLE_EQ(parse_duration("0." + std::string(300000, '0') + "1s" + "2s"), 2.0);
 }
 
 // ---- every invalid space: message and line:column ----

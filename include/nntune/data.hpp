@@ -34,12 +34,16 @@ struct CsvOptions {
   std::string label = "";      // label column: a header name or a 0-based index; "" = last column
   Task task = Task::Classification;
   int64_t num_classes = 0;     // 0: infer as max label + 1; else labels must be < num_classes
+  bool features_only = false;  // no label column: every column is a feature, y stays empty (predict)
 };
 Dataset load_csv(const CsvOptions& options);
 
 // IDX files as the MNIST family ships them, plain or gzip-compressed (detected by content).
 // Images become (n, rows, cols) floats in [0, 255]; labels (n, 1).
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, int64_t num_classes = 0);
+// An IDX file of unsigned bytes of any rank (images without labels, for predict) as floats of
+// the file's shape; a 1-D file becomes (n, 1).
+Tensor load_idx_array(const std::string& path);
 // A NumPy .npy array (float32/float64/int/uint8, C order) as a tensor of the same shape.
 Tensor load_npy(const std::string& path);
 // x from one .npy, y from another (1-D class indices or 2-D targets).

@@ -41,14 +41,9 @@ int usage_error(const std::string& message) {
 
 using tune::host_name;
 
-// A whole argument as a double ("0.81", "-3", "1e-4", "nan", "inf"); nullopt otherwise.
-std::optional<double> parse_number(const std::string& text) {
-  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size()) return std::nullopt;
-  return value;
-}
+// A whole argument as a decimal double ("0.81", "-3", "1e-4", "nan", "inf"), read as the
+// external objective's reports are; nullopt otherwise (hexadecimal included).
+std::optional<double> parse_number(const std::string& text) { return tune::parse_decimal(text); }
 
 std::optional<int64_t> parse_integer(const std::string& text) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;

@@ -94,38 +94,6 @@ std::vector<std::string> split_line(const std::string& line, char delimiter) {
   return cells;
 }
 
-// A CSV of features only (no label column), for predict: plain numbers.
-Tensor read_feature_csv(const CsvOptions& c) {
-  std::istringstream in(detail::read_file_maybe_gzip(c.path, "CSV file"));
-  std::string line;
-  int64_t line_number = 0;
-  for (int64_t i = 0; i < c.skip_rows && std::getline(in, line); ++i) ++line_number;
-  if (c.header && std::getline(in, line)) ++line_number;
-  std::vector<float> values;
-  int64_t columns = -1, rows = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const auto cells = split_line(line, c.delimiter);
-    if (columns < 0) columns = static_cast<int64_t>(cells.size());
-    if (static_cast<int64_t>(cells.size()) != columns)
-      throw Error(c.path + ":" + std::to_string(line_number) + ": has " + std::to_string(cells.size()) +
-                  " columns, the rows above have " + std::to_string(columns));
-    for (size_t j = 0; j < cells.size(); ++j) {
-      char* end = nullptr;
-      const float v = std::strtof(cells[j].c_str(), &end);
-      if (end == cells[j].c_str())
-        throw Error(c.path + ":" + std::to_string(line_number) + ":" + std::to_string(j + 1) + ": '" + cells[j] +
-                    "' is not a number");
-      values.push_back(v);
-    }
-    ++rows;
-  }
-  if (rows == 0) throw Error("CSV file " + c.path + " has no data rows");
-  return Tensor({rows, columns}, std::move(values));
-}
-
 // Number of columns in the first data row of a CSV (quote-unaware; enough to tell whether the
 // label column is there).
 int64_t csv_columns(const CsvOptions& c) {
@@ -137,33 +105,6 @@ int64_t csv_columns(const CsvOptions& c) {
   while (std::getline(in, line))
     if (line.find_first_not_of(" \t\r") != std::string::npos) return static_cast<int64_t>(split_line(line, c.delimiter).size());
   return 0;
-}
-
-uint32_t big_endian(const std::string& bytes, size_t at) {
-  return (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) << 24) |
-         (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 16) |
-         (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 2])) << 8) |
-         static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 3]));
-}
-
-// IDX images without labels (predict): unsigned bytes, (n, d1, d2, ...).
-Tensor read_idx_images(const std::string& path) {
-  const std::string bytes = detail::read_file_maybe_gzip(path, "IDX file");
-  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0 || static_cast<unsigned char>(bytes[2]) != 0x08)
-    throw Error("'" + path + "' is not an IDX file of unsigned bytes (give a .csv, .npy or IDX file)");
-  const size_t dims = static_cast<unsigned char>(bytes[3]);
-  Shape shape;
-  for (size_t d = 0; d < dims; ++d) {
-    if (bytes.size() < 8 + 4 * d) throw Error("IDX file '" + path + "' is truncated in its header");
-    shape.push_back(big_endian(bytes, 4 + 4 * d));
-  }
-  const size_t offset = 4 + 4 * dims;
-  if (dims == 0 || bytes.size() - offset != static_cast<size_t>(shape_size(shape)))
-    throw Error("IDX file '" + path + "' is truncated or has trailing bytes");
-  std::vector<float> values(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());
-  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<unsigned char>(bytes[offset + i]);
-  if (dims == 1) shape.push_back(1);
-  return Tensor(shape, std::move(values));
 }
 
 Dataset load_labelled(const Model& model, const std::string& path, const DataOptions& o) {
@@ -185,13 +126,18 @@ Tensor load_features(const Model& model, const std::string& path, const DataOpti
     case FileKind::Csv: {
       const CsvOptions c = csv_options(model, path, o);
       const Shape& input = model.input_shape();
-      if (input.size() == 1 && csv_columns(c) == input[0]) return read_feature_csv(c);
+      if (input.size() == 1 && csv_columns(c) == input[0]) {
+        // No label column: the same strict reader as training, every column a feature.
+        CsvOptions features = c;
+        features.features_only = true;
+        return load_csv(features).x;
+      }
       return load_csv(c).x;
     }
     case FileKind::Npy:
       return load_npy(path);
     case FileKind::Idx:
-      return read_idx_images(path);
+      return load_idx_array(path);
   }
   return {};
 }

@@ -150,7 +150,13 @@ int cmd_tune(const TuneArgs& a) {
     enqueued_grid = wait_for_enqueued_grid(*storage, storage->get_study(study.id()));
   }
 
-  const int64_t before = static_cast<int64_t>(study.history().trials.size());
+  // Trials run or running; a grid's enqueued points are waiting, not trials so far.
+  const auto trials_so_far = [&] {
+    const auto trials = study.history().trials;
+    return static_cast<int64_t>(std::count_if(trials.begin(), trials.end(),
+                                              [](const tune::FrozenTrial& t) { return t.state != TrialState::Waiting; }));
+  };
+  const int64_t before = trials_so_far();
   if (!a.quiet) {
     std::string limits;
     if (budget.n_trials > 0) limits += std::to_string(budget.n_trials) + " trials";
@@ -180,12 +186,14 @@ int cmd_tune(const TuneArgs& a) {
   options.quiet = a.quiet;
   options.enqueued_grid = enqueued_grid;
   const TrialLoopResult result = run_trial_loop(study, ts, options);
-  if (!a.quiet && result.finished_here == 0 && budget.n_trials > 0 && tune::Study::counted_trials(study.history().trials) >= budget.n_trials &&
+  // Counted now, not when this process joined: other workers may have run trials meanwhile.
+  const int64_t counted = tune::Study::counted_trials(study.history().trials);
+  if (!a.quiet && result.finished_here == 0 && budget.n_trials > 0 && counted >= budget.n_trials &&
       !result.stop_requested && !result.interrupted)
     std::printf("the study already has %lld trials (budget %lld): raise --trials to run more\n",
-                static_cast<long long>(before), static_cast<long long>(budget.n_trials));
+                static_cast<long long>(counted), static_cast<long long>(budget.n_trials));
   std::fflush(stdout);
-  return result.interrupted ? 130 : 0;
+  return result.exit_code();
 }
 
 int cmd_studies(const StudyArgs& a) {
@@ -263,10 +271,13 @@ int cmd_trials(const StudyArgs& a) {
   rows.push_back(header);
   for (const auto& t : trials) {
     const json params = t.external_params();
+    // CSV is read by programs: numbers in the shortest text that reads back to the same double.
+    auto number_text = [&](double v) { return csv ? tune::parameter_text(v) : short_number(v); };
+    auto param_text = [&](const json& v) { return csv ? tune::parameter_text(v) : value_text(v); };
     std::vector<std::string> row = {std::to_string(t.number), tune::to_string(t.state),
-                                    t.value ? short_number(*t.value) : "", t.end_time > 0 ? metric_text(duration(t)) : ""};
+                                    t.value ? number_text(*t.value) : "", t.end_time > 0 ? metric_text(duration(t)) : ""};
     if (any_retry) row.push_back(t.system_attrs.contains("retry_of") ? t.system_attrs["retry_of"].dump() : "");
-    for (const auto& n : names) row.push_back(params.contains(n) ? value_text(params.at(n)) : "");
+    for (const auto& n : names) row.push_back(params.contains(n) ? param_text(params.at(n)) : "");
     std::string error = first_line(t.error);
     if (t.system_attrs.contains("retried_as")) error = "(retried as trial " + t.system_attrs["retried_as"].dump() + ") " + error;
     row.push_back(error);

@@ -1,8 +1,8 @@
 // nntune worker / stop, and the trial loop shared with nntune tune.
 // A trial = materialize the spec's search space through the trial (define-by-run), validate the
 // fixed spec, run_training on data loaded once per process (or run the external program),
-// report the monitored metric each epoch to the pruner. Ctrl-C stops after the current epoch;
-// a second Ctrl-C exits at once. Every worker of a study obeys the budget stored in the study.
+// report the monitored metric each epoch to the pruner. Ctrl-C, SIGTERM or SIGHUP stops after
+// the current epoch; a second signal exits at once. Every worker of a study obeys the budget stored in the study.
 #include "cli/worker_commands.hpp"
 
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -41,30 +42,46 @@ namespace fs = std::filesystem;
 const char* kWorkerPlan = "worker_plan";   // study system attr: the spec text, overrides, directory
 const char* kGridPoints = "grid_points";   // study system attr: the grid was enqueued (its size)
 
-// ---- Ctrl-C ----
+// ---- Ctrl-C, SIGTERM, SIGHUP ----
+// timeout, systemd, Slurm, Kubernetes and Docker stop a process with SIGTERM, and a closed
+// terminal sends SIGHUP: each is handled as Ctrl-C is, so that no trial is left running and no
+// external objective is orphaned. A second signal quits at once.
 
 std::atomic<int> g_interrupts{0};
+std::atomic<int> g_signal{0};  // the first signal received
 
-extern "C" void on_sigint(int) {
+extern "C" void on_stop_signal(int sig) {
   if (g_interrupts.fetch_add(1) == 0) {
-    const char message[] = "\nnntune: stopping after the current epoch (Ctrl-C again to quit at once)\n";
-    [[maybe_unused]] auto n = write(STDERR_FILENO, message, sizeof message - 1);
+    g_signal.store(sig);
+    const char* message = sig == SIGINT ? "\nnntune: stopping after the current epoch (Ctrl-C again to quit at once)\n"
+                          : sig == SIGTERM ? "\nnntune: SIGTERM: stopping after the current epoch (a second signal quits at once)\n"
+                                           : "\nnntune: SIGHUP: stopping after the current epoch (a second signal quits at once)\n";
+    [[maybe_unused]] auto n = write(STDERR_FILENO, message, std::strlen(message));
     return;
   }
-  _exit(130);
+  _exit(128 + sig);
 }
 
 bool interrupted() { return g_interrupts.load() > 0; }
 
-struct SigintGuard {
-  struct sigaction previous {};
-  SigintGuard() {
+// "Ctrl-C", "SIGTERM" or "SIGHUP": what interrupted the run, for messages.
+std::string interruption() {
+  const int sig = g_signal.load();
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "Ctrl-C";
+}
+
+struct StopSignalGuard {
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction previous[3] {};
+  StopSignalGuard() {
     struct sigaction action {};
-    action.sa_handler = on_sigint;
+    action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous);
+    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &action, &previous[i]);
   }
-  ~SigintGuard() { sigaction(SIGINT, &previous, nullptr); }
+  ~StopSignalGuard() {
+    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &previous[i], nullptr);
+  }
 };
 
 // ---- formatting ----
@@ -261,9 +278,16 @@ class TrialProgress {
   // Passes Ctrl-C on to the study (a signal handler may not call into it) and redraws the status.
   void tick() {
     std::unique_lock lock(mutex_);
+    auto last_refresh = Clock::now();
     while (!done_) {
       wake_.wait_for(lock, std::chrono::milliseconds(200));
       if (interrupted()) study_.stop();
+      // The counts change when a trial starts too (here or in another worker), not only when
+      // one ends: re-read them about once a second for the status line.
+      if (live_ && !quiet_ && !done_ && Clock::now() - last_refresh > std::chrono::seconds(1)) {
+        refresh();
+        last_refresh = Clock::now();
+      }
       if (live_ && !quiet_ && !done_) draw();
     }
   }
@@ -282,6 +306,11 @@ class TrialProgress {
   tune::StudyBudget budget_;
   std::optional<FrozenTrial> best_;
 };
+
+// Trials run or running: a grid's enqueued points are waiting, not trials so far.
+int64_t trials_run(const std::vector<FrozenTrial>& trials) {
+  return std::count_if(trials.begin(), trials.end(), [](const FrozenTrial& t) { return t.state != TrialState::Waiting; });
+}
 
 tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
   return tune::require_study(storage, name, "create it with nntune tune SPEC.yaml --storage " + storage.url());
@@ -369,7 +398,7 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
   }
 
   auto external_objective = [&](tune::Trial& trial) -> double {
-    if (interrupted()) throw Error("interrupted (Ctrl-C) before it started");
+    if (interrupted()) throw Error("interrupted (" + interruption() + ") before it started");
     const SpecTree fixed = tune::materialize(
         ts.space, [&](const std::string& name, const tune::Distribution& d) { return trial.suggest(name, d); }, true);
     // {name} placeholders: the trial's parameters by name, and the fixed values of space:.
@@ -388,7 +417,7 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
           return trial.should_prune();
         },
         trial.number());
-    if (result.stopped) throw Error("interrupted (Ctrl-C)");
+    if (result.stopped) throw Error("interrupted (" + interruption() + ")");
     if (result.state == TrialState::Pruned) throw tune::TrialPruned();
     if (result.state != TrialState::Complete || !result.value) throw Error(result.error);
     return *result.value;
@@ -396,7 +425,7 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
 
   auto objective = [&](tune::Trial& trial) -> double {
     if (ts.external()) return external_objective(trial);
-    if (interrupted()) throw Error("interrupted (Ctrl-C) before it started");
+    if (interrupted()) throw Error("interrupted (" + interruption() + ") before it started");
     const SpecTree fixed = tune::materialize_trial(ts.space, trial);
     const TrainingSpec spec = tune::training_spec_of(fixed);
     if (config.objective.cv_folds >= 2) {
@@ -413,13 +442,13 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
     if (training.save)
       training.output_dir = (fs::path(options.save_models) / ("trial_" + std::to_string(trial.number()))).string();
     const TrainingResult result = run_training(spec, {&reporter}, training);
-    if (reporter.was_interrupted()) throw Error("interrupted (Ctrl-C)");
+    if (reporter.was_interrupted()) throw Error("interrupted (" + interruption() + ")");
     if (reporter.pruned()) throw tune::TrialPruned();
     return final_value(spec, result.history, metric);
   };
 
   const bool live = !options.quiet && isatty(fileno(stdout));
-  SigintGuard sigint;
+  StopSignalGuard stop_signals;
   TrialProgress progress(study, live, options.quiet);
   tune::OptimizeOptions optimize;
   optimize.use_stored_budget = true;
@@ -441,6 +470,7 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
   TrialLoopResult result;
   result.finished_here = progress.finished_here();
   result.interrupted = interrupted();
+  result.signal = result.interrupted ? g_signal.load() : 0;
   result.stop_requested = !result.interrupted && study.stored_budget().stop_requested;
   if (!options.quiet) {
     const char* how = result.interrupted ? "interrupted" : result.stop_requested ? "stopped (nntune stop)" : "finished";
@@ -500,7 +530,8 @@ int cmd_worker(const WorkerArgs& a) {
     std::printf("worker %s:%lld joins study %s in %s: %s %s; %lld trials so far; budget %s; sampler %s, pruner %s, jobs %lld\n",
                 host_name().c_str(), static_cast<long long>(getpid()), a.study.c_str(), storage->url().c_str(),
                 summary.direction == Direction::Maximize ? "maximize" : "minimize", ts.config.objective.metric.c_str(),
-                static_cast<long long>(summary.n_trials), limits.empty() ? "none (until nntune stop)" : limits.c_str(),
+                static_cast<long long>(trials_run(study.history().trials)),
+                limits.empty() ? "none (until nntune stop)" : limits.c_str(),
                 ts.config.sampler.name.c_str(), ts.config.pruner.name.c_str(), static_cast<long long>(a.jobs));
     std::fflush(stdout);
   }
@@ -511,7 +542,7 @@ int cmd_worker(const WorkerArgs& a) {
   options.quiet = a.quiet;
   options.enqueued_grid = enqueued_grid;
   const TrialLoopResult result = run_trial_loop(study, ts, options);
-  return result.interrupted ? 130 : 0;
+  return result.exit_code();
 }
 
 void remove_models_outside_best(const std::string& dir, const std::vector<FrozenTrial>& trials, Direction direction,

@@ -76,8 +76,11 @@ struct TrialLoopOptions {
 
 struct TrialLoopResult {
   int64_t finished_here = 0;
-  bool interrupted = false;     // Ctrl-C
+  bool interrupted = false;     // Ctrl-C, SIGTERM or SIGHUP
+  int signal = 0;               // which one, when interrupted
   bool stop_requested = false;  // nntune stop
+  // 0, or 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM), as a shell reports it.
+  int exit_code() const { return interrupted ? 128 + signal : 0; }
 };
 
 // Runs trials of `study` (opened with the spec's sampler and pruner) until its stored budget is

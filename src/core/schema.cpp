@@ -141,9 +141,11 @@ void validate_scalar(const Node& node, const json& value, const std::string& pat
       if (!value.is_boolean()) raise(fail, path, "expected true or false, got " + short_value(value), false);
       return;
     case Kind::Int: {
+      // A float counts when it is a whole number an int64 can hold (2^63 itself cannot).
       const bool integral = value.is_number_integer() ||
                             (value.is_number_float() && std::isfinite(value.get<double>()) &&
-                             std::floor(value.get<double>()) == value.get<double>());
+                             std::floor(value.get<double>()) == value.get<double>() &&
+                             std::fabs(value.get<double>()) < 9223372036854775808.0);
       if (!integral || value.is_boolean())
         raise(fail, path, "expected an integer" + (range_text_of(node).empty() ? "" : " " + range_text_of(node)) + ", got " +
                             short_value(value), false);

@@ -183,7 +183,9 @@ Dataset load_csv(const CsvOptions& options) {
   if (options.num_classes < 0)
     throw Error("num_classes must be 0 (infer) or positive, got " + std::to_string(options.num_classes));
   const detail::FileBytes file = detail::read_bytes_maybe_gzip(path, "CSV file");
-  const std::string_view text = file.view();
+  std::string_view text = file.view();
+  // Spreadsheet programs start UTF-8 CSVs with a byte-order mark; it is not part of the first name.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   CsvScanner scanner(text, options.delimiter, path);
   scanner.skip_lines(options.skip_rows);
 
@@ -205,7 +207,8 @@ Dataset load_csv(const CsvOptions& options) {
   int64_t label_column = -1;  // 0-based, resolved once the column count is known
   int64_t rows = 0;
   int64_t max_label = -1;
-  auto resolve_label_column = [&](int64_t columns, int64_t at_line) {
+  auto resolve_label_column = [&](int64_t columns, int64_t at_line) -> int64_t {
+    if (options.features_only) return columns;  // past the last column: none is the label
     if (columns < 2)
       throw Error(scanner.where(at_line, 0) + "found " + std::to_string(columns) +
                   " column; need at least one feature column and one label column (is the delimiter '" +
@@ -236,7 +239,8 @@ Dataset load_csv(const CsvOptions& options) {
     if (label_column < 0) {
       label_column = resolve_label_column(num_columns, line);
       // A guess at the row count (about 4 characters per cell), to avoid most regrowth.
-      features.reserve(static_cast<size_t>(num_columns - 1) * (text.size() / (4 * num_columns) + 1));
+      const int64_t feature_columns = options.features_only ? num_columns : num_columns - 1;
+      features.reserve(static_cast<size_t>(feature_columns) * (text.size() / (4 * num_columns) + 1));
     }
     if (count != num_columns)
       throw Error("CSV file " + detail::quoted(path) + ": line " + std::to_string(line) + " has " + std::to_string(count) +
@@ -295,6 +299,10 @@ Dataset load_csv(const CsvOptions& options) {
   Dataset data;
   data.task = options.task;
   data.source = path;
+  if (options.features_only) {
+    data.x = Tensor({rows, num_columns}, std::move(features));
+    return data;
+  }
   data.x = Tensor({rows, num_columns - 1}, std::move(features));
   data.y = Tensor({rows, 1}, std::move(labels));
   if (classification) data.num_classes = options.num_classes > 0 ? options.num_classes : max_label + 1;

@@ -21,6 +21,23 @@ bool looks_like_gzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+bool checked_size(const std::vector<int64_t>& dims, size_t item_size, int64_t& count, size_t& bytes) {
+  // The product of the non-zero dimensions must fit too: Tensor::features() multiplies them
+  // even when the batch dimension is 0.
+  int64_t product = 1;
+  bool empty = false;
+  for (int64_t d : dims) {
+    if (d < 0) return false;
+    if (d == 0) empty = true;
+    else if (__builtin_mul_overflow(product, d, &product)) return false;
+  }
+  int64_t total = 0;
+  if (__builtin_mul_overflow(product, static_cast<int64_t>(item_size), &total)) return false;
+  count = empty ? 0 : product;
+  bytes = empty ? 0 : static_cast<size_t>(total);
+  return true;
+}
+
 namespace {
 
 // Deflate cannot compress better than about 1032:1, so a larger size hint is garbage (a

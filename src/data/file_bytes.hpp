@@ -2,9 +2,11 @@
 // Reading whole input files, transparently inflating gzip. Private to the data loaders and
 // model IO; every error names the file and says what to do.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nntune::detail {
 
@@ -30,6 +32,10 @@ FileBytes read_bytes_maybe_gzip(const std::string& path, const std::string& what
 // The same as std::string, for callers that want one (one extra copy).
 std::string read_raw_file(const std::string& path, const std::string& what);
 std::string read_file_maybe_gzip(const std::string& path, const std::string& what);
+
+// The element count of `dims` and its size in bytes at `item_size` bytes an element; false when
+// either does not fit in 63 bits (a crafted or corrupt header). A zero dimension makes both 0.
+bool checked_size(const std::vector<int64_t>& dims, size_t item_size, int64_t& count, size_t& bytes);
 
 // Quotes a path for messages: 'data/train.csv'.
 std::string quoted(const std::string& text);

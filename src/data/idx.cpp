@@ -1,5 +1,6 @@
 // IDX files (MNIST, Fashion-MNIST, ...): a big-endian header (magic 0x0000TTDD: data type TT,
 // DD dimensions, then one u32 per dimension) followed by the raw data. Plain or gzip.
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -48,18 +49,22 @@ struct IdxArray {
   size_t data_offset;  // where the values start
 };
 
-// Reads and validates one IDX file with `rank` dimensions of unsigned bytes.
+// Reads and validates one IDX file with `rank` dimensions of unsigned bytes (-1: any rank).
 IdxArray read_idx(const std::string& path, int rank, const std::string& kind) {
   const std::string what = "IDX " + kind + " file";
   IdxArray array;
   array.file = detail::read_bytes_maybe_gzip(path, what);
   const std::string_view bytes = array.file.view();
-  const uint32_t expected_magic = kUnsignedByte << 8 | static_cast<uint32_t>(rank);
   const std::string prefix = what + " " + detail::quoted(path) + ": ";
   if (bytes.size() < 4)
     throw Error(prefix + "the file has only " + std::to_string(bytes.size()) +
                 " bytes, too short for an IDX header; is this an IDX " + kind + " file?");
   const uint32_t magic = read_be32(bytes, 0);
+  if (rank < 0) {  // any rank: the one the file says, at least 1
+    rank = static_cast<int>(magic & 0xff);
+    if (rank == 0) rank = -1;
+  }
+  const uint32_t expected_magic = kUnsignedByte << 8 | static_cast<uint32_t>(std::max(rank, 1));
   const unsigned type = (magic >> 8) & 0xff;
   const unsigned dims = magic & 0xff;
   if ((magic >> 16) != 0 || dims != static_cast<unsigned>(rank)) {
@@ -77,11 +82,14 @@ IdxArray read_idx(const std::string& path, int rank, const std::string& kind) {
   if (bytes.size() < header_size)
     throw Error(prefix + "the file is truncated inside its header (" + std::to_string(bytes.size()) + " of " +
                 std::to_string(header_size) + " bytes); fetch it again");
-  size_t expected = 1;
-  for (int d = 0; d < rank; ++d) {
-    const uint32_t n = read_be32(bytes, 4 + 4 * static_cast<size_t>(d));
-    array.dims.push_back(n);
-    expected *= n;
+  for (int d = 0; d < rank; ++d) array.dims.push_back(read_be32(bytes, 4 + 4 * static_cast<size_t>(d)));
+  int64_t count = 0;
+  size_t expected = 0;
+  if (!detail::checked_size(array.dims, 1, count, expected)) {
+    std::string dims;
+    for (int64_t n : array.dims) dims += (dims.empty() ? "" : " x ") + std::to_string(n);
+    throw Error(prefix + "the header's dimensions " + dims +
+                " are too large (their product does not fit in 64 bits); the file is corrupt or not an IDX file");
   }
   const size_t got = bytes.size() - header_size;
   if (got < expected)
@@ -96,6 +104,18 @@ IdxArray read_idx(const std::string& path, int rank, const std::string& kind) {
 }
 
 }  // namespace
+
+Tensor load_idx_array(const std::string& path) {
+  const IdxArray array = read_idx(path, -1, "images");
+  Shape shape = array.dims;
+  if (shape.size() == 1) shape.push_back(1);
+  Tensor out(shape);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(array.file.data() + array.data_offset);
+  float* x = out.data();
+  const int64_t count = out.size();
+  for (int64_t i = 0; i < count; ++i) x[i] = static_cast<float>(bytes[i]);
+  return out;
+}
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, int64_t num_classes) {
   if (num_classes < 0)

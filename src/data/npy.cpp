@@ -151,8 +151,11 @@ Tensor load_npy(const std::string& path) {
   const detail::FileBytes file = detail::read_bytes_maybe_gzip(path, ".npy file");
   const std::string_view bytes = file.view();
   const NpyHeader header = parse_header(bytes, path);
-  const int64_t count = shape_size(header.shape);
-  const size_t expected = static_cast<size_t>(count) * header.item_size;
+  int64_t count = 0;
+  size_t expected = 0;
+  if (!detail::checked_size(header.shape, header.item_size, count, expected))
+    throw Error(".npy file " + detail::quoted(path) + ": shape " + shape_string(header.shape) +
+                " is too large (its size does not fit in 64 bits); the header is corrupt, write the file again");
   const size_t got = bytes.size() - header.data_offset;
   if (got < expected)
     throw Error(".npy file " + detail::quoted(path) + ": the file is truncated: shape " +
@@ -161,7 +164,9 @@ Tensor load_npy(const std::string& path) {
   Tensor out(header.shape);
   const char* data = bytes.data() + header.data_offset;
   switch (header.dtype) {
-    case Dtype::F4: std::memcpy(out.data(), data, expected); break;
+    case Dtype::F4:
+      if (expected > 0) std::memcpy(out.data(), data, expected);  // an empty tensor has no storage
+      break;
     case Dtype::F8: convert<double>(data, out.data(), count); break;
     case Dtype::I4: convert<int32_t>(data, out.data(), count); break;
     case Dtype::I8: convert<int64_t>(data, out.data(), count); break;

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <sstream>
 
@@ -140,13 +141,54 @@ std::string serialize(const Model& model, const std::string& where) {
   return out;
 }
 
+// The parameter count of a network config, found by shaping its layers without allocating the
+// parameters, so that a crafted architecture cannot make the loader allocate more than the file
+// holds. (Network::from_config shapes the same way, then allocates.)
+// Layers may allocate per-feature state when they are shaped, so the sample size is bounded
+// first: by the values the file holds, or 2^24 for networks with few parameters.
+int64_t parameter_count(const nlohmann::json& config, size_t available) {
+  const int64_t max_sample = std::max<int64_t>(int64_t{1} << 24, static_cast<int64_t>(available));
+  auto check_sample = [&](const Shape& shape) {
+    if (shape_size(shape) > max_sample)
+      throw Error("its architecture has samples of shape " + shape_string(shape) + ", far larger than the file");
+  };
+  Shape shape = config.at("input_shape").get<Shape>();
+  int64_t total = 0;
+  for (nlohmann::json layer_config : config.at("layers")) {
+    layer_config.erase("l1");
+    layer_config.erase("l2");
+    // Integers in a layer's config are sizes (units, ...): bounded the same way, so that a
+    // layer's own arithmetic on them cannot overflow.
+    for (const auto& [key, value] : layer_config.items())
+      if ((value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(max_sample)) ||
+          (value.is_number_integer() && !value.is_number_unsigned() && value.get<int64_t>() > max_sample))
+        throw Error("its architecture has " + key + " " + value.dump() + ", far larger than the file");
+    const std::unique_ptr<Layer> layer = make_layer(layer_config);
+    check_sample(shape);
+    shape = layer->build(shape);
+    check_sample(shape);
+    for (const ParamBlock& block : layer->params())
+      if (block.size < 0 || __builtin_add_overflow(total, block.size, &total))
+        throw Error("its architecture has more parameters than can be stored");
+  }
+  return total;
+}
+
 // Rebuilds one network and scaler from `entry` (the header, or one member of an ensemble's),
-// reading its parameters and state from `values`; returns how many floats it read.
-size_t read_member(const nlohmann::json& entry, const char* values, Model& model) {
-  Rng rng(0);  // the initial values are overwritten by the saved parameters
-  model.network = Network::from_config(entry.at("network"), rng);
+// reading its parameters and state from `values`, of which `available` floats remain; returns
+// how many floats it read.
+size_t read_member(const nlohmann::json& entry, const char* values, size_t available, Model& model) {
   const size_t num_params = entry.at("num_params").get<size_t>();
   const size_t num_state = entry.at("num_state").get<size_t>();
+  // Checked before the network is built: a crafted count must not size an allocation or a copy.
+  if (num_params > available || num_state > available - num_params)
+    throw Error("its header counts " + std::to_string(num_params) + " parameters and " + std::to_string(num_state) +
+                " state values but only " + std::to_string(available) + " values remain in the file");
+  Rng rng(0);  // the initial values are overwritten by the saved parameters
+  if (const int64_t needed = parameter_count(entry.at("network"), available); needed != static_cast<int64_t>(num_params))
+    throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
+                std::to_string(needed));
+  model.network = Network::from_config(entry.at("network"), rng);
   if (num_params != model.network.parameters().size())
     throw Error("the file holds " + std::to_string(num_params) + " parameters but its architecture has " +
                 std::to_string(model.network.parameters().size()));
@@ -270,16 +312,23 @@ Model load_model(const std::string& path) {
   const bool header_fits = kFixedHeader + header_length + kChecksumSize <= size;
   if (header_fits) header = nlohmann::json::parse(bytes + kFixedHeader, bytes + kFixedHeader + header_length, nullptr,
                                                   /*allow_exceptions=*/false);
+  // The size the header describes, computed without overflow: a crafted count must not wrap
+  // around to the real size (the checksum is no defence, anyone can recompute it).
   size_t expected_size = 0;
+  bool counts_overflow = false;
   if (header.is_object() && header.contains("num_params") && header.contains("num_state") &&
-      header["num_params"].is_number_unsigned() && header["num_state"].is_number_unsigned())
-    expected_size = kFixedHeader + header_length +
-                    4 * (header["num_params"].get<size_t>() + header["num_state"].get<size_t>()) + kChecksumSize;
+      header["num_params"].is_number_unsigned() && header["num_state"].is_number_unsigned()) {
+    size_t values = 0, value_bytes = 0;
+    counts_overflow = __builtin_add_overflow(header["num_params"].get<size_t>(), header["num_state"].get<size_t>(), &values) ||
+                      __builtin_mul_overflow(values, size_t{4}, &value_bytes) ||
+                      __builtin_add_overflow(kFixedHeader + header_length + kChecksumSize, value_bytes, &expected_size);
+    if (counts_overflow) expected_size = std::numeric_limits<size_t>::max();
+  }
   if (stored_crc != actual_crc) {
     // Tell a cut-off file from a damaged one: the former is shorter than its own header says.
     if (!header_fits)
       throw Error(truncated + " inside its header (" + std::to_string(size) + " bytes)" + resave);
-    if (expected_size > size)
+    if (expected_size > size && !counts_overflow)
       throw Error(truncated + ": expected " + std::to_string(expected_size) + " bytes, got " + std::to_string(size) +
                   resave);
     throw Error(where + " is corrupt: checksum mismatch (stored " + hex(stored_crc) + ", computed " +
@@ -292,6 +341,7 @@ Model load_model(const std::string& path) {
   Model model;
   try {
     const char* values = bytes + kFixedHeader + header_length;
+    const size_t available = (size - kFixedHeader - header_length - kChecksumSize) / 4;
     model.loss = header.at("loss").get<std::string>();
     const std::string task = header.at("task").get<std::string>();
     if (task != "classification" && task != "regression")
@@ -300,7 +350,7 @@ Model load_model(const std::string& path) {
     model.num_classes = header.at("num_classes").get<int64_t>();
     model.metadata = header.at("metadata");
     if (!header.contains("members")) {
-      read_member(header, values, model);
+      read_member(header, values, available, model);
     } else {
       const nlohmann::json& members = header.at("members");
       if (!members.is_array() || members.empty()) throw Error("its ensemble lists no members");
@@ -312,7 +362,7 @@ Model load_model(const std::string& path) {
         member.loss = model.loss;
         member.task = model.task;
         member.num_classes = model.num_classes;
-        read += read_member(entry, values + 4 * read, member);
+        read += read_member(entry, values + 4 * read, available - read, member);
         weights.push_back(entry.at("weight").get<double>());
         loaded.push_back(std::move(member));
       }

@@ -1,6 +1,5 @@
 #include "nntune/tensor.hpp"
 
-#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -9,12 +8,17 @@
 namespace nntune {
 
 int64_t shape_size(const Shape& shape) {
+  // The product of the non-zero dimensions must fit as well (features() multiplies them even
+  // when the batch is empty).
   int64_t n = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) throw Error("negative dimension in shape " + shape_string(shape));
-    n *= d;
+    if (d == 0) empty = true;
+    else if (__builtin_mul_overflow(n, d, &n))
+      throw Error("shape " + shape_string(shape) + " has more elements than can be stored");
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 std::string shape_string(const Shape& shape) {
@@ -65,7 +69,9 @@ Tensor Tensor::rows(int64_t begin, int64_t end) const {
   s[0] = end - begin;
   Tensor out(s);
   const int64_t f = features();
-  std::memcpy(out.data(), data() + begin * f, sizeof(float) * static_cast<size_t>((end - begin) * f));
+  // An empty slice has no storage to copy into (memcpy from or to null is undefined even for 0 bytes).
+  if (end > begin && f > 0)
+    std::memcpy(out.data(), data() + begin * f, sizeof(float) * static_cast<size_t>((end - begin) * f));
   return out;
 }
 

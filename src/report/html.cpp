@@ -24,14 +24,31 @@ std::string escape(const std::string& text) {
 }
 
 std::string script_safe_json(const std::string& json_text) {
-  // "<\/" is the same string to JSON.parse, and "</script>" can no longer end the element.
+  // JSON has these characters only inside strings, where a \u escape is the same string to
+  // JSON.parse. "</" keeps its older "<\/" form; with no other '<' left, no tag, comment or
+  // "<!--" can start, so '>' needs no escape.
   std::string out;
   out.reserve(json_text.size());
   for (size_t i = 0; i < json_text.size(); ++i) {
-    out += json_text[i];
-    if (json_text[i] == '<' && i + 1 < json_text.size() && json_text[i + 1] == '/') out += '\\';
+    const char c = json_text[i];
+    if (c == '<' && i + 1 < json_text.size() && json_text[i + 1] == '/') out += "<\\";
+    else if (c == '<') out += "\\u003c";
+    else if (c == '&') out += "\\u0026";
+    else out += c;
   }
   return out;
+}
+
+std::string shorten(const std::string& text, size_t max_chars) {
+  auto is_continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  size_t chars = 0, cut = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (is_continuation(text[i])) continue;
+    ++chars;
+    if (chars == max_chars) cut = i;  // where the last kept character would end the cut text
+  }
+  if (chars <= max_chars || max_chars == 0) return text;
+  return text.substr(0, cut) + "\u2026";
 }
 
 std::string coord(double v) {

@@ -16,8 +16,12 @@ namespace nntune::report::html {
 
 // Text for HTML element content and attribute values.
 std::string escape(const std::string& text);
-// A JSON text made safe to embed in <script type="application/json"> (no "</script>").
+// A JSON text made safe to embed in <script type="application/json">: no "</script>", and no
+// other "<" or "&" at all ("<!--" would change how the HTML parser reads the rest).
 std::string script_safe_json(const std::string& json_text);
+// At most `max_chars` characters (UTF-8 code points): longer text keeps max_chars - 1 and ends in
+// an ellipsis, cut on a character boundary.
+std::string shorten(const std::string& text, size_t max_chars);
 // Numbers as SVG coordinates (one decimal) and as labels (4 significant digits).
 std::string coord(double v);
 std::string number(double v);

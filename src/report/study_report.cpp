@@ -290,7 +290,7 @@ std::string parallel_section(const StudyHistory& history, const std::string& met
          ") rotate(-30)\">" + escape(name) + "</text>";
     for (const auto& [py, label] : ticks)
       b += "<text x=\"" + coord(axis_x(k) - 4) + "\" y=\"" + coord(py + 4) + "\" text-anchor=\"end\">" +
-           escape(label.size() > 14 ? label.substr(0, 13) + "\u2026" : label) + "</text>";
+           escape(html::shorten(label, 14)) + "</text>";
   };
   std::string lines, best_line;
   for (const auto& line : pc.lines) {

@@ -112,6 +112,24 @@ SpecData load_spec_data(const TrainingSpec& spec) {
   std::vector<Dataset*> parts = {&data.train};
   if (data.validation) parts.push_back(&*data.validation);
   if (data.test) parts.push_back(&*data.test);
+  if (spec.data.task == Task::Classification && spec.data.num_classes == 0) {
+    // Inferred classes come from the training labels: a label that only a separate validation
+    // or test file holds would add an output no training sample teaches.
+    const int64_t train_classes = data.train.num_classes;
+    auto check = [&](const DataSourceSpec& source, const std::optional<Dataset>& part) {
+      if (!part || source.kind == "split" || source.kind == "last" || part->num_classes <= train_classes) return;
+      for (int64_t i = 0; i < part->size(); ++i) {
+        const auto label = static_cast<int64_t>(part->y[i]);
+        if (label < train_classes) continue;
+        spec.tree.fail(source.path_in_spec + "." + source.kind,
+                       "label " + std::to_string(label) + " (data row " + std::to_string(i + 1) + ") of " + part->source +
+                           " is not in the training data, whose labels are 0.." + std::to_string(train_classes - 1) +
+                           "; fix the labels, or set data.num_classes if that class is meant to exist");
+      }
+    };
+    check(validation, data.validation);
+    check(test, data.test);
+  }
   if (spec.data.task == Task::Classification) {
     int64_t classes = spec.data.num_classes;
     for (const Dataset* d : parts) classes = std::max(classes, d->num_classes);

@@ -1,16 +1,25 @@
 // YAML -> SpecTree (JSON + source marks), --set overrides and schema validation entry point.
 #include <yaml-cpp/yaml.h>
 
-#include <regex>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <algorithm>
+#include <initializer_list>
+#include <string_view>
 
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "spec/schema.hpp"
+#include "spec/yaml_scalars.hpp"
 
 namespace nntune {
 namespace {
 
 using nlohmann::json;
+using spec::is_float_text;
+using spec::is_int_text;
 
 SourceMark mark_of(const YAML::Mark& m) {
   SourceMark mark;
@@ -23,28 +32,43 @@ SourceMark mark_of(const YAML::Mark& m) {
 
 std::string child_path(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
+// A plain scalar that looks like a number but cannot be stored as one (the message says why).
+struct NumberOutOfRange {
+  std::string message;
+};
+
+// A long number is cut for messages.
+std::string number_excerpt(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 40) + "... (" + std::to_string(s.size()) + " characters)"; }
+
+bool one_of(const std::string& s, std::initializer_list<const char*> words) {
+  return std::any_of(words.begin(), words.end(), [&](const char* w) { return s == w; });
+}
+
 // YAML 1.2 core schema for plain scalars.
 json plain_scalar(const std::string& s) {
-  static const std::regex null_re("~|null|Null|NULL|");
-  static const std::regex true_re("true|True|TRUE");
-  static const std::regex false_re("false|False|FALSE");
-  static const std::regex int_re("[-+]?[0-9]+");
-  static const std::regex float_re("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  static const std::regex inf_re("[-+]?\\.(inf|Inf|INF)");
-  static const std::regex nan_re("\\.(nan|NaN|NAN)");
-  if (std::regex_match(s, null_re)) return nullptr;
-  if (std::regex_match(s, true_re)) return true;
-  if (std::regex_match(s, false_re)) return false;
-  if (std::regex_match(s, int_re)) {
-    try {
-      return static_cast<int64_t>(std::stoll(s));
-    } catch (const std::out_of_range&) {
-      return std::stod(s);
-    }
+  if (one_of(s, {"~", "null", "Null", "NULL", ""})) return nullptr;
+  if (one_of(s, {"true", "True", "TRUE"})) return true;
+  if (one_of(s, {"false", "False", "FALSE"})) return false;
+  if (is_int_text(s)) {
+    errno = 0;
+    const long long value = std::strtoll(s.c_str(), nullptr, 10);
+    if (errno == ERANGE)
+      throw NumberOutOfRange{"the integer " + number_excerpt(s) + " is out of range (integers must lie within +-" +
+                             std::to_string(std::numeric_limits<int64_t>::max()) + ")"};
+    return static_cast<int64_t>(value);
   }
-  if (std::regex_match(s, float_re)) return std::stod(s);
-  if (std::regex_match(s, inf_re)) return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-  if (std::regex_match(s, nan_re)) return std::nan("");
+  if (is_float_text(s)) {
+    errno = 0;
+    const double value = std::strtod(s.c_str(), nullptr);
+    // Underflow gives 0 or a subnormal, as other parsers do; overflow has no usable value.
+    if (errno == ERANGE && std::isinf(value))
+      throw NumberOutOfRange{"the number " + number_excerpt(s) +
+                             " is too large (a double reaches about 1.8e308); write a finite number"};
+    return value;
+  }
+  if (one_of(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"})) return HUGE_VAL;
+  if (one_of(s, {"-.inf", "-.Inf", "-.INF"})) return -HUGE_VAL;
+  if (one_of(s, {".nan", ".NaN", ".NAN"})) return std::nan("");
   return s;
 }
 
@@ -62,7 +86,15 @@ json convert(const YAML::Node& node, const std::string& path, SpecTree& tree, co
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      if (node.Tag() == "?") return plain_scalar(node.Scalar());
+      if (!spec::is_valid_utf8(node.Scalar()))
+        tree.fail(path, "the text is not valid UTF-8; save the spec as UTF-8 (it may be in Latin-1 or another encoding)");
+      if (node.Tag() == "?") {
+        try {
+          return plain_scalar(node.Scalar());
+        } catch (const NumberOutOfRange& e) {
+          tree.fail(path, e.message);
+        }
+      }
       return node.Scalar();  // quoted or explicitly tagged: a string
     case YAML::NodeType::Sequence: {
       json list = json::array();
@@ -78,6 +110,10 @@ json convert(const YAML::Node& node, const std::string& path, SpecTree& tree, co
           tree.fail(path + ".?", "keys must be plain names");
         }
         const std::string key = it->first.Scalar();
+        if (!spec::is_valid_utf8(key)) {
+          tree.value_marks[path + ".?"] = mark_of(it->first.Mark());
+          tree.fail(path + ".?", "a key is not valid UTF-8; save the spec as UTF-8 (it may be in Latin-1 or another encoding)");
+        }
         const std::string p = child_path(path, key);
         if (map.contains(key)) {
           record(tree.key_marks, p, it->first.Mark());
@@ -110,7 +146,10 @@ std::vector<PathStep> split_path(const std::string& path, const std::string& ass
       if (close == std::string::npos) bad("missing ']'");
       const std::string digits = path.substr(i + 1, close - i - 1);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) bad("index must be a number");
-      steps.push_back({"", std::stoll(digits)});
+      errno = 0;
+      const long long index = std::strtoll(digits.c_str(), nullptr, 10);
+      if (errno == ERANGE) bad("index is too large");
+      steps.push_back({"", index});
       i = close + 1;
       if (i < path.size() && path[i] == '.') ++i;
     } else {

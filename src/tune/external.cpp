@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "nntune/error.hpp"
+#include "tune/external_protocol.hpp"
 
 extern char** environ;
 
@@ -81,13 +82,10 @@ std::string format_seconds(double seconds) {
   return s.str();
 }
 
-// Reads a whole token as a number; strtod accepts nan and inf as well.
 bool parse_double(const std::string& token, double& out) {
-  if (token.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  out = std::strtod(token.c_str(), &end);
-  return end == token.c_str() + token.size() && errno != ERANGE;
+  const std::optional<double> value = parse_decimal(token);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 bool parse_int64(const std::string& token, int64_t& out) {
@@ -125,9 +123,10 @@ void close_fd(int& fd) {
 
 // One of the child's output pipes, split into lines as they arrive.
 struct OutputStream {
+  explicit OutputStream(size_t max_line_bytes) : lines(max_line_bytes) {}
   int fd = -1;
   bool from_stderr = false;
-  std::string partial;
+  detail::LineSplitter lines;
 };
 
 // Kills and reaps the child if the run ends by an exception; closes the pipes.
@@ -267,8 +266,7 @@ class ObjectiveRun {
     const auto drain_end = Clock::now() + std::chrono::seconds(2);
     while ((out_.fd >= 0 || err_.fd >= 0) && Clock::now() < drain_end) pump(50);
     for (OutputStream* s : {&out_, &err_}) {
-      if (!s->partial.empty()) handle_line(*s, s->partial);
-      s->partial.clear();
+      s->lines.finish([&](std::string line, size_t dropped) { handle_line(*s, std::move(line), dropped); });
       close_fd(s->fd);
     }
 
@@ -322,16 +320,25 @@ class ObjectiveRun {
         close_fd(s.fd);
         return;
       }
-      s.partial.append(buffer, static_cast<size_t>(got));
-      size_t begin = 0;
-      for (size_t newline; (newline = s.partial.find('\n', begin)) != std::string::npos; begin = newline + 1)
-        handle_line(s, s.partial.substr(begin, newline - begin));
-      s.partial.erase(0, begin);
+      s.lines.feed(std::string_view(buffer, static_cast<size_t>(got)),
+                   [&](std::string line, size_t dropped) { handle_line(s, std::move(line), dropped); });
     }
   }
 
-  void handle_line(const OutputStream& s, std::string line) {
+  void handle_line(const OutputStream& s, std::string line, size_t dropped = 0) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (dropped > 0) {
+      ++result_.truncated_lines;
+      if (!s.from_stderr && line.compare(0, 7, "nntune:") == 0 && stop_ == Stop::None) {
+        ++stdout_line_number_;
+        stop_ = Stop::ProtocolError;
+        protocol_error_ = "line " + std::to_string(stdout_line_number_) + " of the objective's output is longer than " +
+                          std::to_string(cmd_.max_line_bytes) + " bytes (max_line_bytes); a report is one short line, "
+                          "\"nntune: value VALUE\"";
+        return;
+      }
+      line += " [... " + std::to_string(dropped) + " more bytes: line truncated]";
+    }
     if (log_.is_open()) log_ << (s.from_stderr ? "stderr: " : "") << line << '\n' << std::flush;
     if (s.from_stderr) {
       stderr_tail_.push_back(line);
@@ -361,23 +368,25 @@ class ObjectiveRun {
   }
 
   void parse_protocol_line(const std::string& line) {
-    static const std::string prefix = "nntune:";
-    if (line.compare(0, prefix.size(), prefix) != 0) return;
-    const std::vector<std::string> words = split_words(line.substr(prefix.size()));
-    int64_t step = 0;
-    double value = 0.0;
-    if (words.size() == 3 && words[0] == "intermediate" && parse_int64(words[1], step) && parse_double(words[2], value)) {
-      result_.intermediate.emplace_back(step, value);
-      if (on_intermediate_ && on_intermediate_(step, value)) {
-        stop_ = Stop::Pruned;
-        pruned_step_ = step;
-      }
-    } else if (words.size() == 2 && words[0] == "value" && parse_double(words[1], value)) {
-      result_.value = value;
-    } else {
-      stop_ = Stop::ProtocolError;
-      protocol_error_ = "cannot read line " + std::to_string(stdout_line_number_) + " of the objective's output, \"" +
-                        line + "\" (expected \"nntune: intermediate STEP VALUE\" or \"nntune: value VALUE\")";
+    const detail::ProtocolLine parsed = detail::parse_protocol_line(line);
+    switch (parsed.kind) {
+      case detail::ProtocolLine::Kind::NotProtocol:
+        return;
+      case detail::ProtocolLine::Kind::Intermediate:
+        result_.intermediate.emplace_back(parsed.step, parsed.value);
+        if (on_intermediate_ && on_intermediate_(parsed.step, parsed.value)) {
+          stop_ = Stop::Pruned;
+          pruned_step_ = parsed.step;
+        }
+        return;
+      case detail::ProtocolLine::Kind::Value:
+        result_.value = parsed.value;
+        return;
+      case detail::ProtocolLine::Kind::Malformed:
+        stop_ = Stop::ProtocolError;
+        protocol_error_ = "cannot read line " + std::to_string(stdout_line_number_) + " of the objective's output, \"" +
+                          line + "\" (expected \"nntune: intermediate STEP VALUE\" or \"nntune: value VALUE\")";
+        return;
     }
   }
 
@@ -435,7 +444,7 @@ class ObjectiveRun {
   const std::function<bool(int64_t, double)>& on_intermediate_;
   ExternalResult& result_;
   std::ofstream log_;
-  OutputStream out_, err_;
+  OutputStream out_{cmd_.max_line_bytes}, err_{cmd_.max_line_bytes};
   ChildGuard guard_;
   Clock::time_point start_;
   Stop stop_ = Stop::None;
@@ -447,6 +456,67 @@ class ObjectiveRun {
 };
 
 }  // namespace
+
+namespace detail {
+
+void LineSplitter::feed(std::string_view chunk, const OnLine& on_line) {
+  for (size_t begin = 0; begin < chunk.size();) {
+    const size_t newline = chunk.find('\n', begin);
+    const size_t end = newline == std::string_view::npos ? chunk.size() : newline;
+    const size_t room = max_bytes_ - std::min(max_bytes_, partial_.size());
+    const size_t take = std::min(room, end - begin);
+    partial_.append(chunk.data() + begin, take);
+    dropped_ += end - begin - take;
+    if (newline == std::string_view::npos) break;
+    std::string line = std::move(partial_);
+    const size_t dropped = dropped_;
+    partial_.clear();
+    dropped_ = 0;
+    on_line(std::move(line), dropped);
+    begin = newline + 1;
+  }
+}
+
+void LineSplitter::finish(const OnLine& on_line) {
+  if (partial_.empty() && dropped_ == 0) return;
+  std::string line = std::move(partial_);
+  const size_t dropped = dropped_;
+  partial_.clear();
+  dropped_ = 0;
+  on_line(std::move(line), dropped);
+}
+
+ProtocolLine parse_protocol_line(const std::string& line) {
+  static const std::string prefix = "nntune:";
+  ProtocolLine out;
+  if (line.compare(0, prefix.size(), prefix) != 0) return out;
+  const std::vector<std::string> words = split_words(line.substr(prefix.size()));
+  if (words.size() == 3 && words[0] == "intermediate" && parse_int64(words[1], out.step) &&
+      parse_double(words[2], out.value)) {
+    out.kind = ProtocolLine::Kind::Intermediate;
+  } else if (words.size() == 2 && words[0] == "value" && parse_double(words[1], out.value)) {
+    out.kind = ProtocolLine::Kind::Value;
+  } else {
+    out.kind = ProtocolLine::Kind::Malformed;
+  }
+  return out;
+}
+
+}  // namespace detail
+
+std::optional<double> parse_decimal(const std::string& token) {
+  const char* first = token.data();
+  const char* last = first + token.size();
+  if (first != last && *first == '+') {
+    ++first;
+    if (first != last && *first == '-') return std::nullopt;  // "+-1"
+  }
+  double value = 0.0;
+  // chars_format::general: decimal and exponent forms, nan and inf; never hexadecimal.
+  const auto [ptr, ec] = std::from_chars(first, last, value, std::chars_format::general);
+  if (ec != std::errc() || ptr != last || first == last) return std::nullopt;
+  return value;
+}
 
 std::string parameter_text(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();

@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
+#include <cstring>
 #include <set>
 #include <sstream>
 
@@ -21,6 +21,7 @@
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "spec/schema.hpp"
+#include "spec/yaml_scalars.hpp"
 #include "tune/pruner_registry.hpp"
 #include "tune/sampler_registry.hpp"
 #include "tune/tune_schema.hpp"
@@ -488,10 +489,7 @@ std::string format_double(double v) {
 
 // Would this string read back as something other than a string from a plain YAML scalar?
 bool needs_quotes(const std::string& s) {
-  static const std::regex non_string(
-      "~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|"
-      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
-  return s.empty() || std::regex_match(s, non_string) || s.front() == ' ' || s.back() == ' ';
+  return spec::reads_as_non_string(s) || s.front() == ' ' || s.back() == ' ';
 }
 
 void emit(YAML::Emitter& out, const json& v) {
@@ -720,7 +718,10 @@ std::pair<std::vector<std::pair<std::string, Distribution>>, std::vector<std::se
   std::vector<std::pair<std::string, Distribution>> all;
   std::map<std::string, std::pair<Distribution, std::string>> seen;  // name -> distribution, where written
   std::vector<std::set<std::string>> passes_seen;
-  for (const auto& [forced, option] : passes) {
+  for (const auto& pass : passes) {
+    // Named copies: clang before 16 cannot capture structured bindings in a lambda.
+    const std::string& forced = pass.first;
+    const size_t option = pass.second;
     for (const bool high : {false, true}) {
       Walker walker(space, [&](const std::string&, const SpecDistribution& d, const std::string& source) -> json {
         if (d.kind_key != "choice") {
@@ -779,24 +780,34 @@ void absolutize_data_paths(json& root, const std::string& base_dir) {
 }
 
 double parse_duration(const std::string& text) {
-  static const std::regex part("([0-9]+(\\.[0-9]*)?|\\.[0-9]+)\\s*(s|sec|m|min|h)?");
+  // A sequence of NUMBER[ ]UNIT parts (unit s, sec, m, min or h; none: seconds), scanned by hand
+  // (std::regex recursed once per character and overflowed the stack on a long text).
   auto bad = [&]() -> double {
     throw Error("cannot read the duration '" + text + "': write seconds or a number with s, m or h, e.g. 90, 600s, 10m, 1h30m");
   };
   double seconds = 0.0;
-  bool any = false;
-  auto it = std::sregex_iterator(text.begin(), text.end(), part);
-  size_t covered = 0;
-  for (; it != std::sregex_iterator(); ++it) {
-    const std::smatch& m = *it;
-    if (static_cast<size_t>(m.position()) != covered) return bad();
-    covered += static_cast<size_t>(m.length());
-    const double value = std::stod(m[1].str());
-    const std::string unit = m[3].str();
-    seconds += value * (unit == "h" ? 3600.0 : unit == "m" || unit == "min" ? 60.0 : 1.0);
-    any = true;
+  size_t i = 0;
+  if (text.empty()) return bad();
+  while (i < text.size()) {
+    const size_t start = i;
+    while (i < text.size() && spec::is_digit(text[i])) ++i;
+    if (i < text.size() && text[i] == '.') ++i;
+    while (i < text.size() && spec::is_digit(text[i])) ++i;
+    const std::string number = text.substr(start, i - start);
+    if (number.empty() || number == "." || !spec::is_float_text(number)) return bad();
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    double unit = 1.0;
+    for (const auto& [name, factor] : {std::pair<const char*, double>{"sec", 1.0}, {"min", 60.0}, {"s", 1.0},
+                                       {"m", 60.0}, {"h", 3600.0}}) {
+      if (text.compare(i, std::strlen(name), name) == 0) {
+        unit = factor;
+        i += std::strlen(name);
+        break;
+      }
+    }
+    seconds += std::strtod(number.c_str(), nullptr) * unit;
   }
-  if (!any || covered != text.size() || !(seconds > 0)) return bad();
+  if (!(seconds > 0) || !std::isfinite(seconds)) return bad();
   return seconds;
 }
 

@@ -17,7 +17,7 @@
 // everything else is ignored (or copied to the log):
 //   nntune: intermediate STEP VALUE   an intermediate value; STEP an integer (e.g. the epoch)
 //   nntune: value VALUE               the final objective value (the last one printed counts)
-// VALUE is a decimal number (nan and inf are accepted and handled as below). A malformed
+// VALUE is a decimal number (nan and inf are accepted and handled as below; hexadecimal is not). A malformed
 // `nntune:` line fails the trial and names the line. See docs/external-objective.md.
 //
 // Outcome. Exit status 0 with a finite final value: Complete. on_intermediate returning true:
@@ -50,6 +50,10 @@ struct ExternalCommand {
   double kill_grace_seconds = 2.0;  // between SIGTERM and SIGKILL
   std::map<std::string, std::string> env;  // added to (or replacing in) nntune's environment
   std::size_t stderr_tail_lines = 20;
+  // The longest line kept, in bytes (both streams): the rest of a longer line is dropped and
+  // counted, so a runaway program costs neither memory nor time. A protocol line ("nntune: ...")
+  // past the bound fails the trial.
+  std::size_t max_line_bytes = 8192;
   // Where the program's output goes besides being parsed: a file appended to (stderr lines
   // prefixed with "stderr: "), and/or a callback per line.
   std::string log_path;
@@ -70,6 +74,7 @@ struct ExternalResult {
   std::optional<int> signal;             // when a signal ended it
   bool timed_out = false;
   bool stopped = false;  // ended because should_stop() returned true
+  int64_t truncated_lines = 0;  // lines longer than max_line_bytes (cut in the log and the tail)
   double seconds = 0.0;
   std::string command_line;  // what ran (argv joined by spaces in argv mode)
 };
@@ -87,6 +92,11 @@ std::string substitute_parameters(const std::string& text_template, const nlohma
 // Checks that every placeholder of the command names a parameter in `parameter_names`; throws
 // the same Error as a run would. For validating a spec before the first trial.
 void check_placeholders(const ExternalCommand& cmd, const std::vector<std::string>& parameter_names);
+
+// A whole token as a decimal number, as the protocol's VALUE and `nntune tell` read it: "0.81",
+// "-3", "+1e-4", "nan", "inf", "-inf". Hexadecimal ("0x10"), surrounding blanks and numbers
+// beyond a double's range give nullopt.
+std::optional<double> parse_decimal(const std::string& token);
 
 // A parameter as text: the value substituted and exported (unquoted).
 std::string parameter_text(const nlohmann::json& value);
