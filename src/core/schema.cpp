@@ -91,7 +91,9 @@ std::string range_text_of(const Node& n) {
 }
 
 std::string short_value(const json& v) {
-  std::string s = v.dump();
+  // Text that is not UTF-8 (a --set value, a key from a hand-edited file) is shown with U+FFFD
+  // instead of making the message itself throw.
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   return s;
 }
