@@ -267,11 +267,15 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
 }
 
 TrainingSpec parse_spec(const std::string& yaml_text, const std::string& source_name,
-                        const std::vector<std::string>& overrides, const std::string& base_dir) {
+                        const std::vector<std::string>& overrides, const std::string& base_dir) try {
   SpecTree tree = parse_spec_tree(yaml_text, source_name, base_dir);
   for (const std::string& assignment : overrides) apply_override(tree, assignment);
   validate_spec_tree(tree);
   return spec_from_tree(tree);
+} catch (const nlohmann::json::exception& e) {
+  // Text that is not UTF-8 (which a JSON value cannot show) is what reaches here: an error, never an abort.
+  throw Error(source_name + ": the spec or a --set override holds a value nntune cannot read (" + e.what() +
+              "); text must be UTF-8: save the file as UTF-8");
 }
 
 TrainingSpec load_spec(const std::string& path, const std::vector<std::string>& overrides) {

@@ -551,7 +551,7 @@ void validate_search_space(const SpecTree& space, bool external) {
 }
 
 TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source_name,
-                         const std::vector<std::string>& overrides, const std::string& base_dir) {
+                         const std::vector<std::string>& overrides, const std::string& base_dir) try {
   SpecTree tree = parse_spec_tree(yaml_text, source_name, base_dir);
   json tune = json::object();
   if (tree.root.contains("tune")) {
@@ -619,6 +619,10 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
     spec.config.pruner.max_resource = first.train.epochs;
   spec.space = std::move(tree);
   return spec;
+} catch (const nlohmann::json::exception& e) {
+  // Text that is not UTF-8 (which a JSON value cannot show) is what reaches here: an error, never an abort.
+  throw Error(source_name + ": the spec or a --set override holds a value nntune cannot read (" + e.what() +
+              "); text must be UTF-8: save the file as UTF-8");
 }
 
 TuneSpec load_tune_spec(const std::string& path, const std::vector<std::string>& overrides) {
