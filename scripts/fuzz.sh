@@ -4,6 +4,10 @@
 # starts from its seed corpus (fuzz/corpus/<input>/) and the saved crash inputs
 # (fuzz/regressions/<input>/); a new crashing input is saved in fuzz/regressions/<input>/,
 # where the normal test suite replays it (ctest -R _fuzz_replay), and the script fails.
+# NNTUNE_FUZZ_SEED fixes libFuzzer's seed and starts from an empty scratch corpus, so that a run
+# is a prefix of any longer run with the same seed: CI uses seed 1 (scripts/test.sh), and running
+# `NNTUNE_FUZZ_SEED=1 scripts/fuzz.sh 300` before pushing explores past what CI will. Unset, each
+# run takes a fresh seed and keeps learning in build-san/fuzz-corpus/ (for finding new bugs).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   e.g. scripts/fuzz.sh 600 model csv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +29,17 @@ for target in "${targets[@]}"; do
   [ -x "$binary" ] || { echo "fuzz.sh: no fuzz target '$target' ($binary)" >&2; exit 2; }
   # New corpus entries go to a scratch directory: the committed seeds stay small and reviewed.
   work="build-san/fuzz-corpus/$target"
+  seed_flags=()
+  if [ -n "${NNTUNE_FUZZ_SEED:-}" ]; then
+    seed_flags=(-seed="$NNTUNE_FUZZ_SEED")
+    rm -rf "$work"
+  fi
   mkdir -p "$work" "fuzz/regressions/$target"
   seeds=()
   for dir in "fuzz/corpus/$target" "fuzz/regressions/$target"; do [ -d "$dir" ] && seeds+=("$dir"); done
   echo "fuzz.sh: $target for ${seconds}s" >&2
   log="build-san/fuzz-$target.log"
-  if ! "$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 "${seed_flags[@]}" \
       -artifact_prefix="fuzz/regressions/$target/" "$work" "${seeds[@]}" >"$log" 2>&1; then
     failed+=("$target")
     echo "fuzz.sh: $target found a crash: input saved in fuzz/regressions/$target/ (log: $log)" >&2

@@ -2,7 +2,8 @@
 # One command for every test on a fresh Debian machine: installs what it needs, builds, and runs
 #   1. the whole suite (ctest), the PostgreSQL storage and worker tests against a private server
 #      (scripts/with_postgres.sh) and the HTML reports in headless Chromium included;
-#   2. every fuzz target for NNTUNE_FUZZ_SECONDS seconds each (default 30; scripts/fuzz.sh);
+#   2. every fuzz target for NNTUNE_FUZZ_SECONDS seconds each (default 30; scripts/fuzz.sh), from
+#      libFuzzer seed NNTUNE_FUZZ_SEED (default 1, so a commit's result repeats);
 #   3. the whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer
 #      (scripts/sanitize.sh, build-san/);
 #   4. the installable build (-DNNTUNE_NATIVE=OFF, build-portable/): its kernels and an outside
@@ -81,7 +82,8 @@ if ! skipped fuzz; then
   seconds="${NNTUNE_FUZZ_SECONDS:-30}"
   echo "test.sh: fuzzing, ${seconds}s per target" >&2
   targets=$(ls fuzz/*_fuzz.cpp | wc -l)
-  if scripts/fuzz.sh "$seconds" 2>&1 | tee "$log_dir/fuzz.log"; then
+  # A fixed seed makes CI's fuzzing repeatable: the same commit explores the same inputs.
+  if NNTUNE_FUZZ_SEED="${NNTUNE_FUZZ_SEED:-1}" scripts/fuzz.sh "$seconds" 2>&1 | tee "$log_dir/fuzz.log"; then
     passed=$((passed + targets)); notes+=("fuzzing: $targets targets, ${seconds}s each, no crash")
   else
     crashed=$(grep -c "found a crash" "$log_dir/fuzz.log")

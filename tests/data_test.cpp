@@ -530,6 +530,10 @@ TEST(NpyErrors, CountMismatchAndBadLabels) {
                         "label 4 of row 1", "num_classes is 3");
   write_file(dir.file("y.npy"), npy("<f4", "(3, 2)", raw<float>({1, 0, 0, 1, 1, 0})));
   EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification), "argmax");
+  // Found by fuzzing: a label beyond int64 made the cast to an integer undefined behaviour.
+  write_file(dir.file("y.npy"), npy("<f8", "(3,)", raw<double>({0, 1.7e19, 1})));
+  EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification),
+                        "row 1", "too large for a class index", "task regression");
 }
 
 // ---------------------------------------------------------------------- Dataset and splitting

@@ -14,10 +14,6 @@
 namespace nntune {
 namespace {
 
-// Inferring more classes than this from the labels almost always means the label column is a
-// regression target (or the wrong column).
-constexpr int64_t kMaxInferredClasses = 1000000;
-
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 std::string_view trim(std::string_view text) {
@@ -277,7 +273,7 @@ Dataset load_csv(const CsvOptions& options) {
           throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) + " is out of range: num_classes is " +
                       std::to_string(options.num_classes) + ", so labels must be 0.." +
                       std::to_string(options.num_classes - 1));
-        if (value >= static_cast<double>(kMaxInferredClasses))
+        if (value >= static_cast<double>(detail::kMaxInferredClasses))
           throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
                       " is too large for a class index; is this column a regression target? (set task regression)");
         max_label = std::max(max_label, static_cast<int64_t>(value));

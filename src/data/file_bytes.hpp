@@ -10,6 +10,10 @@
 
 namespace nntune::detail {
 
+// Inferring more classes than this from the labels almost always means the label column is a
+// regression target (or the wrong column); it also keeps the label-to-integer cast defined.
+constexpr int64_t kMaxInferredClasses = 1000000;
+
 // A file's contents. The storage is not zero-filled first: loading 47 MB of MNIST pixels should
 // cost one pass over them, not two.
 struct FileBytes {

@@ -219,6 +219,10 @@ Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path, T
       throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(static_cast<int64_t>(label)) +
                   " of row " + std::to_string(i) + " (0-based) is out of range: num_classes is " +
                   std::to_string(num_classes) + ", so labels must be 0.." + std::to_string(num_classes - 1));
+    if (label >= static_cast<float>(detail::kMaxInferredClasses))
+      throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(label) + " of row " +
+                  std::to_string(i) + " (0-based) is too large for a class index; is y a regression target? "
+                  "(set task regression)");
     max_label = std::max(max_label, static_cast<int64_t>(label));
   }
   data.num_classes = num_classes > 0 ? num_classes : max_label + 1;
