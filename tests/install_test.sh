@@ -26,6 +26,11 @@ cd "$work"
 examples/ask_tell memory 5 >/dev/null
 examples/define_by_run memory 5 >/dev/null
 examples/train_and_export "$work"
+# A YAML spec tuned from C++ (tune_spec): the data and spec written here, three trials.
+python3 -c 'import sys
+sys.stdout.write("a,b,label\n" + "".join("%d.%d,%d.%d,%d\n" % (i % 2 * 3, i % 7, 1 - i % 2 * 2, i % 5, i % 2) for i in range(40)))' > two_class.csv
+printf 'data:\n  train: {csv: {path: two_class.csv, label: label}}\n  validation: {split: 0.25}\n  scale: standard\nmodel: {hidden: [{units: {int: [2, 8]}}]}\ntrain: {epochs: 5, optimizer: {name: adam, lr: 0.05}}\ntune: {sampler: random}\n' > tune.yaml
+examples/tune_spec tune.yaml 3 | grep -q "^best: trial"
 "$prefix/bin/nntune" export model.nnt -o cli.onnx >/dev/null
 cmp model.onnx cli.onnx  # the library and the installed CLI write the same bytes
 

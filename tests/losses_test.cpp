@@ -155,5 +155,45 @@ TEST(Losses, NamesAndUnknownLoss) {
                         "binary_crossentropy, categorical_crossentropy");
 }
 
+// What the spec, the metrics and the exporters ask of a loss instead of its name.
+TEST(Losses, DeclareTheirOutputsClassesAndLink) {
+  const auto mse = make_loss("mse"), binary = make_loss("binary_crossentropy"),
+             categorical = make_loss("categorical_crossentropy");
+  EXPECT_EQ(mse->output_width(0, 3), 3);
+  EXPECT_EQ(binary->output_width(2, 1), 1);
+  EXPECT_EQ(categorical->output_width(7, 1), 7);
+  EXPECT_EQ(mse->required_classes(), 0);
+  EXPECT_EQ(binary->required_classes(), 2);
+  EXPECT_EQ(categorical->required_classes(), 0);
+  EXPECT_EQ(mse->link_name(), "");
+  EXPECT_EQ(binary->link_name(), "sigmoid");
+  EXPECT_EQ(categorical->link_name(), "softmax");
+  EXPECT_EQ(default_loss_name(true), "categorical_crossentropy");
+  EXPECT_EQ(default_loss_name(false), "mse");
+  EXPECT_EQ(loss_names_for(true), (std::vector<std::string>{"binary_crossentropy", "categorical_crossentropy"}));
+  EXPECT_EQ(loss_names_for(false), (std::vector<std::string>{"mse"}));
+}
+
+// unlink undoes link: the loss of linked-then-unlinked outputs is the loss of the outputs.
+TEST(Losses, UnlinkInvertsTheLink) {
+  for (const std::string& name : loss_names()) {
+    const auto loss = make_loss(name);
+    const Tensor output = random_tensor({6, name == "binary_crossentropy" ? 1 : 4}, 11, 2.0);
+    Tensor target(output.shape());
+    for (int64_t i = 0; i < target.size(); ++i) target[i] = name == "mse" ? output[i] * 0.5f : 0.0f;
+    if (name == "categorical_crossentropy")
+      for (int64_t r = 0; r < 6; ++r) target[r * 4 + r % 4] = 1.0f;
+    if (name == "binary_crossentropy")
+      for (int64_t r = 0; r < 6; ++r) target[r] = static_cast<float>(r % 2);
+    Tensor round_trip = output;
+    loss->link(round_trip);
+    loss->unlink(round_trip);
+    EXPECT_NEAR(loss->forward_backward(round_trip, target, nullptr), loss->forward_backward(output, target, nullptr), 1e-5)
+        << name;
+    if (name == "binary_crossentropy")  // the logit itself comes back
+      for (int64_t i = 0; i < output.size(); ++i) EXPECT_NEAR(round_trip[i], output[i], 1e-4) << i;
+  }
+}
+
 }  // namespace
 }  // namespace nntune

@@ -21,12 +21,28 @@ class Loss {
   // The output link applied at prediction time: probabilities for classification losses,
   // identity for regression. In place on a (batch x features) tensor.
   virtual void link(Tensor& output) const {}
+  // The inverse of link: predictions (probabilities or values) back to outputs the loss takes
+  // (log p for softmax, the logit for sigmoid). In place; probabilities of 0 or 1 are clamped.
+  virtual void unlink(Tensor& predictions) const {}
+  // The link's name for messages and exporters: "softmax", "sigmoid", or "" for the identity.
+  virtual std::string link_name() const { return ""; }
   virtual bool is_classification() const { return false; }
+  // The outputs per sample this loss needs: the class count, or the target's columns (regression).
+  virtual int64_t output_width(int64_t num_classes, int64_t target_columns) const {
+    return is_classification() ? num_classes : target_columns;
+  }
+  // The number of classes this loss is made for (2 for a one-output binary loss); 0: any.
+  virtual int64_t required_classes() const { return 0; }
 };
 
 // Names: mse (mean_squared_error), binary_crossentropy, categorical_crossentropy.
 // Throws Error naming the unknown loss and the allowed ones.
 std::unique_ptr<Loss> make_loss(const std::string& name);
 const std::vector<std::string>& loss_names();
+// The loss a spec gets when it names none: the first declared loss of the task that takes any
+// number of classes (categorical_crossentropy, mse).
+std::string default_loss_name(bool classification);
+// The losses of a task (classification or regression), in declaration order.
+std::vector<std::string> loss_names_for(bool classification);
 
 }  // namespace nntune

@@ -20,6 +20,7 @@
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/storage.hpp"
 #include "nntune/tune/study.hpp"
+#include "nntune/tune/spec_tuning.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "tune/process_info.hpp"
 #include "tune/pruner_registry.hpp"
@@ -106,11 +107,6 @@ void print_trial(const std::string& format, const std::string& study, int64_t nu
   }
 }
 
-void set_if_changed(tune::Storage& storage, const tune::StudySummary& summary, const std::string& key, const json& value) {
-  if (!summary.system_attrs.contains(key) || summary.system_attrs.at(key) != value)
-    storage.set_study_system_attr(summary.id, key, value);
-}
-
 // ---- tell ----
 
 tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
@@ -138,12 +134,6 @@ std::string finished_description(const FrozenTrial& t) {
 
 }  // namespace
 
-void store_tuner_config(tune::Storage& storage, int64_t study_id, const tune::TuneConfig& config) {
-  const tune::StudySummary summary = storage.get_study(study_id);
-  set_if_changed(storage, summary, "sampler", tune::sampler_config_json(config.sampler));
-  set_if_changed(storage, summary, "pruner", tune::pruner_config_json(config.pruner));
-}
-
 int cmd_ask(const AskArgs& a) {
   std::vector<std::string> overrides;
   if (!a.storage.empty()) overrides.push_back("tune.storage=" + json(a.storage).dump());
@@ -160,17 +150,7 @@ int cmd_ask(const AskArgs& a) {
   tune::Study study = tune::Study::open(storage, config.study, config.objective.direction,
                                         tune::make_sampler(config.sampler), std::move(pruner));
   // What tell (the pruner), `nntune best` and `nntune trials` need, as `nntune tune` stores it.
-  const tune::StudySummary summary = storage->get_study(study.id());
-  set_if_changed(*storage, summary, "spec_file", a.spec);
-  set_if_changed(*storage, summary, "objective", {{"metric", config.objective.metric}, {"cv_folds", config.objective.cv_folds}});
-  if (ts.external()) {
-    set_if_changed(*storage, summary, "command", space_only ? "" : config.objective.command);
-  } else {
-    json spec_root = ts.space.root;
-    tune::absolutize_data_paths(spec_root, ts.space.base_dir);
-    set_if_changed(*storage, summary, "spec", spec_root);
-  }
-  store_tuner_config(*storage, study.id(), config);
+  tune::store_spec_study_attrs(*storage, study.id(), ts, a.spec, space_only);
 
   if (study.sampler().is_exhausted(study.history()))
     throw Error("study '" + config.study + "' is done: every point of the " + study.sampler().name() +

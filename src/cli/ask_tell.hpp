@@ -8,11 +8,6 @@
 #include <string>
 #include <vector>
 
-namespace nntune::tune {
-class Storage;
-struct TuneConfig;
-}  // namespace nntune::tune
-
 namespace nntune::cli {
 
 struct AskArgs {
@@ -46,9 +41,5 @@ class AskTellCommands {
 
 int cmd_ask(const AskArgs& args);
 int cmd_tell(const TellArgs& args);
-
-// Stores the sampler and pruner configuration in the study's system attrs ("sampler",
-// "pruner"), so that `nntune tell --should-prune` can rebuild the pruner without the spec.
-void store_tuner_config(tune::Storage& storage, int64_t study_id, const tune::TuneConfig& config);
 
 }  // namespace nntune::cli

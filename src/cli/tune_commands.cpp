@@ -1,7 +1,7 @@
 // nntune tune / studies / trials / best / delete.
-// `tune` creates or joins the study, stores in it what every worker shares (the spec, the
-// budget, the fault tolerance settings; an enqueued grid), then runs the trial loop of
-// worker_commands.cpp like any `nntune worker`.
+// `tune` creates or joins the study (tune::open_spec_study stores in it what every worker
+// shares: the spec, the budget, the fault tolerance settings; an enqueued grid), then runs the
+// trial loop of worker_commands.cpp like any `nntune worker`.
 #include "cli/tune_commands.hpp"
 
 #include <unistd.h>
@@ -28,9 +28,9 @@
 #include "nntune/tune/ensemble.hpp"
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
+#include "nntune/tune/spec_tuning.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "tune/process_info.hpp"
-#include "tune/samplers.hpp"
 
 namespace nntune::cli {
 namespace {
@@ -61,20 +61,7 @@ std::optional<FrozenTrial> best_of(const std::vector<FrozenTrial>& trials, Direc
 
 std::string quote_arg(const std::string& s) { return json(s).dump(); }
 
-// The grid sampler enumerates finite values only: refuse a continuous float up front.
-void check_grid_space(const tune::TuneSpec& ts, const tune::SamplerConfig& sampler) {
-  std::string continuous;
-  for (const auto& [name, d] : tune::space_parameters(ts.space, ts.external()))
-    if (d.cardinality() == 0 && !sampler.grid.count(name)) continuous += (continuous.empty() ? "" : ", ") + name;
-  if (!continuous.empty())
-    throw Error(ts.space.source + ": the grid sampler cannot enumerate the continuous parameters " + continuous +
-                ": give them a step ({float: [lo, hi], step: s}) or a choice, or use another sampler (random, sobol, tpe)");
-}
-
 using tune::unix_now;
-
-// A grid is enqueued as one Waiting trial per point, so this many points at most.
-constexpr int64_t kMaxEnqueuedGrid = 100'000;
 
 }  // namespace
 
@@ -91,89 +78,31 @@ int cmd_tune(const TuneArgs& a) {
   if (a.retries >= 0) overrides.push_back("tune.retries=" + std::to_string(a.retries));
   if (!a.grace.empty()) overrides.push_back("tune.grace=" + quote_arg(a.grace));
   if (!a.heartbeat.empty()) overrides.push_back("tune.heartbeat=" + quote_arg(a.heartbeat));
-  tune::TuneSpec ts = tune::load_tune_spec(a.spec, overrides);
-  tune::TuneConfig& config = ts.config;
-  const bool grid = config.sampler.name == "grid";
-  const bool budget_given = config.trials > 0 || config.timeout_seconds > 0;
-  const std::string metric = config.objective.metric;
-
-  std::vector<json> grid_points;
-  if (grid) {
-    check_grid_space(ts, config.sampler);
-    grid_points = tune::enumerate_grid(ts.space, ts.external(), config.sampler.grid, kMaxEnqueuedGrid);
-  }
-
-  auto storage = tune::open_storage(config.storage);
-  // The process that creates the study sets it up once (its grid); the others join it.
-  bool created = false;
-  if (!storage->find_study(config.study)) {
-    try {
-      storage->create_study(config.study, config.objective.direction);
-      created = true;
-    } catch (const Error&) {
-      if (!storage->find_study(config.study)) throw;  // not a race with another nntune tune
-    }
-  }
-  std::unique_ptr<tune::Pruner> pruner;
-  if (config.pruner.name != "none") pruner = tune::make_pruner(config.pruner);
-  tune::Study study = tune::Study::open(storage, config.study, config.objective.direction,
-                                        tune::make_sampler(config.sampler), std::move(pruner));
-  storage->set_study_system_attr(study.id(), "spec_file", a.spec);
-  storage->set_study_system_attr(study.id(), "objective", {{"metric", metric}, {"cv_folds", config.objective.cv_folds}});
-  store_tuner_config(*storage, study.id(), config);  // for nntune tell --should-prune on this study
-  store_worker_plan(*storage, study.id(), a.spec, overrides, config.storage);
-  if (ts.external()) {
-    storage->set_study_system_attr(study.id(), "command", config.objective.command);
-  } else {
-    // What `nntune best` needs to print a spec `nntune train` accepts, without the spec file.
-    json spec_root = ts.space.root;
-    tune::absolutize_data_paths(spec_root, ts.space.base_dir);
-    storage->set_study_system_attr(study.id(), "spec", spec_root);
-  }
-  // The budget every worker shares. Without --trials/--timeout (or tune.trials/timeout) a
-  // study that has one keeps it; a new one gets 20 trials (a grid: all its points).
-  tune::StudyBudget budget = study.stored_budget();
-  const bool has_budget = storage->get_study(study.id()).system_attrs.contains("n_trials");
-  if (budget_given || !has_budget) {
-    budget.n_trials = budget_given ? config.trials : grid ? 0 : 20;
-    budget.deadline = config.timeout_seconds > 0 ? unix_now() + config.timeout_seconds : 0.0;
-  }
-  budget.stop_requested = false;  // running nntune tune resumes a stopped study
-  study.store_budget(budget);
-
-  bool enqueued_grid = false;
-  if (grid && created) {
-    for (const json& point : grid_points) study.enqueue(point);
-    mark_grid_enqueued(*storage, study.id(), static_cast<int64_t>(grid_points.size()));
-    enqueued_grid = true;
-  } else if (grid) {
-    enqueued_grid = wait_for_enqueued_grid(*storage, storage->get_study(study.id()));
-  }
-
-  // Trials run or running; a grid's enqueued points are waiting, not trials so far.
-  const auto trials_so_far = [&] {
-    const auto trials = study.history().trials;
-    return static_cast<int64_t>(std::count_if(trials.begin(), trials.end(),
-                                              [](const tune::FrozenTrial& t) { return t.state != TrialState::Waiting; }));
-  };
-  const int64_t before = trials_so_far();
+  tune::SpecStudy spec_study = tune::open_spec_study(tune::load_tune_spec(a.spec, overrides), {a.spec, overrides});
+  const tune::TuneConfig& config = spec_study.spec.config;
+  tune::Study& study = spec_study.study;
+  const tune::StudyBudget& budget = spec_study.budget;
+  const std::string storage_url = study.storage().url();
+  const int64_t before = trials_run(study.history().trials);
   if (!a.quiet) {
     std::string limits;
     if (budget.n_trials > 0) limits += std::to_string(budget.n_trials) + " trials";
     if (budget.deadline > 0) limits += (limits.empty() ? "" : ", ") + short_duration(budget.deadline - unix_now());
-    if (enqueued_grid) limits += (limits.empty() ? "" : ", ") + std::string("the grid");
+    if (spec_study.enqueued_grid) limits += (limits.empty() ? "" : ", ") + std::string("the grid");
     std::printf("study %s in %s: %s %s; %lld trials so far; budget %s; sampler %s, pruner %s, jobs %lld\n",
-                config.study.c_str(), storage->url().c_str(), direction_word(config.objective.direction).c_str(),
-                metric.c_str(), static_cast<long long>(before), limits.empty() ? "none" : limits.c_str(),
+                config.study.c_str(), storage_url.c_str(), direction_word(config.objective.direction).c_str(),
+                config.objective.metric.c_str(), static_cast<long long>(before), limits.empty() ? "none" : limits.c_str(),
                 config.sampler.name.c_str(), config.pruner.name.c_str(), static_cast<long long>(config.jobs));
-    if (created && grid) std::printf("grid: %zu points enqueued, each run once by whichever worker claims it\n", grid_points.size());
+    if (spec_study.grid_points > 0)
+      std::printf("grid: %lld points enqueued, each run once by whichever worker claims it\n",
+                  static_cast<long long>(spec_study.grid_points));
     std::fflush(stdout);
   }
   if (a.create_only) {
     if (!a.quiet)
       std::printf("the study is ready: start workers on any host with\n  nntune worker --storage %s --study %s\n%s",
-                  storage->url().c_str(), config.study.c_str(),
-                  storage->url().find(":***@") != std::string::npos
+                  storage_url.c_str(), config.study.c_str(),
+                  storage_url.find(":***@") != std::string::npos
                       ? "(the password is not printed: give it in the URL, PGPASSWORD or ~/.pgpass)\n"
                       : "");
     return 0;
@@ -184,8 +113,7 @@ int cmd_tune(const TuneArgs& a) {
   options.save_models = a.save_models;
   options.keep_best = a.keep_best;
   options.quiet = a.quiet;
-  options.enqueued_grid = enqueued_grid;
-  const TrialLoopResult result = run_trial_loop(study, ts, options);
+  const TrialLoopResult result = run_trial_loop(spec_study, options);
   // Counted now, not when this process joined: other workers may have run trials meanwhile.
   const int64_t counted = tune::Study::counted_trials(study.history().trials);
   if (!a.quiet && result.finished_here == 0 && budget.n_trials > 0 && counted >= budget.n_trials &&
@@ -375,95 +303,21 @@ int cmd_delete(const StudyArgs& a) {
 
 int cmd_ensemble(const EnsembleArgs& a) {
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
-  const auto summary = find_study(*storage, a.study);
-  if (!summary.system_attrs.contains("spec"))
-    throw Error("study '" + a.study + "' has no spec (an external-program study, or not created by nntune tune): an "
-                "ensemble needs models nntune trained and the spec's validation data");
-  const json objective = summary.system_attrs.value("objective", json::object());
-  if (objective.value("cv_folds", 0) >= 2)
-    throw Error("study '" + a.study + "' scores trials by cross-validation, which saves no model per trial: an "
-                "ensemble needs a study with a validation split");
-  const std::vector<FrozenTrial> complete =
-      complete_trials_best_first(storage->get_all_trials(summary.id), summary.direction);
-  // The candidates: the best complete trials whose model was saved.
-  auto model_file = [&](const FrozenTrial& t) {
-    return (fs::path(a.models) / ("trial_" + std::to_string(t.number)) / "model.nnt").string();
-  };
-  std::vector<FrozenTrial> candidates;
-  for (const FrozenTrial& t : complete) {
-    if (static_cast<int64_t>(candidates.size()) >= a.candidates) break;
-    if (fs::exists(model_file(t))) candidates.push_back(t);
-  }
-  if (candidates.empty())
-    throw Error("no model of a complete trial of study '" + a.study + "' in " + a.models + " (looked for " +
-                (fs::path(a.models) / "trial_N" / "model.nnt").string() + "): run nntune tune with --save-models " +
-                a.models + (complete.empty() ? " (the study has no complete trial yet)" : ""));
-
-  // The held-out data the ensemble is chosen on: the spec's validation split.
-  SpecTree space;
-  space.source = summary.system_attrs.value("spec_file", a.study + ".yaml");
-  space.root = summary.system_attrs.at("spec");
-  const TrainingSpec data_spec = tune::training_spec_of(tune::materialize_params(space, candidates.front().external_params()));
-  SpecData data = load_spec_data(data_spec);
-  if (!data.validation)
-    throw Error(space.source + ": the spec has no validation data (data.validation), which ensemble selection needs: "
-                "the test data must stay unseen");
-
-  std::vector<Model> models;
-  std::vector<Tensor> predictions;
-  for (const FrozenTrial& t : candidates) {
-    models.push_back(load_model(model_file(t)));
-    predictions.push_back(predict(models.back(), data.validation->x));
-  }
-  const std::string metric = objective.value("metric", std::string("val_loss"));
-  tune::EnsembleSelectionConfig selection_config;
-  selection_config.rounds = a.rounds;
-  selection_config.metric = metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric;
-  selection_config.maximize = summary.direction == Direction::Maximize;
-  const auto loss = make_loss(models.front().loss);
-  const tune::EnsembleSelection selection =
-      tune::select_ensemble(predictions, data.validation->y, *loss, selection_config);
-
-  // The best trial's model on the test data, before the members move into the ensemble.
-  std::optional<Metrics> single_test;
-  if (data.test) single_test = evaluate_model(models.front(), *data.test);
-
-  std::vector<Model> members;
-  std::vector<double> weights;
-  json picked = json::array();
-  std::printf("ensemble of study %s: %zu candidate models (the best complete trials with a saved model), %lld of "
+  const tune::BuiltEnsemble built = tune::build_ensemble(*storage, a.study, {a.models, a.candidates, a.rounds});
+  std::printf("ensemble of study %s: %lld candidate models (the best complete trials with a saved model), %lld of "
               "%lld rounds kept\n",
-              a.study.c_str(), candidates.size(), static_cast<long long>(selection.kept_rounds),
+              a.study.c_str(), static_cast<long long>(built.candidates), static_cast<long long>(built.kept_rounds),
               static_cast<long long>(a.rounds));
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (selection.picks[i] == 0) continue;
-    std::printf("  trial %lld: weight %s (%s %s)\n", static_cast<long long>(candidates[i].number),
-                short_number(selection.weights[i]).c_str(), metric.c_str(), short_number(*candidates[i].value).c_str());
-    picked.push_back({{"trial", candidates[i].number}, {"weight", selection.weights[i]}, {"value", *candidates[i].value}});
-    members.push_back(std::move(models[i]));
-    weights.push_back(selection.weights[i]);
-  }
-  // How eval / predict read CSV files: as the members were trained (one data spec for all).
-  const json data_format = members.front().metadata.value("data_format", json::object());
-  Model ensemble = make_ensemble(std::move(members), std::move(weights));
-  const Metrics validation = evaluate_model(ensemble, *data.validation);
-  ensemble.metadata = {{"ensemble_of_study", a.study},
-                       {"storage", storage->url()},
-                       {"members", picked},
-                       {"selected_on", "validation"},
-                       {"validation", validation},
-                       {"best_trial_value", *candidates.front().value},
-                       {"data_format", data_format}};
+  for (const tune::EnsembleMember& member : built.members)
+    std::printf("  trial %lld: weight %s (%s %s)\n", static_cast<long long>(member.trial),
+                short_number(member.weight).c_str(), built.metric.c_str(), short_number(member.value).c_str());
   std::printf("validation (chosen on it, so optimistic): %s; best single trial %s %s\n",
-              format_evaluation(validation, data.validation->size()).c_str(), metric.c_str(),
-              short_number(*candidates.front().value).c_str());
-  if (data.test) {
-    const Metrics test = evaluate_model(ensemble, *data.test);
-    ensemble.metadata["test"] = test;
-    std::printf("test: %s (best single trial's model: %s)\n", format_evaluation(test, data.test->size()).c_str(),
-                format_evaluation(*single_test, data.test->size()).c_str());
-  }
-  save_model(ensemble, a.output);
+              format_evaluation(built.validation, built.validation_size).c_str(), built.metric.c_str(),
+              short_number(built.best_trial_value).c_str());
+  if (built.test)
+    std::printf("test: %s (best single trial's model: %s)\n", format_evaluation(*built.test, built.test_size).c_str(),
+                format_evaluation(*built.best_single_test, built.test_size).c_str());
+  save_model(built.model, a.output);
   std::printf("model: %s (nntune eval / predict take it like any model)\n", a.output.c_str());
   return 0;
 }
@@ -542,9 +396,3 @@ std::optional<int> TuneCommands::run() {
 }
 
 }  // namespace nntune::cli
-
-namespace nntune::tune {
-SpecTree materialize_trial(const SpecTree& space, Trial& trial) {
-  return materialize(space, [&](const std::string& name, const Distribution& d) { return trial.suggest(name, d); });
-}
-}  // namespace nntune::tune

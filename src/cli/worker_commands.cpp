@@ -1,8 +1,7 @@
-// nntune worker / stop, and the trial loop shared with nntune tune.
-// A trial = materialize the spec's search space through the trial (define-by-run), validate the
-// fixed spec, run_training on data loaded once per process (or run the external program),
-// report the monitored metric each epoch to the pruner. Ctrl-C, SIGTERM or SIGHUP stops after
-// the current epoch; a second signal exits at once. Every worker of a study obeys the budget stored in the study.
+// nntune worker / stop, and the trial loop's front end shared with nntune tune: signals and
+// progress lines around tune::run_spec_trials (src/tune/spec_tuning.cpp), which runs the trials.
+// Ctrl-C, SIGTERM or SIGHUP stops after the current epoch; a second signal exits at once. Every
+// worker of a study obeys the budget stored in the study.
 #include "cli/worker_commands.hpp"
 
 #include <unistd.h>
@@ -10,16 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <set>
-#include <sstream>
 #include <thread>
 
 #include "cli/format.hpp"
@@ -27,6 +22,7 @@
 #include "nntune/spec.hpp"
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/study.hpp"
+#include "nntune/tune/spec_tuning.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "tune/process_info.hpp"
 
@@ -34,13 +30,9 @@ namespace nntune::cli {
 namespace {
 
 using nlohmann::json;
-using tune::Direction;
 using tune::FrozenTrial;
 using tune::TrialState;
 namespace fs = std::filesystem;
-
-const char* kWorkerPlan = "worker_plan";   // study system attr: the spec text, overrides, directory
-const char* kGridPoints = "grid_points";   // study system attr: the grid was enqueued (its size)
 
 // ---- Ctrl-C, SIGTERM, SIGHUP ----
 // timeout, systemd, Slurm, Kubernetes and Docker stop a process with SIGTERM, and a closed
@@ -90,58 +82,6 @@ std::string value_text(const json& v) { return v.is_number_float() ? short_numbe
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 using tune::host_name;
 using tune::unix_now;
-
-// ---- the objective ----
-
-// Reports the monitored metric at each epoch end and stops training when the pruner says so
-// or Ctrl-C was pressed.
-class TrialReporter : public Callback {
- public:
-  TrialReporter(tune::Trial& trial, std::string metric) : trial_(trial), metric_(std::move(metric)) {}
-  void on_train_begin(TrainState& state) override {
-    if (std::find(state.metric_names.begin(), state.metric_names.end(), metric_) == state.metric_names.end())
-      throw Error("the objective metric '" + metric_ + "' is not reported by this training (it reports: " +
-                  [&] {
-                    std::string s;
-                    for (const auto& m : state.metric_names) s += (s.empty() ? "" : ", ") + m;
-                    return s;
-                  }() +
-                  "); set tune.objective.metric");
-  }
-  bool on_epoch_end(TrainState&, const EpochLog& log) override {
-    if (interrupted()) {
-      interrupted_ = true;
-      return true;
-    }
-    const auto it = log.metrics.find(metric_);
-    if (it == log.metrics.end()) return false;
-    trial_.report(it->second, log.epoch);
-    if (trial_.should_prune()) {
-      pruned_ = true;
-      return true;
-    }
-    return false;
-  }
-  bool pruned() const { return pruned_; }
-  bool was_interrupted() const { return interrupted_; }
-
- private:
-  tune::Trial& trial_;
-  std::string metric_;
-  bool pruned_ = false, interrupted_ = false;
-};
-
-// The trial's value: the best epoch's metric when early stopping restored it, else the last.
-double final_value(const TrainingSpec& spec, const History& history, const std::string& metric) {
-  if (history.epochs.empty()) throw Error("training ran no epoch");
-  const EpochLog* epoch = &history.epochs.back();
-  if (history.best_epoch > 0 && spec.early_stopping && spec.early_stopping->restore_best &&
-      history.best_epoch <= static_cast<int64_t>(history.epochs.size()))
-    epoch = &history.epochs[static_cast<size_t>(history.best_epoch - 1)];
-  const auto it = epoch->metrics.find(metric);
-  if (it == epoch->metrics.end()) throw Error("the metric '" + metric + "' was not reported at epoch " + std::to_string(epoch->epoch));
-  return it->second;
-}
 
 // ---- progress ----
 
@@ -307,16 +247,15 @@ class TrialProgress {
   std::optional<FrozenTrial> best_;
 };
 
-// Trials run or running: a grid's enqueued points are waiting, not trials so far.
-int64_t trials_run(const std::vector<FrozenTrial>& trials) {
-  return std::count_if(trials.begin(), trials.end(), [](const FrozenTrial& t) { return t.state != TrialState::Waiting; });
-}
-
 tune::StudySummary find_study(tune::Storage& storage, const std::string& name) {
   return tune::require_study(storage, name, "create it with nntune tune SPEC.yaml --storage " + storage.url());
 }
 
 }  // namespace
+
+int64_t trials_run(const std::vector<FrozenTrial>& trials) {
+  return std::count_if(trials.begin(), trials.end(), [](const FrozenTrial& t) { return t.state != TrialState::Waiting; });
+}
 
 std::string short_duration(double seconds) {
   const long s = std::max(0L, std::lround(seconds));
@@ -327,160 +266,47 @@ std::string short_duration(double seconds) {
   return buf;
 }
 
-// ---- the worker plan in the study ----
-
-void store_worker_plan(tune::Storage& storage, int64_t study_id, const std::string& spec_path,
-                       const std::vector<std::string>& overrides, const std::string& storage_url) {
-  std::ifstream in(spec_path, std::ios::binary);
-  if (!in) throw Error("cannot read the spec '" + spec_path + "' (does the file exist?)");
-  std::stringstream text;
-  text << in.rdbuf();
-  // No credentials in the study: workers bring their own --storage URL. The override naming the
-  // storage is left out, and a storage URL written in the spec is stored redacted.
-  std::string spec_text = text.str();
-  if (!tune::storage_url_password(storage_url).empty()) {
-    const std::string redacted = tune::redact_storage_url(storage_url);
-    for (size_t at = spec_text.find(storage_url); at != std::string::npos; at = spec_text.find(storage_url, at))
-      spec_text.replace(at, storage_url.size(), redacted);
-  }
-  std::vector<std::string> kept;
-  for (const std::string& o : overrides)
-    if (o.rfind("tune.storage=", 0) != 0) kept.push_back(o);
-  const fs::path absolute = fs::absolute(spec_path).lexically_normal();
-  storage.set_study_system_attr(study_id, kWorkerPlan,
-                                {{"spec_text", spec_text},
-                                 {"spec_path", absolute.string()},
-                                 {"base_dir", absolute.parent_path().string()},
-                                 {"overrides", kept}});
-}
-
-void mark_grid_enqueued(tune::Storage& storage, int64_t study_id, int64_t points) {
-  storage.set_study_system_attr(study_id, kGridPoints, points);
-}
-
-bool wait_for_enqueued_grid(tune::Storage& storage, const tune::StudySummary& summary) {
-  if (summary.system_attrs.contains(kGridPoints)) return true;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    const std::vector<FrozenTrial> trials = storage.get_all_trials(summary.id);
-    bool waiting = false;
-    for (const auto& t : trials) waiting = waiting || t.state == TrialState::Waiting;
-    // Trials but none enqueued: a grid study from before grids were enqueued; its grid sampler
-    // hands out points in this process.
-    if (!trials.empty() && !waiting) return false;
-    if (storage.get_study(summary.id).system_attrs.contains(kGridPoints)) return true;
-    if (std::chrono::steady_clock::now() > deadline)
-      throw Error("study '" + summary.name + "' uses the grid sampler but its grid was not fully enqueued within a minute " +
-                  "(did the nntune tune that created it stop early?): delete it (nntune delete " + summary.name +
-                  " --storage " + storage.url() + ") and run nntune tune again");
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-}
-
 // ---- the trial loop ----
 
-TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, const TrialLoopOptions& options) {
-  const tune::TuneConfig& config = ts.config;
-  const std::string metric = config.objective.metric;
-  std::optional<SpecData> data;
-  if (!ts.external()) {
-    // The data, once: every trial shares it (data.* cannot be tuned).
-    const SpecTree first = tune::materialize(ts.space, [](const std::string&, const tune::Distribution& d) -> json {
-      return d.kind == tune::DistributionKind::Categorical ? d.choices.front() : d.to_external(d.low);
-    });
-    const TrainingSpec data_spec = tune::training_spec_of(first);
-    if (config.objective.cv_folds == 0) data = load_spec_data(data_spec);
-  }
-  if (data && !options.quiet) {
-    std::printf("data: %lld train, %lld validation samples (loaded once, shared by all trials)\n",
-                static_cast<long long>(data->train.size()), static_cast<long long>(data->validation ? data->validation->size() : 0));
-    std::fflush(stdout);
-  }
-
-  auto external_objective = [&](tune::Trial& trial) -> double {
-    if (interrupted()) throw Error("interrupted (" + interruption() + ") before it started");
-    const SpecTree fixed = tune::materialize(
-        ts.space, [&](const std::string& name, const tune::Distribution& d) { return trial.suggest(name, d); }, true);
-    // {name} placeholders: the trial's parameters by name, and the fixed values of space:.
-    json params = trial.frozen().external_params();
-    for (const auto& [key, value] : fixed.root.items())
-      if (!params.contains(key)) params[key] = value;
-    tune::ExternalCommand command;
-    command.command = config.objective.command;
-    command.timeout_seconds = config.objective.command_timeout_seconds;
-    command.working_dir = config.objective.working_dir;
-    command.should_stop = [] { return interrupted(); };
-    const tune::ExternalResult result = tune::run_external_objective(
-        command, params,
-        [&](int64_t step, double value) {
-          trial.report(value, step);
-          return trial.should_prune();
-        },
-        trial.number());
-    if (result.stopped) throw Error("interrupted (" + interruption() + ")");
-    if (result.state == TrialState::Pruned) throw tune::TrialPruned();
-    if (result.state != TrialState::Complete || !result.value) throw Error(result.error);
-    return *result.value;
-  };
-
-  auto objective = [&](tune::Trial& trial) -> double {
-    if (ts.external()) return external_objective(trial);
-    if (interrupted()) throw Error("interrupted (" + interruption() + ") before it started");
-    const SpecTree fixed = tune::materialize_trial(ts.space, trial);
-    const TrainingSpec spec = tune::training_spec_of(fixed);
-    if (config.objective.cv_folds >= 2) {
-      const auto cv = run_cross_validation(spec, config.objective.cv_folds);
-      const std::string key = metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric;
-      const auto it = cv.mean.find(key);
-      if (it == cv.mean.end()) throw Error("cross-validation does not report '" + key + "'");
-      return it->second;
-    }
-    TrialReporter reporter(trial, metric);
-    TrainingOptions training;
-    training.data = &*data;
-    training.save = !options.save_models.empty();
-    if (training.save)
-      training.output_dir = (fs::path(options.save_models) / ("trial_" + std::to_string(trial.number()))).string();
-    const TrainingResult result = run_training(spec, {&reporter}, training);
-    if (reporter.was_interrupted()) throw Error("interrupted (" + interruption() + ")");
-    if (reporter.pruned()) throw tune::TrialPruned();
-    return final_value(spec, result.history, metric);
-  };
-
+TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptions& options) {
+  tune::Study& study = spec_study.study;
+  const std::string& metric = spec_study.spec.config.objective.metric;
   const bool live = !options.quiet && isatty(fileno(stdout));
   StopSignalGuard stop_signals;
-  TrialProgress progress(study, live, options.quiet);
-  tune::OptimizeOptions optimize;
-  optimize.use_stored_budget = true;
-  optimize.jobs = options.jobs;
-  optimize.max_retries = config.retries;
-  optimize.stale_grace_seconds = config.grace_seconds;
-  optimize.heartbeat_seconds = config.heartbeat_seconds;
-  optimize.enqueued_only = options.enqueued_grid;
-  optimize.wait_for_other_workers = true;
-  optimize.on_trial_end = [&](const tune::Study& ended_in, const FrozenTrial& t) {
-    progress.trial_ended(t);
-    if (options.keep_best > 0 && !options.save_models.empty())
-      remove_models_outside_best(options.save_models, ended_in.history().trials, ended_in.direction(), options.keep_best);
-    return interrupted();
+  std::optional<TrialProgress> progress;
+  tune::SpecTrialOptions run;
+  run.jobs = options.jobs;
+  run.save_models = options.save_models;
+  run.keep_best = options.keep_best;
+  run.interruption = [] { return interrupted() ? interruption() : std::string(); };
+  // The progress line (and its clock) starts with the trials, after the data is loaded.
+  run.on_start = [&](const SpecData* data) {
+    if (data && !options.quiet) {
+      std::printf("data: %lld train, %lld validation samples (loaded once, shared by all trials)\n",
+                  static_cast<long long>(data->train.size()),
+                  static_cast<long long>(data->validation ? data->validation->size() : 0));
+      std::fflush(stdout);
+    }
+    progress.emplace(study, live, options.quiet);
   };
-  study.optimize(objective, optimize);
-  progress.stop();
+  run.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) { progress->trial_ended(t); };
+  const tune::SpecTrialsResult ran = tune::run_spec_trials(spec_study, run);
+  progress->stop();
 
   TrialLoopResult result;
-  result.finished_here = progress.finished_here();
-  result.interrupted = interrupted();
+  result.finished_here = ran.finished_here;
+  result.interrupted = ran.interrupted;
   result.signal = result.interrupted ? g_signal.load() : 0;
-  result.stop_requested = !result.interrupted && study.stored_budget().stop_requested;
+  result.stop_requested = ran.stop_requested;
   if (!options.quiet) {
     const char* how = result.interrupted ? "interrupted" : result.stop_requested ? "stopped (nntune stop)" : "finished";
-    std::printf("%s: %lld new trials | %s\n", how, static_cast<long long>(result.finished_here), progress.counts().c_str());
+    std::printf("%s: %lld new trials | %s\n", how, static_cast<long long>(result.finished_here), progress->counts().c_str());
     if (const auto best = study.best_trial()) {
       std::printf("best: trial %lld %s %s\n", static_cast<long long>(best->number), metric.c_str(), metric_text(*best->value).c_str());
       const json params = best->external_params();
       for (const auto& [name, value] : params.items())
         std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
-      if (!ts.external())
+      if (!spec_study.spec.external())
         std::printf("the fixed spec: nntune best %s --storage %s --spec-out best.yaml\n", study.name().c_str(),
                     study.storage().url().c_str());
     }
@@ -492,33 +318,14 @@ TrialLoopResult run_trial_loop(tune::Study& study, const tune::TuneSpec& ts, con
 // ---- nntune worker ----
 
 int cmd_worker(const WorkerArgs& a) {
-  auto storage = tune::open_storage(a.storage);
-  const tune::StudySummary summary = find_study(*storage, a.study);
-  const auto plan = summary.system_attrs.find(kWorkerPlan);
-  if (plan == summary.system_attrs.end() || !plan->is_object())
-    throw Error("study '" + a.study + "' in " + storage->url() +
-                " holds no spec for workers (it was not created by nntune tune, or by an older one): run nntune tune "
-                "SPEC.yaml --storage " + storage->url() + " --study " + a.study + " once to store it");
-  const std::string spec_path = plan->value("spec_path", a.study + ".yaml");
-  tune::TuneSpec ts;
-  try {
-    ts = tune::parse_tune_spec(plan->value("spec_text", ""), spec_path, plan->value("overrides", std::vector<std::string>{}),
-                               plan->value("base_dir", ""));
-  } catch (const Error& e) {
-    throw Error("study '" + a.study + "': its stored spec does not read on this host: " + std::string(e.what()));
-  }
-  const bool grid = ts.config.sampler.name == "grid";
-  const bool enqueued_grid = grid && wait_for_enqueued_grid(*storage, summary);
-  std::unique_ptr<tune::Pruner> pruner;
-  if (ts.config.pruner.name != "none") pruner = tune::make_pruner(ts.config.pruner);
-  tune::Study study =
-      tune::Study::open(storage, a.study, summary.direction, tune::make_sampler(ts.config.sampler), std::move(pruner));
-
-  const tune::StudyBudget budget = study.stored_budget();
+  tune::SpecStudy spec_study = tune::join_spec_study(a.storage, a.study);
+  const tune::TuneSpec& ts = spec_study.spec;
+  tune::Storage& storage = spec_study.study.storage();
+  const tune::StudyBudget& budget = spec_study.budget;
   if (budget.stop_requested) {
     std::printf("study %s has a stop request (nntune stop): nothing to run; clear it with nntune stop %s --clear "
                 "--storage %s (or run nntune tune)\n",
-                a.study.c_str(), a.study.c_str(), storage->url().c_str());
+                a.study.c_str(), a.study.c_str(), storage.url().c_str());
     return 0;
   }
   if (!a.quiet) {
@@ -526,11 +333,11 @@ int cmd_worker(const WorkerArgs& a) {
     if (budget.n_trials > 0) limits += std::to_string(budget.n_trials) + " trials";
     if (budget.deadline > 0)
       limits += (limits.empty() ? "" : ", ") + short_duration(std::max(0.0, budget.deadline - unix_now())) + " left";
-    if (enqueued_grid) limits += (limits.empty() ? "" : ", ") + std::string("the grid");
+    if (spec_study.enqueued_grid) limits += (limits.empty() ? "" : ", ") + std::string("the grid");
     std::printf("worker %s:%lld joins study %s in %s: %s %s; %lld trials so far; budget %s; sampler %s, pruner %s, jobs %lld\n",
-                host_name().c_str(), static_cast<long long>(getpid()), a.study.c_str(), storage->url().c_str(),
-                summary.direction == Direction::Maximize ? "maximize" : "minimize", ts.config.objective.metric.c_str(),
-                static_cast<long long>(trials_run(study.history().trials)),
+                host_name().c_str(), static_cast<long long>(getpid()), a.study.c_str(), storage.url().c_str(),
+                tune::to_string(spec_study.study.direction()).c_str(), ts.config.objective.metric.c_str(),
+                static_cast<long long>(trials_run(spec_study.study.history().trials)),
                 limits.empty() ? "none (until nntune stop)" : limits.c_str(),
                 ts.config.sampler.name.c_str(), ts.config.pruner.name.c_str(), static_cast<long long>(a.jobs));
     std::fflush(stdout);
@@ -540,22 +347,7 @@ int cmd_worker(const WorkerArgs& a) {
   options.save_models = a.save_models;
   options.keep_best = a.keep_best;
   options.quiet = a.quiet;
-  options.enqueued_grid = enqueued_grid;
-  const TrialLoopResult result = run_trial_loop(study, ts, options);
-  return result.exit_code();
-}
-
-void remove_models_outside_best(const std::string& dir, const std::vector<FrozenTrial>& trials, Direction direction,
-                                int64_t keep) {
-  // Equal values: the earlier trial stays (it was kept when the later one ended).
-  const std::vector<FrozenTrial> complete = complete_trials_best_first(trials, direction);
-  std::set<int64_t> kept;
-  for (size_t i = 0; i < complete.size() && static_cast<int64_t>(i) < keep; ++i) kept.insert(complete[i].number);
-  for (const FrozenTrial& t : trials) {
-    if (!is_finished(t.state) || kept.count(t.number)) continue;
-    std::error_code ignored;  // another worker may be removing the same directory
-    fs::remove_all(fs::path(dir) / ("trial_" + std::to_string(t.number)), ignored);
-  }
+  return run_trial_loop(spec_study, options).exit_code();
 }
 
 // ---- nntune stop ----

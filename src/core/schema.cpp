@@ -209,9 +209,9 @@ const Field* find_field(const std::vector<Field>& fields, const std::string& key
   return nullptr;
 }
 
-std::string join(const std::vector<std::string>& items) {
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string s;
-  for (const auto& item : items) s += (s.empty() ? "" : ", ") + item;
+  for (const auto& item : items) s += (s.empty() ? "" : separator) + item;
   return s;
 }
 

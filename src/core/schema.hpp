@@ -89,8 +89,8 @@ void validate(const Node& node, const nlohmann::json& value, const std::string& 
 
 // A number as people write it: 0.001, 1e-08, 100.
 std::string number_text(double value);
-// "sgd, momentum, adam"
-std::string join(const std::vector<std::string>& items);
+// "sgd, momentum, adam" (or with another separator: "mse or huber")
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
 // The closest candidate by edit distance when it is close enough, else "".
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 std::string json_type_name(const nlohmann::json& value);

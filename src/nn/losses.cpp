@@ -15,6 +15,21 @@ const std::vector<std::string>& loss_names() {
   return names;
 }
 
+std::vector<std::string> loss_names_for(bool classification) {
+  std::vector<std::string> names;
+  for (const auto& e : loss_registry().entries())
+    if (e.factory()->is_classification() == classification) names.push_back(e.info.name);
+  return names;
+}
+
+std::string default_loss_name(bool classification) {
+  for (const auto& e : loss_registry().entries()) {
+    const auto loss = e.factory();
+    if (loss->is_classification() == classification && loss->required_classes() == 0) return e.info.name;
+  }
+  throw Error(std::string("no loss for ") + (classification ? "classification" : "regression") + " is registered");
+}
+
 std::unique_ptr<Loss> make_loss(const std::string& name) {
   const auto* entry = loss_registry().find(name);
   if (!entry) {

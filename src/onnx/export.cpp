@@ -2,6 +2,7 @@
 // link of a model, or of every member of an ensemble, in one ONNX graph.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -41,12 +42,18 @@ std::string export_scaler(const Scaler& scaler, const Shape& sample_shape, const
   return graph.node("Mul", {centred, graph.constant("factor", sample_shape, scaler.factor)});
 }
 
-// The link predict applies after the network, keyed by the loss's canonical name.
+// The output links that export, by Loss::link_name() ("" is the identity).
+const std::vector<std::string>& exportable_links() {
+  static const std::vector<std::string> links = {"", "sigmoid", "softmax"};
+  return links;
+}
+
+// The link predict applies after the network, as the loss names it.
 std::string export_link(const Model& model, const std::string& input, OnnxGraph& graph) {
-  const std::string loss = make_loss(model.loss)->name();
-  if (loss == "mse") return input;
-  if (loss == "binary_crossentropy") return graph.node("Sigmoid", {input});
-  if (loss == "categorical_crossentropy") {
+  const std::string link = make_loss(model.loss)->link_name();
+  if (link.empty()) return input;
+  if (link == "sigmoid") return graph.node("Sigmoid", {input});
+  if (link == "softmax") {
     if (model.output_shape().size() != 1)
       throw Error("cannot export to ONNX: the softmax output link over outputs of shape " +
                   shape_string(model.output_shape()) + " is not supported (only one dimension of classes)");
@@ -91,7 +98,15 @@ std::vector<std::string> onnx_exportable_layer_kinds() {
   return kinds;
 }
 
-std::vector<std::string> onnx_exportable_losses() { return {"mse", "binary_crossentropy", "categorical_crossentropy"}; }
+std::vector<std::string> onnx_exportable_losses() {
+  std::vector<std::string> losses;
+  for (const std::string& name : loss_names()) {
+    const std::string link = make_loss(name)->link_name();
+    if (std::find(exportable_links().begin(), exportable_links().end(), link) != exportable_links().end())
+      losses.push_back(name);
+  }
+  return losses;
+}
 
 std::string export_onnx_bytes(const Model& model) {
   OnnxGraph graph;

@@ -147,9 +147,10 @@ SpecData load_spec_data(const TrainingSpec& spec) {
       throw Error(spec.tree.where("data") + "the targets of " + d->source + " have " + std::to_string(d->y.features()) +
                   " columns but the training targets have " + std::to_string(data.train.y.features()));
   }
-  if (spec.train.loss == "binary_crossentropy" && data.train.num_classes != 2)
-    spec.tree.fail("train.loss", "binary_crossentropy needs 2 classes but the data has " +
-                                     std::to_string(data.train.num_classes) + "; use categorical_crossentropy");
+  const int64_t classes = make_loss(spec.train.loss)->required_classes();
+  if (classes > 0 && data.train.num_classes != classes)
+    spec.tree.fail("train.loss", spec.train.loss + " needs " + std::to_string(classes) + " classes but the data has " +
+                                     std::to_string(data.train.num_classes) + "; use " + default_loss_name(true));
   return data;
 }
 

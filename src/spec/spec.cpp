@@ -6,6 +6,7 @@
 #include "nn/gemm.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
+#include "nn/layers/layer_configs.hpp"
 #include "nn/loss_registry.hpp"
 #include "spec/schema.hpp"
 #include "train/optimizer_registry.hpp"
@@ -107,16 +108,18 @@ void check_cross_fields(const SpecTree& tree) {
 
   const std::string loss = train ? get_or<std::string>(*train, "loss", "") : "";
   if (!loss.empty()) {
-    const bool classification_loss = make_loss(loss)->is_classification();
+    const auto declared = make_loss(loss);
+    const bool classification_loss = declared->is_classification();
     if (classification_loss && task == "regression")
-      tree.fail("train.loss", loss + " is a classification loss but data.task is regression; use mse, or set "
-                                     "data.task: classification");
+      tree.fail("train.loss", loss + " is a classification loss but data.task is regression; use " +
+                                  schema::join(loss_names_for(false), " or ") + ", or set data.task: classification");
     if (!classification_loss && task == "classification")
-      tree.fail("train.loss", loss + " is a regression loss but data.task is classification; use "
-                                     "categorical_crossentropy (or binary_crossentropy for two classes), or set "
-                                     "data.task: regression");
-    if (loss == "binary_crossentropy" && find(data, "num_classes") && get_int(data.at("num_classes")) != 2)
-      tree.fail("data.num_classes", "binary_crossentropy needs exactly 2 classes; use categorical_crossentropy for more");
+      tree.fail("train.loss", loss + " is a regression loss but data.task is classification; use " +
+                                  schema::join(loss_names_for(true), " or ") + ", or set data.task: regression");
+    const int64_t classes = declared->required_classes();
+    if (classes > 0 && find(data, "num_classes") && get_int(data.at("num_classes")) != classes)
+      tree.fail("data.num_classes", loss + " needs exactly " + std::to_string(classes) + " classes; use " +
+                                        default_loss_name(true) + " for another number");
   }
 
   if (train && get_or<std::string>(*train, "precision", "fp32") == "bf16" &&
@@ -223,8 +226,7 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   const json train = get_or(root, "train", json::object());
   TrainConfig& t = spec.train;
   t.seed = spec.seed;
-  t.loss = get_or<std::string>(train, "loss",
-                               spec.data.task == Task::Regression ? "mse" : "categorical_crossentropy");
+  t.loss = get_or<std::string>(train, "loss", default_loss_name(spec.data.task == Task::Classification));
   t.loss = loss_registry().find(t.loss)->info.name;  // an alias reads as its loss
   read_optimizer_config(find(train, "optimizer") ? train.at("optimizer") : json::object(), t.optimizer);
 
@@ -289,17 +291,17 @@ TrainingSpec load_spec(const std::string& path, const std::vector<std::string>& 
 std::vector<json> expand_layers(const ModelSpec& model, const Shape& input_sample_shape, int64_t output_width) {
   if (!model.shorthand) return model.layers;
   std::vector<json> layers;
-  if (input_sample_shape.size() != 1) layers.push_back({{"type", "flatten"}});
+  if (input_sample_shape.size() != 1) layers.push_back(layer_configs::flatten());
   for (const HiddenLayerSpec& h : model.hidden) {
-    json dense = {{"type", "dense"}, {"units", h.units}, {"activation", h.activation}, {"kernel_init", h.init}};
+    json dense = layer_configs::dense(h.units, h.activation, h.init);
     if (h.l1 != 0.0) dense["l1"] = h.l1;
     if (h.l2 != 0.0) dense["l2"] = h.l2;
     layers.push_back(dense);
-    if (h.batch_norm) layers.push_back({{"type", "batch_norm"}});
-    if (h.dropout > 0.0) layers.push_back({{"type", "dropout"}, {"rate", h.dropout}});
+    if (h.batch_norm) layers.push_back(layer_configs::batch_norm());
+    if (h.dropout > 0.0) layers.push_back(layer_configs::dropout(h.dropout));
   }
   // The output layer is linear: the loss applies softmax/sigmoid itself.
-  json output = {{"type", "dense"}, {"units", output_width}, {"activation", "linear"}, {"kernel_init", "xavier_uniform"}};
+  json output = layer_configs::dense(output_width, "linear", "xavier_uniform");
   if (model.l1 != 0.0) output["l1"] = model.l1;
   if (model.l2 != 0.0) output["l2"] = model.l2;
   layers.push_back(output);
@@ -307,9 +309,8 @@ std::vector<json> expand_layers(const ModelSpec& model, const Shape& input_sampl
 }
 
 int64_t required_output_width(const TrainingSpec& spec, const Dataset& train) {
-  if (spec.train.loss == "binary_crossentropy") return 1;
   if (spec.data.task == Task::Regression) return train.y.features();
-  return train.num_classes;
+  return make_loss(spec.train.loss)->output_width(train.num_classes, train.y.features());
 }
 
 namespace {
@@ -357,14 +358,14 @@ void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shap
   const size_t last = layers.size() - 1;
   const std::string last_path = layer_path(spec, last);
   const std::string link = last_layer->output_activation();
-  if ((spec.train.loss == "categorical_crossentropy" && link == "softmax") ||
-      (spec.train.loss == "binary_crossentropy" && link == "sigmoid"))
+  const auto loss = make_loss(spec.train.loss);
+  if (!link.empty() && link == loss->link_name())
     tree.fail(last_path, "the last layer applies " + link + ", but " + spec.train.loss +
                              " applies it itself (on the raw outputs); remove the " + link + " from the last layer");
   if (shape.size() != 1 || shape[0] != output_width) {
     std::string need;
-    if (spec.train.loss == "binary_crossentropy")
-      need = "binary_crossentropy needs 1 output";
+    if (loss->required_classes() > 0)
+      need = spec.train.loss + " needs " + std::to_string(output_width) + " output" + (output_width == 1 ? "" : "s");
     else if (spec.data.task == Task::Regression)
       need = "the regression target has " + std::to_string(output_width) + " value(s) per sample";
     else

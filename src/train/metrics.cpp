@@ -33,7 +33,7 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream) {
 }
 
 MetricAccumulator::MetricAccumulator(const Loss& loss)
-    : classification_(loss.is_classification()), binary_(loss.name().find("binary") != std::string::npos) {}
+    : classification_(loss.is_classification()), binary_(loss.is_classification() && loss.output_width(2, 1) == 1) {}
 
 void MetricAccumulator::reset() {
   samples_ = elements_ = 0;

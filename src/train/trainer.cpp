@@ -222,16 +222,7 @@ Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const 
   // Back through the link, so the loss and the accuracy rule see what a network outputs:
   // log p for softmax (softmax(log p) = p), the logit for sigmoid, values as they are.
   Tensor output = predictions;
-  const std::string name = loss.name();
-  constexpr float kSmallest = 1e-12f;  // a probability of 0 would make the loss infinite
-  if (name == "categorical_crossentropy") {
-    for (int64_t i = 0; i < output.size(); ++i) output[i] = std::log(std::max(output[i], kSmallest));
-  } else if (name == "binary_crossentropy") {
-    for (int64_t i = 0; i < output.size(); ++i) {
-      const float p = std::clamp(output[i], kSmallest, 1.0f - 1e-7f);
-      output[i] = std::log(p) - std::log1p(-p);
-    }
-  }
+  loss.unlink(output);
   train_detail::MetricAccumulator metrics(loss);
   metrics.add(output, targets, loss.forward_backward(output, targets, nullptr));
   Metrics result;

@@ -46,6 +46,11 @@ const std::vector<Option<PrunerConfig>>& pruner_options() {
 
 std::vector<std::string> pruner_names() { return pruner_registry().names_and_aliases(); }
 
+void fit_pruner_to_epochs(PrunerConfig& config, int64_t epochs) {
+  const auto* entry = pruner_registry().find(config.name);
+  if (entry && entry->factory.fit_to_epochs) entry->factory.fit_to_epochs(config, epochs);
+}
+
 namespace {
 
 // Every declared option's value against its declared range, whichever pruner is chosen (a bad

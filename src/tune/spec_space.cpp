@@ -356,7 +356,6 @@ spec::NodePtr either(std::vector<spec::NodePtr> alternatives) {
   n->alternatives = std::move(alternatives);
   return n;
 }
-spec::Field field(std::string key, spec::NodePtr node) { return spec::Field{std::move(key), std::move(node), false}; }
 
 const std::vector<std::string>& metric_names() {
   static const std::vector<std::string> v = {"val_accuracy", "val_loss", "val_mae", "val_rmse",
@@ -370,27 +369,44 @@ const spec::Node& tune_schema() {
   using spec::Kind;
   static const spec::NodePtr schema = [] {
     auto count = [](double min) { return node_of(Kind::Int, min); };
-    auto objective = map_node({field("metric", names_node("metric", metric_names())),
-                               field("direction", names_node("direction", {"minimize", "maximize"})),
-                               field("cv", map_node({spec::Field{"folds", count(2.0), true}})),
-                               field("command", node_of(Kind::String)),
-                               field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
-                               field("working_dir", node_of(Kind::String))});
+    auto duration = [](double min) { return either({node_of(Kind::String), node_of(Kind::Float, min)}); };
+    using schema::opt;
+    auto objective = map_node(
+        {opt("metric", names_node("metric", metric_names()), nullptr,
+             "what a trial is scored by (an epoch metric); default val_accuracy, or val_loss for regression"),
+         opt("direction", names_node("direction", {"minimize", "maximize"}), nullptr,
+             "default maximize for accuracy, minimize for losses and errors"),
+         opt("cv", map_node({schema::req("folds", count(2.0), "k of k-fold cross-validation")}), nullptr,
+             "score each trial by the mean of k-fold cross-validation instead of a validation split"),
+         opt("command", node_of(Kind::String), nullptr,
+             "an external program as the objective ({name} placeholders; with space: instead of a network)"),
+         opt("timeout", duration(1e-9), nullptr, "per external-program trial: 90, 90s, 10m; none by default"),
+         opt("working_dir", node_of(Kind::String), nullptr,
+             "the external program's directory, relative to the spec's; default the spec's directory")});
     // Every sampler's declared keys (src/tune/*_sampler.cpp), each once.
-    std::vector<spec::Field> sampler_fields = {field("name", names_node("sampler", sampler_names()))};
+    std::vector<spec::Field> sampler_fields = {schema::opt("name", names_node("sampler", sampler_names()), SamplerConfig{}.name, "the sampler (Samplers below)")};
     for (const spec::Field& f : option_fields(sampler_options())) sampler_fields.push_back(f);
     auto sampler_map = map_node(sampler_fields);
     // Every pruner's declared keys (src/tune/pruners/), each once.
-    std::vector<spec::Field> pruner_fields = {field("name", names_node("pruner", pruner_names()))};
+    std::vector<spec::Field> pruner_fields = {schema::opt("name", names_node("pruner", pruner_names()), PrunerConfig{}.name, "the pruner (Pruners below)")};
     for (const spec::Field& f : option_fields(pruner_options())) pruner_fields.push_back(f);
     auto pruner_map = map_node(pruner_fields);
-    return map_node({field("objective", objective), field("sampler", either({names_node("sampler", sampler_names()), sampler_map})),
-                     field("pruner", either({names_node("pruner", pruner_names()), pruner_map})),
-                     field("trials", count(1.0)), field("timeout", either({node_of(Kind::String), node_of(Kind::Float, 1e-9)})),
-                     field("jobs", node_of(Kind::Int, 1.0, 256.0)), field("study", node_of(Kind::String)),
-                     field("storage", node_of(Kind::String)), field("retries", count(0.0)),
-                     field("grace", either({node_of(Kind::String), node_of(Kind::Float, 1e-3)})),
-                     field("heartbeat", either({node_of(Kind::String), node_of(Kind::Float, 1e-3)}))});
+    return map_node(
+        {opt("objective", objective, nullptr, "what the trials optimise"),
+         opt("sampler", either({names_node("sampler", sampler_names()), sampler_map}), SamplerConfig{}.name,
+             "how parameters are chosen: a name or {name: ..., options}"),
+         opt("pruner", either({names_node("pruner", pruner_names()), pruner_map}), PrunerConfig{}.name,
+             "which trials stop early: a name or {name: ..., options}"),
+         opt("trials", count(1.0), nullptr,
+             "total trials of the study (resuming counts earlier ones); default 20 for a new study, a grid: all points"),
+         opt("timeout", duration(1e-9), nullptr, "no trial starts after this long: 600, 600s, 10m, 1h"),
+         opt("jobs", node_of(Kind::Int, 1.0, 256.0), 1, "trials in parallel in one process (threads)"),
+         opt("study", node_of(Kind::String), nullptr, "the study's name; default the spec file's name"),
+         opt("storage", node_of(Kind::String), "sqlite:///nntune.db",
+             "where the study lives: sqlite:///FILE.db, postgresql://USER@HOST/DB, or memory"),
+         opt("retries", count(0.0), 1, "a trial whose worker died runs again with the same parameters, this often"),
+         opt("grace", duration(1e-3), "5m", "a running trial without a heartbeat for this long is failed"),
+         opt("heartbeat", duration(1e-3), "5s", "how often running trials send a heartbeat")});
   }();
   return *schema;
 }
@@ -614,9 +630,7 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
     tree.fail(tree.root.contains("data") ? "data" : "", "the objective " + objective.metric +
                                                             " needs validation data: add data.validation (e.g. {split: 0.2}) "
                                                             "or use tune.objective.cv");
-  // Hyperband's largest budget is the number of epochs (the upper bound when epochs are tuned).
-  if (spec.config.pruner.name == "hyperband" && spec.config.pruner.max_resource == 0)
-    spec.config.pruner.max_resource = first.train.epochs;
+  fit_pruner_to_epochs(spec.config.pruner, first.train.epochs);
   spec.space = std::move(tree);
   return spec;
 } catch (const nlohmann::json::exception& e) {

@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "nn/layers/config_check.hpp"
+#include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
@@ -155,6 +156,8 @@ std::unique_ptr<Layer> make_batch_norm(const nlohmann::json& config, const std::
 
 }  // namespace
 }  // namespace nntune::layers
+
+nlohmann::json nntune::layer_configs::batch_norm() { return {{"type", "batch_norm"}}; }
 
 NNTUNE_REGISTER_COMPONENTS(layer_batch_norm) {
   nntune::layer_registry().add({.name = "batch_norm",

@@ -4,6 +4,7 @@
 #include "nn/gemm.hpp"
 #include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
+#include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
@@ -139,6 +140,10 @@ std::unique_ptr<Layer> make_dense(const nlohmann::json& config, const std::strin
 
 }  // namespace
 }  // namespace nntune::layers
+
+nlohmann::json nntune::layer_configs::dense(int64_t units, const std::string& activation, const std::string& kernel_init) {
+  return {{"type", "dense"}, {"units", units}, {"activation", activation}, {"kernel_init", kernel_init}};
+}
 
 NNTUNE_REGISTER_COMPONENTS(layer_dense) {
   nntune::layer_registry().add({.name = "dense",

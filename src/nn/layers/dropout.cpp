@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "nn/layers/config_check.hpp"
+#include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nntune/error.hpp"
 
@@ -78,6 +79,8 @@ std::unique_ptr<Layer> make_dropout(const nlohmann::json& config, const std::str
 
 }  // namespace
 }  // namespace nntune::layers
+
+nlohmann::json nntune::layer_configs::dropout(double rate) { return {{"type", "dropout"}, {"rate", rate}}; }
 
 NNTUNE_REGISTER_COMPONENTS(layer_dropout) {
   nntune::layer_registry().add({.name = "dropout",

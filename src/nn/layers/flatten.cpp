@@ -3,6 +3,7 @@
 // copied once (a memcpy, no arithmetic) each way.
 #include "nn/layers/config_check.hpp"
 #include "nn/layers/copy_layer.hpp"
+#include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
 
 namespace nntune::layers {
@@ -42,6 +43,8 @@ std::unique_ptr<Layer> make_flatten(const nlohmann::json& config, const std::str
 
 }  // namespace
 }  // namespace nntune::layers
+
+nlohmann::json nntune::layer_configs::flatten() { return {{"type", "flatten"}}; }
 
 NNTUNE_REGISTER_COMPONENTS(layer_flatten) {
   nntune::layer_registry().add(

@@ -29,7 +29,15 @@ class BinaryCrossEntropy final : public Loss {
     ArrayMap y(output.data(), output.size());
     y = 1.0f / (1.0f + (-y).exp());
   }
+  void unlink(Tensor& predictions) const override {
+    ArrayMap p(predictions.data(), predictions.size());
+    p = p.max(kSmallestProbability).min(1.0f - 1e-7f);
+    p = p.log() - (-p).log1p();
+  }
+  std::string link_name() const override { return "sigmoid"; }
   bool is_classification() const override { return true; }
+  int64_t output_width(int64_t, int64_t) const override { return 1; }
+  int64_t required_classes() const override { return 2; }
 };
 
 }  // namespace

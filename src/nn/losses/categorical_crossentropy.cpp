@@ -51,6 +51,12 @@ class CategoricalCrossEntropy final : public Loss {
   }
 
   void link(Tensor& output) const override { softmax_rows(output); }
+  void unlink(Tensor& predictions) const override {
+    // softmax(log p) = p for rows that sum to 1.
+    ArrayMap p(predictions.data(), predictions.size());
+    p = p.max(kSmallestProbability).log();
+  }
+  std::string link_name() const override { return "softmax"; }
   bool is_classification() const override { return true; }
 
  private:

@@ -14,6 +14,9 @@
 
 namespace nntune::losses {
 
+// A probability of 0 would make a loss infinite: unlink clamps to this.
+constexpr float kSmallestProbability = 1e-12f;
+
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 

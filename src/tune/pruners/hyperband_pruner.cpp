@@ -90,5 +90,9 @@ NNTUNE_REGISTER_COMPONENTS(pruner_hyperband) {
                       bind_option(&PrunerConfig::max_resource,
                                   schema::opt("max_resource", schema::integer(0.0), nullptr,
                                               "the last rung's step; 0 takes it from the trials (the epochs)")),
+                  },
+                  // Its largest budget is the number of epochs (the upper bound when epochs are tuned).
+                  [](PrunerConfig& c, int64_t epochs) {
+                    if (c.max_resource == 0) c.max_resource = epochs;
                   }});
 }
