@@ -5,9 +5,12 @@
 # (fuzz/regressions/<input>/); a new crashing input is saved in fuzz/regressions/<input>/,
 # where the normal test suite replays it (ctest -R _fuzz_replay), and the script fails.
 # NNTUNE_FUZZ_SEED fixes libFuzzer's seed and starts from an empty scratch corpus, so that a run
-# is a prefix of any longer run with the same seed: CI uses seed 1 (scripts/test.sh), and running
-# `NNTUNE_FUZZ_SEED=1 scripts/fuzz.sh 300` before pushing explores past what CI will. Unset, each
-# run takes a fresh seed and keeps learning in build-san/fuzz-corpus/ (for finding new bugs).
+# is a prefix of any longer run with the same seed; NNTUNE_FUZZ_RUNS caps the inputs tried per
+# target as well as the seconds, so a faster machine does not explore further. CI uses seed 1 and
+# a cap (scripts/test.sh); the same seed and cap with a generous time limit before pushing,
+#   NNTUNE_FUZZ_SEED=1 NNTUNE_FUZZ_RUNS=<CI's cap> scripts/fuzz.sh 3600
+# tries every input CI can. Unset, each run takes a fresh seed and keeps learning in
+# build-san/fuzz-corpus/ (for finding new bugs).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   e.g. scripts/fuzz.sh 600 model csv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +37,7 @@ for target in "${targets[@]}"; do
     seed_flags=(-seed="$NNTUNE_FUZZ_SEED")
     rm -rf "$work"
   fi
+  [ -z "${NNTUNE_FUZZ_RUNS:-}" ] || seed_flags+=(-runs="$NNTUNE_FUZZ_RUNS")
   mkdir -p "$work" "fuzz/regressions/$target"
   seeds=()
   for dir in "fuzz/corpus/$target" "fuzz/regressions/$target"; do [ -d "$dir" ] && seeds+=("$dir"); done

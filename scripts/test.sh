@@ -3,7 +3,8 @@
 #   1. the whole suite (ctest), the PostgreSQL storage and worker tests against a private server
 #      (scripts/with_postgres.sh) and the HTML reports in headless Chromium included;
 #   2. every fuzz target for NNTUNE_FUZZ_SECONDS seconds each (default 30; scripts/fuzz.sh), from
-#      libFuzzer seed NNTUNE_FUZZ_SEED (default 1, so a commit's result repeats);
+#      libFuzzer seed NNTUNE_FUZZ_SEED (default 1) and at most NNTUNE_FUZZ_RUNS inputs (default
+#      20000), so a commit's result repeats and can be checked before pushing;
 #   3. the whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer
 #      (scripts/sanitize.sh, build-san/);
 #   4. the installable build (-DNNTUNE_NATIVE=OFF, build-portable/): its kernels and an outside
@@ -83,7 +84,8 @@ if ! skipped fuzz; then
   echo "test.sh: fuzzing, ${seconds}s per target" >&2
   targets=$(ls fuzz/*_fuzz.cpp | wc -l)
   # A fixed seed makes CI's fuzzing repeatable: the same commit explores the same inputs.
-  if NNTUNE_FUZZ_SEED="${NNTUNE_FUZZ_SEED:-1}" scripts/fuzz.sh "$seconds" 2>&1 | tee "$log_dir/fuzz.log"; then
+  if NNTUNE_FUZZ_SEED="${NNTUNE_FUZZ_SEED:-1}" NNTUNE_FUZZ_RUNS="${NNTUNE_FUZZ_RUNS:-20000}" \
+      scripts/fuzz.sh "$seconds" 2>&1 | tee "$log_dir/fuzz.log"; then
     passed=$((passed + targets)); notes+=("fuzzing: $targets targets, ${seconds}s each, no crash")
   else
     crashed=$(grep -c "found a crash" "$log_dir/fuzz.log")

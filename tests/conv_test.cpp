@@ -8,7 +8,9 @@
 
 #include "gradcheck.hpp"
 #include "nntune/layer.hpp"
+#include "nntune/model.hpp"
 #include "nntune/network.hpp"
+#include "nntune/spec.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -450,6 +452,64 @@ TEST(ConvNetwork, TrainsOnAToyImageTask) {
     for (int64_t i = 0; i < net.num_params(); ++i) net.parameters()[i] -= 0.5f * net.gradients()[i];
   }
   EXPECT_LT(loss_of(), 0.2 * before);
+}
+
+// An IDX file of unsigned bytes (MNIST's format): magic 0 0 8 ndims, big-endian dims, the bytes.
+std::string idx_bytes(const std::vector<int32_t>& dims, const std::vector<unsigned char>& values) {
+  std::string out(4, '\0');
+  out[2] = 8;
+  out[3] = static_cast<char>(dims.size());
+  for (int32_t d : dims)
+    for (int shift : {24, 16, 8, 0}) out.push_back(static_cast<char>((d >> shift) & 0xff));
+  out.append(values.begin(), values.end());
+  return out;
+}
+
+// data.channels: 28x28 IDX images become 28x28x1 for conv2d, and the saved model evaluates and
+// predicts on the images as they are stored (without the channel axis).
+TEST(ConvSpec, ChannelsLastGivesIdxImagesTheAxisConv2dTakes) {
+  testing::TempDir dir;
+  const int32_t n = 48;
+  std::vector<unsigned char> pixels(static_cast<size_t>(n * 36), 0), labels(static_cast<size_t>(n));
+  Rng rng(5);
+  for (int32_t s = 0; s < n; ++s) {
+    labels[static_cast<size_t>(s)] = static_cast<unsigned char>(s % 2);
+    const int64_t row = s % 2 ? 3 + rng() % 3 : rng() % 3, col = rng() % 6;
+    pixels[static_cast<size_t>(s * 36 + row * 6 + col)] = 255;
+  }
+  testing::write_file(dir.file("images.idx"), idx_bytes({n, 6, 6}, pixels));
+  testing::write_file(dir.file("labels.idx"), idx_bytes({n}, labels));
+  const std::string spec_text =
+      "data:\n"
+      "  train: {idx: {images: images.idx, labels: labels.idx}}\n"
+      "  validation: {split: 0.25}\n"
+      "  scale: {divide: 255}\n"
+      "  channels: last\n"
+      "model:\n"
+      "  layers:\n"
+      "    - {type: conv2d, filters: 4, kernel: 3, padding: same, activation: relu}\n"
+      "    - {type: max_pool2d, kernel: 3}\n"
+      "    - {type: flatten}\n"
+      "    - {type: dense, units: 2}\n"
+      "train: {optimizer: {name: adam, lr: 0.05}, batch_size: 8, epochs: 15}\n";
+  const TrainingSpec spec = parse_spec(spec_text, "cnn.yaml", {}, dir.path().string());
+  TrainingOptions options;
+  options.output_dir = dir.file("run");
+  const TrainingResult result = run_training(spec, {}, options);
+  EXPECT_GE(result.history.epochs.back().metrics.at("val_accuracy"), 0.9);
+
+  Model model = load_model(dir.file("run/model.nnt"));
+  EXPECT_EQ(model.input_shape(), (Shape{6, 6, 1}));
+  const Dataset stored = load_idx(dir.file("images.idx"), dir.file("labels.idx"));
+  ASSERT_EQ(stored.x.sample_shape(), (Shape{6, 6}));
+  EXPECT_GE(evaluate_model(model, stored).at("accuracy"), 0.9);
+  EXPECT_EQ(predict(model, stored.x).shape(), (Shape{n, 2}));
+
+  // Only 2-D images get a channel axis.
+  testing::write_file(dir.file("table.csv"), testing::two_class_csv(20));
+  const TrainingSpec flat = parse_spec("data:\n  train: {csv: {path: table.csv}}\n  channels: last\nmodel: {hidden: [4]}\n",
+                                       "flat.yaml", {}, dir.path().string());
+  EXPECT_ERROR_CONTAINS(load_spec_data(flat), "flat.yaml:3:13: data.channels", "(2,)", "2-D images");
 }
 
 }  // namespace

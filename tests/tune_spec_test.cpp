@@ -122,6 +122,41 @@ TEST(TuneSpec, HiddenCountEachExpands) {
     EXPECT_NE(std::find(all.begin(), all.end(), n), all.end()) << n;
 }
 
+// A block of layers repeated {count, each: [...]} (or chosen among lists) is spliced into
+// model.layers; messages about a spliced layer still point at its line in the spec.
+TEST(TuneSpec, LayerBlocksAreSplicedIntoTheLayerList) {
+  const std::string model =
+      "  layers:\n"                                                                     // 5
+      "    - count: {int: [1, 3]}\n"                                                    // 6
+      "      each:\n"                                                                   // 7
+      "        - {type: dense, units: {int: [2, 8]}, activation: relu}\n"               // 8
+      "        - {choice: [[{type: batch_norm}], []]}\n"                                // 9
+      "        - {type: dropout, rate: 0.1}\n"                                          // 10
+      "    - {type: dense, units: 2}\n";                                                // 11
+  const TuneSpec s = parse(spec_with(model, "  epochs: 2\n"));
+  const SpecTree fixed = sample(s.space, {{"model.layers[0].count", 2},
+                                          {"model.layers[0].0[1]", 0},
+                                          {"model.layers[0].1[1]", 1}});
+  std::vector<std::string> types;
+  for (const json& layer : fixed.root["model"]["layers"]) types.push_back(layer.at("type"));
+  EXPECT_EQ(types, (std::vector<std::string>{"dense", "batch_norm", "dropout", "dense", "dropout", "dense"}));
+  EXPECT_NO_THROW(training_spec_of(fixed));
+  // The last layer (index 5 now) keeps its own line; a spliced layer its block's line.
+  EXPECT_EQ(fixed.where("model.layers[5].units").rfind("s.yaml:11:", 0), 0u) << fixed.where("model.layers[5].units");
+  EXPECT_EQ(fixed.where("model.layers[4].rate").rfind("s.yaml:10:", 0), 0u) << fixed.where("model.layers[4].rate");
+
+  // A value that no layer takes is refused at its line, inside the block.
+  try {
+    parse(spec_with("  layers:\n    - count: 2\n      each: [{type: dropout, rate: {float: [0.1, 1.5]}}]\n"
+                    "    - {type: dense, units: 2}\n",
+                    "  epochs: 2\n"));
+    ADD_FAILURE() << "accepted a dropout rate up to 1.5";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("s.yaml:7:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rate"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TuneSpec, ConditionalParametersAreTheBranchesAndCounts) {
   const std::string model = "  hidden: {count: {int: [1, 2]}, each: {units: {int: [8, 64]}}}\n";
   const TuneSpec s = parse(spec_with(model, kTrain));

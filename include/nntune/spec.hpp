@@ -74,6 +74,7 @@ struct DataSpec {
   int64_t num_classes = 0;  // 0: inferred from the labels
   std::string scale = "none";  // none, standard, minmax, divide
   float divide_by = 1.0f;
+  std::string channels = "none";  // none, last, first: a channel axis of size 1 added to 2-D images
 };
 
 // The model: either an explicit list of layer configs (as make_layer takes them, plus l1/l2), or

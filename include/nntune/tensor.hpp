@@ -18,6 +18,10 @@ using Rng = std::mt19937_64;
 
 int64_t shape_size(const Shape& shape);
 std::string shape_string(const Shape& shape);  // "(128, 784)"
+// (n, sample...): the shape of a batch of n samples.
+Shape with_batch(int64_t n, const Shape& sample_shape);
+// Whether two shapes are the same but for axes of size 1: (28, 28) and (28, 28, 1) are.
+bool same_but_unit_axes(const Shape& a, const Shape& b);
 
 class Tensor {
  public:

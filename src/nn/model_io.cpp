@@ -442,6 +442,10 @@ Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
   if (!network.built()) throw Error("predict: the model's network is not built (train or load a model first)");
   const std::unique_ptr<Loss> loss = make_loss(model.loss);
   Tensor x = raw_x;
+  // Images saved without their channel axis (28x28 for a model of 28x28x1, data.channels).
+  if (x.sample_shape() != network.input_shape() && same_but_unit_axes(x.sample_shape(), network.input_shape())) {
+    x.reshape(with_batch(x.batch(), network.input_shape()));
+  }
   model.scaler.apply(x);
 
   const int64_t n = x.batch();

@@ -21,6 +21,21 @@ int64_t shape_size(const Shape& shape) {
   return empty ? 0 : n;
 }
 
+Shape with_batch(int64_t n, const Shape& sample_shape) {
+  Shape shape = {n};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  return shape;
+}
+
+bool same_but_unit_axes(const Shape& a, const Shape& b) {
+  Shape a_kept, b_kept;
+  for (int64_t d : a)
+    if (d != 1) a_kept.push_back(d);
+  for (int64_t d : b)
+    if (d != 1) b_kept.push_back(d);
+  return a_kept == b_kept;
+}
+
 std::string shape_string(const Shape& shape) {
   std::ostringstream out;
   out << '(';

@@ -112,6 +112,17 @@ SpecData load_spec_data(const TrainingSpec& spec) {
   std::vector<Dataset*> parts = {&data.train};
   if (data.validation) parts.push_back(&*data.validation);
   if (data.test) parts.push_back(&*data.test);
+  if (spec.data.channels != "none") {
+    for (Dataset* part : parts) {
+      const Shape sample = part->x.sample_shape();
+      if (sample.size() != 2)
+        spec.tree.fail("data.channels", "the samples of " + part->source + " have shape " + shape_string(sample) +
+                                            ": a channel axis is added to 2-D images (height, width) only; "
+                                            "remove data.channels");
+      part->x.reshape(with_batch(part->x.batch(), spec.data.channels == "last" ? Shape{sample[0], sample[1], 1}
+                                                                                 : Shape{1, sample[0], sample[1]}));
+    }
+  }
   if (spec.data.task == Task::Classification && spec.data.num_classes == 0) {
     // Inferred classes come from the training labels: a label that only a separate validation
     // or test file holds would add an output no training sample teaches.
@@ -155,12 +166,13 @@ SpecData load_spec_data(const TrainingSpec& spec) {
 }
 
 Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
-  if (raw_data.x.sample_shape() != model.input_shape())
+  if (raw_data.x.sample_shape() != model.input_shape() && !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
     throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
                 " but the model expects " + shape_string(model.input_shape()));
   if (model.is_ensemble())
     return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data.x, batch_size), raw_data.y);
   Dataset data = raw_data;
+  data.x.reshape(with_batch(data.x.batch(), model.input_shape()));  // a channel axis of size 1 added or dropped
   if (model.task == Task::Classification) data.num_classes = model.num_classes;
   model.scaler.apply(data.x);
   const auto loss = make_loss(model.loss);

@@ -121,7 +121,9 @@ std::shared_ptr<Node> build_root() {
        opt("test", held_out_source(), nullptr, "test data, scored once after training"),
        opt("task", one_of_names("task", {"classification", "regression"}), "classification", "what the label is"),
        opt("num_classes", integer(2.0), nullptr, "default: the largest label + 1"),
-       opt("scale", scale(), "none", "feature scaling fitted on the training data: none, standard, minmax, {divide: x}")});
+       opt("scale", scale(), "none", "feature scaling fitted on the training data: none, standard, minmax, {divide: x}"),
+       opt("channels", one_of_names("channels", {"none", "last", "first"}), "none",
+           "give 2-D images a channel axis: last makes 28x28 samples 28x28x1 (what conv2d takes), first 1x28x28")});
   auto model = mapping(
       {opt("layers", list_of(layer()), nullptr, "an explicit list of layers, e.g. [{type: dense, units: 10}]"),
        opt("hidden", hidden(), nullptr, "the MLP shorthand: [256, 128] or {count: 2, units: 128}; the output layer is added"),

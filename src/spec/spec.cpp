@@ -178,6 +178,7 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
       spec.data.divide_by = scale->at("divide").get<float>();
     }
   }
+  spec.data.channels = get_or<std::string>(data, "channels", "none");
   for (DataSourceSpec* s : {&spec.data.train, &spec.data.validation, &spec.data.test}) {
     s->csv.task = spec.data.task;
     s->csv.num_classes = spec.data.num_classes;

@@ -306,6 +306,52 @@ bool inside(const std::string& path, const std::string& prefix) {
   return path.rfind(prefix, 0) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[');
 }
 
+// Blocks of layers: a list inside model.layers (what {count, each: [...]} or a choice of lists
+// gives) is spliced into it, so `each: [{type: conv2d, ...}, {type: max_pool2d}]` repeats a
+// block. The source marks follow their layers to the new indices.
+using PathMoves = std::vector<std::pair<std::string, std::string>>;  // old path of a layer -> its new path
+
+std::string moved_path(const std::string& path, const PathMoves& moves) {
+  for (const auto& [old_prefix, new_prefix] : moves)
+    if (inside(path, old_prefix)) return new_prefix + path.substr(old_prefix.size());
+  return path;
+}
+
+PathMoves splice_layer_blocks(SpecTree& tree) {
+  if (!tree.root.is_object() || !tree.root.contains("model") || !tree.root["model"].is_object() ||
+      !tree.root["model"].contains("layers") || !tree.root["model"]["layers"].is_array())
+    return {};
+  json& layers = tree.root["model"]["layers"];
+  const std::string base = "model.layers";
+  json flat = json::array();
+  PathMoves moved;
+  std::set<std::string> blocks;  // paths of the lists spliced away (their marks go with them)
+  auto flatten = [&](auto& self, const json& list, const std::string& path) -> void {
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string at = path + "[" + std::to_string(i) + "]";
+      if (list[i].is_array()) {
+        blocks.insert(at);
+        self(self, list[i], at);
+        continue;
+      }
+      moved.emplace_back(at, base + "[" + std::to_string(flat.size()) + "]");
+      flat.push_back(list[i]);
+    }
+  };
+  flatten(flatten, layers, base);
+  if (blocks.empty()) return {};
+  layers = std::move(flat);
+  auto remap = [&](std::map<std::string, SourceMark>& marks) {
+    std::map<std::string, SourceMark> out;
+    for (auto& [path, mark] : marks)
+      if (!blocks.count(path)) out.emplace(moved_path(path, moved), mark);
+    marks = std::move(out);
+  };
+  remap(tree.value_marks);
+  remap(tree.key_marks);
+  return moved;
+}
+
 // One validation pass: bounds at low or high, one choice forced to an option (its enclosing
 // choices then take the branch that contains it).
 SpecTree instance_for(const SpecTree& space, bool high, const std::string& forced, size_t forced_option,
@@ -324,7 +370,11 @@ SpecTree instance_for(const SpecTree& space, bool high, const std::string& force
     return d.labels[std::min(option, d.labels.size() - 1)];
   }, external);
   SpecTree tree = walker.run();
-  if (placed) *placed = std::move(walker.placed);
+  const PathMoves moves = external ? PathMoves{} : splice_layer_blocks(tree);
+  if (placed) {
+    *placed = std::move(walker.placed);
+    for (PlacedScalar& p : *placed) p.instance_path = moved_path(p.instance_path, moves);
+  }
   return tree;
 }
 
@@ -651,7 +701,9 @@ SpecTree materialize(const SpecTree& space, const SuggestFn& suggest, bool exter
   Walker walker(space, [&](const std::string& name, const SpecDistribution& d, const std::string&) {
     return suggest(name, d.distribution);
   }, external);
-  return walker.run();
+  SpecTree fixed = walker.run();
+  if (!external) splice_layer_blocks(fixed);
+  return fixed;
 }
 
 SpecTree materialize_params(const SpecTree& space, const json& external_params) {
