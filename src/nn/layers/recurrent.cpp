@@ -1,0 +1,183 @@
+// The step loop and backpropagation through time shared by rnn, lstm and gru (recurrent.hpp).
+#include "nn/layers/recurrent.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "nn/gemm.hpp"
+#include "nn/layers/activation_kernels.hpp"
+#include "nntune/error.hpp"
+
+namespace nntune::layers {
+namespace {
+
+// (a, b, width) rows in a-major order -> b-major: out[(j * a + i) * width] = in[(i * b + j) * width].
+void swap_leading_axes(const float* in, int64_t a, int64_t b, int64_t width, float* out) {
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      std::memcpy(out + (j * a + i) * width, in + (i * b + j) * width, sizeof(float) * static_cast<size_t>(width));
+}
+
+// Every row of m (rows x cols) set to v (cols).
+void fill_rows(float* m, int64_t rows, int64_t cols, const float* v) {
+  for (int64_t i = 0; i < rows; ++i) std::memcpy(m + i * cols, v, sizeof(float) * static_cast<size_t>(cols));
+}
+
+}  // namespace
+
+std::vector<schema::Field> recurrent_keys() {
+  using namespace schema;
+  return {
+      req("units", integer(1.0), "size of the hidden state (the output per step)"),
+      opt("return_sequences", boolean(), false,
+          "output every step's hidden state, shape (steps, units), instead of only the last step's (units)"),
+      opt("kernel_init", initializer_node(), "xavier_uniform", "initialiser of the input weights (features x gates*units)"),
+      opt("recurrent_init", initializer_node(), "orthogonal",
+          "initialiser of the recurrent weights (units x gates*units)"),
+      opt("bias_init", initializer_node(), "zeros", "bias initialiser"),
+  };
+}
+
+RecurrentOptions read_recurrent_options(const ConfigReader& reader) {
+  RecurrentOptions o;
+  o.units = reader.integer("units");
+  o.return_sequences = reader.boolean("return_sequences");
+  o.kernel_init = reader.initializer("kernel_init", Initializer{"xavier_uniform"});
+  o.recurrent_init = reader.initializer("recurrent_init", Initializer{"orthogonal"});
+  o.bias_init = reader.initializer("bias_init", Initializer{});
+  return o;
+}
+
+nlohmann::json recurrent_config(const std::string& type, const RecurrentOptions& o) {
+  return {{"type", type},
+          {"units", o.units},
+          {"return_sequences", o.return_sequences},
+          {"kernel_init", initializer_config(o.kernel_init)},
+          {"recurrent_init", initializer_config(o.recurrent_init)},
+          {"bias_init", initializer_config(o.bias_init)}};
+}
+
+Recurrent::Recurrent(std::string type, int64_t gates, RecurrentOptions options, bool separate_recurrent)
+    : type_(std::move(type)), gates_(gates), options_(std::move(options)), separate_recurrent_(separate_recurrent) {}
+
+Shape Recurrent::build(const Shape& input_sample_shape) {
+  if (input_sample_shape.size() != 2) {
+    std::string hint = "; give sequences, e.g. .npy features of shape (N, steps, features)";
+    if (input_sample_shape.size() == 1)
+      hint = "; to read flat samples as sequences put {type: reshape, shape: [steps, features]} before it";
+    else if (input_sample_shape.size() == 3)
+      hint = "; images of shape (height, width, 1) read as height steps of width features after "
+             "{type: reshape, shape: [height, width]}";
+    throw Error(type_ + " layer: needs sequences, samples of shape (steps, features), but gets samples of shape " +
+                shape_string(input_sample_shape) + hint);
+  }
+  steps_ = input_sample_shape[0];
+  features_ = input_sample_shape[1];
+  const int64_t h = options_.units, width = gates_ * h;
+  params_.clear();
+  params_.push_back({"weight", features_ * width, true});
+  params_.push_back({"recurrent_weight", h * width, true});
+  params_.push_back({"bias", width, false});
+  if (separate_recurrent_) params_.push_back({"recurrent_bias", width, false});
+  if (options_.return_sequences) return {steps_, h};
+  return {h};
+}
+
+void Recurrent::init_params(Rng& rng) {
+  const int64_t h = options_.units, width = gates_ * h;
+  initialize(options_.kernel_init, params_[0].value, params_[0].size, features_, width, rng);
+  initialize(options_.recurrent_init, params_[1].value, params_[1].size, h, width, rng);
+  for (size_t b = 2; b < params_.size(); ++b)
+    initialize(options_.bias_init, params_[b].value, params_[b].size, features_, width, rng);
+}
+
+void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) {
+  const int64_t n = in.batch(), steps = steps_, h = options_.units, width = gates_ * h;
+  const int64_t rows = steps * n;
+  prepare(steps, n);
+  xt_.resize({rows, features_});
+  swap_leading_axes(in.data(), n, steps, features_, xt_.data());
+  // The input side of every step in one product: z = x * W + bias.
+  z_.resize({rows, width});
+  fill_rows(z_.data(), rows, width, params_[2].value);
+  gemm(false, false, rows, width, features_, 1.0f, xt_.data(), features_, params_[0].value, width, 1.0f, z_.data(),
+       width);
+  if (separate_recurrent_) r_.resize({rows, width});
+  hs_.resize({(steps + 1) * n, h});
+  std::fill(hs_.data(), hs_.data() + n * h, 0.0f);
+  const float* u = params_[1].value;
+  for (int64_t t = 0; t < steps; ++t) {
+    float* z = z_.data() + t * n * width;
+    const float* h_prev = hs_.data() + t * n * h;
+    float* r = nullptr;
+    if (separate_recurrent_) {
+      r = r_.data() + t * n * width;
+      fill_rows(r, n, width, params_[3].value);
+      if (t > 0) gemm(false, false, n, width, h, 1.0f, h_prev, h, u, width, 1.0f, r, width);
+    } else if (t > 0) {  // h_{-1} = 0
+      gemm(false, false, n, width, h, 1.0f, h_prev, h, u, width, 1.0f, z, width);
+    }
+    step_forward(t, n, z, r, h_prev, hs_.data() + (t + 1) * n * h);
+  }
+  if (options_.return_sequences) {
+    out.resize({n, steps, h});
+    swap_leading_axes(hs_.data() + n * h, steps, n, h, out.data());
+  } else {
+    out.resize({n, h});
+    std::memcpy(out.data(), hs_.data() + steps * n * h, sizeof(float) * static_cast<size_t>(n * h));
+  }
+}
+
+void Recurrent::backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) {
+  const int64_t n = in.batch(), steps = steps_, h = options_.units, width = gates_ * h;
+  const int64_t rows = steps * n;
+  dz_.resize({rows, width});
+  if (separate_recurrent_) dr_.resize({rows, width});
+  dh_.resize({n, h});
+  dh_prev_.resize({n, h});
+  const float* u = params_[1].value;
+  const float* g = grad_out.data();
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    // dLoss/dh_t: from the output at this step plus, after the last step, from step t+1.
+    float* dh = dh_.data();
+    const bool later = t < steps - 1;
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = dh + i * h;
+      const float* from_next = dh_prev_.data() + i * h;
+      const float* from_out = options_.return_sequences ? g + (i * steps + t) * h : (t == steps - 1 ? g + i * h : nullptr);
+      if (from_out && later) {
+        for (int64_t j = 0; j < h; ++j) row[j] = from_out[j] + from_next[j];
+      } else if (from_out) {
+        std::memcpy(row, from_out, sizeof(float) * static_cast<size_t>(h));
+      } else if (later) {
+        std::memcpy(row, from_next, sizeof(float) * static_cast<size_t>(h));
+      } else {
+        std::fill(row, row + h, 0.0f);
+      }
+    }
+    const int64_t at = t * n * width;
+    float* dz = dz_.data() + at;
+    float* dr = separate_recurrent_ ? dr_.data() + at : dz;
+    const bool direct = step_backward(t, n, z_.data() + at, separate_recurrent_ ? r_.data() + at : nullptr,
+                                      hs_.data() + t * n * h, hs_.data() + (t + 1) * n * h, dh, dz, dr,
+                                      dh_prev_.data());
+    // h_{-1} is a constant: nothing flows from step 0 further back.
+    if (t > 0) gemm(false, true, n, h, width, 1.0f, dr, width, u, width, direct ? 1.0f : 0.0f, dh_prev_.data(), h);
+  }
+  // dU = sum_t h_{t-1}^T * dr_t (block 0 of hs is the zero initial state), dW = x^T * dz.
+  const float* dr_all = separate_recurrent_ ? dr_.data() : dz_.data();
+  gemm(true, false, h, width, rows, 1.0f, hs_.data(), h, dr_all, width, 0.0f, params_[1].grad, width);
+  gemm(true, false, features_, width, rows, 1.0f, xt_.data(), features_, dz_.data(), width, 0.0f, params_[0].grad,
+       width);
+  column_sums(dz_.data(), rows, width, params_[2].grad);
+  if (separate_recurrent_) column_sums(dr_.data(), rows, width, params_[3].grad);
+  if (grad_in) {
+    dxt_.resize({rows, features_});
+    gemm(false, true, rows, features_, width, 1.0f, dz_.data(), width, params_[0].value, width, 0.0f, dxt_.data(),
+         features_);
+    grad_in->resize(in.shape());
+    swap_leading_axes(dxt_.data(), steps, n, features_, grad_in->data());
+  }
+}
+
+}  // namespace nntune::layers
