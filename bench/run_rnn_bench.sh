@@ -7,7 +7,11 @@
 # train.precision bf16 against PyTorch under AUTOCAST=1.
 # Usage: bench/run_rnn_bench.sh [EPOCHS] [REPEATS] [BATCH] [HIDDEN] [CELLS] [ANCHORS_DIR]
 #   CELLS: a space-separated list, default "lstm gru rnn".
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README), unless
+# BENCH_OPENBLAS_CORETYPE is given: then both sides run with OPENBLAS_CORETYPE set to it. Debian's
+# OpenBLAS 0.3.21 does not know the Xeon here and falls back to its SSE3 "Prescott" kernels, which
+# is what PyTorch's recurrent layers multiply with; SkylakeX gives PyTorch AVX-512 (nntune uses
+# its own AVX-512 GEMM either way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-1}
@@ -20,8 +24,10 @@ precisions=${BENCH_PRECISIONS:-fp32}
 scripts/deps.sh build data bench
 scripts/build.sh >/dev/null
 
+coretype=(-u OPENBLAS_CORETYPE)
+[ -n "${BENCH_OPENBLAS_CORETYPE:-}" ] && coretype=(OPENBLAS_CORETYPE="$BENCH_OPENBLAS_CORETYPE")
 run() {  # run CMD... -> the command's stdout and stderr
-  env -u OPENBLAS_L2_SIZE -u OPENBLAS_CORETYPE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$@" 2>&1
+  env -u OPENBLAS_L2_SIZE "${coretype[@]}" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$@" 2>&1
 }
 best_rate() { grep -E '^epoch' | grep -oE '[0-9]+ samples/s' | awk '{ if ($1 > m) m = $1 } END { print m + 0 }'; }
 best_cpu_rate() { grep -E '^cpu epoch' | grep -oE '[0-9]+ samples per cpu-s' | awk '{ if ($1 > m) m = $1 } END { print m + 0 }'; }
@@ -29,6 +35,7 @@ last_acc() { grep -oE 'test_acc [0-9.]+' | tail -1 | awk '{ print $2 }'; }
 ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "OPENBLAS_CORETYPE: ${BENCH_OPENBLAS_CORETYPE:-unset}"
 echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes'), hidden $hidden, batch $batch, $epochs epoch(s)"
 printf '%-3s %-5s %-5s %10s %10s %6s %12s %7s %7s %s\n' rep cell prec nn_train torch_train ratio nn_per_cpu_s nn_acc t_acc load
 for rep in $(seq 1 "$repeats"); do
