@@ -58,7 +58,16 @@ TEST(Recurrent, GradientsThroughTimeMatchFiniteDifferences) {
         BoundLayer layer(make_layer(config_of(cell, 4, sequences)), {steps, 3});
         EXPECT_EQ(layer.output_sample_shape, sequences ? Shape({steps, 4}) : Shape({4}));
         randomise(layer, 100 + static_cast<uint64_t>(steps));
-        expect_gradients_ok(*layer.layer, random_tensor({2, steps, 3}, 7 + static_cast<uint64_t>(steps)));
+        // Smooth cells: a step of 1e-2, because the forward pass is float and with 1e-3 the
+        // central difference of the smallest gradients (early steps' share, ~1e-3) is mostly
+        // rounding noise; there are no kinks, and at that step curvature would look like one.
+        // relu keeps the default step and its kink detection.
+        testing::GradCheckOptions options;
+        if (cell.extra.value("activation", "") != "relu") {
+          options.step = 1e-2;
+          options.kink_tolerance = 1e9;
+        }
+        expect_gradients_ok(*layer.layer, random_tensor({2, steps, 3}, 7 + static_cast<uint64_t>(steps)), options);
       }
     }
   }

@@ -26,16 +26,18 @@ class Gru final : public Recurrent {
   nlohmann::json config() const override { return recurrent_config("gru", options()); }
 
  protected:
-  // z becomes the activated gates r, z, n; r keeps h U + c (its n block is needed backward).
-  void step_forward(int64_t t, int64_t n, float* z, const float* r, const float* h_prev, float* h_out) override {
+  // z becomes the activated gates r, z, n; r's n block becomes h U_n + c_n (needed backward).
+  void step_forward(int64_t t, int64_t n, float* z, float* r, const float* h_prev, float* h_out) override {
     const int64_t h = units();
+    const float *b = bias_values(), *c = recurrent_bias_values();
     for (int64_t row = 0; row < n; ++row) {
       float* zr = z + row * 3 * h;
-      const float* rr = r + row * 3 * h;
-      ArrayMap reset(zr, h), update(zr + h, h), cand(zr + 2 * h, h);
-      reset = (reset + ConstArrayMap(rr, h)).logistic();
-      update = (update + ConstArrayMap(rr + h, h)).logistic();
-      cand = (cand + reset * ConstArrayMap(rr + 2 * h, h)).tanh();
+      float* rr = r + row * 3 * h;
+      ArrayMap reset(zr, h), update(zr + h, h), cand(zr + 2 * h, h), recurrent_n(rr + 2 * h, h);
+      reset = (reset + ConstArrayMap(b, h) + ConstArrayMap(rr, h) + ConstArrayMap(c, h)).logistic();
+      update = (update + ConstArrayMap(b + h, h) + ConstArrayMap(rr + h, h) + ConstArrayMap(c + h, h)).logistic();
+      recurrent_n += ConstArrayMap(c + 2 * h, h);  // kept for backward: h U_n + c_n
+      cand = (cand + ConstArrayMap(b + 2 * h, h) + reset * recurrent_n).tanh();
       ArrayMap(h_out + row * h, h) = (1.0f - update) * cand + update * ConstArrayMap(h_prev + row * h, h);
     }
   }

@@ -45,7 +45,7 @@ class Lstm final : public Recurrent {
     tanh_c_.resize({steps * n, h});
   }
 
-  void step_forward(int64_t t, int64_t n, float* z, const float*, const float*, float*) override;
+  void step_forward(int64_t t, int64_t n, float* z, float*, const float*, float*) override;
   bool step_backward(int64_t t, int64_t n, const float* z, const float*, const float*, const float*, float* dh,
                      float* dz, float*, float*) override;
 
@@ -57,15 +57,17 @@ class Lstm final : public Recurrent {
   Tensor dc_;      // dLoss/dc_t carried back from step t+1
 };
 
-void Lstm::step_forward(int64_t t, int64_t n, float* z, const float*, const float*, float* h_out) {
+void Lstm::step_forward(int64_t t, int64_t n, float* z, float*, const float*, float* h_out) {
   const int64_t h = units();
+  const float* b = bias_values();
+  ConstArrayMap bi(b, h), bf(b + h, h), bg(b + 2 * h, h), bo(b + 3 * h, h);
   for (int64_t row = 0; row < n; ++row) {
     float* zr = z + row * 4 * h;
     ArrayMap i(zr, h), f(zr + h, h), g(zr + 2 * h, h), o(zr + 3 * h, h);
-    i = i.logistic();
-    f = f.logistic();
-    g = g.tanh();
-    o = o.logistic();
+    i = (i + bi).logistic();
+    f = (f + bf).logistic();
+    g = (g + bg).tanh();
+    o = (o + bo).logistic();
     ConstArrayMap c_prev(cs_.data() + (t * n + row) * h, h);
     ArrayMap c(cs_.data() + ((t + 1) * n + row) * h, h), tc(tanh_c_.data() + (t * n + row) * h, h);
     c = f * c_prev + i * g;

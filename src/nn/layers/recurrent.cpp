@@ -18,11 +18,6 @@ void swap_leading_axes(const float* in, int64_t a, int64_t b, int64_t width, flo
       std::memcpy(out + (j * a + i) * width, in + (i * b + j) * width, sizeof(float) * static_cast<size_t>(width));
 }
 
-// Every row of m (rows x cols) set to v (cols).
-void fill_rows(float* m, int64_t rows, int64_t cols, const float* v) {
-  for (int64_t i = 0; i < rows; ++i) std::memcpy(m + i * cols, v, sizeof(float) * static_cast<size_t>(cols));
-}
-
 }  // namespace
 
 std::vector<schema::Field> recurrent_keys() {
@@ -97,10 +92,10 @@ void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx
   prepare(steps, n);
   xt_.resize({rows, features_});
   swap_leading_axes(in.data(), n, steps, features_, xt_.data());
-  // The input side of every step in one product: z = x * W + bias.
+  // The input side of every step in one product, z = x * W; the cells add the biases in their
+  // element-wise pass (a separate pass over z would move T*N*G*H floats once more).
   z_.resize({rows, width});
-  fill_rows(z_.data(), rows, width, params_[2].value);
-  gemm(false, false, rows, width, features_, 1.0f, xt_.data(), features_, params_[0].value, width, 1.0f, z_.data(),
+  gemm(false, false, rows, width, features_, 1.0f, xt_.data(), features_, params_[0].value, width, 0.0f, z_.data(),
        width);
   if (separate_recurrent_) r_.resize({rows, width});
   hs_.resize({(steps + 1) * n, h});
@@ -112,8 +107,8 @@ void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx
     float* r = nullptr;
     if (separate_recurrent_) {
       r = r_.data() + t * n * width;
-      fill_rows(r, n, width, params_[3].value);
-      if (t > 0) gemm(false, false, n, width, h, 1.0f, h_prev, h, u, width, 1.0f, r, width);
+      if (t > 0) gemm(false, false, n, width, h, 1.0f, h_prev, h, u, width, 0.0f, r, width);
+      else std::fill(r, r + n * width, 0.0f);
     } else if (t > 0) {  // h_{-1} = 0
       gemm(false, false, n, width, h, 1.0f, h_prev, h, u, width, 1.0f, z, width);
     }
@@ -135,7 +130,12 @@ void Recurrent::backward(const Tensor& in, const Tensor& out, const Tensor& grad
   if (separate_recurrent_) dr_.resize({rows, width});
   dh_.resize({n, h});
   dh_prev_.resize({n, h});
+  // U^T (G*H x H), once per batch: each step's dh_{t-1} = dr_t * U^T then reads an untransposed
+  // matrix, which the GEMM packs with row copies instead of a gather every step.
+  ut_.resize({width, h});
   const float* u = params_[1].value;
+  for (int64_t i = 0; i < h; ++i)
+    for (int64_t j = 0; j < width; ++j) ut_.data()[j * h + i] = u[i * width + j];
   const float* g = grad_out.data();
   for (int64_t t = steps - 1; t >= 0; --t) {
     // dLoss/dh_t: from the output at this step plus, after the last step, from step t+1.
@@ -162,7 +162,7 @@ void Recurrent::backward(const Tensor& in, const Tensor& out, const Tensor& grad
                                       hs_.data() + t * n * h, hs_.data() + (t + 1) * n * h, dh, dz, dr,
                                       dh_prev_.data());
     // h_{-1} is a constant: nothing flows from step 0 further back.
-    if (t > 0) gemm(false, true, n, h, width, 1.0f, dr, width, u, width, direct ? 1.0f : 0.0f, dh_prev_.data(), h);
+    if (t > 0) gemm(false, false, n, h, width, 1.0f, dr, width, ut_.data(), h, direct ? 1.0f : 0.0f, dh_prev_.data(), h);
   }
   // dU = sum_t h_{t-1}^T * dr_t (block 0 of hs is the zero initial state), dW = x^T * dz.
   const float* dr_all = separate_recurrent_ ? dr_.data() : dz_.data();

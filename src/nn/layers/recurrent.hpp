@@ -14,7 +14,8 @@
 //   recurrent_bias    (G*H), gru only (where the reset gate applies, a second bias is not redundant)
 // Inside, everything is time-major (step t's batch rows are contiguous), so each step's products
 // read and write whole matrices:
-//   z  (T*N x G*H): x_t * W + bias for every step in one GEMM, then + h_{t-1} * U per step
+//   z  (T*N x G*H): x_t * W for every step in one GEMM, then + h_{t-1} * U per step (the cell
+//      adds the bias in its element-wise pass)
 //   hs ((T+1)*N x H): hidden states, block 0 the zero initial state, block t+1 = h_t
 // Backward: per step, the cell turns dLoss/dh_t into the gradient of its pre-activations (dz);
 // dLoss/dh_{t-1} = dz_t * U^T is one GEMM per step; dU = sum_t h_{t-1}^T dz_t and
@@ -53,11 +54,12 @@ class Recurrent : public Layer {
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override;
 
  protected:
-  // Step t (0-based) over a batch of n. z: this step's n x G*H pre-activations (input side,
-  // plus h_{t-1} * U unless separate_recurrent); the cell may overwrite them with whatever its
-  // backward needs (the activated gates). r: h_{t-1} * U + recurrent_bias (separate_recurrent
-  // only). h_prev: h_{t-1} (n x H); h: where h_t goes.
-  virtual void step_forward(int64_t t, int64_t n, float* z, const float* r, const float* h_prev, float* h) = 0;
+  // Step t (0-based) over a batch of n. z: this step's n x G*H pre-activations without the bias
+  // (x_t * W, plus h_{t-1} * U unless separate_recurrent); the cell adds bias_values() and may
+  // overwrite z with whatever its backward needs (the activated gates). r: h_{t-1} * U without
+  // recurrent_bias (separate_recurrent only; the cell may overwrite it too). h_prev: h_{t-1}
+  // (n x H); h: where h_t goes.
+  virtual void step_forward(int64_t t, int64_t n, float* z, float* r, const float* h_prev, float* h) = 0;
   // dh: dLoss/dh_t (n x H; the cell may overwrite it). Writes dz (input-side pre-activations),
   // dr (separate_recurrent only) and, when it returns true, dh_prev: the part of dLoss/dh_{t-1}
   // that does not go through U (then dr * U^T is added to it). Called for t = T-1 down to 0.
@@ -69,6 +71,7 @@ class Recurrent : public Layer {
   int64_t units() const { return options_.units; }
   const RecurrentOptions& options() const { return options_; }
   float* bias_values() { return params_[2].value; }
+  float* recurrent_bias_values() { return params_[3].value; }  // separate_recurrent only
 
  private:
   std::string type_;
@@ -78,7 +81,7 @@ class Recurrent : public Layer {
   int64_t steps_ = 0, features_ = 0;
   // Time-major buffers of the last forward pass (see the top of this file), kept for backward.
   Tensor xt_, z_, r_, hs_;
-  Tensor dz_, dr_, dh_, dh_prev_, dxt_;
+  Tensor dz_, dr_, dh_, dh_prev_, dxt_, ut_;
 };
 
 }  // namespace nntune::layers

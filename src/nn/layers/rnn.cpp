@@ -24,11 +24,15 @@ class SimpleRnn final : public Recurrent {
   }
 
  protected:
-  void step_forward(int64_t, int64_t n, float* z, const float*, const float*, float* h_out) override {
-    ConstArrayMap a(z, n * units());
-    ArrayMap h(h_out, n * units());
-    if (relu_) h = a.max(0.0f);
-    else h = a.tanh();
+  void step_forward(int64_t, int64_t n, float* z, float*, const float*, float* h_out) override {
+    const int64_t units_ = units();
+    ConstArrayMap b(bias_values(), units_);
+    for (int64_t row = 0; row < n; ++row) {
+      ConstArrayMap a(z + row * units_, units_);
+      ArrayMap h(h_out + row * units_, units_);
+      if (relu_) h = (a + b).max(0.0f);
+      else h = (a + b).tanh();
+    }
   }
 
   bool step_backward(int64_t, int64_t n, const float*, const float*, const float*, const float* h_in, float* dh,
