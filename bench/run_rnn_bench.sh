@@ -5,6 +5,9 @@
 # (../shared/anchors/torch_rnn.py), one thread each, one after the other in the same run,
 # REPEATS times per cell. fp32 against fp32; with BENCH_PRECISIONS="fp32 bf16" also nntune's
 # train.precision bf16 against PyTorch under AUTOCAST=1.
+# torch_per_cpu_s: PyTorch run a second time with its epoch timer on CPU time
+# (bench/torch_cpu_rate.py), beside nntune's own samples per CPU-second: the ratio of those two
+# depends much less on the machine's load than the wall-clock one.
 # Usage: bench/run_rnn_bench.sh [EPOCHS] [REPEATS] [BATCH] [HIDDEN] [CELLS] [ANCHORS_DIR]
 #   CELLS: a space-separated list, default "lstm gru rnn".
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (see the anchors' README), unless
@@ -37,7 +40,8 @@ ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OPENBLAS_CORETYPE: ${BENCH_OPENBLAS_CORETYPE:-unset}"
 echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes'), hidden $hidden, batch $batch, $epochs epoch(s)"
-printf '%-3s %-5s %-5s %10s %10s %6s %12s %7s %7s %s\n' rep cell prec nn_train torch_train ratio nn_per_cpu_s nn_acc t_acc load
+printf '%-3s %-5s %-5s %10s %10s %6s %12s %14s %6s %7s %7s %s\n' rep cell prec nn_train torch_train ratio nn_per_cpu_s \
+  torch_per_cpu_s ratio nn_acc t_acc load
 for rep in $(seq 1 "$repeats"); do
   for cell in $cells; do
     for prec in $precisions; do
@@ -45,12 +49,16 @@ for rep in $(seq 1 "$repeats"); do
       [ "$prec" = bf16 ] && autocast=1
       n_out=$(run build/rnn_bench "$batch" "$epochs" "$cell" "$hidden" "$prec" || true)  # bf16 needs AVX512_BF16
       t_out=$(cd "$anchors" && AUTOCAST=$autocast run /usr/bin/python3 torch_rnn.py 1 "$epochs" "$batch" "$cell" "$hidden")
+      tc_out=$(AUTOCAST=$autocast run /usr/bin/python3 bench/torch_cpu_rate.py "$anchors" torch_rnn.py 1 "$epochs" "$batch" \
+        "$cell" "$hidden")
       n_tr=$(echo "$n_out" | best_rate); t_tr=$(echo "$t_out" | best_rate)
-      printf '%-3s %-5s %-5s %10s %10s %6s %12s %7s %7s %s\n' "$rep" "$cell" "$prec" "$n_tr" "$t_tr" "$(ratio "$n_tr" "$t_tr")" \
-        "$(echo "$n_out" | best_cpu_rate)" "$(echo "$n_out" | last_acc)" "$(echo "$t_out" | last_acc)" \
-        "$(cut -d' ' -f1 /proc/loadavg)"
+      n_cpu=$(echo "$n_out" | best_cpu_rate); t_cpu=$(echo "$tc_out" | best_rate)
+      printf '%-3s %-5s %-5s %10s %10s %6s %12s %14s %6s %7s %7s %s\n' "$rep" "$cell" "$prec" "$n_tr" "$t_tr" \
+        "$(ratio "$n_tr" "$t_tr")" "$n_cpu" "$t_cpu" "$(ratio "$n_cpu" "$t_cpu")" "$(echo "$n_out" | last_acc)" \
+        "$(echo "$t_out" | last_acc)" "$(cut -d' ' -f1 /proc/loadavg)"
     done
   done
 done
 echo "train: samples/s of the best of $epochs epoch(s) of 60,000 images (wall clock); nn_per_cpu_s: nntune's"
-echo "training samples per CPU-second of its process (less sensitive to the load); accuracy on the 10,000 test images."
+echo "training samples per CPU-second of its process, torch_per_cpu_s PyTorch's (less sensitive to the load);"
+echo "accuracy on the 10,000 test images after the last epoch."
