@@ -345,6 +345,13 @@ TEST(Recurrent, ASpecWithAnLstmTrainsThroughTheCliAndItsModelPredictsTheSameAfte
   EXPECT_ERROR_CONTAINS(export_onnx_bytes(model), "layer 0 (lstm) has no ONNX exporter");
 }
 
+TEST(Recurrent, TheFashionMnistLstmExampleFitsTheImagesAndOverridesToGru) {
+  const std::string path = std::string(NNTUNE_SOURCE_DIR) + "/examples/fashion_mnist_lstm.yaml";
+  check_model_shapes(load_spec(path), {28, 28}, 10);
+  const TrainingSpec gru = load_spec(path, {"model.layers[0].type=gru", "model.layers[0].units=32"});
+  check_model_shapes(gru, {28, 28}, 10);
+}
+
 TEST(Recurrent, TheSpecRefusesSequenceLayersOnFlatDataWithThePath) {
   const std::string head =
       "data: {train: {csv: {path: a.csv, label: y}}}\n"
