@@ -74,6 +74,68 @@ TEST(Recurrent, GradientsThroughTimeMatchFiniteDifferences) {
   }
 }
 
+TEST(Recurrent, BidirectionalGradientsAndOutputs) {
+  for (const Cell& cell : cells()) {
+    for (int64_t steps : {1, 2, 5}) {
+      for (bool sequences : {false, true}) {
+        for (const std::string merge : {"concat", "sum"}) {
+          SCOPED_TRACE(cell.name + " " + cell.extra.dump() + " steps " + std::to_string(steps) + " " + merge +
+                       (sequences ? " return_sequences" : " last step"));
+          nlohmann::json config = config_of(cell, 3, sequences);
+          config["bidirectional"] = true;
+          config["merge"] = merge;
+          BoundLayer layer(make_layer(config), {steps, 2});
+          const int64_t width = merge == "sum" ? 3 : 6;
+          EXPECT_EQ(layer.output_sample_shape, sequences ? Shape({steps, width}) : Shape({width}));
+          ASSERT_EQ(layer->params().size(), cell.name == "gru" ? 8u : 6u);
+          EXPECT_EQ(layer->params().back().name, cell.name == "gru" ? "reverse_recurrent_bias" : "reverse_bias");
+          randomise(layer, 200 + static_cast<uint64_t>(steps));
+          testing::GradCheckOptions options;
+          if (cell.extra.value("activation", "") != "relu") {
+            options.step = 1e-2;
+            options.kink_tolerance = 1e9;
+          } else {
+            options.max_skipped_fraction = 0.25;  // blocks of 6 values here: one relu kink is 17%
+          }
+          expect_gradients_ok(*layer.layer, random_tensor({2, steps, 2}, 17 + static_cast<uint64_t>(steps)), options);
+          if (merge == "sum") continue;
+          // The forward half is this layer's own blocks on the input; the reverse half is the
+          // same kind of layer with the reverse_ blocks on the input read backwards.
+          BoundLayer forward_only(make_layer(config_of(cell, 3, sequences)), {steps, 2});
+          BoundLayer reverse_only(make_layer(config_of(cell, 3, sequences)), {steps, 2});
+          const size_t half = forward_only.values.size();
+          std::copy(layer.values.begin(), layer.values.begin() + static_cast<std::ptrdiff_t>(half),
+                    forward_only.values.begin());
+          std::copy(layer.values.begin() + static_cast<std::ptrdiff_t>(half), layer.values.end(),
+                    reverse_only.values.begin());
+          const Tensor x = random_tensor({2, steps, 2}, 3);
+          Tensor reversed({2, steps, 2});
+          for (int64_t i = 0; i < 2; ++i)
+            for (int64_t t = 0; t < steps; ++t)
+              for (int64_t f = 0; f < 2; ++f) reversed[(i * steps + t) * 2 + f] = x[(i * steps + steps - 1 - t) * 2 + f];
+          Rng rng(1);
+          Tensor both, fwd, rev;
+          layer->forward(x, both, ForwardContext{false, &rng});
+          forward_only->forward(x, fwd, ForwardContext{false, &rng});
+          reverse_only->forward(reversed, rev, ForwardContext{false, &rng});
+          const int64_t rows = sequences ? steps : 1;
+          for (int64_t i = 0; i < 2; ++i)
+            for (int64_t t = 0; t < rows; ++t)
+              for (int64_t j = 0; j < 3; ++j) {
+                EXPECT_FLOAT_EQ(both[((i * rows + t) * 6) + j], fwd[(i * rows + t) * 3 + j]);
+                const int64_t rt = sequences ? steps - 1 - t : 0;
+                EXPECT_FLOAT_EQ(both[((i * rows + t) * 6) + 3 + j], rev[(i * rows + rt) * 3 + j]);
+              }
+        }
+      }
+    }
+  }
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "gru"}, {"units", 2}, {"merge", "sum"}}), "gru layer", "'merge'",
+                        "bidirectional: true");
+  auto bi = make_layer({{"type", "lstm"}, {"units", 2}, {"bidirectional", true}, {"merge", "sum"}});
+  EXPECT_EQ(make_layer(bi->config())->config(), bi->config());
+}
+
 // ---- reference forward passes, straight from the formulas (double, one sample at a time) ----
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -215,8 +277,8 @@ TEST(Recurrent, ShapesKeysAndConfigs) {
     EXPECT_ERROR_CONTAINS(layer->build({28, 28, 1}), cell.name + " layer", "(28, 28, 1)");
     EXPECT_ERROR_CONTAINS(make_layer({{"type", cell.name}}), cell.name + " layer", "'units' is required");
     EXPECT_ERROR_CONTAINS(make_layer({{"type", cell.name}, {"units", 0}}), "'units'", "positive integer");
-    EXPECT_ERROR_CONTAINS(make_layer({{"type", cell.name}, {"units", 4}, {"bidirectional", true}}),
-                          "unknown key 'bidirectional'", "return_sequences");
+    EXPECT_ERROR_CONTAINS(make_layer({{"type", cell.name}, {"units", 4}, {"directions", 2}}),
+                          "unknown key 'directions'", "return_sequences", "bidirectional");
   }
   EXPECT_ERROR_CONTAINS(make_layer({{"type", "rnn"}, {"units", 4}, {"activation", "sigmoid"}}), "rnn layer",
                         "'activation'", "tanh, relu");
@@ -323,7 +385,7 @@ TEST(Recurrent, ASpecWithAnLstmTrainsThroughTheCliAndItsModelPredictsTheSameAfte
                       "  validation: {split: 0.2}\n"
                       "model:\n"
                       "  layers:\n"
-                      "    - {type: lstm, units: 8, return_sequences: true}\n"
+                      "    - {type: lstm, units: 8, return_sequences: true, bidirectional: true}\n"
                       "    - {type: gru, units: 8}\n"
                       "    - {type: dense, units: 2}\n"
                       "train: {epochs: 3, batch_size: 32, optimizer: {name: adam, lr: 0.01}, clip_norm: 1.0}\n");

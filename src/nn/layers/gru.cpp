@@ -26,6 +26,7 @@ class Gru final : public Recurrent {
   nlohmann::json config() const override { return recurrent_config("gru", options()); }
 
  protected:
+  std::unique_ptr<Recurrent> make_twin() const override { return std::make_unique<Gru>(one_direction()); }
   // z becomes the activated gates r, z, n; r's n block becomes h U_n + c_n (needed backward).
   void step_forward(int64_t t, int64_t n, float* z, float* r, const float* h_prev, float* h_out) override {
     const int64_t h = units();

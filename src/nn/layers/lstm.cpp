@@ -37,6 +37,9 @@ class Lstm final : public Recurrent {
   }
 
  protected:
+  std::unique_ptr<Recurrent> make_twin() const override {
+    return std::make_unique<Lstm>(one_direction(), unit_forget_bias_);
+  }
   void prepare(int64_t steps, int64_t n) override {
     const int64_t h = units();
     steps_ = steps;

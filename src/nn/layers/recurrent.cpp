@@ -30,6 +30,10 @@ std::vector<schema::Field> recurrent_keys() {
       opt("recurrent_init", initializer_node(), "orthogonal",
           "initialiser of the recurrent weights (units x gates*units)"),
       opt("bias_init", initializer_node(), "zeros", "bias initialiser"),
+      opt("bidirectional", boolean(), false,
+          "also run a second layer of the same kind over the reversed sequence (its own weights) and merge the two"),
+      opt("merge", one_of_names("merge", {"concat", "sum"}), "concat",
+          "bidirectional only: concatenate the two directions' states (2 x units per step) or add them (units)"),
   };
 }
 
@@ -40,16 +44,22 @@ RecurrentOptions read_recurrent_options(const ConfigReader& reader) {
   o.kernel_init = reader.initializer("kernel_init", Initializer{"xavier_uniform"});
   o.recurrent_init = reader.initializer("recurrent_init", Initializer{"orthogonal"});
   o.bias_init = reader.initializer("bias_init", Initializer{});
+  o.bidirectional = reader.boolean("bidirectional");
+  o.merge_sum = reader.choice("merge") == "sum";
+  if (reader.has("merge") && !o.bidirectional) reader.fail("merge", "applies only with bidirectional: true");
   return o;
 }
 
 nlohmann::json recurrent_config(const std::string& type, const RecurrentOptions& o) {
-  return {{"type", type},
+  nlohmann::json c = {{"type", type},
           {"units", o.units},
           {"return_sequences", o.return_sequences},
           {"kernel_init", initializer_config(o.kernel_init)},
           {"recurrent_init", initializer_config(o.recurrent_init)},
-          {"bias_init", initializer_config(o.bias_init)}};
+          {"bias_init", initializer_config(o.bias_init)},
+          {"bidirectional", o.bidirectional}};
+  if (o.bidirectional) c["merge"] = o.merge_sum ? "sum" : "concat";
+  return c;
 }
 
 Recurrent::Recurrent(std::string type, int64_t gates, RecurrentOptions options, bool separate_recurrent)
@@ -74,19 +84,102 @@ Shape Recurrent::build(const Shape& input_sample_shape) {
   params_.push_back({"recurrent_weight", h * width, true});
   params_.push_back({"bias", width, false});
   if (separate_recurrent_) params_.push_back({"recurrent_bias", width, false});
-  if (options_.return_sequences) return {steps_, h};
-  return {h};
+  own_params_ = params_.size();
+  if (options_.bidirectional) {
+    // The reverse direction is a twin layer whose blocks follow this one's ("reverse_weight", ...).
+    reverse_ = make_twin();
+    reverse_->build(input_sample_shape);
+    for (const ParamBlock& b : reverse_->params()) params_.push_back({"reverse_" + b.name, b.size, b.is_weight});
+  }
+  const int64_t out_width = options_.bidirectional && !options_.merge_sum ? 2 * h : h;
+  if (options_.return_sequences) return {steps_, out_width};
+  return {out_width};
 }
 
 void Recurrent::init_params(Rng& rng) {
   const int64_t h = options_.units, width = gates_ * h;
   initialize(options_.kernel_init, params_[0].value, params_[0].size, features_, width, rng);
   initialize(options_.recurrent_init, params_[1].value, params_[1].size, h, width, rng);
-  for (size_t b = 2; b < params_.size(); ++b)
+  for (size_t b = 2; b < own_params_; ++b)
     initialize(options_.bias_init, params_[b].value, params_[b].size, features_, width, rng);
+  if (reverse_) {
+    bind_reverse();
+    reverse_->init_params(rng);
+  }
 }
 
+void Recurrent::bind_reverse() {
+  for (size_t k = 0; k < reverse_->params().size(); ++k) {
+    reverse_->params()[k].value = params_[own_params_ + k].value;
+    reverse_->params()[k].grad = params_[own_params_ + k].grad;
+  }
+}
+
+namespace {
+
+// out (n, steps, width) = in with its steps in reverse order.
+void reverse_steps(const Tensor& in, Tensor& out) {
+  out.resize(in.shape());
+  const int64_t n = in.batch(), steps = in.shape()[1], width = in.size() / std::max<int64_t>(1, n * steps);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t t = 0; t < steps; ++t)
+      std::memcpy(out.data() + (i * steps + t) * width, in.data() + (i * steps + steps - 1 - t) * width,
+                  sizeof(float) * static_cast<size_t>(width));
+}
+
+}  // namespace
+
 void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) {
+  if (!reverse_) return forward_one(in, out);
+  bind_reverse();
+  forward_one(in, forward_out_);
+  reverse_steps(in, reverse_in_);
+  reverse_->forward(reverse_in_, reverse_out_, ctx);
+  const int64_t h = options_.units, rows = forward_out_.size() / h;  // n, or n * steps with return_sequences
+  const bool sequences = options_.return_sequences;
+  Shape shape = forward_out_.shape();
+  if (!options_.merge_sum) shape.back() = 2 * h;
+  out.resize(shape);
+  for (int64_t r = 0; r < rows; ++r) {
+    // The reverse direction's step t of the original order is its own step steps-1-t.
+    const int64_t i = r / (sequences ? steps_ : 1), t = r % (sequences ? steps_ : 1);
+    const float* f = forward_out_.data() + r * h;
+    const float* b = reverse_out_.data() + (sequences ? i * steps_ + steps_ - 1 - t : i) * h;
+    float* o = out.data() + r * (options_.merge_sum ? h : 2 * h);
+    if (options_.merge_sum) {
+      for (int64_t j = 0; j < h; ++j) o[j] = f[j] + b[j];
+    } else {
+      std::memcpy(o, f, sizeof(float) * static_cast<size_t>(h));
+      std::memcpy(o + h, b, sizeof(float) * static_cast<size_t>(h));
+    }
+  }
+}
+
+void Recurrent::backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) {
+  if (!reverse_) return backward_one(in, grad_out, grad_in);
+  bind_reverse();
+  const int64_t h = options_.units, rows = forward_out_.size() / h;
+  const bool sequences = options_.return_sequences;
+  grad_forward_.resize(forward_out_.shape());
+  grad_reverse_.resize(reverse_out_.shape());
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = r / (sequences ? steps_ : 1), t = r % (sequences ? steps_ : 1);
+    const float* g = grad_out.data() + r * (options_.merge_sum ? h : 2 * h);
+    std::memcpy(grad_forward_.data() + r * h, g, sizeof(float) * static_cast<size_t>(h));
+    std::memcpy(grad_reverse_.data() + (sequences ? i * steps_ + steps_ - 1 - t : i) * h,
+                g + (options_.merge_sum ? 0 : h), sizeof(float) * static_cast<size_t>(h));
+  }
+  backward_one(in, grad_forward_, grad_in);
+  reverse_->backward(reverse_in_, reverse_out_, grad_reverse_, grad_in ? &grad_reverse_in_ : nullptr);
+  if (grad_in) {
+    reverse_steps(grad_reverse_in_, reverse_in_grad_);
+    float* gi = grad_in->data();
+    const float* gr = reverse_in_grad_.data();
+    for (int64_t k = 0; k < grad_in->size(); ++k) gi[k] += gr[k];
+  }
+}
+
+void Recurrent::forward_one(const Tensor& in, Tensor& out) {
   const int64_t n = in.batch(), steps = steps_, h = options_.units, width = gates_ * h;
   const int64_t rows = steps * n;
   prepare(steps, n);
@@ -123,7 +216,7 @@ void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx
   }
 }
 
-void Recurrent::backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) {
+void Recurrent::backward_one(const Tensor& in, const Tensor& grad_out, Tensor* grad_in) {
   const int64_t n = in.batch(), steps = steps_, h = options_.units, width = gates_ * h;
   const int64_t rows = steps * n;
   dz_.resize({rows, width});

@@ -6,6 +6,9 @@
 //
 // Samples are sequences of shape (steps, features); the output is the last step's hidden state
 // (units) or, with return_sequences, every step's (steps, units). The initial state is zero.
+// bidirectional: a twin layer (same kind and keys, its own weights) runs over the reversed
+// steps; step t's output is [forward h_t, reverse h_t] (or their sum), and without
+// return_sequences [forward h_{T-1}, reverse h_0]: each direction's final state, as Keras.
 //
 // Layout. Parameters, with G gates (rnn 1, gru 3, lstm 4) and H units:
 //   weight            (features x G*H), out = in * W as in dense (PyTorch's weight_ih transposed)
@@ -20,6 +23,7 @@
 // Backward: per step, the cell turns dLoss/dh_t into the gradient of its pre-activations (dz);
 // dLoss/dh_{t-1} = dz_t * U^T is one GEMM per step; dU = sum_t h_{t-1}^T dz_t and
 // dW = x^T dz are each one GEMM over all steps after the loop.
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -33,6 +37,8 @@ struct RecurrentOptions {
   int64_t units = 0;
   bool return_sequences = false;
   Initializer kernel_init, recurrent_init, bias_init;
+  bool bidirectional = false;
+  bool merge_sum = false;  // bidirectional: add the directions' states instead of concatenating them
 };
 
 // The keys every recurrent layer declares (units, return_sequences, the three initialisers).
@@ -67,18 +73,39 @@ class Recurrent : public Layer {
                              const float* h, float* dh, float* dz, float* dr, float* dh_prev) = 0;
   // Called at the start of each forward pass: the cell sizes its own per-step buffers.
   virtual void prepare(int64_t steps, int64_t n) {}
+  // A layer of the same kind and keys, one direction (bidirectional's reverse half).
+  virtual std::unique_ptr<Recurrent> make_twin() const = 0;
+  // The options of a twin: this layer's, one direction.
+  RecurrentOptions one_direction() const {
+    RecurrentOptions o = options_;
+    o.bidirectional = false;
+    o.merge_sum = false;
+    return o;
+  }
 
   int64_t units() const { return options_.units; }
   const RecurrentOptions& options() const { return options_; }
   float* bias_values() { return params_[2].value; }
   float* recurrent_bias_values() { return params_[3].value; }  // separate_recurrent only
 
+  // Whether this layer runs two directions (for a cell's init_params: its own blocks come first).
+  bool has_reverse() const { return reverse_ != nullptr; }
+
  private:
   std::string type_;
   int64_t gates_;
   RecurrentOptions options_;
   bool separate_recurrent_;
+  // One direction over in (forward, backward as above).
+  void forward_one(const Tensor& in, Tensor& out);
+  void backward_one(const Tensor& in, const Tensor& grad_out, Tensor* grad_in);
+  // Points the reverse twin's blocks at this layer's trailing blocks (the network binds those).
+  void bind_reverse();
+
   int64_t steps_ = 0, features_ = 0;
+  size_t own_params_ = 0;  // this direction's blocks; the reverse twin's follow
+  std::unique_ptr<Recurrent> reverse_;
+  Tensor forward_out_, reverse_in_, reverse_out_, grad_forward_, grad_reverse_, grad_reverse_in_, reverse_in_grad_;
   // Time-major buffers of the last forward pass (see the top of this file), kept for backward.
   Tensor xt_, z_, r_, hs_;
   Tensor dz_, dr_, dh_, dh_prev_, dxt_, ut_;

@@ -24,6 +24,9 @@ class SimpleRnn final : public Recurrent {
   }
 
  protected:
+  std::unique_ptr<Recurrent> make_twin() const override {
+    return std::make_unique<SimpleRnn>(one_direction(), relu_);
+  }
   void step_forward(int64_t, int64_t n, float* z, float*, const float*, float* h_out) override {
     const int64_t units_ = units();
     ConstArrayMap b(bias_values(), units_);
