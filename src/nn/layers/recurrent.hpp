@@ -15,6 +15,7 @@
 //   recurrent_weight  (H x G*H)                                     (PyTorch's weight_hh transposed)
 //   bias              (G*H)
 //   recurrent_bias    (G*H), gru only (where the reset gate applies, a second bias is not redundant)
+//   reverse_*         bidirectional only: the same blocks of the reverse twin, after these
 // Inside, everything is time-major (step t's batch rows are contiguous), so each step's products
 // read and write whole matrices:
 //   z  (T*N x G*H): x_t * W for every step in one GEMM, then + h_{t-1} * U per step (the cell
