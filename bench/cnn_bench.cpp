@@ -12,6 +12,7 @@
 #include <ctime>
 #include <string>
 
+#include "fmnist_bench.hpp"
 #include "nn/gemm.hpp"
 #include "nntune/data.hpp"
 #include "nntune/error.hpp"
@@ -20,31 +21,6 @@
 #include "nntune/trainer.hpp"
 
 namespace {
-
-class EpochPrinter : public nntune::Callback {
- public:
-  EpochPrinter(const nntune::Dataset& test, int64_t train_size) : test_(test), train_size_(train_size) {}
-  void on_train_begin(nntune::TrainState&) override { cpu_started_ = std::clock(); }
-  bool on_epoch_end(nntune::TrainState& state, const nntune::EpochLog& log) override {
-    // CPU time of this process over the epoch: on a shared machine the wall-clock rate falls
-    // with the load, the rate per CPU second much less (how close the code is to the core).
-    const double cpu_seconds = static_cast<double>(std::clock() - cpu_started_) / CLOCKS_PER_SEC;
-    auto loss = nntune::make_loss("categorical_crossentropy");
-    const nntune::Metrics m = nntune::evaluate(state.network, *loss, test_);
-    std::printf("epoch %lld %.3fs %.0f samples/s test_acc %.4f\n", static_cast<long long>(log.epoch), log.seconds,
-                static_cast<double>(train_size_) / log.seconds, m.at("accuracy"));
-    std::printf("cpu epoch %lld %.3f cpu-s %.0f samples per cpu-s\n", static_cast<long long>(log.epoch), cpu_seconds,
-                static_cast<double>(train_size_) / cpu_seconds);
-    std::fflush(stdout);
-    cpu_started_ = std::clock();  // the evaluation above is not part of the next epoch
-    return false;
-  }
-
- private:
-  const nntune::Dataset& test_;
-  int64_t train_size_;
-  std::clock_t cpu_started_ = 0;
-};
 
 // Images as (height, width, 1): the IDX loader gives (28, 28).
 void add_channel_axis(nntune::Tensor& x) {
@@ -65,14 +41,9 @@ int main(int argc, char** argv) {
     std::string dir = "/usr/share/datasets/fashion-mnist/", precision = "fp32";
     for (int i = 3; i < argc; ++i)
       (std::string(argv[i]) == "fp32" || std::string(argv[i]) == "bf16" ? precision : dir) = argv[i];
-    nntune::Dataset train = nntune::load_idx(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
-    nntune::Dataset test = nntune::load_idx(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
-    nntune::Scaler scaler;
-    scaler.kind = "divide";
-    scaler.divide_by = 255.0f;
-    scaler.fit(train.x);
-    scaler.apply(train.x);
-    scaler.apply(test.x);
+    bench::FashionMnist data = bench::load_fashion_mnist(dir);
+    nntune::Dataset& train = data.train;
+    nntune::Dataset& test = data.test;
     add_channel_axis(train.x);
     add_channel_axis(test.x);
 
@@ -99,7 +70,7 @@ int main(int argc, char** argv) {
     config.batch_size = batch;
     config.epochs = epochs;
     config.precision = precision;
-    EpochPrinter printer(test, train.size());
+    bench::EpochPrinter printer(test, train.size());
     nntune::fit(net, train, nullptr, config, {&printer});
 
     // Inference: forward passes only, in the training precision.

@@ -34,7 +34,8 @@ struct Regularizer {
 };
 
 // How to fill a parameter block: zeros, constant, normal, uniform, xavier_normal,
-// xavier_uniform, he_normal, he_uniform, lecun_normal.
+// xavier_uniform, he_normal, he_uniform, lecun_normal, orthogonal (the block as a matrix of
+// fan_out columns with orthonormal rows or columns; recurrent kernels).
 struct Initializer {
   std::string name = "zeros";
   float value = 0.0f;   // constant

@@ -2,10 +2,16 @@
 //   Glorot/Xavier (2010): normal std = sqrt(2 / (fan_in + fan_out)), uniform limit = sqrt(6 / (fan_in + fan_out))
 //   He/Kaiming (2015):    normal std = sqrt(2 / fan_in),             uniform limit = sqrt(6 / fan_in)
 //   LeCun (1998):         normal std = sqrt(1 / fan_in)
+//   Orthogonal (Saxe et al. 2014): the block as a row-major matrix of fan_out columns, its rows
+//   (or columns, whichever are fewer) orthonormal: the Q of a QR decomposition of a normal
+//   matrix, signs fixed by R's diagonal (as Keras and PyTorch). Gain 1. The recurrent kernels'
+//   default: repeated products with an orthogonal matrix neither explode nor vanish at the start.
 // Normals are plain (not truncated), as in the papers and PyTorch. Random numbers come from
 // the 64-bit Mersenne twister through our own uniform/Box-Muller transforms, because the
 // standard distributions are not specified bit-for-bit: the same seed gives the same weights
 // with every compiler and standard library.
+#include <Eigen/Core>
+#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 
@@ -32,11 +38,33 @@ void fill_normal(float* values, int64_t size, double stddev, Rng& rng) {
   }
 }
 
+// values (size) as the first values of a row-major matrix of `cols` columns with orthonormal rows
+// or columns.
+void fill_orthogonal(float* values, int64_t size, int64_t cols, Rng& rng) {
+  cols = std::clamp<int64_t>(cols, 1, size);
+  const int64_t rows = (size + cols - 1) / cols;
+  const int64_t big = std::max(rows, cols), small = std::min(rows, cols);
+  std::vector<float> normal(static_cast<size_t>(big * small));
+  fill_normal(normal.data(), big * small, 1.0, rng);
+  Eigen::MatrixXd a(big, small);
+  for (int64_t i = 0; i < big; ++i)
+    for (int64_t j = 0; j < small; ++j) a(i, j) = normal[static_cast<size_t>(i * small + j)];
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(a);
+  Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(big, small);
+  const Eigen::MatrixXd r = qr.matrixQR();
+  for (int64_t j = 0; j < small; ++j)
+    if (r(j, j) < 0) q.col(j) *= -1.0;  // makes Q unique, so Q is uniformly distributed
+  for (int64_t i = 0; i < size; ++i) {
+    const int64_t row = i / cols, col = i % cols;
+    values[i] = static_cast<float>(rows >= cols ? q(row, col) : q(col, row));
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& initializer_names() {
   static const std::vector<std::string> names = {"zeros",          "constant",  "normal",     "uniform",     "xavier_normal",
-                                                 "xavier_uniform", "he_normal", "he_uniform", "lecun_normal"};
+                                                 "xavier_uniform", "he_normal", "he_uniform", "lecun_normal", "orthogonal"};
   return names;
 }
 
@@ -52,6 +80,7 @@ void initialize(const Initializer& init, float* values, int64_t size, int64_t fa
   if (name == "constant") return std::fill(values, values + size, init.value);
   if (name == "normal") return fill_normal(values, size, init.scale, rng);
   if (name == "uniform") return fill_uniform(values, size, init.scale, rng);
+  if (name == "orthogonal") return fill_orthogonal(values, size, fan_out, rng);
   if (fan_in <= 0 || (name.rfind("xavier", 0) == 0 && fan_out <= 0))
     throw Error("initializer \"" + name + "\" needs positive fan-in and fan-out, got fan_in=" + std::to_string(fan_in) +
                 ", fan_out=" + std::to_string(fan_out));
