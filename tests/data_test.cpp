@@ -175,6 +175,12 @@ TEST(Csv, ByteOrderMarkIsSkipped) {
   const Dataset data = load_csv_text(dir, "\xEF\xBB\xBF" "a,y\n1,0\n2,1\n", options);
   EXPECT_EQ(data.x.shape(), (Shape{2, 1}));
   EXPECT_EQ(data.y[1], 1.0f);
+  // The mark sits before the first name: a label in the first column is where it used to hurt
+  // ("label not in header").
+  const Dataset first = load_csv_text(dir, "\xEF\xBB\xBF" "y,a\n0,1\n1,2\n", options);
+  EXPECT_EQ(first.x.shape(), (Shape{2, 1}));
+  EXPECT_EQ(first.x[1], 2.0f);
+  EXPECT_EQ(first.y[1], 1.0f);
 }
 
 TEST(Csv, FeaturesOnlyReadsEveryColumnStrictly) {
