@@ -388,6 +388,22 @@ TEST_F(TuneCliTest, TrialCountsInMessagesAreTrialsRun) {
   EXPECT_NE(run.out.find("the study already has 3 trials (budget 3)"), std::string::npos) << run.out;
 }
 
+TEST_F(TuneCliTest, WorkerJoiningANewGridCountsNoTrialsSoFar) {
+  // The grid's points are enqueued (waiting) by --create-only: the worker has run none yet.
+  testing::write_file(dir.file("grid.yaml"),
+                      "space: {x: {choice: [1, 2, 3, 4]}}\n"
+                      "tune:\n"
+                      "  objective: {command: \"echo nntune: value {x}\"}\n"
+                      "  sampler: grid\n"
+                      "  storage: sqlite:///studies.db\n");
+  CliRun run = run_nntune(dir, "tune grid.yaml --create-only");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  run = run_nntune(dir, "worker --study grid --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("; 0 trials so far;"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("done 4 "), std::string::npos) << run.out;
+}
+
 TEST_F(TuneCliTest, AlreadyHasCountsTheTrialsWhenTheProcessEndsNotWhenItJoined) {
   // Other workers can use the budget up between a process joining a study and its first claim;
   // the closing message must count the trials there are then. To make that window certain, the
