@@ -788,6 +788,64 @@ TEST_P(StorageTest, NextTrialNumberBelowAnExistingTrialIsReportedNotRetriedForev
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
 }
 
+TEST_P(MultiProcessTest, CounterBelowExistingTrialsFailsEveryProcessAtOnceAndClearly) {
+  // Several processes start trials at once on a study whose counter was set back below its
+  // trials: none may wait out the stale grace retrying, none may write a trial, and each says
+  // what is wrong (and that is still true after the others' attempts were rolled back).
+  TempDir dir;
+  std::unique_ptr<PostgresSchema> schema;
+  std::string url = "sqlite:///" + dir.file("shared.db");
+  if (GetParam() == "postgresql") {
+    if (env("NNTUNE_TEST_POSTGRES_URL").empty()) GTEST_SKIP() << kHowToEnablePostgres;
+    schema = std::make_unique<PostgresSchema>();
+    url = schema->url();
+  }
+  int64_t study = -1;
+  {
+    auto storage = open_storage(url);  // closed before forking: children open their own
+    study = storage->create_study("counter", Direction::Minimize);
+    for (int i = 0; i < 3; ++i) storage->create_trial(study);
+  }
+  set_next_trial_number(GetParam(), schema.get(), dir.file("shared.db"), 0);
+  constexpr int kProcesses = 4;
+  int start_pipe[2];
+  ASSERT_EQ(pipe(start_pipe), 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(start_pipe[1]);
+      char go;
+      if (read(start_pipe[0], &go, 1) != 0) _exit(3);  // all start at once
+      try {
+        Study s = Study::open(open_storage(url), "counter", Direction::Minimize, make_sampler({}));
+        OptimizeOptions options{.n_trials = 5};
+        options.stale_grace_seconds = 30;
+        s.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+      } catch (const std::exception& e) {
+        std::ofstream(dir.file("error_" + std::to_string(p))) << e.what();
+        _exit(5);
+      }
+      _exit(0);  // ran trials: wrong
+    }
+    children.push_back(pid);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  close(start_pipe[0]);
+  close(start_pipe[1]);
+  for (size_t p = 0; p < children.size(); ++p) {
+    int status = 0;
+    ASSERT_EQ(waitpid(children[p], &status, 0), children[p]);
+    const std::string error = nntune::testing::read_file(dir.file("error_" + std::to_string(p)));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 5) << "process " << p << ": " << status;
+    EXPECT_NE(error.find("would number its next trial 0 but it already has a trial 2"), std::string::npos)
+        << "process " << p << ": " << error;
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 15.0);
+  EXPECT_EQ(open_storage(url)->get_all_trials(study).size(), 3u);  // nothing was written
+}
+
 TEST(StorageCli, TuneOnACounterBelowItsTrialsSaysWhatIsWrong) {
   TempDir dir;
   const std::string path = dir.file("studies.db"), url = "sqlite:///" + path;
