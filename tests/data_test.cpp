@@ -15,20 +15,7 @@
 namespace nntune {
 namespace {
 
-// Sanitizers change what a few tests measure: their slowdown breaks wall-clock bounds, and their
-// allocator places buffers differently.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderSanitizer = true;
-#else
-constexpr bool kUnderSanitizer = false;
-#endif
-#else
-constexpr bool kUnderSanitizer = false;
-#endif
-
+using testing::kUnderSanitizer;
 using testing::TempDir;
 using testing::write_file;
 

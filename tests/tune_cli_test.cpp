@@ -48,6 +48,19 @@ const char* const kSpec =
     "  sampler: {name: tpe, seed: 3, n_startup_trials: 2}\n"
     "  storage: sqlite:///studies.db\n";
 
+// External-objective studies that echo their parameter: a float, and a grid of four points.
+const char* const kEchoSpec =
+    "space: {x: {float: [0, 1]}}\n"
+    "tune:\n"
+    "  objective: {command: \"echo nntune: value {x}\"}\n"
+    "  storage: sqlite:///studies.db\n";
+const char* const kEchoGridSpec =
+    "space: {x: {choice: [1, 2, 3, 4]}}\n"
+    "tune:\n"
+    "  objective: {command: \"echo nntune: value {x}\"}\n"
+    "  sampler: grid\n"
+    "  storage: sqlite:///studies.db\n";
+
 class TuneCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -365,22 +378,13 @@ TEST_F(TuneCliTest, LiveStatusLineCountsEveryRunningTrial) {
 
 TEST_F(TuneCliTest, TrialCountsInMessagesAreTrialsRun) {
   // A new grid study enqueues its points: they are waiting, not "trials so far".
-  testing::write_file(dir.file("grid.yaml"),
-                      "space: {x: {choice: [1, 2, 3, 4]}}\n"
-                      "tune:\n"
-                      "  objective: {command: \"echo nntune: value {x}\"}\n"
-                      "  sampler: grid\n"
-                      "  storage: sqlite:///studies.db\n");
+  testing::write_file(dir.file("grid.yaml"), kEchoGridSpec);
   CliRun run = run_nntune(dir, "tune grid.yaml");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("; 0 trials so far;"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("grid: 4 points enqueued"), std::string::npos) << run.out;
   // A study whose budget is spent says how many trials it has now.
-  testing::write_file(dir.file("ext.yaml"),
-                      "space: {x: {float: [0, 1]}}\n"
-                      "tune:\n"
-                      "  objective: {command: \"echo nntune: value {x}\"}\n"
-                      "  storage: sqlite:///studies.db\n");
+  testing::write_file(dir.file("ext.yaml"), kEchoSpec);
   ASSERT_EQ(run_nntune(dir, "tune ext.yaml --trials 3").exit_code, 0);
   run = run_nntune(dir, "tune ext.yaml --trials 3");
   ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -390,12 +394,7 @@ TEST_F(TuneCliTest, TrialCountsInMessagesAreTrialsRun) {
 
 TEST_F(TuneCliTest, WorkerJoiningANewGridCountsNoTrialsSoFar) {
   // The grid's points are enqueued (waiting) by --create-only: the worker has run none yet.
-  testing::write_file(dir.file("grid.yaml"),
-                      "space: {x: {choice: [1, 2, 3, 4]}}\n"
-                      "tune:\n"
-                      "  objective: {command: \"echo nntune: value {x}\"}\n"
-                      "  sampler: grid\n"
-                      "  storage: sqlite:///studies.db\n");
+  testing::write_file(dir.file("grid.yaml"), kEchoGridSpec);
   CliRun run = run_nntune(dir, "tune grid.yaml --create-only");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   run = run_nntune(dir, "worker --study grid --storage sqlite:///studies.db");
@@ -409,11 +408,7 @@ TEST_F(TuneCliTest, AlreadyHasCountsTheTrialsWhenTheProcessEndsNotWhenItJoined) 
   // the closing message must count the trials there are then. To make that window certain, the
   // joining process is held in its first write to stdout (a pipe filled beforehand: after it has
   // counted "1 trials so far", before it claims anything) while two finished trials are added.
-  testing::write_file(dir.file("ext.yaml"),
-                      "space: {x: {float: [0, 1]}}\n"
-                      "tune:\n"
-                      "  objective: {command: \"echo nntune: value {x}\"}\n"
-                      "  storage: sqlite:///studies.db\n");
+  testing::write_file(dir.file("ext.yaml"), kEchoSpec);
   ASSERT_EQ(run_nntune(dir, "tune ext.yaml --trials 1").exit_code, 0);
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
