@@ -20,7 +20,7 @@
 #include <cstring>
 #include <new>
 
-#include "nn/aligned_buffer.hpp"
+#include "nn/gemm_kernel_util.hpp"
 #include "nn/simd.hpp"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -41,16 +41,8 @@ constexpr int64_t kKc = 512;  // k values per packed slice (even); a B panel is 
 constexpr int64_t kMc = 256;  // rows per packed A block (multiple of kMr and 16)
 constexpr int64_t kNc = 1024; // columns per packed B block (multiple of kNr)
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
 thread_local AlignedBuffer<uint32_t> t_packed_a;
 thread_local AlignedBuffer<uint32_t> t_packed_b;
-
-NNTUNE_BF16_TARGET inline __mmask16 first_lanes(int64_t count) {
-  if (count >= 16) return 0xFFFF;
-  if (count <= 0) return 0;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // Two vectors of 16 fp32 -> 16 words of bf16 pairs (low half from `even`, high from `odd`):
 // round both to bf16 (nearest even), then interleave.

@@ -21,7 +21,7 @@
 #include <cstring>
 #include <new>
 
-#include "nn/aligned_buffer.hpp"
+#include "nn/gemm_kernel_util.hpp"
 #include "nn/simd.hpp"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -40,16 +40,8 @@ constexpr int64_t kKc = 384;   // most k per packed slice: a B panel is at most 
 constexpr int64_t kMc = 240;   // rows per packed A block (multiple of kMr): 240 KiB (L2)
 constexpr int64_t kNc = 2048;  // columns per packed B block (multiple of kNr)
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
 thread_local AlignedBuffer<float> t_packed_a;
 thread_local AlignedBuffer<float> t_packed_b;
-
-NNTUNE_AVX512_TARGET inline __mmask16 first_lanes(int64_t count) {
-  if (count >= 16) return 0xFFFF;
-  if (count <= 0) return 0;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // Packs `free` x `depth` values into panels `width` wide: panel q holds, for each kk, the
 // values of free indices q*width .. q*width+width-1 (zero past `free`). Element (f, kk) is at
