@@ -6,6 +6,13 @@ file(GLOB_RECURSE NNTUNE_AVX512_SOURCES CONFIGURE_DEPENDS src/*_avx512.cpp)
 set_source_files_properties(${NNTUNE_AVX2_SOURCES} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
 set_source_files_properties(${NNTUNE_AVX512_SOURCES} PROPERTIES
                             COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512dq;-mavx512vl;-mavx2;-mfma")
+# The optimizer kernels update the parameters, gradients and optimizer state, plain std::vector
+# buffers whose alignment changes from one allocation to the next. Eigen runs a buffer's
+# unaligned head in scalar code and the rest in vectors; with a*b + c*d contracted into an FMA
+# differently in the two, a training run's result depended on where its buffers landed (two
+# identical runs in one process differed). Without contraction both round every step alike.
+file(GLOB NNTUNE_OPTIMIZER_KERNEL_SOURCES CONFIGURE_DEPENDS src/train/optimizer_kernels*.cpp)
+set_property(SOURCE ${NNTUNE_OPTIMIZER_KERNEL_SOURCES} APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)
 
 # Eigen's heap alignment is part of the ABI (Tensor's allocator follows it) and follows the -m
 # flags: installed users get the library's value, so that a program compiled with other flags

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "gradcheck.hpp"
+#include "network_check.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nntune/layer.hpp"
 #include "nntune/loss.hpp"
@@ -391,14 +392,7 @@ TEST(LayerConfig, RebuiltNetworkComputesTheSameOutputs) {
   net.build({2, 3}, rng);
   Tensor x = random_tensor({4, 2, 3}, 6);
   net.forward(x, ForwardContext{true, &rng});  // moves the batch-norm running statistics
-  Rng other(77);
-  Network copy = Network::from_config(net.config(), other);
-  copy.parameters() = net.parameters();
-  copy.set_state(net.state());
-  const Tensor& a = net.forward(x, ForwardContext{false, nullptr});
-  const std::vector<float> expected(a.data(), a.data() + a.size());
-  const Tensor& b = copy.forward(x, ForwardContext{false, nullptr});
-  EXPECT_EQ(std::vector<float>(b.data(), b.data() + b.size()), expected);
+  testing::expect_rebuilt_network_computes_the_same(net, x);
 }
 
 TEST(LayerConfig, NetworkRejectsInputsOfAnotherShape) {

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -26,19 +27,7 @@
 namespace nntune::tune {
 namespace {
 
-// Sanitizers slow everything down, which breaks wall-clock bounds.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderSanitizer = true;
-#else
-constexpr bool kUnderSanitizer = false;
-#endif
-#else
-constexpr bool kUnderSanitizer = false;
-#endif
-
+using nntune::testing::kUnderSanitizer;
 using nntune::testing::TempDir;
 
 std::string env(const char* name) {
@@ -544,58 +533,80 @@ TEST(StorageSchema, ForeignTablesAreNotMistakenForAnOldSchema) {
 // Four processes (fork: each opens its own connection, as separate workers do) hammer one
 // storage with create_trial / set_trial_param / finish_trial. None may fail (SQLite: never
 // "database is locked"), and the numbers must come out unique and dense.
-class MultiProcessTest : public ::testing::TestWithParam<std::string> {};
+// Processes sharing one database: SQLite in a temporary directory, or a private PostgreSQL schema.
+class MultiProcessTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    url_ = "sqlite:///" + dir_.file("shared.db");
+    if (GetParam() == "postgresql") {
+      if (env("NNTUNE_TEST_POSTGRES_URL").empty()) GTEST_SKIP() << kHowToEnablePostgres;
+      schema_ = std::make_unique<PostgresSchema>();
+      url_ = schema_->url();
+    }
+  }
+  // Forks `processes` children that start `child(p)` at the same moment; returns their wait
+  // statuses. A child's exception ends it with status 5, its message in error_P in the directory.
+  std::vector<int> run_at_once(int processes, const std::function<void(int)>& child) {
+    int start_pipe[2];
+    if (pipe(start_pipe) != 0) throw std::runtime_error("pipe failed");
+    std::vector<pid_t> children;
+    for (int p = 0; p < processes; ++p) {
+      const pid_t pid = fork();
+      if (pid < 0) throw std::runtime_error("fork failed");
+      if (pid == 0) {
+        close(start_pipe[1]);
+        char go;
+        if (read(start_pipe[0], &go, 1) != 0) _exit(3);  // wait until the parent closes the pipe: all start at once
+        try {
+          child(p);
+        } catch (const std::exception& e) {
+          std::ofstream(dir_.file("error_" + std::to_string(p))) << e.what();
+          _exit(5);
+        }
+        _exit(0);
+      }
+      children.push_back(pid);
+    }
+    close(start_pipe[0]);
+    close(start_pipe[1]);
+    std::vector<int> statuses;
+    for (const pid_t pid : children) {
+      int status = 0;
+      if (waitpid(pid, &status, 0) != pid) status = -1;
+      statuses.push_back(status);
+    }
+    return statuses;
+  }
+  std::string error_of(int p) { return nntune::testing::read_file(dir_.file("error_" + std::to_string(p))); }
+
+  TempDir dir_;
+  std::unique_ptr<PostgresSchema> schema_;
+  std::string url_;
+};
 
 INSTANTIATE_TEST_SUITE_P(Backends, MultiProcessTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST_P(MultiProcessTest, FourProcessesCreateAndFinishTrialsWithoutErrorsOrGaps) {
-  TempDir dir;
-  std::unique_ptr<PostgresSchema> schema;
-  std::string url = "sqlite:///" + dir.file("shared.db");
-  if (GetParam() == "postgresql") {
-    if (env("NNTUNE_TEST_POSTGRES_URL").empty()) GTEST_SKIP() << kHowToEnablePostgres;
-    schema = std::make_unique<PostgresSchema>();
-    url = schema->url();
-  }
+  const std::string& url = url_;
   int64_t study = -1;
   {
     auto storage = open_storage(url);  // closed before forking: children open their own
     study = storage->create_study("shared", Direction::Minimize);
   }
   constexpr int kProcesses = 4, kPerProcess = 60;
-  int start_pipe[2];
-  ASSERT_EQ(pipe(start_pipe), 0);
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(start_pipe[1]);
-      char go;
-      if (read(start_pipe[0], &go, 1) != 0) _exit(3);  // wait until the parent closes the pipe: all start at once
-      try {
-        auto storage = open_storage(url);
-        for (int i = 0; i < kPerProcess; ++i) {
-          const FrozenTrial trial = storage->create_trial(study);
-          storage->set_trial_param(trial.id, "x", p * 1000 + i, Distribution::int_range(0, 10000));
-          if (!storage->finish_trial(trial.id, TrialState::Complete, p * 1000 + i, "")) _exit(4);
-        }
-      } catch (const std::exception& e) {
-        std::ofstream(dir.file("error_" + std::to_string(p))) << e.what();
-        _exit(5);
-      }
-      _exit(0);
+  const std::vector<int> statuses = run_at_once(kProcesses, [&](int p) {
+    auto storage = open_storage(url);
+    for (int i = 0; i < kPerProcess; ++i) {
+      const FrozenTrial trial = storage->create_trial(study);
+      storage->set_trial_param(trial.id, "x", p * 1000 + i, Distribution::int_range(0, 10000));
+      if (!storage->finish_trial(trial.id, TrialState::Complete, p * 1000 + i, "")) _exit(4);
     }
-    children.push_back(pid);
-  }
-  close(start_pipe[0]);
-  close(start_pipe[1]);
-  for (size_t p = 0; p < children.size(); ++p) {
-    int status = 0;
-    ASSERT_EQ(waitpid(children[p], &status, 0), children[p]);
+  });
+  for (size_t p = 0; p < statuses.size(); ++p) {
+    const int status = statuses[p];
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "process " << p << " failed: " << nntune::testing::read_file(dir.file("error_" + std::to_string(p)));
+        << "process " << p << " failed: " << error_of(static_cast<int>(p));
   }
   const std::vector<FrozenTrial> trials = open_storage(url)->get_all_trials(study);
   ASSERT_EQ(trials.size(), static_cast<size_t>(kProcesses * kPerProcess));
@@ -786,6 +797,34 @@ TEST_P(StorageTest, NextTrialNumberBelowAnExistingTrialIsReportedNotRetriedForev
   const auto start = std::chrono::steady_clock::now();
   EXPECT_ERROR_CONTAINS(s.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options), "next_trial_number");
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+}
+
+TEST_P(MultiProcessTest, CounterBelowExistingTrialsFailsEveryProcessAtOnceAndClearly) {
+  // Several processes start trials at once on a study whose counter was set back below its
+  // trials: none may wait out the stale grace retrying, none may write a trial, and each says
+  // what is wrong (and that is still true after the others' attempts were rolled back).
+  int64_t study = -1;
+  {
+    auto storage = open_storage(url_);  // closed before forking: children open their own
+    study = storage->create_study("counter", Direction::Minimize);
+    for (int i = 0; i < 3; ++i) storage->create_trial(study);
+  }
+  set_next_trial_number(GetParam(), schema_.get(), dir_.file("shared.db"), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int> statuses = run_at_once(4, [&](int) {
+    Study s = Study::open(open_storage(url_), "counter", Direction::Minimize, make_sampler({}));
+    OptimizeOptions options{.n_trials = 5};
+    options.stale_grace_seconds = 30;
+    s.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, options);
+  });
+  for (size_t p = 0; p < statuses.size(); ++p) {
+    const std::string error = error_of(static_cast<int>(p));
+    EXPECT_TRUE(WIFEXITED(statuses[p]) && WEXITSTATUS(statuses[p]) == 5) << "process " << p << ": " << statuses[p];
+    EXPECT_NE(error.find("would number its next trial 0 but it already has a trial 2"), std::string::npos)
+        << "process " << p << ": " << error;
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 15.0);
+  EXPECT_EQ(open_storage(url_)->get_all_trials(study).size(), 3u);  // nothing was written
 }
 
 TEST(StorageCli, TuneOnACounterBelowItsTrialsSaysWhatIsWrong) {

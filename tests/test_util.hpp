@@ -8,6 +8,20 @@
 
 namespace nntune::testing {
 
+// Whether this build runs under AddressSanitizer. Sanitizers change what a few tests measure:
+// their slowdown breaks wall-clock bounds, and their allocator places buffers elsewhere.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kUnderSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kUnderSanitizer = true;
+#else
+inline constexpr bool kUnderSanitizer = false;
+#endif
+#else
+inline constexpr bool kUnderSanitizer = false;
+#endif
+
 // Tests that restart or stop the private PostgreSQL server of scripts/with_postgres.sh take
 // turns (ctest runs test binaries in parallel): an exclusive lock on a file beside the server's
 // data dir (NNTUNE_TEST_POSTGRES_DATADIR), held for the object's life.

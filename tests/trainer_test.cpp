@@ -11,25 +11,13 @@
 #include "nntune/loss.hpp"
 #include "nntune/trainer.hpp"
 #include "test_util.hpp"
+#include "nn/gemm.hpp"
 #include "train/train_internal.hpp"
 
 namespace nntune {
 namespace {
 
-// Sanitizers change what a few tests measure: their slowdown breaks wall-clock bounds, and their
-// allocator places buffers differently.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderSanitizer = true;
-#else
-constexpr bool kUnderSanitizer = false;
-#endif
-#else
-constexpr bool kUnderSanitizer = false;
-#endif
-
+using testing::kUnderSanitizer;
 Network make_network(const std::vector<nlohmann::json>& layers, const Shape& input, uint64_t seed) {
   Network net;
   for (const auto& config : layers) net.add(make_layer(config));
@@ -356,27 +344,48 @@ TEST(TrainerTest, FullBatchWhenBatchSizeCoversTheData) {
   EXPECT_EQ(rc.batches, 12);
 }
 
+// A small training run whose result is compared bit for bit.
+std::vector<float> train_small_network(const Dataset& data, uint64_t seed) {
+  Network net = make_network({{{"type", "dense"}, {"units", 8}},
+                              {{"type", "relu"}},
+                              {{"type", "dropout"}, {"rate", 0.3}},
+                              {{"type", "dense"}, {"units", 2}}},
+                             {2}, 4);
+  TrainConfig c = adam_config("categorical_crossentropy", 0.01, 5, 6);
+  c.seed = seed;
+  c.schedule.name = "cosine";
+  fit(net, data, &data, c);
+  return net.parameters();
+}
+
+// Under ASan, the Eigen and OpenBLAS GEMM backends gave other bits in some repeated runs
+// (measured: 10 and 3 of 20) for a reason not found (not the GEMM operands' alignment: staging
+// them at 64 bytes changed nothing); nntune's own AVX-512 kernel, the default where the CPU has
+// AVX-512, gave none. See docs/testing.md.
+bool repeat_runs_differ_here() { return kUnderSanitizer && gemm_backend() != GemmBackend::Avx512; }
+
 TEST(TrainerTest, SameSeedGivesBitIdenticalParameters) {
-  // Under AddressSanitizer two identical runs in one process differed (seen 2026-12-05): its
-  // allocator aligns buffers differently from run to run, and the GEMM kernels' rounding
-  // depends on alignment. Bit-identity holds with the normal allocator; see docs/testing.md.
-  if (kUnderSanitizer) GTEST_SKIP() << "buffer alignment differs under the sanitizer's allocator";
+  if (repeat_runs_differ_here()) GTEST_SKIP() << "under ASan only the AVX-512 GEMM backend repeats bit for bit";
   const Dataset data = separable_data(16);
-  auto run = [&](uint64_t seed) {
-    Network net = make_network({{{"type", "dense"}, {"units", 8}},
-                                {{"type", "relu"}},
-                                {{"type", "dropout"}, {"rate", 0.3}},
-                                {{"type", "dense"}, {"units", 2}}},
-                               {2}, 4);
-    TrainConfig c = adam_config("categorical_crossentropy", 0.01, 5, 6);
-    c.seed = seed;
-    c.schedule.name = "cosine";
-    fit(net, data, &data, c);
-    return net.parameters();
-  };
-  const std::vector<float> first = run(1);
-  EXPECT_EQ(first, run(1));
-  EXPECT_NE(first, run(2));
+  const std::vector<float> first = train_small_network(data, 1);
+  EXPECT_EQ(first, train_small_network(data, 1));
+  EXPECT_NE(first, train_small_network(data, 2));
+}
+
+TEST(TrainerTest, SameSeedGivesBitIdenticalParametersWhereverTheBuffersLand) {
+  // The parameters, gradients and optimizer state are std::vector buffers, whose alignment
+  // changes from one allocation to the next. Eigen runs a buffer's unaligned head in scalar code:
+  // when that code and the vector code rounded differently (a*b + c*d contracted into an FMA in
+  // one and not the other), 13 of 20 repeated runs in one process ended with other bits. Blocks
+  // of other sizes are kept between runs so that the buffers land elsewhere each time.
+  if (repeat_runs_differ_here()) GTEST_SKIP() << "under ASan only the AVX-512 GEMM backend repeats bit for bit";
+  const Dataset data = separable_data(16);
+  const std::vector<float> first = train_small_network(data, 1);
+  std::vector<std::vector<char>> displaced;
+  for (size_t run = 1; run <= 20; ++run) {
+    displaced.emplace_back(8 * run);
+    EXPECT_EQ(first, train_small_network(data, 1)) << "run " << run;
+  }
 }
 
 TEST(TrainerTest, ScheduleAndLrFactorReachTheOptimizer) {

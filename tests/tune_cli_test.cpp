@@ -1,5 +1,6 @@
 // `nntune tune` and the study commands end to end: the real binary on a tiny CSV in a temporary
 // directory, a few short trials each, SQLite storage in that directory.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "nntune/tune/storage.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -44,6 +46,19 @@ const char* const kSpec =
     "  epochs: 3\n"
     "tune:\n"
     "  sampler: {name: tpe, seed: 3, n_startup_trials: 2}\n"
+    "  storage: sqlite:///studies.db\n";
+
+// External-objective studies that echo their parameter: a float, and a grid of four points.
+const char* const kEchoSpec =
+    "space: {x: {float: [0, 1]}}\n"
+    "tune:\n"
+    "  objective: {command: \"echo nntune: value {x}\"}\n"
+    "  storage: sqlite:///studies.db\n";
+const char* const kEchoGridSpec =
+    "space: {x: {choice: [1, 2, 3, 4]}}\n"
+    "tune:\n"
+    "  objective: {command: \"echo nntune: value {x}\"}\n"
+    "  sampler: grid\n"
     "  storage: sqlite:///studies.db\n";
 
 class TuneCliTest : public ::testing::Test {
@@ -363,27 +378,88 @@ TEST_F(TuneCliTest, LiveStatusLineCountsEveryRunningTrial) {
 
 TEST_F(TuneCliTest, TrialCountsInMessagesAreTrialsRun) {
   // A new grid study enqueues its points: they are waiting, not "trials so far".
-  testing::write_file(dir.file("grid.yaml"),
-                      "space: {x: {choice: [1, 2, 3, 4]}}\n"
-                      "tune:\n"
-                      "  objective: {command: \"echo nntune: value {x}\"}\n"
-                      "  sampler: grid\n"
-                      "  storage: sqlite:///studies.db\n");
+  testing::write_file(dir.file("grid.yaml"), kEchoGridSpec);
   CliRun run = run_nntune(dir, "tune grid.yaml");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("; 0 trials so far;"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("grid: 4 points enqueued"), std::string::npos) << run.out;
   // A study whose budget is spent says how many trials it has now.
-  testing::write_file(dir.file("ext.yaml"),
-                      "space: {x: {float: [0, 1]}}\n"
-                      "tune:\n"
-                      "  objective: {command: \"echo nntune: value {x}\"}\n"
-                      "  storage: sqlite:///studies.db\n");
+  testing::write_file(dir.file("ext.yaml"), kEchoSpec);
   ASSERT_EQ(run_nntune(dir, "tune ext.yaml --trials 3").exit_code, 0);
   run = run_nntune(dir, "tune ext.yaml --trials 3");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("; 3 trials so far;"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("the study already has 3 trials (budget 3)"), std::string::npos) << run.out;
+}
+
+TEST_F(TuneCliTest, WorkerJoiningANewGridCountsNoTrialsSoFar) {
+  // The grid's points are enqueued (waiting) by --create-only: the worker has run none yet.
+  testing::write_file(dir.file("grid.yaml"), kEchoGridSpec);
+  CliRun run = run_nntune(dir, "tune grid.yaml --create-only");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  run = run_nntune(dir, "worker --study grid --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("; 0 trials so far;"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("done 4 "), std::string::npos) << run.out;
+}
+
+TEST_F(TuneCliTest, AlreadyHasCountsTheTrialsWhenTheProcessEndsNotWhenItJoined) {
+  // Other workers can use the budget up between a process joining a study and its first claim;
+  // the closing message must count the trials there are then. To make that window certain, the
+  // joining process is held in its first write to stdout (a pipe filled beforehand: after it has
+  // counted "1 trials so far", before it claims anything) while two finished trials are added.
+  if (testing::read_file("/proc/self/syscall").empty())
+    GTEST_SKIP() << "needs /proc/PID/syscall to see where the child waits";
+  testing::write_file(dir.file("ext.yaml"), kEchoSpec);
+  ASSERT_EQ(run_nntune(dir, "tune ext.yaml --trials 1").exit_code, 0);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  const std::string filler(4096, '#');
+  size_t filled = 0;
+  for (size_t chunk : {size_t{4096}, size_t{1}})
+    for (ssize_t n; (n = write(fds[1], filler.data(), chunk)) > 0;) filled += static_cast<size_t>(n);
+  fcntl(fds[1], F_SETFL, 0);  // the child's writes must block, not fail
+  const std::string err = dir.file("join.err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0 || dup2(fds[1], STDOUT_FILENO) < 0 || !freopen(err.c_str(), "w", stderr)) _exit(99);
+    close(fds[0]);
+    execl(NNTUNE_CLI, NNTUNE_CLI, "tune", "ext.yaml", "--trials", "3", static_cast<char*>(nullptr));
+    _exit(97);
+  }
+  close(fds[1]);
+  // Wait until the child sits in write(1, ...) (/proc/PID/syscall: number 1, first argument 1).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool blocked = false;
+  while (!blocked && std::chrono::steady_clock::now() < deadline) {
+    blocked = testing::read_file("/proc/" + std::to_string(pid) + "/syscall").rfind("1 0x1 ", 0) == 0;
+    if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (blocked) {  // two more finished trials: the budget of 3 is used up by "another worker"
+    auto storage = tune::open_storage("sqlite:///" + dir.file("studies.db"));
+    const auto study = storage->find_study("ext");
+    EXPECT_TRUE(study);  // no ASSERT here: the child must still be let go below
+    for (double value : {0.25, 0.5}) {
+      if (!study) break;
+      tune::FrozenTrial done;
+      done.state = tune::TrialState::Complete;
+      done.value = value;
+      storage->create_trial(*study, &done);
+    }
+  }
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(blocked) << "the child never wrote to stdout: " << testing::read_file(err);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << testing::read_file(err);
+  out.erase(0, filled);
+  ASSERT_NE(out.find("; 1 trials so far;"), std::string::npos) << out;  // held where it should be
+  EXPECT_NE(out.find("the study already has 3 trials (budget 3)"), std::string::npos) << out;
 }
 
 // ---- nntune ask / tell ----

@@ -20,6 +20,9 @@
 #include <cstring>
 #include <new>
 
+#include "nn/gemm_kernel_util.hpp"
+#include "nn/simd.hpp"
+
 #if defined(__GNUC__) && !defined(__clang__)
 // Built without -march=native, GCC 12 flags its own AVX-512 intrinsics (`__m512i __Y = __Y;`,
 // an intentionally undefined value) as uninitialised once they inline into target functions.
@@ -38,40 +41,8 @@ constexpr int64_t kKc = 512;  // k values per packed slice (even); a B panel is 
 constexpr int64_t kMc = 256;  // rows per packed A block (multiple of kMr and 16)
 constexpr int64_t kNc = 1024; // columns per packed B block (multiple of kNr)
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
-// Grow-only, 64-byte aligned word buffer; one per thread and operand, so steady-state calls
-// allocate nothing and parallel trials never share one.
-class PackBuffer {
- public:
-  PackBuffer() = default;
-  PackBuffer(const PackBuffer&) = delete;
-  PackBuffer& operator=(const PackBuffer&) = delete;
-  ~PackBuffer() { std::free(data_); }
-  uint32_t* get(int64_t words) {
-    if (words > capacity_) {
-      std::free(data_);
-      const size_t bytes = static_cast<size_t>(round_up(words * 4, 64));
-      data_ = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
-      if (!data_) throw std::bad_alloc();
-      capacity_ = words;
-    }
-    return data_;
-  }
-
- private:
-  uint32_t* data_ = nullptr;
-  int64_t capacity_ = 0;
-};
-
-thread_local PackBuffer t_packed_a;
-thread_local PackBuffer t_packed_b;
-
-NNTUNE_BF16_TARGET inline __mmask16 first_lanes(int64_t count) {
-  if (count >= 16) return 0xFFFF;
-  if (count <= 0) return 0;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
+thread_local AlignedBuffer<uint32_t> t_packed_a;
+thread_local AlignedBuffer<uint32_t> t_packed_b;
 
 // Two vectors of 16 fp32 -> 16 words of bf16 pairs (low half from `even`, high from `odd`):
 // round both to bf16 (nearest even), then interleave.
@@ -201,9 +172,7 @@ NNTUNE_BF16_TARGET void micro_kernel(int64_t pairs, const uint32_t* a, const uin
 }  // namespace
 
 bool cpu_has_avx512_bf16() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                                __builtin_cpu_supports("avx512bf16");
+  static const bool supported = simd::cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
   return supported;
 }
 

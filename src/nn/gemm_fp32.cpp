@@ -21,6 +21,9 @@
 #include <cstring>
 #include <new>
 
+#include "nn/gemm_kernel_util.hpp"
+#include "nn/simd.hpp"
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -37,37 +40,8 @@ constexpr int64_t kKc = 384;   // most k per packed slice: a B panel is at most 
 constexpr int64_t kMc = 240;   // rows per packed A block (multiple of kMr): 240 KiB (L2)
 constexpr int64_t kNc = 2048;  // columns per packed B block (multiple of kNr)
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
-class PackBuffer {
- public:
-  PackBuffer() = default;
-  PackBuffer(const PackBuffer&) = delete;
-  PackBuffer& operator=(const PackBuffer&) = delete;
-  ~PackBuffer() { std::free(data_); }
-  float* get(int64_t floats) {
-    if (floats > capacity_) {
-      std::free(data_);
-      data_ = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(round_up(floats * 4, 64))));
-      if (!data_) throw std::bad_alloc();
-      capacity_ = floats;
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  int64_t capacity_ = 0;
-};
-
-thread_local PackBuffer t_packed_a;
-thread_local PackBuffer t_packed_b;
-
-NNTUNE_AVX512_TARGET inline __mmask16 first_lanes(int64_t count) {
-  if (count >= 16) return 0xFFFF;
-  if (count <= 0) return 0;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
+thread_local AlignedBuffer<float> t_packed_a;
+thread_local AlignedBuffer<float> t_packed_b;
 
 // Packs `free` x `depth` values into panels `width` wide: panel q holds, for each kk, the
 // values of free indices q*width .. q*width+width-1 (zero past `free`). Element (f, kk) is at
@@ -142,11 +116,7 @@ NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, int64_t ld
 
 }  // namespace
 
-bool cpu_has_avx512f() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return supported;
-}
+bool cpu_has_avx512f() { return simd::cpu_has_avx512(); }
 
 NNTUNE_AVX512_TARGET void gemm_fp32_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                                            const float* a, int64_t lda, const float* b, int64_t ldb, float beta,

@@ -9,9 +9,7 @@ namespace {
 Level detect() {
   Level best = Level::Baseline;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Level::Avx2;
-  if (best == Level::Avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    best = Level::Avx512;
+  if (best == Level::Avx2 && cpu_has_avx512()) best = Level::Avx512;
   return best;
 }
 
@@ -33,6 +31,12 @@ Level level() {
     return best;
   }();
   return chosen;
+}
+
+bool cpu_has_avx512() {
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return supported;
 }
 
 std::string name(Level level) {

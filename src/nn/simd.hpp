@@ -15,6 +15,9 @@ enum class Level { Baseline, Avx2, Avx512 };  // baseline: what the rest of the 
 Level level();
 bool supported(Level level);
 std::string name(Level level);
+// AVX-512 F, BW, DQ and VL, as every AVX-512 kernel here needs them (the element-wise kernels and
+// both GEMM kernels); detected once.
+bool cpu_has_avx512();
 
 }  // namespace nntune::simd
 
