@@ -4,6 +4,8 @@
 // usage: sampler_quality SAMPLER N SEEDS FUNC... [--at K1,K2,...]   (SAMPLER: random, sobol, tpe,
 // tpe-mv, gp, auto). --at also prints the regret after the first K trials of the same runs (one
 // line each, n=K): a run of N trials holds the runs of every shorter length, seed for seed.
+// --per-seed also prints each seed's regret ("FUNC SAMPLER n=K seed=S regret R"), for paired
+// comparisons between samplers.
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -29,8 +31,13 @@ int main(int argc, char** argv) {
     const int seeds = std::stoi(argv[3]);
     std::vector<std::string> functions;
     std::vector<int64_t> marks;
+    bool per_seed = false;
     for (int a = 4; a < argc; ++a) {
       const std::string arg = argv[a];
+      if (arg == "--per-seed") {
+        per_seed = true;
+        continue;
+      }
       if (arg.rfind("--at", 0) != 0) {
         functions.push_back(arg);
         continue;
@@ -64,6 +71,10 @@ int main(int argc, char** argv) {
           while (mark < marks.size() && t.number + 1 == marks[mark]) regrets[mark++].push_back(best - function.optimum);
         }
       }
+      for (size_t mark = 0; per_seed && mark < marks.size(); ++mark)
+        for (size_t seed = 0; seed < regrets[mark].size(); ++seed)
+          std::printf("%s %s n=%lld seed=%zu regret %.6g\n", function.name.c_str(), sampler_name.c_str(),
+                      static_cast<long long>(marks[mark]), seed, regrets[mark][seed]);
       for (size_t mark = 0; mark < marks.size(); ++mark) {
         std::vector<double> sorted = regrets[mark];
         std::sort(sorted.begin(), sorted.end());
