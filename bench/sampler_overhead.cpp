@@ -2,10 +2,12 @@
 // DIM floats in [-5, 5], through the in-memory ask/tell loop. Same output format as
 // ../shared/anchors/optuna_overhead.py: total seconds at 100, 200, 500, 1000, 2000, ... trials
 // and the milliseconds per trial over the last block.
-// usage: sampler_overhead SAMPLER N_TRIALS DIM
+// usage: sampler_overhead SAMPLER N_TRIALS DIM [K1,K2,...]   (the marks; default the list above)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "functions.hpp"
 #include "tune/optimize_loop.hpp"
@@ -13,8 +15,8 @@
 using namespace nntune;
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s SAMPLER N_TRIALS DIM\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s SAMPLER N_TRIALS DIM [K1,K2,...]\n", argv[0]);
     return 2;
   }
   try {
@@ -24,6 +26,16 @@ int main(int argc, char** argv) {
     const int64_t n_trials = std::stoll(argv[2]);
     const bench::TestFunction function = bench::quadratic(std::stoi(argv[3]));
     const tune::SearchSpace space = function.space();
+    std::vector<int64_t> marks = {100, 200, 500, 1000, 2000, 5000, 10000};
+    if (argc == 5) {
+      marks.clear();
+      const std::string list = argv[4];
+      for (size_t pos = 0; pos < list.size();) {
+        const size_t comma = std::min(list.find(',', pos), list.size());
+        marks.push_back(std::stoll(list.substr(pos, comma - pos)));
+        pos = comma + 1;
+      }
+    }
     auto sampler = tune::make_sampler(config);
     tune::StudyHistory history;
     using clock = std::chrono::steady_clock;
@@ -33,7 +45,7 @@ int main(int argc, char** argv) {
     for (int64_t k = 1; k <= n_trials; ++k) {
       const int64_t number = tune::ask(*sampler, history, space);
       tune::tell(*sampler, history, number, function(history.trials[static_cast<size_t>(number)].params));
-      if (k == 100 || k == 200 || k == 500 || k == 1000 || k == 2000 || k == 5000 || k == 10000) {
+      if (std::find(marks.begin(), marks.end(), k) != marks.end()) {
         const auto now = clock::now();
         const double total = std::chrono::duration<double>(now - start).count();
         const double block_ms = 1000.0 * std::chrono::duration<double>(now - last).count() / static_cast<double>(k - last_mark);
