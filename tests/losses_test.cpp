@@ -33,6 +33,26 @@ TEST(LossGradient, MeanSquaredError) {
   expect_gradient_ok("mse", random_tensor({4, 3}, 1), random_tensor({4, 3}, 2));
 }
 
+// Errors on both sides of Huber's delta (scale 2: about a third beyond 1); no error is near 0,
+// where mae's gradient jumps (random normal values make an exact tie unlikely).
+TEST(LossGradient, MeanAbsoluteErrorAndHuber) {
+  expect_gradient_ok("mae", random_tensor({4, 3}, 3), random_tensor({4, 3}, 4));
+  expect_gradient_ok("huber", random_tensor({5, 3}, 5, 2.0), random_tensor({5, 3}, 6));
+}
+
+TEST(MeanAbsoluteErrorAndHuber, HandComputed) {
+  const Tensor output({2, 2}, {0.5f, -1.0f, 3.0f, 2.0f}), target({2, 2}, {0.0f, 1.0f, 0.0f, 2.0f});
+  // Errors 0.5, -2, 3, 0.
+  Tensor grad;
+  EXPECT_NEAR(make_loss("mae")->forward_backward(output, target, &grad), (0.5 + 2 + 3 + 0) / 4.0, 1e-7);
+  EXPECT_EQ(values(grad), (std::vector<float>{0.25f, -0.25f, 0.25f, 0.0f}));
+  // Huber, delta 1: 0.5 * 0.25, 2 - 0.5, 3 - 0.5, 0.
+  EXPECT_NEAR(make_loss("huber")->forward_backward(output, target, &grad), (0.125 + 1.5 + 2.5 + 0) / 4.0, 1e-7);
+  EXPECT_EQ(values(grad), (std::vector<float>{0.125f, -0.25f, 0.25f, 0.0f}));
+  EXPECT_EQ(make_loss("mean_absolute_error")->name(), "mae");
+  EXPECT_EQ(make_loss("sparse_categorical_crossentropy")->name(), "categorical_crossentropy");
+}
+
 TEST(LossGradient, BinaryCrossEntropyHardAndSoftTargets) {
   Tensor hard({4, 3}, {1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0});
   expect_gradient_ok("binary_crossentropy", random_tensor({4, 3}, 3, 2.0), hard);
@@ -149,7 +169,7 @@ TEST(Losses, BadTargetsNameTheProblem) {
 }
 
 TEST(Losses, NamesAndUnknownLoss) {
-  EXPECT_EQ(loss_names(), (std::vector<std::string>{"mse", "binary_crossentropy", "categorical_crossentropy"}));
+  EXPECT_EQ(loss_names(), (std::vector<std::string>{"mse", "binary_crossentropy", "categorical_crossentropy", "mae", "huber"}));
   for (const std::string& name : loss_names()) EXPECT_EQ(make_loss(name)->name(), name);
   EXPECT_ERROR_CONTAINS(make_loss("hinge"), "unknown loss \"hinge\"", "mse (alias mean_squared_error)",
                         "binary_crossentropy, categorical_crossentropy");
@@ -171,7 +191,7 @@ TEST(Losses, DeclareTheirOutputsClassesAndLink) {
   EXPECT_EQ(default_loss_name(true), "categorical_crossentropy");
   EXPECT_EQ(default_loss_name(false), "mse");
   EXPECT_EQ(loss_names_for(true), (std::vector<std::string>{"binary_crossentropy", "categorical_crossentropy"}));
-  EXPECT_EQ(loss_names_for(false), (std::vector<std::string>{"mse"}));
+  EXPECT_EQ(loss_names_for(false), (std::vector<std::string>{"mse", "mae", "huber"}));
 }
 
 // unlink undoes link: the loss of linked-then-unlinked outputs is the loss of the outputs.

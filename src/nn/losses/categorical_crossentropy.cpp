@@ -83,6 +83,8 @@ class CategoricalCrossEntropy final : public Loss {
 NNTUNE_REGISTER_COMPONENTS(loss_categorical_crossentropy) {
   nntune::loss_registry().add({.name = "categorical_crossentropy",
                                .help = "one output per class; applies the softmax itself; integer or one-hot labels",
-                               .order = 2},
+                               .order = 2,
+                               // Keras' name for integer labels, which this loss takes as they are.
+                               .aliases = {"sparse_categorical_crossentropy"}},
                               [] { return std::make_unique<nntune::losses::CategoricalCrossEntropy>(); });
 }
