@@ -62,16 +62,63 @@ bool is_busy(int rc) {
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
+// Prepared statements of one connection, kept by their text: preparing (parsing and compiling
+// the SQL) every time cost about a tenth of a trial's storage CPU. A statement in use is out of
+// the cache, so the same text running nested gets one of its own; it is reset and its bindings
+// cleared when given back, so no read stays open between calls.
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite3*& db) : db_(db) {}
+  ~StatementCache() { clear(); }
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+  // A cached statement for this text, or nullptr (the caller prepares one).
+  sqlite3_stmt* take(const std::string& sql) {
+    std::lock_guard lock(mutex_);
+    const auto it = idle_.find(sql);
+    if (it == idle_.end()) return nullptr;
+    sqlite3_stmt* stmt = it->second;
+    idle_.erase(it);
+    return stmt;
+  }
+  void give_back(const std::string& sql, sqlite3_stmt* stmt) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    std::lock_guard lock(mutex_);
+    if (!idle_.emplace(sql, stmt).second) sqlite3_finalize(stmt);
+  }
+  // Before the connection closes (a connection with statements left cannot).
+  void clear() {
+    std::lock_guard lock(mutex_);
+    for (auto& entry : idle_) sqlite3_finalize(entry.second);
+    idle_.clear();
+  }
+
+ private:
+  sqlite3*& db_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, sqlite3_stmt*> idle_;
+};
+
 // One prepared statement; bind() takes 1-based positions in order.
 class Statement {
  public:
   // `sql` may use the shared statements' $1, $2, ... (read as ?1, ?2, ...).
   Statement(sqlite3* db, std::string_view sql_text, const std::string& url) : db_(db), url_(url) {
-    const std::string sql = sql::for_dialect(sql_text, sql::Dialect::Sqlite);
-    const int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
-    if (rc != SQLITE_OK) fail(rc, "preparing a statement");
+    prepare(sql::for_dialect(sql_text, sql::Dialect::Sqlite));
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  // The same through the connection's cache of prepared statements.
+  Statement(StatementCache& cache, std::string_view sql_text, const std::string& url)
+      : db_(cache.db()), cache_(&cache), sql_(sql::for_dialect(sql_text, sql::Dialect::Sqlite)), url_(url) {
+    stmt_ = cache.take(sql_);
+    if (!stmt_) prepare(sql_);
+  }
+  ~Statement() {
+    if (cache_ && stmt_) cache_->give_back(sql_, stmt_);
+    else sqlite3_finalize(stmt_);
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -133,7 +180,14 @@ class Statement {
     throw Error(message);
   }
 
+  void prepare(const std::string& sql) {
+    const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "preparing a statement");
+  }
+
   sqlite3* db_;
+  StatementCache* cache_ = nullptr;
+  std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
   int position_ = 0;
   std::string url_;
@@ -176,15 +230,13 @@ class SqliteStorage : public Storage, private sql::Runner {
       // A WAL file read-only, in a directory where its -shm file cannot be created: no connection
       // has it open (an open one keeps its -shm), and none can write it there, so it is read as
       // an immutable file.
-      sqlite3_close(db_);
-      db_ = nullptr;
+      close_connection();
       rc = sqlite3_open_v2(("file:" + uri_path(path) + "?immutable=1").c_str(), &db_,
                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
     }
     if (rc != SQLITE_OK) {
       const std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-      sqlite3_close(db_);
-      db_ = nullptr;
+      close_connection();
       throw Error("cannot open SQLite storage " + url + " (file " + path + "): " + reason +
                   (read_only_ ? "; check that the file is readable" : "; check that the directory is writable"));
     }
@@ -198,26 +250,24 @@ class SqliteStorage : public Storage, private sql::Runner {
       with_retry([&] { exec("PRAGMA foreign_keys=ON"); });
       transaction(!read_only_, [&] { prepare_schema(action, version_found); });
     } catch (const SchemaError& e) {
-      sqlite3_close(db_);
-      db_ = nullptr;
+      close_connection();
       throw Error(e.what());
     } catch (const Error& e) {
-      sqlite3_close(db_);
-      db_ = nullptr;
+      close_connection();
       throw Error("cannot use SQLite storage " + url + " (file " + path + "): " + e.what() +
                   (read_only_ ? " (is the file readable?)" : " (is the file and its directory writable?)"));
     }
   }
-  ~SqliteStorage() override { sqlite3_close(db_); }
+  ~SqliteStorage() override { close_connection(); }
 
   std::string url() const override { return url_; }
 
   int64_t create_study(const std::string& name, Direction direction) override {
     return transaction(true, [&] {
-      Statement existing(db_, sql::kFindStudy, url_);
+      Statement existing(statements_, sql::kFindStudy, url_);
       if (existing.bind(name).step())
         throw Error("a study named \"" + name + "\" already exists in " + url_ + ": open it or choose another name");
-      Statement insert(db_, "INSERT INTO studies (name, direction, created) VALUES (?, ?, ?)", url_);
+      Statement insert(statements_, "INSERT INTO studies (name, direction, created) VALUES (?, ?, ?)", url_);
       insert.bind(name).bind(to_string(direction)).bind(unix_now()).run();
       return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
     });
@@ -225,7 +275,7 @@ class SqliteStorage : public Storage, private sql::Runner {
 
   std::optional<int64_t> find_study(const std::string& name) override {
     return transaction(false, [&]() -> std::optional<int64_t> {
-      Statement s(db_, sql::kFindStudy, url_);
+      Statement s(statements_, sql::kFindStudy, url_);
       if (s.bind(name).step()) return s.integer(0);
       return std::nullopt;
     });
@@ -248,14 +298,14 @@ class SqliteStorage : public Storage, private sql::Runner {
       require_study(study_id);
       const std::string in_study = "(SELECT id FROM trials WHERE study_id = ?)";
       for (const char* table : {"trial_params", "trial_values", "trial_attrs"}) {
-        Statement s(db_, std::string("DELETE FROM ") + table + " WHERE trial_id IN " + in_study, url_);
+        Statement s(statements_, std::string("DELETE FROM ") + table + " WHERE trial_id IN " + in_study, url_);
         s.bind(study_id).run();
       }
       for (const char* table : {"trials", "study_attrs"}) {
-        Statement s(db_, std::string("DELETE FROM ") + table + " WHERE study_id = ?", url_);
+        Statement s(statements_, std::string("DELETE FROM ") + table + " WHERE study_id = ?", url_);
         s.bind(study_id).run();
       }
-      Statement s(db_, "DELETE FROM studies WHERE id = ?", url_);
+      Statement s(statements_, "DELETE FROM studies WHERE id = ?", url_);
       s.bind(study_id).run();
     });
   }
@@ -270,12 +320,12 @@ class SqliteStorage : public Storage, private sql::Runner {
   FrozenTrial create_trial(int64_t study_id, const FrozenTrial* from) override {
     return transaction(true, [&] {
       FrozenTrial trial = detail::new_trial_from_template(from);
-      Statement next(db_, sql::kNextTrialNumber, url_);
+      Statement next(statements_, sql::kNextTrialNumber, url_);
       if (!next.bind(study_id).step()) throw sql::no_study(url_, study_id);
       trial.number = next.integer(0);
       next.run();  // finish the UPDATE before the next statement
       // A number already taken (next_trial_number set back by hand) inserts nothing.
-      Statement insert(db_,
+      Statement insert(statements_,
                        "INSERT INTO trials (study_id, number, state, value, error, start_time, end_time, heartbeat) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_id, number) DO NOTHING RETURNING id",
                        url_);
@@ -289,7 +339,7 @@ class SqliteStorage : public Storage, private sql::Runner {
                                 .bind(unix_now())
                                 .step();
       if (!inserted) {
-        Statement highest(db_, sql::kHighestTrialNumber, url_);
+        Statement highest(statements_, sql::kHighestTrialNumber, url_);
         highest.bind(study_id).step();
         throw sql::next_number_taken(url_, study_id, trial.number, highest.integer(0));
       }
@@ -302,11 +352,11 @@ class SqliteStorage : public Storage, private sql::Runner {
 
   std::optional<FrozenTrial> claim_waiting_trial(int64_t study_id) override {
     return transaction(true, [&]() -> std::optional<FrozenTrial> {
-      Statement oldest(db_, "SELECT id FROM trials WHERE study_id = ? AND state = ? ORDER BY number LIMIT 1", url_);
+      Statement oldest(statements_, "SELECT id FROM trials WHERE study_id = ? AND state = ? ORDER BY number LIMIT 1", url_);
       if (!oldest.bind(study_id).bind(to_string(TrialState::Waiting)).step()) return std::nullopt;
       const int64_t trial_id = oldest.integer(0);
       const double now = unix_now();
-      Statement claim(db_, "UPDATE trials SET state = ?, start_time = ?, heartbeat = ? WHERE id = ?", url_);
+      Statement claim(statements_, "UPDATE trials SET state = ?, start_time = ?, heartbeat = ? WHERE id = ?", url_);
       claim.bind(to_string(TrialState::Running)).bind(now).bind(now).bind(trial_id).run();
       return read_trial(trial_id);
     });
@@ -351,7 +401,7 @@ class SqliteStorage : public Storage, private sql::Runner {
 
   void record_heartbeat(int64_t trial_id) override {
     transaction(true, [&] {
-      Statement s(db_, "UPDATE trials SET heartbeat = ? WHERE id = ?", url_);
+      Statement s(statements_, "UPDATE trials SET heartbeat = ? WHERE id = ?", url_);
       s.bind(unix_now()).bind(trial_id).run();
     });
   }
@@ -359,7 +409,7 @@ class SqliteStorage : public Storage, private sql::Runner {
   std::vector<FrozenTrial> fail_stale_trials(int64_t study_id, double grace_seconds) override {
     return transaction(true, [&] {
       const double now = unix_now();
-      Statement stale(db_, "SELECT id, heartbeat FROM trials WHERE study_id = ? AND state = ? AND heartbeat < ?", url_);
+      Statement stale(statements_, "SELECT id, heartbeat FROM trials WHERE study_id = ? AND state = ? AND heartbeat < ?", url_);
       stale.bind(study_id).bind(to_string(TrialState::Running)).bind(now - grace_seconds);
       std::vector<std::pair<int64_t, double>> found;
       while (stale.step()) found.emplace_back(stale.integer(0), stale.real(1));
@@ -394,7 +444,7 @@ class SqliteStorage : public Storage, private sql::Runner {
  private:
   // sql::Runner: one statement of the shared layer, inside the caller's transaction.
   int64_t run(const char* sql_text, const std::vector<sql::Value>& params) override {
-    Statement s(db_, sql_text, url_);
+    Statement s(statements_, sql_text, url_);
     for (const sql::Value& v : params) s.bind(v);
     s.run();
     return sqlite3_changes(db_);
@@ -404,12 +454,12 @@ class SqliteStorage : public Storage, private sql::Runner {
   // version of an existing one, or (SchemaAction::Upgrade) migrates it.
   void prepare_schema(SchemaAction action, int* version_found) {
     auto has_table = [&](const char* name) {
-      Statement s(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", url_);
+      Statement s(statements_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", url_);
       return s.bind(std::string(name)).step();
     };
     int version = 0;
     if (has_table("nntune_schema")) {
-      Statement s(db_, "SELECT version FROM nntune_schema", url_);
+      Statement s(statements_, "SELECT version FROM nntune_schema", url_);
       if (!s.step()) throw SchemaError("SQLite storage " + url_ + ": table nntune_schema is empty; the file is damaged");
       version = static_cast<int>(s.integer(0));
     } else if (has_table("schema_version")) {
@@ -424,7 +474,7 @@ class SqliteStorage : public Storage, private sql::Runner {
         throw SchemaError("SQLite storage " + url_ + ": file " + path_ +
                           " holds no nntune study (it has no nntune tables): check the path");
       exec(sql::schema(sql::Dialect::Sqlite));
-      Statement insert(db_, "INSERT INTO nntune_schema (version) VALUES (?)", url_);
+      Statement insert(statements_, "INSERT INTO nntune_schema (version) VALUES (?)", url_);
       insert.bind(kSchemaVersion).run();
       return;
     }
@@ -440,14 +490,14 @@ class SqliteStorage : public Storage, private sql::Runner {
   std::invoke_result_t<Body&> transaction(bool write, Body&& body) {
     std::lock_guard lock(mutex_);
     return with_retry([&]() -> std::invoke_result_t<Body&> {
-      exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+      Statement(statements_, write ? "BEGIN IMMEDIATE" : "BEGIN", url_).run();
       try {
         if constexpr (std::is_void_v<decltype(body())>) {
           body();
-          exec("COMMIT");
+          Statement(statements_, "COMMIT", url_).run();
         } else {
           auto result = body();
-          exec("COMMIT");
+          Statement(statements_, "COMMIT", url_).run();
           return result;
         }
       } catch (...) {
@@ -472,6 +522,13 @@ class SqliteStorage : public Storage, private sql::Runner {
     }
   }
 
+  // Cached statements first: a connection with statements left open cannot close.
+  void close_connection() {
+    statements_.clear();
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+
   void exec(const std::string& sql_text) {
     char* message = nullptr;
     const int rc = sqlite3_exec(db_, sql_text.c_str(), nullptr, nullptr, &message);
@@ -483,18 +540,18 @@ class SqliteStorage : public Storage, private sql::Runner {
   }
 
   void require_study(int64_t study_id) {
-    Statement s(db_, "SELECT 1 FROM studies WHERE id = ?", url_);
+    Statement s(statements_, "SELECT 1 FROM studies WHERE id = ?", url_);
     if (!s.bind(study_id).step()) throw sql::no_study(url_, study_id);
   }
   TrialState require_trial(int64_t trial_id) {
-    Statement s(db_, "SELECT state FROM trials WHERE id = ?", url_);
+    Statement s(statements_, "SELECT state FROM trials WHERE id = ?", url_);
     if (!s.bind(trial_id).step()) throw sql::no_trial(url_, trial_id);
     return trial_state_from_string(s.text(0));
   }
   void require_unfinished(int64_t trial_id, const std::string& action) {
     const TrialState state = require_trial(trial_id);
     if (is_finished(state)) {
-      Statement s(db_, "SELECT number FROM trials WHERE id = ?", url_);
+      Statement s(statements_, "SELECT number FROM trials WHERE id = ?", url_);
       s.bind(trial_id).step();
       throw sql::already_finished(s.integer(0), to_string(state), action);
     }
@@ -511,7 +568,7 @@ class SqliteStorage : public Storage, private sql::Runner {
   void set_study_attr(int64_t study_id, const std::string& kind, const std::string& key, const nlohmann::json& value) {
     transaction(true, [&] {
       require_study(study_id);
-      Statement s(db_, "INSERT OR REPLACE INTO study_attrs (study_id, kind, key, value_json) VALUES (?, ?, ?, ?)", url_);
+      Statement s(statements_, "INSERT OR REPLACE INTO study_attrs (study_id, kind, key, value_json) VALUES (?, ?, ?, ?)", url_);
       s.bind(study_id).bind(kind).bind(key).bind(value.dump()).run();
     });
   }
@@ -524,7 +581,7 @@ class SqliteStorage : public Storage, private sql::Runner {
 
   std::vector<StudySummary> read_studies(std::optional<int64_t> only) {
     const std::string where = only ? " WHERE s.id = ?" : "";
-    Statement s(db_,
+    Statement s(statements_,
                 "SELECT s.id, s.name, s.direction, s.created, (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id) "
                 "FROM studies s" + where + " ORDER BY s.id",
                 url_);
@@ -541,7 +598,7 @@ class SqliteStorage : public Storage, private sql::Runner {
       index[summary.id] = out.size();
       out.push_back(std::move(summary));
     }
-    Statement attrs(db_, std::string("SELECT study_id, kind, key, value_json FROM study_attrs") +
+    Statement attrs(statements_, std::string("SELECT study_id, kind, key, value_json FROM study_attrs") +
                              (only ? " WHERE study_id = ?" : ""), url_);
     if (only) attrs.bind(*only);
     while (attrs.step()) {
@@ -565,7 +622,7 @@ class SqliteStorage : public Storage, private sql::Runner {
     };
     sql::TrialRows rows;
     {
-      Statement s(db_, std::string("SELECT ") + sql::kTrialColumns + " FROM trials t WHERE " + condition +
+      Statement s(statements_, std::string("SELECT ") + sql::kTrialColumns + " FROM trials t WHERE " + condition +
                            " ORDER BY t.number", url_);
       bind_keys(s);
       while (s.step())
@@ -573,7 +630,7 @@ class SqliteStorage : public Storage, private sql::Runner {
     }
     if (rows.empty()) return {};
     {
-      Statement s(db_,
+      Statement s(statements_,
                   "SELECT p.trial_id, p.name, p.internal, p.distribution_json FROM trial_params p "
                   "JOIN trials t ON t.id = p.trial_id WHERE " + condition,
                   url_);
@@ -581,7 +638,7 @@ class SqliteStorage : public Storage, private sql::Runner {
       while (s.step()) rows.add_param(*rows.find(s.integer(0)), s.text(1), s.real(2), s.text_view(3));
     }
     {
-      Statement s(db_,
+      Statement s(statements_,
                   "SELECT v.trial_id, v.step, v.value FROM trial_values v JOIN trials t ON t.id = v.trial_id WHERE " +
                       condition,
                   url_);
@@ -589,7 +646,7 @@ class SqliteStorage : public Storage, private sql::Runner {
       while (s.step()) sql::TrialRows::add_value(*rows.find(s.integer(0)), s.integer(1), s.real(2));
     }
     {
-      Statement s(db_,
+      Statement s(statements_,
                   "SELECT a.trial_id, a.kind, a.key, a.value_json FROM trial_attrs a JOIN trials t ON t.id = a.trial_id "
                   "WHERE " + condition,
                   url_);
@@ -601,6 +658,7 @@ class SqliteStorage : public Storage, private sql::Runner {
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
+  StatementCache statements_{db_};
   std::string path_;
   std::string url_;
   bool read_only_ = false;
