@@ -63,6 +63,16 @@ void activation_forward(const Activation& act, const float* z, const float* bias
   chosen().forward(act, z, bias, y, rows, cols);
 }
 
+void bias_activation_forward(const Activation& act, float* z, const float* bias, float* y, int64_t rows, int64_t cols,
+                             bool keep_z) {
+  if (keep_z) {
+    if (bias) activation_forward({ActivationKind::Linear}, z, bias, z, rows, cols);
+    activation_forward(act, z, nullptr, y, rows, cols);
+  } else if (bias || act.kind != ActivationKind::Linear) {
+    activation_forward(act, z, bias, y, rows, cols);
+  }
+}
+
 void activation_backward(const Activation& act, const float* z, const float* y, const float* dy, float* dz,
                          float* bias_grad, int64_t rows, int64_t cols) {
   chosen().backward(act, z, y, dy, dz, bias_grad, rows, cols);

@@ -34,6 +34,13 @@ bool derivative_from_output(const Activation& act);
 void activation_forward(const Activation& act, const float* z, const float* bias, float* y, int64_t rows,
                         int64_t cols);
 
+// The end of a fused layer (dense, conv2d) after z = in * W: y = f(z + bias). With keep_z (the
+// derivative needs z: !derivative_from_output) the bias is added to z in place first, so z is
+// the true pre-activation for backward; otherwise one pass, skipped when there is nothing to do
+// (y is z, no bias, linear).
+void bias_activation_forward(const Activation& act, float* z, const float* bias, float* y, int64_t rows, int64_t cols,
+                             bool keep_z);
+
 // dz = dy * f'(z). z (the pre-activation) may be null when derivative_from_output(act).
 // When bias_grad is not null it is overwritten with the column sums of dz (the dense layer's
 // bias gradient, computed in the same pass). dz may alias dy.

@@ -116,12 +116,7 @@ class Conv2d final : public Layer {
       }
       // Bias and activation while the chunk's output is still in cache.
       float* out_chunk = out.data() + n0 * pixels_ * filters_;
-      if (keep_pre_activation) {
-        if (bias) activation_forward({ActivationKind::Linear}, z_chunk, bias, z_chunk, rows, filters_);
-        activation_forward(activation_, z_chunk, nullptr, out_chunk, rows, filters_);
-      } else if (bias || activation_.kind != ActivationKind::Linear) {
-        activation_forward(activation_, z_chunk, bias, out_chunk, rows, filters_);
-      }
+      bias_activation_forward(activation_, z_chunk, bias, out_chunk, rows, filters_, keep_pre_activation);
     }
   }
 

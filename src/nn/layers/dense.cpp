@@ -51,13 +51,7 @@ class Dense final : public Layer {
       z = pre_activation_.data();
     }
     gemm(false, false, n, units_, inputs_, 1.0f, in.data(), inputs_, params_[0].value, units_, 0.0f, z, units_);
-    if (keep_pre_activation) {
-      // The derivative needs z = in*W + b itself; add the bias once here.
-      if (bias) activation_forward({ActivationKind::Linear}, z, bias, z, n, units_);
-      activation_forward(activation_, z, nullptr, out.data(), n, units_);
-    } else if (bias || activation_.kind != ActivationKind::Linear) {
-      activation_forward(activation_, z, bias, out.data(), n, units_);
-    }
+    bias_activation_forward(activation_, z, bias, out.data(), n, units_, keep_pre_activation);
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
