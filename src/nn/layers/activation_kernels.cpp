@@ -63,6 +63,13 @@ void activation_forward(const Activation& act, const float* z, const float* bias
   chosen().forward(act, z, bias, y, rows, cols);
 }
 
+float* pre_activation_buffer(const Activation& act, const Shape& shape, Tensor& out, Tensor& pre_activation, bool& keep_z) {
+  keep_z = !derivative_from_output(act);
+  if (!keep_z) return out.data();
+  pre_activation.resize(shape);
+  return pre_activation.data();
+}
+
 void bias_activation_forward(const Activation& act, float* z, const float* bias, float* y, int64_t rows, int64_t cols,
                              bool keep_z) {
   if (keep_z) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/simd.hpp"
+#include "nntune/tensor.hpp"
 
 namespace nntune::layers {
 
@@ -33,6 +34,11 @@ bool derivative_from_output(const Activation& act);
 // y = f(z + bias) (bias may be null). y may alias z.
 void activation_forward(const Activation& act, const float* z, const float* bias, float* y, int64_t rows,
                         int64_t cols);
+
+// Where a fused layer (dense, conv2d) writes z = in * W: straight into `out` when the
+// activation's derivative needs only the output, else into `pre_activation` (resized to
+// `shape`), which backward reads. keep_z tells which.
+float* pre_activation_buffer(const Activation& act, const Shape& shape, Tensor& out, Tensor& pre_activation, bool& keep_z);
 
 // The end of a fused layer (dense, conv2d) after z = in * W: y = f(z + bias). With keep_z (the
 // derivative needs z: !derivative_from_output) the bias is added to z in place first, so z is

@@ -99,12 +99,8 @@ class Conv2d final : public Layer {
     batch_shape_[0] = n;
     out.resize(batch_shape_);
     const float* bias = use_bias_ ? params_[1].value : nullptr;
-    const bool keep_pre_activation = !derivative_from_output(activation_);
-    float* z = out.data();
-    if (keep_pre_activation) {
-      pre_activation_.resize(batch_shape_);
-      z = pre_activation_.data();
-    }
+    bool keep_pre_activation = false;
+    float* z = pre_activation_buffer(activation_, batch_shape_, out, pre_activation_, keep_pre_activation);
     const float* weight = params_[0].value;
     for (int64_t n0 = 0; n0 < n; n0 += chunk_samples_) {
       const int64_t count = std::min(chunk_samples_, n - n0), rows = count * pixels_;

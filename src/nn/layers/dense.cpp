@@ -44,12 +44,8 @@ class Dense final : public Layer {
     batch_shape_[0] = n;
     out.resize(batch_shape_);
     const float* bias = use_bias_ ? params_[1].value : nullptr;
-    const bool keep_pre_activation = !derivative_from_output(activation_);
-    float* z = out.data();
-    if (keep_pre_activation) {
-      pre_activation_.resize(batch_shape_);
-      z = pre_activation_.data();
-    }
+    bool keep_pre_activation = false;
+    float* z = pre_activation_buffer(activation_, batch_shape_, out, pre_activation_, keep_pre_activation);
     gemm(false, false, n, units_, inputs_, 1.0f, in.data(), inputs_, params_[0].value, units_, 0.0f, z, units_);
     bias_activation_forward(activation_, z, bias, out.data(), n, units_, keep_pre_activation);
   }

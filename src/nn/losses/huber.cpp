@@ -16,18 +16,13 @@ class Huber final : public Loss {
   // Per element with error e = y - t: 0.5 e^2 when |e| <= delta, else delta (|e| - 0.5 delta);
   // the gradient is e clamped to [-delta, delta].
   double forward_backward(const Tensor& output, const Tensor& target, Tensor* grad) const override {
-    require_nonempty(*this, output);
-    require_same_shape(*this, output, target);
-    const int64_t n = output.size();
-    ConstArrayMap y(output.data(), n), t(target.data(), n);
-    const Eigen::ArrayXf e = y - t, a = e.abs();
-    if (grad) {
-      grad->resize(output.shape());
-      ArrayMap(grad->data(), n) = (1.0f / static_cast<float>(n)) * e.max(-kDelta).min(kDelta);
-    }
-    const Eigen::ArrayXd quadratic = 0.5 * a.cast<double>().square();
-    const Eigen::ArrayXd linear = kDelta * (a.cast<double>() - 0.5 * kDelta);
-    return (a <= kDelta).select(quadratic, linear).sum() / static_cast<double>(n);
+    return elementwise_error_loss(
+        *this, output, target, grad,
+        [](const Eigen::ArrayXf& e) -> Eigen::ArrayXd {
+          const Eigen::ArrayXd a = e.cast<double>().abs();
+          return (a <= kDelta).select(0.5 * a.square(), kDelta * (a - 0.5 * kDelta));
+        },
+        [](const Eigen::ArrayXf& e) { return e.max(-kDelta).min(kDelta); });
   }
 };
 

@@ -39,6 +39,23 @@ inline std::string format_number(float value) {
   return out.str();
 }
 
+// A regression loss of the error e = output - target, element by element, averaged over every
+// output value: `value(e)` gives the per-element losses (as doubles), `slope(e)` their
+// derivatives (as floats); the gradient is slope(e) / n.
+template <typename Value, typename Slope>
+double elementwise_error_loss(const Loss& loss, const Tensor& output, const Tensor& target, Tensor* grad, Value value,
+                              Slope slope) {
+  require_nonempty(loss, output);
+  require_same_shape(loss, output, target);
+  const int64_t n = output.size();
+  const Eigen::ArrayXf e = ConstArrayMap(output.data(), n) - ConstArrayMap(target.data(), n);
+  if (grad) {
+    grad->resize(output.shape());
+    ArrayMap(grad->data(), n) = (1.0f / static_cast<float>(n)) * slope(e);
+  }
+  return value(e).sum() / static_cast<double>(n);
+}
+
 inline void softmax_rows(Tensor& t) {
   const int64_t cols = t.features();
   for (int64_t r = 0; r < t.batch(); ++r) {

@@ -11,15 +11,9 @@ class MeanAbsoluteError final : public Loss {
   std::string name() const override { return "mae"; }
 
   double forward_backward(const Tensor& output, const Tensor& target, Tensor* grad) const override {
-    require_nonempty(*this, output);
-    require_same_shape(*this, output, target);
-    const int64_t n = output.size();
-    ConstArrayMap y(output.data(), n), t(target.data(), n);
-    if (grad) {
-      grad->resize(output.shape());
-      ArrayMap(grad->data(), n) = (1.0f / static_cast<float>(n)) * (y - t).sign();
-    }
-    return (y - t).cast<double>().abs().sum() / static_cast<double>(n);
+    return elementwise_error_loss(
+        *this, output, target, grad, [](const Eigen::ArrayXf& e) { return e.cast<double>().abs(); },
+        [](const Eigen::ArrayXf& e) { return e.sign(); });
   }
 };
 
