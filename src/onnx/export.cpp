@@ -1,4 +1,4 @@
-// export_onnx: the scaler, the layers (one exporter per kind, layer_exporters.cpp) and the output
+// export_onnx: the scaler, the layers (one exporter per kind, src/onnx/exporters/) and the output
 // link of a model, or of every member of an ensemble, in one ONNX graph.
 #include <unistd.h>
 
@@ -68,11 +68,11 @@ std::string export_single(const Model& model, const std::string& scope, const st
                           const std::string& which) {
   const Network& network = model.network;
   if (!network.built()) throw Error("cannot export " + which + " to ONNX: its network is not built (train it first)");
-  const auto& exporters = onnx_export::layer_exporters();
+  const auto& exporters = onnx_export::layer_exporter_registry();
   // Refuse before building anything, naming every layer that has no exporter.
   for (size_t i = 0; i < network.layers().size(); ++i) {
     const std::string kind = network.layers()[i]->kind();
-    if (!exporters.count(kind))
+    if (!exporters.find(kind))
       throw Error("cannot export " + which + " to ONNX: layer " + std::to_string(i) + " (" + kind +
                   ") has no ONNX exporter; layer kinds that export: " + join(onnx_exportable_layer_kinds()));
   }
@@ -82,7 +82,7 @@ std::string export_single(const Model& model, const std::string& scope, const st
   for (size_t i = 0; i < network.layers().size(); ++i) {
     const Layer& layer = *network.layers()[i];
     graph.set_scope(scope + "layer" + std::to_string(i) + "_" + layer.kind() + "/");
-    tensor = exporters.at(layer.kind())(layer, shape, tensor, graph);
+    tensor = exporters.find(layer.kind())->factory(layer, shape, tensor, graph);
     // The next input shape from the layer's own shape inference, on a fresh copy of it.
     shape = make_layer(layer.config())->build(shape);
   }
@@ -94,7 +94,7 @@ std::string export_single(const Model& model, const std::string& scope, const st
 
 std::vector<std::string> onnx_exportable_layer_kinds() {
   std::vector<std::string> kinds;
-  for (const auto& entry : onnx_export::layer_exporters()) kinds.push_back(entry.first);
+  for (const auto& entry : onnx_export::layer_exporter_registry().entries()) kinds.push_back(entry.info.name);
   return kinds;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // A small builder of an ONNX graph that hides the protobuf types, so the per-layer exporters
-// (layer_exporters.cpp, later each layer's own file) see only names, shapes and floats.
+// (src/onnx/exporters/, one file per layer kind) see only names, shapes and floats.
 // Tensor names are scoped: "m1/layer2_dense/weight" for member 1's third layer.
 #include <cstdint>
 #include <memory>
