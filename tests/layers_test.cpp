@@ -525,6 +525,15 @@ TEST(Initializers, ZerosAndConstant) {
   EXPECT_EQ(sample({"constant", 0.25f, 1}, 1, 1, 3, 5), std::vector<float>(5, 0.25f));
 }
 
+// Each initialiser declares itself in src/nn/initializers/; the layers' key schemas list these
+// names while they register, so every initialiser must be registered first (their ids sort first).
+TEST(Initializers, EveryOneIsRegisteredAndListedInTheLayersKeys) {
+  EXPECT_EQ(initializer_names(), (std::vector<std::string>{"zeros", "constant", "normal", "uniform", "xavier_normal",
+                                                           "xavier_uniform", "he_normal", "he_uniform", "lecun_normal",
+                                                           "orthogonal"}));
+  EXPECT_ERROR_CONTAINS(make_layer({{"type", "dense"}, {"units", 2}, {"kernel_init", "glorot"}}), "orthogonal");
+}
+
 TEST(Initializers, SameSeedSameValues) {
   for (const std::string& name : initializer_names()) {
     Initializer init{name, 0.3f, 0.1f};
