@@ -57,4 +57,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: crashes in: ${failed[*]}" >&2
   exit 1
 fi
-echo "fuzz.sh: ${#targets[@]} targets ran ${seconds}s each, no crash" >&2
+echo "fuzz.sh: ${#targets[@]} targets ran ${seconds}s each${NNTUNE_FUZZ_RUNS:+ or ${NNTUNE_FUZZ_RUNS} inputs, whichever came first}, no crash" >&2

@@ -86,7 +86,7 @@ if ! skipped fuzz; then
   # A fixed seed makes CI's fuzzing repeatable: the same commit explores the same inputs.
   if NNTUNE_FUZZ_SEED="${NNTUNE_FUZZ_SEED:-1}" NNTUNE_FUZZ_RUNS="${NNTUNE_FUZZ_RUNS:-20000}" \
       scripts/fuzz.sh "$seconds" 2>&1 | tee "$log_dir/fuzz.log"; then
-    passed=$((passed + targets)); notes+=("fuzzing: $targets targets, ${seconds}s each, no crash")
+    passed=$((passed + targets)); notes+=("fuzzing: $targets targets, ${seconds}s or ${NNTUNE_FUZZ_RUNS:-20000} inputs each, no crash")
   else
     crashed=$(grep -c "found a crash" "$log_dir/fuzz.log")
     [ "$crashed" -gt 0 ] || crashed=$targets  # it did not get as far as fuzzing
