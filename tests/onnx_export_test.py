@@ -59,6 +59,124 @@ def _flatten(node, x):
 
 _erf = np.vectorize(math.erf)
 
+
+def _window(node, x, fill):
+    """x (N, C, H, W) padded with `fill` as the node's pads say, and the window attributes."""
+    kh, kw = _attr(node, "kernel_shape", None)
+    sh, sw = _attr(node, "strides", [1, 1])
+    dh, dw = _attr(node, "dilations", [1, 1])
+    top, left, bottom, right = _attr(node, "pads", [0, 0, 0, 0])
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+    oh = (xp.shape[2] - (dh * (kh - 1) + 1)) // sh + 1
+    ow = (xp.shape[3] - (dw * (kw - 1) + 1)) // sw + 1
+    return xp, (kh, kw, sh, sw, dh, dw, oh, ow)
+
+
+def _taps(xp, geometry):
+    """Every kernel tap's strided view: yields (ky, kx, view of shape (N, C, oh, ow))."""
+    kh, kw, sh, sw, dh, dw, oh, ow = geometry
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dh, kx * dw
+            yield ky, kx, xp[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw]
+
+
+def _conv(node, x, w, b=None):
+    group = _attr(node, "group", 1)
+    xp, geometry = _window(node, x, 0.0)
+    f, cg = w.shape[0], w.shape[1]
+    fg = f // group
+    out = np.zeros((x.shape[0], f, geometry[6], geometry[7]))
+    for ky, kx, view in _taps(xp, geometry):
+        for g in range(group):
+            # (N, Cg, oh, ow) x (Fg, Cg) -> (N, Fg, oh, ow)
+            out[:, g * fg:(g + 1) * fg] += np.einsum("nchw,fc->nfhw", view[:, g * cg:(g + 1) * cg],
+                                                     w[g * fg:(g + 1) * fg, :, ky, kx])
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
+
+
+def _max_pool(node, x):
+    xp, geometry = _window(node, x, -np.inf)
+    return np.max([view for _, _, view in _taps(xp, geometry)], axis=0)
+
+
+def _average_pool(node, x):
+    if _attr(node, "count_include_pad", 0):
+        raise AssertionError("the evaluator only knows count_include_pad=0")
+    xp, geometry = _window(node, x, 0.0)
+    ones, _ = _window(node, np.ones_like(x), 0.0)
+    total = sum(view for _, _, view in _taps(xp, geometry))
+    count = sum(view for _, _, view in _taps(ones, geometry))
+    return total / count
+
+
+def _reduce(fn):
+    def op(node, x, axes=None):
+        if axes is None:
+            axes = _attr(node, "axes", None)
+        axes = tuple(int(a) for a in np.atleast_1d(axes))
+        return fn(x, axis=axes, keepdims=bool(_attr(node, "keepdims", 1)))
+    return op
+
+
+def _reshape(node, x, shape):
+    target = [x.shape[i] if int(d) == 0 else int(d) for i, d in enumerate(shape)]
+    return x.reshape(target)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+_ACTIVATIONS = {"Tanh": np.tanh, "Relu": lambda v: np.maximum(v, 0.0), "Sigmoid": _sigmoid}
+
+
+def _recurrent(cell):
+    """ONNX RNN / GRU / LSTM (layout 0: X is (steps, batch, features)), outputs Y and Y_h."""
+    def op(node, x, w, r, b=None):
+        steps, batch, _ = x.shape
+        directions, hidden = w.shape[0], _attr(node, "hidden_size", None)
+        if b is None:
+            b = np.zeros((directions, 2 * w.shape[1]))
+        y = np.zeros((steps, directions, batch, hidden))
+        y_h = np.zeros((directions, batch, hidden))
+        for d in range(directions):
+            state = {"h": np.zeros((batch, hidden)), "c": np.zeros((batch, hidden))}
+            wb, rb = b[d, :w.shape[1]], b[d, w.shape[1]:]
+            for t in (range(steps) if d == 0 else range(steps - 1, -1, -1)):
+                cell(node, x[t], w[d], r[d], wb, rb, state, hidden, d)
+                y[t, d] = state["h"]
+            y_h[d] = state["h"]
+        return y, y_h
+    return op
+
+
+def _rnn_cell(node, x, w, r, wb, rb, state, hidden, d):
+    f = _ACTIVATIONS[_attr(node, "activations", [b"Tanh", b"Tanh"])[d].decode()]
+    state["h"] = f(x @ w.T + state["h"] @ r.T + wb + rb)
+
+
+def _lstm_cell(node, x, w, r, wb, rb, state, hidden, d):
+    z = x @ w.T + state["h"] @ r.T + wb + rb
+    i, o, f, c = (z[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    state["c"] = _sigmoid(f) * state["c"] + _sigmoid(i) * np.tanh(c)
+    state["h"] = _sigmoid(o) * np.tanh(state["c"])
+
+
+def _gru_cell(node, x, w, r, wb, rb, state, hidden, d):
+    if _attr(node, "linear_before_reset", 0) != 1:
+        raise AssertionError("the evaluator only knows linear_before_reset=1")
+    h = state["h"]
+    gx = x @ w.T + wb
+    gh = h @ r.T + rb
+    part = lambda m, k: m[:, k * hidden:(k + 1) * hidden]
+    z = _sigmoid(part(gx, 0) + part(gh, 0))
+    reset = _sigmoid(part(gx, 1) + part(gh, 1))
+    candidate = np.tanh(part(gx, 2) + reset * part(gh, 2))
+    state["h"] = (1.0 - z) * candidate + z * h
+
 OPS = {
     "Identity": lambda n, x: x,
     "Add": lambda n, a, b: a + b,
@@ -76,6 +194,17 @@ OPS = {
     "Elu": lambda n, x: np.where(x >= 0, x, _attr(n, "alpha", 1.0) * (np.exp(x) - 1.0)),
     "Softmax": lambda n, x: _softmax(x, _attr(n, "axis", -1)),
     "Flatten": _flatten,
+    "Transpose": lambda n, x: np.transpose(x, _attr(n, "perm", None)),
+    "Reshape": _reshape,
+    "Sqrt": lambda n, x: np.sqrt(x),
+    "ReduceMean": _reduce(np.mean),
+    "ReduceSum": _reduce(np.sum),
+    "Conv": _conv,
+    "MaxPool": _max_pool,
+    "AveragePool": _average_pool,
+    "RNN": _recurrent(_rnn_cell),
+    "LSTM": _recurrent(_lstm_cell),
+    "GRU": _recurrent(_gru_cell),
 }
 
 
@@ -88,12 +217,20 @@ def _attr(node, name, default):
 
 def evaluate(model, x):
     """Runs the graph in float64 (a reference less rounded than nntune's float32)."""
-    values = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    values = {}
+    for t in model.graph.initializer:
+        array = numpy_helper.to_array(t)
+        values[t.name] = array if array.dtype == np.int64 else array.astype(np.float64)
     values[model.graph.input[0].name] = x.astype(np.float64)
     for node in model.graph.node:  # ONNX requires nodes in topological order
         if node.op_type not in OPS:
             raise AssertionError(f"the evaluator has no {node.op_type} (node {node.name})")
-        values[node.output[0]] = OPS[node.op_type](node, *[values[i] for i in node.input if i])
+        result = OPS[node.op_type](node, *[values[i] for i in node.input if i])
+        if len(node.output) == 1:
+            result = (result,)
+        for name, value in zip(node.output, result):
+            if name:
+                values[name] = value
     return values[model.graph.output[0].name]
 
 
@@ -308,7 +445,77 @@ tune:
     if sum(n.op_type == "Softmax" for n in model.graph.node) < 4:  # three links and the layer
         raise Failure("ensemble_mixed: the graph does not hold every member")
 
-    # 6. Bad input: a file that is not a model, a model file that does not exist.
+    # 6. Convolutional layers on (height, width, channels) images: padding same / numbers,
+    # strides, dilation, groups (depthwise), both pools (padded), global pooling, layer norm
+    # and reshape, each against ONNX's NCHW operators.
+    images = rng.normal(size=(64, 9, 8, 2)).astype(np.float32)
+    labels = (images[:, :4, :, 0].mean(axis=(1, 2)) > images[:, 4:, :, 1].mean(axis=(1, 2))).astype(np.int64)
+    labels += (images[:, :, :, 0].std(axis=(1, 2)) > 1.0).astype(np.int64)
+    np.save(os.path.join(work, "cnn_x.npy"), images)
+    np.save(os.path.join(work, "cnn_y.npy"), labels)
+    write(os.path.join(work, "cnn.yaml"), """
+seed: 4
+data:
+  train: {npy: {x: cnn_x.npy, y: cnn_y.npy}}
+  validation: {split: 0.25}
+  scale: standard
+model:
+  layers:
+    - {type: conv2d, filters: 4, kernel: 3, padding: same, activation: relu}
+    - {type: conv2d, filters: 4, kernel: [2, 3], groups: 4, padding: [1, 0], dilation: [1, 2], use_bias: false}
+    - {type: max_pool2d, kernel: 2, padding: same}
+    - {type: conv2d, filters: 6, kernel: 3, stride: 2, padding: 1, groups: 2, activation: tanh}
+    - {type: avg_pool2d, kernel: 3, stride: 1, padding: 1}
+    - {type: layer_norm}
+    - {type: reshape, shape: [-1, 3]}
+    - {type: layer_norm, scale: false}
+    - {type: reshape, shape: [3, 3, 2]}
+    - {type: global_avg_pool2d}
+    - {type: dense, units: 3}
+train: {optimizer: {name: adam, lr: 0.01}, batch_size: 16, epochs: 3}
+output: {dir: cnn}
+""")
+    run([nntune, "train", "cnn.yaml", "-q", "--no-report"], work)
+    model = check("cnn", nntune, work, "cnn/model.nnt", "cnn_x.npy", images)
+    missing = {"Conv", "MaxPool", "AveragePool", "ReduceMean", "Reshape", "Transpose", "Sqrt"} - {
+        n.op_type for n in model.graph.node}
+    if missing:
+        raise Failure(f"cnn: the graph lacks {sorted(missing)}")
+
+    # 7. Recurrent layers on (steps, features) sequences: every cell, one and two directions,
+    # both merges, whole sequences and last steps.
+    sequences = rng.normal(size=(60, 7, 3)).astype(np.float32)
+    labels = (sequences[:, :, 0].sum(axis=1) > sequences[:, -1, 1] * 2).astype(np.int64)
+    np.save(os.path.join(work, "seq_x.npy"), sequences)
+    np.save(os.path.join(work, "seq_y.npy"), labels)
+    for name, layers in {
+        "lstm": """
+    - {type: lstm, units: 5, return_sequences: true, bidirectional: true}
+    - {type: gru, units: 4, return_sequences: true, bidirectional: true, merge: sum}
+    - {type: rnn, units: 3, activation: relu}""",
+        "gru": """
+    - {type: gru, units: 6, bidirectional: true}""",
+        "rnn": """
+    - {type: rnn, units: 4, return_sequences: true, bidirectional: true, merge: sum}
+    - {type: lstm, units: 4, unit_forget_bias: false}
+    - {type: layer_norm}""",
+    }.items():
+        write(os.path.join(work, f"{name}.yaml"), f"""
+seed: 2
+data:
+  train: {{npy: {{x: seq_x.npy, y: seq_y.npy}}}}
+  validation: {{split: 0.25}}
+  scale: standard
+model:
+  layers:{layers}
+    - {{type: dense, units: 2}}
+train: {{optimizer: {{name: adam, lr: 0.01}}, batch_size: 16, epochs: 3}}
+output: {{dir: {name}}}
+""")
+        run([nntune, "train", f"{name}.yaml", "-q", "--no-report"], work)
+        check(f"recurrent_{name}", nntune, work, f"{name}/model.nnt", "seq_x.npy", sequences)
+
+    # 8. Bad input: a file that is not a model, a model file that does not exist.
     write(os.path.join(work, "not_a_model.nnt"), "hello")
     err = run([nntune, "export", "not_a_model.nnt", "-o", "x.onnx"], work, expect=1).stderr
     if "is not an nntune model" not in err or os.path.exists(os.path.join(work, "x.onnx")):

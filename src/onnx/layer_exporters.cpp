@@ -2,6 +2,9 @@
 // are src/onnx/exporters/NAME.cpp.
 #include "onnx/layer_exporters.hpp"
 
+#include <algorithm>
+
+#include "nn/layers/window2d.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::onnx_export {
@@ -47,6 +50,128 @@ layers::Activation activation_of(const nlohmann::json& config, const std::string
   act.slope = config.value("slope", act.slope);
   act.alpha = config.value("alpha", act.alpha);
   return act;
+}
+
+std::string to_channels_first(const std::string& input, OnnxGraph& graph) {
+  return graph.node("Transpose", {input}, {Attribute::integers("perm", {0, 3, 1, 2})});
+}
+
+std::string to_channels_last(const std::string& input, OnnxGraph& graph) {
+  return graph.node("Transpose", {input}, {Attribute::integers("perm", {0, 2, 3, 1})});
+}
+
+std::vector<Attribute> window_attributes(const nlohmann::json& config, const Shape& input_shape, bool pooling) {
+  // The config a layer writes always spells pairs as [h, w] and padding as a name or a pair.
+  auto pair = [&](const char* key) {
+    const nlohmann::json& v = config.at(key);
+    return layers::Pair{v.at(0).get<int64_t>(), v.at(1).get<int64_t>()};
+  };
+  layers::Window2d window;
+  window.kernel = pair("kernel");
+  window.stride = pair("stride");
+  if (!pooling) window.dilation = pair("dilation");
+  const nlohmann::json& padding = config.at("padding");
+  if (padding.is_string()) {
+    window.padding = padding.get<std::string>() == "same" ? layers::PaddingMode::Same : layers::PaddingMode::Valid;
+  } else {
+    window.padding = layers::PaddingMode::Explicit;
+    window.pad = pair("padding");
+  }
+  const layers::WindowPlan plan =
+      layers::plan_window(config.at("type").get<std::string>(), window, input_shape, pooling);
+  // The far side's padding: what the last window reaches past the image (never negative; a
+  // window that stops short of the edge needs none, as ONNX floors the output size too).
+  auto after = [](int64_t in, int64_t out, int64_t stride, int64_t kernel, int64_t dilation, int64_t before) {
+    return std::max<int64_t>(0, (out - 1) * stride + dilation * (kernel - 1) + 1 - in - before);
+  };
+  const int64_t bottom = after(plan.in_h, plan.out_h, window.stride.h, window.kernel.h, window.dilation.h, plan.pad_top);
+  const int64_t right = after(plan.in_w, plan.out_w, window.stride.w, window.kernel.w, window.dilation.w, plan.pad_left);
+  std::vector<Attribute> attributes = {
+      Attribute::integers("kernel_shape", {window.kernel.h, window.kernel.w}),
+      Attribute::integers("strides", {window.stride.h, window.stride.w}),
+      Attribute::integers("pads", {plan.pad_top, plan.pad_left, bottom, right}),
+  };
+  if (!pooling) attributes.push_back(Attribute::integers("dilations", {window.dilation.h, window.dilation.w}));
+  return attributes;
+}
+
+namespace {
+
+// ONNX's [directions, G*H, columns] block from the layer's (columns x G*H) blocks, one per
+// direction, gates reordered: onnx[d][(k*H + u)][c] = layer_d[c][gate_order[k]*H + u].
+std::vector<float> onnx_gate_rows(const std::vector<const ParamBlock*>& blocks, int64_t columns, int64_t units,
+                                  const std::vector<int64_t>& gate_order) {
+  const int64_t gates = static_cast<int64_t>(gate_order.size()), width = gates * units;
+  std::vector<float> out;
+  for (const ParamBlock* block : blocks) {
+    if (block->size != columns * width)
+      throw Error("ONNX export: the recurrent block " + block->name + " has the wrong size (an exporter bug)");
+    for (int64_t k = 0; k < gates; ++k)
+      for (int64_t u = 0; u < units; ++u)
+        for (int64_t c = 0; c < columns; ++c) out.push_back(block->value[c * width + gate_order[k] * units + u]);
+  }
+  return out;
+}
+
+// A bias block in ONNX's gate order (zeros for a missing block: rnn and lstm have one bias).
+void append_gate_bias(const ParamBlock* block, int64_t units, const std::vector<int64_t>& gate_order,
+                      std::vector<float>& out) {
+  for (int64_t gate : gate_order)
+    for (int64_t u = 0; u < units; ++u) out.push_back(block ? block->value[gate * units + u] : 0.0f);
+}
+
+const ParamBlock* find_block(const Layer& layer, const std::string& name) {
+  for (const ParamBlock& b : layer.params())
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string recurrent_nodes(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph,
+                            const std::string& op_type, const std::vector<int64_t>& gate_order,
+                            std::vector<Attribute> attributes) {
+  const nlohmann::json config = layer.config();
+  const int64_t units = config.at("units").get<int64_t>(), features = input_shape.at(1);
+  const int64_t gates = static_cast<int64_t>(gate_order.size());
+  const bool bidirectional = config.value("bidirectional", false);
+  const bool merge_sum = config.value("merge", std::string("concat")) == "sum";
+  const bool sequences = config.value("return_sequences", false);
+  const int64_t directions = bidirectional ? 2 : 1;
+  const std::vector<std::string> prefixes = bidirectional ? std::vector<std::string>{"", "reverse_"}
+                                                          : std::vector<std::string>{""};
+  std::vector<const ParamBlock*> w, r;
+  std::vector<float> b;
+  for (const std::string& p : prefixes) {
+    w.push_back(&param_block(layer, p + "weight"));
+    r.push_back(&param_block(layer, p + "recurrent_weight"));
+    append_gate_bias(&param_block(layer, p + "bias"), units, gate_order, b);
+    append_gate_bias(find_block(layer, p + "recurrent_bias"), units, gate_order, b);
+  }
+  const std::string time_major = graph.node("Transpose", {input}, {Attribute::integers("perm", {1, 0, 2})});
+  attributes.push_back(Attribute::integer("hidden_size", units));
+  attributes.push_back(Attribute::text("direction", bidirectional ? "bidirectional" : "forward"));
+  const std::vector<std::string> outputs = graph.multi_node(
+      op_type,
+      {time_major, graph.constant("W", {directions, gates * units, features}, onnx_gate_rows(w, features, units, gate_order)),
+       graph.constant("R", {directions, gates * units, units}, onnx_gate_rows(r, units, units, gate_order)),
+       graph.constant("B", {directions, 2 * gates * units}, std::move(b))},
+      attributes, 2);
+  // Y is (steps, directions, batch, units), Y_h (directions, batch, units); the layer gives
+  // (batch, steps, directions * units) or (batch, directions * units), or the directions' sum.
+  std::string batch_major;
+  if (sequences)
+    batch_major = graph.node("Transpose", {outputs[0]}, {Attribute::integers("perm", {2, 0, 1, 3})});
+  else
+    batch_major = graph.node("Transpose", {outputs[1]}, {Attribute::integers("perm", {1, 0, 2})});
+  const int64_t direction_axis = sequences ? 2 : 1;
+  if (merge_sum && bidirectional)
+    return graph.node("ReduceSum", {batch_major, graph.int_constant("axes", {1}, {direction_axis})},
+                      {Attribute::integer("keepdims", 0)});
+  std::vector<int64_t> shape = sequences ? std::vector<int64_t>{0, 0, directions * units}
+                                         : std::vector<int64_t>{0, directions * units};
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  return graph.node("Reshape", {batch_major, graph.int_constant("shape", {rank}, std::move(shape))});
 }
 
 }  // namespace nntune::onnx_export

@@ -28,4 +28,20 @@ std::string activation_nodes(const layers::Activation& act, const std::string& i
 // The activation a layer config names under `key` (with its slope / alpha).
 layers::Activation activation_of(const nlohmann::json& config, const std::string& key);
 
+// Images: nntune keeps them (height, width, channels) per sample (NHWC), ONNX's Conv and pools
+// take NCHW; these transpose a batch between the two.
+std::string to_channels_first(const std::string& input, OnnxGraph& graph);
+std::string to_channels_last(const std::string& input, OnnxGraph& graph);
+// kernel_shape, strides, pads (top, left, bottom, right, as the layer places them) and, for a
+// convolution, dilations: the window of a conv2d / pooling layer's config over `input_shape`.
+std::vector<Attribute> window_attributes(const nlohmann::json& config, const Shape& input_shape, bool pooling);
+
+// A recurrent layer (rnn, lstm, gru; bidirectional or not) as ONNX's op of the same cell:
+// `gate_order` lists, in ONNX's gate order, the layer's index of each gate (the layer keeps
+// PyTorch's order). The sequence is transposed to ONNX's time-major layout and back, and the
+// directions merged (concatenated or summed) as the layer does.
+std::string recurrent_nodes(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph,
+                            const std::string& op_type, const std::vector<int64_t>& gate_order,
+                            std::vector<Attribute> attributes);
+
 }  // namespace nntune::onnx_export

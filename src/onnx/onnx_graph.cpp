@@ -56,26 +56,62 @@ std::string OnnxGraph::constant(const std::string& name, const Shape& shape, std
   return full;
 }
 
+std::string OnnxGraph::int_constant(const std::string& name, const Shape& shape, std::vector<int64_t> values) {
+  if (static_cast<int64_t>(values.size()) != shape_size(shape))
+    throw Error("ONNX export: constant " + scope_ + name + " has " + std::to_string(values.size()) +
+                " values for shape " + shape_string(shape) + " (an exporter bug)");
+  const std::string full = unique(name);
+  onnx::TensorProto* tensor = impl_->graph.add_initializer();
+  tensor->set_name(full);
+  tensor->set_data_type(onnx::TensorProto::INT64);
+  for (int64_t d : shape) tensor->add_dims(d);
+  for (int64_t v : values) tensor->add_int64_data(v);
+  return full;
+}
+
 std::string OnnxGraph::node(const std::string& op_type, const std::vector<std::string>& inputs,
                             const std::vector<Attribute>& attributes) {
-  const std::string output = unique(op_type);
+  return multi_node(op_type, inputs, attributes, 1)[0];
+}
+
+std::vector<std::string> OnnxGraph::multi_node(const std::string& op_type, const std::vector<std::string>& inputs,
+                                               const std::vector<Attribute>& attributes, int outputs) {
   onnx::NodeProto* node = impl_->graph.add_node();
-  node->set_name(output);
+  std::vector<std::string> names;
+  for (int k = 0; k < outputs; ++k) {
+    names.push_back(unique(k == 0 ? op_type : op_type + "_out" + std::to_string(k)));
+    node->add_output(names.back());
+  }
+  node->set_name(names[0]);
   node->set_op_type(op_type);
   for (const std::string& in : inputs) node->add_input(in);
-  node->add_output(output);
   for (const Attribute& a : attributes) {
     onnx::AttributeProto* attr = node->add_attribute();
     attr->set_name(a.name);
-    if (a.kind == Attribute::Kind::Float) {
-      attr->set_type(onnx::AttributeProto::FLOAT);
-      attr->set_f(a.f);
-    } else {
-      attr->set_type(onnx::AttributeProto::INT);
-      attr->set_i(a.i);
+    switch (a.kind) {
+      case Attribute::Kind::Float:
+        attr->set_type(onnx::AttributeProto::FLOAT);
+        attr->set_f(a.f);
+        break;
+      case Attribute::Kind::Int:
+        attr->set_type(onnx::AttributeProto::INT);
+        attr->set_i(a.i);
+        break;
+      case Attribute::Kind::Ints:
+        attr->set_type(onnx::AttributeProto::INTS);
+        for (int64_t v : a.ints) attr->add_ints(v);
+        break;
+      case Attribute::Kind::String:
+        attr->set_type(onnx::AttributeProto::STRING);
+        attr->set_s(a.strings.at(0));
+        break;
+      case Attribute::Kind::Strings:
+        attr->set_type(onnx::AttributeProto::STRINGS);
+        for (const std::string& v : a.strings) attr->add_strings(v);
+        break;
     }
   }
-  return output;
+  return names;
 }
 
 std::string OnnxGraph::serialize(const std::string& input, const Shape& input_shape, const std::string& output,

@@ -12,12 +12,23 @@
 namespace nntune::onnx_export {
 
 struct Attribute {
-  enum class Kind { Float, Int } kind = Kind::Int;
+  enum class Kind { Float, Int, Ints, String, Strings } kind = Kind::Int;
   std::string name;
   float f = 0.0f;
   int64_t i = 0;
-  static Attribute real(std::string name, float value) { return {Kind::Float, std::move(name), value, 0}; }
-  static Attribute integer(std::string name, int64_t value) { return {Kind::Int, std::move(name), 0.0f, value}; }
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+  static Attribute real(std::string name, float value) { return {Kind::Float, std::move(name), value, 0, {}, {}}; }
+  static Attribute integer(std::string name, int64_t value) { return {Kind::Int, std::move(name), 0.0f, value, {}, {}}; }
+  static Attribute integers(std::string name, std::vector<int64_t> values) {
+    return {Kind::Ints, std::move(name), 0.0f, 0, std::move(values), {}};
+  }
+  static Attribute text(std::string name, std::string value) {
+    return {Kind::String, std::move(name), 0.0f, 0, {}, {std::move(value)}};
+  }
+  static Attribute texts(std::string name, std::vector<std::string> values) {
+    return {Kind::Strings, std::move(name), 0.0f, 0, {}, std::move(values)};
+  }
 };
 
 class OnnxGraph {
@@ -31,9 +42,14 @@ class OnnxGraph {
   void set_scope(std::string scope) { scope_ = std::move(scope); }
   // A float32 constant (graph initializer) of `shape` ({} for a scalar); returns its name.
   std::string constant(const std::string& name, const Shape& shape, std::vector<float> values);
+  // An int64 constant (shapes, axes); returns its name.
+  std::string int_constant(const std::string& name, const Shape& shape, std::vector<int64_t> values);
   // One node with one output; returns the output's name.
   std::string node(const std::string& op_type, const std::vector<std::string>& inputs,
                    const std::vector<Attribute>& attributes = {});
+  // One node with `outputs` outputs (LSTM's Y and Y_h); returns their names in order.
+  std::vector<std::string> multi_node(const std::string& op_type, const std::vector<std::string>& inputs,
+                                      const std::vector<Attribute>& attributes, int outputs);
 
   // The serialized model: graph input `input` (batch, input_shape...), `output` renamed to
   // "output" (batch, output_shape...), metadata as key/value pairs.
