@@ -14,6 +14,21 @@
 
 namespace nntune {
 
+// Random changes to training images, drawn per image and per epoch from their own seeded
+// stream (validation, test and prediction data are never changed). Samples must be images:
+// (height, width, channels), or (height, width), or (channels, height, width) with
+// channels_first. Pixels moved in from outside and erased pixels are 0 in the model's input
+// (after scaling).
+struct Augmentation {
+  int64_t crop_padding = 0;    // random crop of the image padded by this many pixels per side (0: off)
+  bool flip_horizontal = false;  // mirror left-right with probability 0.5
+  double erasing = 0.0;        // probability of erasing one random rectangle (Zhong et al. 2017)
+  double erasing_min_area = 0.02, erasing_max_area = 0.33;  // of the image, uniform
+  double erasing_min_ratio = 0.3, erasing_max_ratio = 3.3;  // height / width, log-uniform
+  bool channels_first = false;
+  bool enabled() const { return crop_padding > 0 || flip_horizontal || erasing > 0.0; }
+};
+
 struct TrainConfig {
   std::string loss = "categorical_crossentropy";
   OptimizerConfig optimizer;
@@ -26,6 +41,7 @@ struct TrainConfig {
   // Matrix products: "fp32", or "bf16" (bf16 operands, fp32 sums; needs AVX512_BF16). Set for
   // fit()'s thread while it runs, evaluation of validation data included.
   std::string precision = "fp32";  // or "bf16", or "auto" (bf16 where the CPU has AVX512_BF16, else fp32)
+  Augmentation augment;            // training images only; off by default
 };
 
 using Metrics = std::map<std::string, double>;  // "loss", "accuracy", "val_loss", ...

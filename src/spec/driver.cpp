@@ -10,6 +10,7 @@
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
 #include "nntune/spec.hpp"
+#include "train/augmentation.hpp"
 
 namespace nntune {
 namespace {
@@ -123,6 +124,9 @@ SpecData load_spec_data(const TrainingSpec& spec) {
                                                                                  : Shape{1, sample[0], sample[1]}));
     }
   }
+  if (const std::string problem = train_detail::augmentation_problem(spec.train.augment, data.train.x.sample_shape());
+      !problem.empty())
+    spec.tree.fail("train.augment", problem);
   if (spec.data.task == Task::Classification && spec.data.num_classes == 0) {
     // Inferred classes come from the training labels: a label that only a separate validation
     // or test file holds would add an output no training sample teaches.

@@ -145,6 +145,12 @@ std::shared_ptr<Node> build_root() {
                           opt("min_delta", real(0.0), 1e-4, "smallest change that counts as improvement"),
                           opt("cooldown", integer(0.0), 0, "epochs to wait after a reduction"),
                           opt("min_lr", real(0.0), 0.0, "the rate never goes below this")});
+  auto augment = mapping(
+      {opt("crop_padding", integer(0.0), 0,
+           "random crop: pad each side by this many zero pixels, crop the original size at a random offset (0: off)"),
+       opt("flip", one_of_names("flip", {"none", "horizontal"}), "none", "horizontal: mirror left-right with probability 0.5"),
+       opt("erasing", real(0.0, false, 1.0, false), 0.0,
+           "probability of erasing a random rectangle (2-33% of the image, aspect 0.3-3.3) to 0 (Zhong et al. 2017)")});
   auto train = mapping(
       {opt("loss", one_of_names("loss", loss_registry().names_and_aliases()), nullptr,
            "default categorical_crossentropy (classification) or mse (regression)"),
@@ -157,7 +163,9 @@ std::shared_ptr<Node> build_root() {
        opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"}), "fp32",
            "bf16: bfloat16 matrix products (AVX512_BF16); auto: bf16 where the CPU has it"),
        opt("early_stopping", early_stopping, nullptr, "stop when the monitored metric stops improving"),
-       opt("reduce_on_plateau", plateau, nullptr, "lower the learning rate when the monitored metric stalls")});
+       opt("reduce_on_plateau", plateau, nullptr, "lower the learning rate when the monitored metric stalls"),
+       opt("augment", augment, nullptr,
+           "change training images at random each epoch (never validation, test or predictions), seeded")});
   auto output = mapping({opt("dir", text(), nullptr, "where the model and report go; default runs/SPEC_NAME")});
   return mapping({opt("seed", integer(0.0), 0, "seeds initialisation, shuffling, dropout and splits"),
                   req("data", data, "the data"), req("model", model, "the network"),

@@ -238,6 +238,12 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   t.shuffle = get_or(train, "shuffle", t.shuffle);
   t.clip_norm = get_or(train, "clip_norm", t.clip_norm);
   t.precision = get_or(train, "precision", t.precision);
+  if (const json* augment = find(train, "augment")) {
+    t.augment.crop_padding = int_or(*augment, "crop_padding", 0);
+    t.augment.flip_horizontal = get_or<std::string>(*augment, "flip", "none") == "horizontal";
+    t.augment.erasing = get_or(*augment, "erasing", 0.0);
+    t.augment.channels_first = spec.data.channels == "first";
+  }
 
   if (const json* es = find(train, "early_stopping")) {
     EarlyStoppingConfig c;

@@ -14,6 +14,7 @@
 #include "nn/gemm.hpp"
 #include "nntune/error.hpp"
 #include "nntune/trainer.hpp"
+#include "train/augmentation.hpp"
 #include "train/train_internal.hpp"
 
 namespace nntune {
@@ -91,6 +92,9 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   if (!network.built()) throw Error("training: the network is not built; call build() with the input shape first");
   if (train.size() == 0) throw Error("training: the training data set is empty");
   check_dataset(train, network, "training data");
+  if (const std::string problem = train_detail::augmentation_problem(config.augment, train.x.sample_shape());
+      !problem.empty())
+    throw Error("training: augment: " + problem);
   if (validation && validation->size() == 0) validation = nullptr;
   if (validation) check_dataset(*validation, network, "validation data");
 
@@ -109,6 +113,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   // Separate streams so that turning dropout on does not change the batch order.
   Rng shuffle_rng(config.seed);
   Rng dropout_rng(train_detail::derive_seed(config.seed, 1));
+  Rng augment_rng(train_detail::derive_seed(config.seed, 2));
   ForwardContext ctx{true, &dropout_rng};
 
   std::vector<int64_t> order(static_cast<size_t>(n));
@@ -130,6 +135,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
       const int64_t begin = batch * batch_size, end = std::min(n, begin + batch_size);
       train.x.gather_into(order, begin, end, batch_x);
       train.y.gather_into(order, begin, end, batch_y);
+      train_detail::augment_images(batch_x, config.augment, augment_rng);
       lr = scheduled_lr(config.schedule, config.optimizer.lr, step, steps_per_epoch, config.epochs) * state.lr_factor;
 
       const Tensor& output = network.forward(batch_x, ctx);
