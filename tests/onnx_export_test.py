@@ -482,8 +482,8 @@ output: {dir: cnn}
     if missing:
         raise Failure(f"cnn: the graph lacks {sorted(missing)}")
 
-    # 7. Recurrent layers on (steps, features) sequences: every cell, one and two directions,
-    # both merges, whole sequences and last steps.
+    # 7. Sequence layers on (steps, features) sequences: every recurrent cell, one and two
+    # directions, both merges, whole sequences and last steps; the 1-D convolution and pools.
     sequences = rng.normal(size=(60, 7, 3)).astype(np.float32)
     labels = (sequences[:, :, 0].sum(axis=1) > sequences[:, -1, 1] * 2).astype(np.int64)
     np.save(os.path.join(work, "seq_x.npy"), sequences)
@@ -495,6 +495,13 @@ output: {dir: cnn}
     - {type: rnn, units: 3, activation: relu}""",
         "gru": """
     - {type: gru, units: 6, bidirectional: true}""",
+        "conv1d": """
+    - {type: conv1d, filters: 4, kernel: 3, padding: same, activation: relu}
+    - {type: conv1d, filters: 4, kernel: 2, groups: 2, dilation: 2, padding: 1}
+    - {type: max_pool1d, kernel: 2, padding: same}
+    - {type: avg_pool1d, kernel: 2, stride: 1, padding: 1}
+    - {type: gru, units: 3, return_sequences: true}
+    - {type: global_avg_pool1d}""",
         "rnn": """
     - {type: rnn, units: 4, return_sequences: true, bidirectional: true, merge: sum}
     - {type: lstm, units: 4, unit_forget_bias: false}
@@ -513,7 +520,7 @@ train: {{optimizer: {{name: adam, lr: 0.01}}, batch_size: 16, epochs: 3}}
 output: {{dir: {name}}}
 """)
         run([nntune, "train", f"{name}.yaml", "-q", "--no-report"], work)
-        check(f"recurrent_{name}", nntune, work, f"{name}/model.nnt", "seq_x.npy", sequences)
+        check(f"sequence_{name}", nntune, work, f"{name}/model.nnt", "seq_x.npy", sequences)
 
     # 8. Bad input: a file that is not a model, a model file that does not exist.
     write(os.path.join(work, "not_a_model.nnt"), "hello")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "nn/layers/lifted1d.hpp"
 #include "nn/layers/window2d.hpp"
 #include "nntune/error.hpp"
 
@@ -93,6 +94,21 @@ std::vector<Attribute> window_attributes(const nlohmann::json& config, const Sha
   };
   if (!pooling) attributes.push_back(Attribute::integers("dilations", {window.dilation.h, window.dilation.w}));
   return attributes;
+}
+
+std::string lifted1d_nodes(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph) {
+  const Layer* inner = layers::lifted_inner(layer);
+  if (!inner) throw Error("ONNX export: the " + layer.kind() + " layer is not a 1-D window layer (an exporter bug)");
+  const Shape image = {1, input_shape.at(0), input_shape.at(1)};
+  const std::string as_image = graph.node(
+      "Reshape", {input, graph.int_constant("image_shape", {4}, {0, 1, input_shape.at(0), input_shape.at(1)})});
+  const auto* exporter = layer_exporter_registry().find(inner->kind());
+  if (!exporter) throw Error("ONNX export: no exporter for " + inner->kind() + " (an exporter bug)");
+  const std::string out = exporter->factory(*inner, image, as_image, graph);
+  const Shape out_image = make_layer(inner->config())->build(image);
+  if (out_image.size() != 3) return out;  // global pooling: (batch, channels) already
+  return graph.node("Reshape",
+                    {out, graph.int_constant("sequence_shape", {3}, {0, out_image.at(1), out_image.at(2)})});
 }
 
 namespace {

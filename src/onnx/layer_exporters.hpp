@@ -36,6 +36,10 @@ std::string to_channels_last(const std::string& input, OnnxGraph& graph);
 // convolution, dilations: the window of a conv2d / pooling layer's config over `input_shape`.
 std::vector<Attribute> window_attributes(const nlohmann::json& config, const Shape& input_shape, bool pooling);
 
+// A 1-D window layer (conv1d, max/avg/global_avg_pool1d) as its 2-D twin's nodes over the
+// sequence reshaped to an image of height 1, the result reshaped back (nn/layers/lifted1d.hpp).
+std::string lifted1d_nodes(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph);
+
 // A recurrent layer (rnn, lstm, gru; bidirectional or not) as ONNX's op of the same cell:
 // `gate_order` lists, in ONNX's gate order, the layer's index of each gate (the layer keeps
 // PyTorch's order). The sequence is transposed to ONNX's time-major layout and back, and the
