@@ -494,7 +494,7 @@ output: {dir: cnn}
     - {type: gru, units: 4, return_sequences: true, bidirectional: true, merge: sum}
     - {type: rnn, units: 3, activation: relu}""",
         "gru": """
-    - {type: gru, units: 6, bidirectional: true}""",
+    - {type: gru, units: 6, bidirectional: true, layers: 3, dropout: 0.2}""",
         "conv1d": """
     - {type: conv1d, filters: 4, kernel: 3, padding: same, activation: relu}
     - {type: conv1d, filters: 4, kernel: 2, groups: 2, dilation: 2, padding: 1}

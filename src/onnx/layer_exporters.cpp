@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "nn/layers/lifted1d.hpp"
+#include "nn/layers/stack.hpp"
 #include "nn/layers/window2d.hpp"
 #include "nntune/error.hpp"
 
@@ -147,6 +148,19 @@ const ParamBlock* find_block(const Layer& layer, const std::string& name) {
 std::string recurrent_nodes(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph,
                             const std::string& op_type, const std::vector<int64_t>& gate_order,
                             std::vector<Attribute> attributes) {
+  // A stack (layers: N): each stacked layer's own nodes in turn, dropout as the identity.
+  const std::vector<const Layer*> children = layers::stacked_children(layer);
+  if (!children.empty()) {
+    std::string tensor = input;
+    Shape shape = input_shape;
+    for (const Layer* child : children) {
+      const auto* exporter = layer_exporter_registry().find(child->kind());
+      if (!exporter) throw Error("ONNX export: no exporter for the stacked " + child->kind() + " (an exporter bug)");
+      tensor = exporter->factory(*child, shape, tensor, graph);
+      shape = make_layer(child->config())->build(shape);
+    }
+    return tensor;
+  }
   const nlohmann::json config = layer.config();
   const int64_t units = config.at("units").get<int64_t>(), features = input_shape.at(1);
   const int64_t gates = static_cast<int64_t>(gate_order.size());

@@ -68,6 +68,7 @@ class Gru final : public Recurrent {
 std::unique_ptr<Layer> make_gru(const nlohmann::json& config, const std::string& type) {
   static const std::vector<schema::Field> keys = recurrent_keys();
   ConfigReader reader(config, "gru", keys);
+  if (std::unique_ptr<Layer> stack = stacked_recurrent(config, reader, "gru")) return stack;
   return std::make_unique<Gru>(read_recurrent_options(reader));
 }
 

@@ -113,6 +113,7 @@ std::vector<schema::Field> lstm_keys() {
 std::unique_ptr<Layer> make_lstm(const nlohmann::json& config, const std::string& type) {
   static const std::vector<schema::Field> keys = lstm_keys();
   ConfigReader reader(config, "lstm", keys);
+  if (std::unique_ptr<Layer> stack = stacked_recurrent(config, reader, "lstm")) return stack;
   return std::make_unique<Lstm>(read_recurrent_options(reader), reader.boolean("unit_forget_bias"));
 }
 

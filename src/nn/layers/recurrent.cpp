@@ -6,6 +6,7 @@
 
 #include "nn/gemm.hpp"
 #include "nn/layers/activation_kernels.hpp"
+#include "nn/layers/stack.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::layers {
@@ -34,7 +35,39 @@ std::vector<schema::Field> recurrent_keys() {
           "also run a second layer of the same kind over the reversed sequence (its own weights) and merge the two"),
       opt("merge", one_of_names("merge", {"concat", "sum"}), "concat",
           "bidirectional only: concatenate the two directions' states (2 x units per step) or add them (units)"),
+      opt("layers", integer(1.0), 1,
+          "stack this many layers of this kind, each over the previous one's sequence (PyTorch's num_layers)"),
+      opt("dropout", real(0.0, false, 1.0, true), 0.0,
+          "dropout between stacked layers (PyTorch's meaning; not Keras' input dropout); needs layers >= 2"),
   };
+}
+
+std::unique_ptr<Layer> stacked_recurrent(const nlohmann::json& config, const ConfigReader& reader,
+                                         const std::string& type) {
+  const int64_t layers = reader.integer("layers");
+  const double dropout = reader.number("dropout");
+  if (layers == 1) {
+    if (dropout > 0.0)
+      reader.fail("dropout", "applies between stacked layers and there is one (layers: 1); stack them (layers: 2 or "
+                             "more) or put a {type: dropout} layer after this one");
+    return nullptr;
+  }
+  std::vector<std::unique_ptr<Layer>> children;
+  nlohmann::json one = config;
+  one.erase("layers");
+  one.erase("dropout");
+  one["type"] = type;
+  for (int64_t i = 0; i < layers; ++i) {
+    // Every layer but the last hands its whole sequence to the next.
+    one["return_sequences"] = i + 1 < layers || config.value("return_sequences", false);
+    children.push_back(make_layer(one));
+    if (dropout > 0.0 && i + 1 < layers) children.push_back(make_layer({{"type", "dropout"}, {"rate", dropout}}));
+  }
+  nlohmann::json stack_config = children.front()->config();
+  stack_config["return_sequences"] = config.value("return_sequences", false);
+  stack_config["layers"] = layers;
+  stack_config["dropout"] = dropout;
+  return make_stack(type, std::move(stack_config), std::move(children));
 }
 
 RecurrentOptions read_recurrent_options(const ConfigReader& reader) {

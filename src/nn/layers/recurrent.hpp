@@ -45,6 +45,10 @@ struct RecurrentOptions {
 // The keys every recurrent layer declares (units, return_sequences, the three initialisers).
 std::vector<schema::Field> recurrent_keys();
 RecurrentOptions read_recurrent_options(const ConfigReader& reader);
+// With layers >= 2, the stack of `layers` layers of `type` the config asks for (dropout between
+// them; nn/layers/stack.hpp); null for one layer (the caller builds it).
+std::unique_ptr<Layer> stacked_recurrent(const nlohmann::json& config, const ConfigReader& reader,
+                                         const std::string& type);
 // {"type": type, "units": ..., ...} of the common keys.
 nlohmann::json recurrent_config(const std::string& type, const RecurrentOptions& options);
 

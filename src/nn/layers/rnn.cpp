@@ -61,6 +61,7 @@ std::vector<schema::Field> rnn_keys() {
 std::unique_ptr<Layer> make_rnn(const nlohmann::json& config, const std::string& type) {
   static const std::vector<schema::Field> keys = rnn_keys();
   ConfigReader reader(config, "rnn", keys);
+  if (std::unique_ptr<Layer> stack = stacked_recurrent(config, reader, "rnn")) return stack;
   return std::make_unique<SimpleRnn>(read_recurrent_options(reader), reader.choice("activation") == "relu");
 }
 
