@@ -34,6 +34,8 @@ struct GradCheckOptions {
   double max_skipped_fraction = 0.1;
   bool training = true;         // ForwardContext::training for layer checks
   uint64_t seed = 1234;         // the rng handed to every forward pass (same dropout mask each time)
+  const Tensor* mask = nullptr; // the step mask handed to every forward pass (ForwardContext::mask)
+  bool check_input = true;      // false for inputs that are not differentiable (token ids)
 };
 
 struct BlockCheck {
@@ -167,6 +169,7 @@ inline GradCheckReport check_layer_gradients(Layer& layer, Tensor input, const G
     ForwardContext ctx;
     ctx.training = opt.training;
     ctx.rng = &rng;
+    ctx.mask = opt.mask;
     layer.forward(input, result, ctx);
   };
   run_forward(out);
@@ -204,7 +207,8 @@ inline GradCheckReport check_layer_gradients(Layer& layer, Tensor input, const G
   };
   std::vector<double> input_grad(grad_in.data(), grad_in.data() + std::min(grad_in.size(), input.size()));
   input_grad.resize(static_cast<size_t>(input.size()), 0.0);
-  report.blocks.push_back(detail::check_block("input", input.data(), input.size(), input_grad, projected, opt));
+  if (opt.check_input)
+    report.blocks.push_back(detail::check_block("input", input.data(), input.size(), input_grad, projected, opt));
   for (size_t k = 0; k < layer.params().size(); ++k) {
     ParamBlock& b = layer.params()[k];
     report.blocks.push_back(detail::check_block(b.name, b.value, b.size, param_grads[k], projected, opt));

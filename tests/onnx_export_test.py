@@ -199,6 +199,8 @@ OPS = {
     "Sqrt": lambda n, x: np.sqrt(x),
     "ReduceMean": _reduce(np.mean),
     "ReduceSum": _reduce(np.sum),
+    "Cast": lambda n, x: x.astype({7: np.int64, 1: np.float64}[_attr(n, "to", None)]),
+    "Gather": lambda n, data, indices: np.take(data, indices, axis=_attr(n, "axis", 0)),
     "Conv": _conv,
     "MaxPool": _max_pool,
     "AveragePool": _average_pool,
@@ -522,7 +524,35 @@ output: {{dir: {name}}}
         run([nntune, "train", f"{name}.yaml", "-q", "--no-report"], work)
         check(f"sequence_{name}", nntune, work, f"{name}/model.nnt", "seq_x.npy", sequences)
 
-    # 8. Bad input: a file that is not a model, a model file that does not exist.
+    # 8. Token ids through an embedding (no scaler: ids are not scaled).
+    tokens = rng.integers(0, 12, size=(80, 6)).astype(np.float32)
+    labels = (tokens[:, -1] > 5).astype(np.int64)
+    np.save(os.path.join(work, "tok_x.npy"), tokens)
+    np.save(os.path.join(work, "tok_y.npy"), labels)
+    write(os.path.join(work, "tokens.yaml"), """
+seed: 2
+data:
+  train: {npy: {x: tok_x.npy, y: tok_y.npy}}
+  validation: {split: 0.25}
+model:
+  layers:
+    - {type: embedding, vocabulary: 12, dim: 4}
+    - {type: lstm, units: 5}
+    - {type: dense, units: 2}
+train: {optimizer: {name: adam, lr: 0.01}, batch_size: 16, epochs: 2}
+output: {dir: tokens}
+""")
+    run([nntune, "train", "tokens.yaml", "-q", "--no-report"], work)
+    check("tokens", nntune, work, "tokens/model.nnt", "tok_x.npy", tokens)
+    # With mask_zero the export is refused by name, nothing written.
+    write(os.path.join(work, "masked.yaml"), open(os.path.join(work, "tokens.yaml")).read()
+          .replace("dim: 4}", "dim: 4, mask_zero: true}").replace("dir: tokens", "dir: masked"))
+    run([nntune, "train", "masked.yaml", "-q", "--no-report"], work)
+    err = run([nntune, "export", "masked/model.nnt", "-o", "masked.onnx"], work, expect=1).stderr
+    if "mask_zero" not in err or os.path.exists(os.path.join(work, "masked.onnx")):
+        raise Failure(f"export of a masked embedding: {err}")
+
+    # 9. Bad input: a file that is not a model, a model file that does not exist.
     write(os.path.join(work, "not_a_model.nnt"), "hello")
     err = run([nntune, "export", "not_a_model.nnt", "-o", "x.onnx"], work, expect=1).stderr
     if "is not an nntune model" not in err or os.path.exists(os.path.join(work, "x.onnx")):

@@ -15,6 +15,10 @@ namespace nntune {
 struct ForwardContext {
   bool training = false;  // dropout active, batch-norm uses batch statistics
   Rng* rng = nullptr;     // for dropout masks; required when training
+  // Which steps of the input sequences are real (1) or padding (0), shape (batch, steps), or
+  // null: every step is real. Set by the network for a layer that takes a mask (takes_mask())
+  // from an embedding with mask_zero upstream.
+  const Tensor* mask = nullptr;
 };
 
 // A block of parameters inside the network's flat buffers.
@@ -68,6 +72,16 @@ class Layer {
   // The function the layer applies last ("softmax", "relu", ...; "" for none or not a plain
   // function): the spec refuses a softmax/sigmoid at the end when the loss applies it itself.
   virtual std::string output_activation() const { return ""; }
+  // Step masks (sequences with padding): whether the layer can take the mask of its input's
+  // steps (ForwardContext::mask) and honour it; whether its output's steps keep that mask
+  // (element-wise layers, recurrent layers returning sequences); and, for a layer that makes
+  // a mask (an embedding with mask_zero), the mask of the last forward pass's output. The
+  // network refuses a mask that reaches a layer that cannot take it, when it is built.
+  virtual bool takes_mask() const { return false; }
+  virtual bool keeps_mask() const { return takes_mask(); }
+  virtual bool makes_mask() const { return false; }
+  virtual const Tensor* output_mask() const { return nullptr; }
+
   // Non-trainable state saved with a model (batch-norm running statistics).
   virtual std::vector<float> state() const { return {}; }
   virtual void set_state(const std::vector<float>& state) {}

@@ -25,6 +25,25 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
     }
     for (const ParamBlock& block : layers_[i]->params()) total += block.size;
   }
+  // A step mask (an embedding with mask_zero) must only reach layers that honour it, and must
+  // end before the output: no loss takes a mask yet.
+  int64_t masked_by = -1;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = *layers_[i];
+    if (masked_by >= 0 && !layer.takes_mask())
+      throw Error("layer " + std::to_string(i + 1) + " (" + layer.kind() + ") cannot honour the step mask of layer " +
+                  std::to_string(masked_by + 1) + " (" + layers_[static_cast<size_t>(masked_by)]->kind() +
+                  " with mask_zero: true); put a recurrent layer (rnn, lstm, gru) between them, or set mask_zero: false");
+    if (layer.makes_mask())
+      masked_by = static_cast<int64_t>(i);
+    else if (!layer.keeps_mask())
+      masked_by = -1;
+  }
+  if (masked_by >= 0)
+    throw Error("the network's output is a sequence still masked by layer " + std::to_string(masked_by + 1) + " (" +
+                layers_[static_cast<size_t>(masked_by)]->kind() +
+                " with mask_zero: true), and losses do not take step masks; end with a recurrent layer without "
+                "return_sequences, or set mask_zero: false");
   output_shape_ = shape;
   params_.assign(static_cast<size_t>(total), 0.0f);
   grads_.assign(static_cast<size_t>(total), 0.0f);
@@ -51,8 +70,17 @@ const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
                 shape_string(input_shape_));
   last_input_ = &x;
   const Tensor* in = &x;
+  const Tensor* mask = nullptr;  // the step mask of `in`, if an embedding made one
   for (size_t i = 0; i < layers_.size(); ++i) {
-    layers_[i]->forward(*in, activations_[i], ctx);
+    Layer& layer = *layers_[i];
+    if (mask) {
+      ForwardContext masked = ctx;
+      masked.mask = mask;
+      layer.forward(*in, activations_[i], masked);
+    } else {
+      layer.forward(*in, activations_[i], ctx);
+    }
+    mask = layer.makes_mask() ? layer.output_mask() : mask && layer.keeps_mask() ? mask : nullptr;
     in = &activations_[i];
   }
   return *in;

@@ -2,10 +2,12 @@
 // Prints nothing; progress goes through the callbacks the caller passes in.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
@@ -91,6 +93,37 @@ std::string now_iso8601() {
 
 std::string nntune_version() { return "0.1.0"; }  // keep in step with project(VERSION) in CMakeLists.txt
 
+namespace {
+
+// A network that starts with an embedding reads token ids: refuse scaling (it would change them)
+// and ids outside the vocabulary, naming the file, sample and step, before any training.
+void check_token_ids(const TrainingSpec& spec, const std::vector<Dataset*>& parts) {
+  if (spec.model.shorthand || spec.model.layers.empty()) return;
+  const nlohmann::json& first = spec.model.layers.front();
+  if (!first.is_object() || first.value("type", std::string()) != "embedding") return;
+  if (spec.data.scale != "none")
+    spec.tree.fail("data.scale", "the first layer is an embedding, which takes token ids, and scaling would change "
+                                 "them; remove data.scale (or set it to none)");
+  const auto vocabulary = first.find("vocabulary");
+  if (vocabulary == first.end() || !vocabulary->is_number_integer()) return;  // the layer reports it
+  const int64_t size = vocabulary->get<int64_t>();
+  for (const Dataset* part : parts) {
+    const int64_t steps = std::max<int64_t>(1, part->x.size() / std::max<int64_t>(1, part->x.batch()));
+    for (int64_t k = 0; k < part->x.size(); ++k) {
+      const float v = part->x.data()[k];
+      if (v >= 0.0f && v < static_cast<float>(size) && v == std::floor(v)) continue;
+      std::ostringstream value;
+      value << v;
+      spec.tree.fail("model.layers[0].vocabulary",
+                     "token id " + value.str() + " (sample " + std::to_string(k / steps + 1) + ", step " +
+                         std::to_string(k % steps + 1) + " of " + part->source + ") is not an integer in [0, " +
+                         std::to_string(size) + "); set vocabulary to the largest id + 1 or map the id into it");
+    }
+  }
+}
+
+}  // namespace
+
 SpecData load_spec_data(const TrainingSpec& spec) {
   SpecData data;
   data.train = load_source(spec, spec.data.train);
@@ -124,6 +157,7 @@ SpecData load_spec_data(const TrainingSpec& spec) {
                                                                                  : Shape{1, sample[0], sample[1]}));
     }
   }
+  check_token_ids(spec, parts);
   if (const std::string problem = train_detail::augmentation_problem(spec.train.augment, data.train.x.sample_shape());
       !problem.empty())
     spec.tree.fail("train.augment", problem);

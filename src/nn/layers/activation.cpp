@@ -14,6 +14,8 @@ class ActivationLayer final : public Layer {
   explicit ActivationLayer(Activation activation) : activation_(activation) {}
 
   std::string kind() const override { return "activation"; }
+  // Per value (per step): padded steps do not change the real ones, so a step mask passes through.
+  bool takes_mask() const override { return true; }
   Shape build(const Shape& input_sample_shape) override { return input_sample_shape; }
 
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {

@@ -15,6 +15,8 @@ class Dropout final : public Layer {
   explicit Dropout(double rate) : rate_(rate) {}
 
   std::string kind() const override { return "dropout"; }
+  // Per value (per step): padded steps do not change the real ones, so a step mask passes through.
+  bool takes_mask() const override { return true; }
   Shape build(const Shape& input_sample_shape) override { return input_sample_shape; }
 
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {

@@ -22,6 +22,8 @@ class LayerNorm final : public Layer {
   LayerNorm(double epsilon, bool scale, bool center) : epsilon_(epsilon), scale_(scale), center_(center) {}
 
   std::string kind() const override { return "layer_norm"; }
+  // Per value (per step): padded steps do not change the real ones, so a step mask passes through.
+  bool takes_mask() const override { return true; }
 
   Shape build(const Shape& input_sample_shape) override {
     if (input_sample_shape.empty() || input_sample_shape.back() < 1)

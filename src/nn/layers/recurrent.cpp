@@ -163,6 +163,8 @@ void reverse_steps(const Tensor& in, Tensor& out) {
 }  // namespace
 
 void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) {
+  masked_pass_ = ctx.mask != nullptr;
+  if (masked_pass_) return forward_masked(in, *ctx.mask, out);
   if (!reverse_) return forward_one(in, out);
   bind_reverse();
   forward_one(in, forward_out_);
@@ -189,6 +191,7 @@ void Recurrent::forward(const Tensor& in, Tensor& out, const ForwardContext& ctx
 }
 
 void Recurrent::backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) {
+  if (masked_pass_) return backward_masked(in, grad_out, grad_in);
   if (!reverse_) return backward_one(in, grad_out, grad_in);
   bind_reverse();
   const int64_t h = options_.units, rows = forward_out_.size() / h;
@@ -240,7 +243,7 @@ void Recurrent::forward_one(const Tensor& in, Tensor& out) {
     }
     step_forward(t, n, z, r, h_prev, hs_.data() + (t + 1) * n * h);
   }
-  if (options_.return_sequences) {
+  if (sequences_out()) {
     out.resize({n, steps, h});
     swap_leading_axes(hs_.data() + n * h, steps, n, h, out.data());
   } else {
@@ -270,7 +273,7 @@ void Recurrent::backward_one(const Tensor& in, const Tensor& grad_out, Tensor* g
     for (int64_t i = 0; i < n; ++i) {
       float* row = dh + i * h;
       const float* from_next = dh_prev_.data() + i * h;
-      const float* from_out = options_.return_sequences ? g + (i * steps + t) * h : (t == steps - 1 ? g + i * h : nullptr);
+      const float* from_out = sequences_out() ? g + (i * steps + t) * h : (t == steps - 1 ? g + i * h : nullptr);
       if (from_out && later) {
         for (int64_t j = 0; j < h; ++j) row[j] = from_out[j] + from_next[j];
       } else if (from_out) {
@@ -303,6 +306,135 @@ void Recurrent::backward_one(const Tensor& in, const Tensor& grad_out, Tensor* g
          features_);
     grad_in->resize(in.shape());
     swap_leading_axes(dxt_.data(), steps, n, features_, grad_in->data());
+  }
+}
+
+void Recurrent::forward_masked(const Tensor& in, const Tensor& mask, Tensor& out) {
+  const int64_t n = in.batch(), steps = steps_, f = features_, h = options_.units;
+  if (mask.size() != n * steps)
+    throw Error(type_ + " layer: the step mask holds " + std::to_string(mask.size()) + " values for " +
+                std::to_string(n) + " sequences of " + std::to_string(steps) + " steps (a bug upstream)");
+  positions_.assign(static_cast<size_t>(n * steps), -1);
+  lengths_.assign(static_cast<size_t>(n), 0);
+  packed_in_.resize(in.shape());
+  packed_in_.set_zero();
+  const size_t row = sizeof(float) * static_cast<size_t>(f);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t k = 0;
+    for (int64_t t = 0; t < steps; ++t) {
+      if (mask.data()[i * steps + t] == 0.0f) continue;
+      positions_[static_cast<size_t>(i * steps + k)] = t;
+      std::memcpy(packed_in_.data() + (i * steps + k) * f, in.data() + (i * steps + t) * f, row);
+      ++k;
+    }
+    lengths_[static_cast<size_t>(i)] = k;
+  }
+  all_steps_ = true;
+  forward_one(packed_in_, packed_out_);
+  all_steps_ = false;
+  if (reverse_) {
+    // The reverse direction reads each sequence's real steps last to first.
+    bind_reverse();
+    reverse_packed_in_.resize(in.shape());
+    reverse_packed_in_.set_zero();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t len = lengths_[static_cast<size_t>(i)];
+      for (int64_t k = 0; k < len; ++k)
+        std::memcpy(reverse_packed_in_.data() + (i * steps + k) * f, packed_in_.data() + (i * steps + len - 1 - k) * f,
+                    row);
+    }
+    reverse_->all_steps_ = true;
+    reverse_->forward_one(reverse_packed_in_, reverse_packed_out_);
+    reverse_->all_steps_ = false;
+  }
+  const bool concat = reverse_ && !options_.merge_sum;
+  const int64_t width = concat ? 2 * h : h;
+  // Writes the merged state of sequence i's k-th real step to o.
+  auto merged = [&](int64_t i, int64_t k, int64_t len, float* o) {
+    const float* fw = packed_out_.data() + (i * steps + k) * h;
+    std::memcpy(o, fw, sizeof(float) * static_cast<size_t>(h));
+    if (!reverse_) return;
+    const float* bw = reverse_packed_out_.data() + (i * steps + len - 1 - k) * h;
+    if (concat) std::memcpy(o + h, bw, sizeof(float) * static_cast<size_t>(h));
+    else for (int64_t j = 0; j < h; ++j) o[j] += bw[j];
+  };
+  if (options_.return_sequences) {
+    out.resize({n, steps, width});
+    out.set_zero();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t len = lengths_[static_cast<size_t>(i)];
+      for (int64_t k = 0; k < len; ++k)
+        merged(i, k, len, out.data() + (i * steps + positions_[static_cast<size_t>(i * steps + k)]) * width);
+    }
+  } else {
+    out.resize({n, width});
+    out.set_zero();  // a sequence with no real step keeps the zero initial state
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t len = lengths_[static_cast<size_t>(i)];
+      if (len == 0) continue;
+      // The forward state after the last real step; the reverse one's after the first.
+      std::memcpy(out.data() + i * width, packed_out_.data() + (i * steps + len - 1) * h,
+                  sizeof(float) * static_cast<size_t>(h));
+      if (!reverse_) continue;
+      const float* bw = reverse_packed_out_.data() + (i * steps + len - 1) * h;
+      float* o = out.data() + i * width;
+      if (concat) std::memcpy(o + h, bw, sizeof(float) * static_cast<size_t>(h));
+      else for (int64_t j = 0; j < h; ++j) o[j] += bw[j];
+    }
+  }
+}
+
+void Recurrent::backward_masked(const Tensor& in, const Tensor& grad_out, Tensor* grad_in) {
+  const int64_t n = in.batch(), steps = steps_, f = features_, h = options_.units;
+  const bool concat = reverse_ && !options_.merge_sum;
+  const int64_t width = concat ? 2 * h : h;
+  packed_grad_.resize({n, steps, h});
+  packed_grad_.set_zero();
+  if (reverse_) {
+    reverse_packed_grad_.resize({n, steps, h});
+    reverse_packed_grad_.set_zero();
+  }
+  // Each output's gradient back to the packed step (and reverse step) it came from.
+  auto route = [&](const float* g, int64_t i, int64_t forward_step, int64_t reverse_step) {
+    float* fw = packed_grad_.data() + (i * steps + forward_step) * h;
+    for (int64_t j = 0; j < h; ++j) fw[j] += g[j];
+    if (!reverse_) return;
+    float* bw = reverse_packed_grad_.data() + (i * steps + reverse_step) * h;
+    const float* gb = concat ? g + h : g;
+    for (int64_t j = 0; j < h; ++j) bw[j] += gb[j];
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t len = lengths_[static_cast<size_t>(i)];
+    if (options_.return_sequences) {
+      for (int64_t k = 0; k < len; ++k)
+        route(grad_out.data() + (i * steps + positions_[static_cast<size_t>(i * steps + k)]) * width, i, k,
+              len - 1 - k);
+    } else if (len > 0) {
+      route(grad_out.data() + i * width, i, len - 1, len - 1);
+    }
+  }
+  all_steps_ = true;
+  backward_one(packed_in_, packed_grad_, grad_in ? &packed_in_grad_ : nullptr);
+  all_steps_ = false;
+  if (reverse_) {
+    bind_reverse();
+    reverse_->all_steps_ = true;
+    reverse_->backward_one(reverse_packed_in_, reverse_packed_grad_, grad_in ? &reverse_packed_in_grad_ : nullptr);
+    reverse_->all_steps_ = false;
+  }
+  if (!grad_in) return;
+  grad_in->resize(in.shape());
+  grad_in->set_zero();  // padded steps do not reach the output
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t len = lengths_[static_cast<size_t>(i)];
+    for (int64_t k = 0; k < len; ++k) {
+      float* gi = grad_in->data() + (i * steps + positions_[static_cast<size_t>(i * steps + k)]) * f;
+      const float* gf = packed_in_grad_.data() + (i * steps + k) * f;
+      for (int64_t j = 0; j < f; ++j) gi[j] += gf[j];
+      if (!reverse_) continue;
+      const float* gb = reverse_packed_in_grad_.data() + (i * steps + len - 1 - k) * f;
+      for (int64_t j = 0; j < f; ++j) gi[j] += gb[j];
+    }
   }
 }
 

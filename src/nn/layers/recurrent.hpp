@@ -59,6 +59,12 @@ class Recurrent : public Layer {
   Recurrent(std::string type, int64_t gates, RecurrentOptions options, bool separate_recurrent);
 
   std::string kind() const override { return type_; }
+  // Padded steps (ForwardContext::mask) are skipped: each sequence's real steps run as if the
+  // padding were not there (wherever it is), the last-step output is the state after the last
+  // real step (the reverse direction's after the first), and with return_sequences the padded
+  // steps' outputs are zeros (PyTorch's packed sequences; Keras repeats the previous output).
+  bool takes_mask() const override { return true; }
+  bool keeps_mask() const override { return options_.return_sequences; }
   Shape build(const Shape& input_sample_shape) override;
   void init_params(Rng& rng) override;
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override;
@@ -101,9 +107,14 @@ class Recurrent : public Layer {
   int64_t gates_;
   RecurrentOptions options_;
   bool separate_recurrent_;
-  // One direction over in (forward, backward as above).
+  // One direction over in (forward, backward as above); every step's output when all_steps_.
   void forward_one(const Tensor& in, Tensor& out);
   void backward_one(const Tensor& in, const Tensor& grad_out, Tensor* grad_in);
+  // The masked pass: the real steps of each sequence moved to its front (both directions then
+  // run over whole sequences), the outputs taken at each sequence's own length and put back.
+  void forward_masked(const Tensor& in, const Tensor& mask, Tensor& out);
+  void backward_masked(const Tensor& in, const Tensor& grad_out, Tensor* grad_in);
+  bool sequences_out() const { return options_.return_sequences || all_steps_; }
   // Points the reverse twin's blocks at this layer's trailing blocks (the network binds those).
   void bind_reverse();
 
@@ -114,6 +125,12 @@ class Recurrent : public Layer {
   // Time-major buffers of the last forward pass (see the top of this file), kept for backward.
   Tensor xt_, z_, r_, hs_;
   Tensor dz_, dr_, dh_, dh_prev_, dxt_, ut_;
+  // The masked pass: positions_[i * steps + k] is the original step of sequence i's k-th real
+  // step (-1 past its length), lengths_[i] its number of real steps.
+  bool all_steps_ = false, masked_pass_ = false;
+  std::vector<int64_t> positions_, lengths_;
+  Tensor packed_in_, packed_out_, reverse_packed_in_, reverse_packed_out_;
+  Tensor packed_grad_, reverse_packed_grad_, packed_in_grad_, reverse_packed_in_grad_;
 };
 
 }  // namespace nntune::layers

@@ -15,6 +15,12 @@ class Stack final : public Layer {
   std::string kind() const override { return kind_; }
   std::string output_activation() const override { return children_.back()->output_activation(); }
   nlohmann::json config() const override { return config_; }
+  bool takes_mask() const override { return children_.front()->takes_mask(); }
+  bool keeps_mask() const override {
+    for (const auto& child : children_)
+      if (!child->keeps_mask()) return false;
+    return true;
+  }
 
   Shape build(const Shape& input_sample_shape) override {
     Shape shape = input_sample_shape;
@@ -40,9 +46,11 @@ class Stack final : public Layer {
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
     bind();
     const Tensor* x = &in;
+    ForwardContext c = ctx;  // the step mask goes on while the stacked layers keep it
     for (size_t i = 0; i < children_.size(); ++i) {
       Tensor& y = i + 1 == children_.size() ? out : outputs_[i];
-      children_[i]->forward(*x, y, ctx);
+      children_[i]->forward(*x, y, c);
+      if (!children_[i]->keeps_mask()) c.mask = nullptr;
       x = &y;
     }
   }
