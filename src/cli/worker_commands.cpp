@@ -290,7 +290,12 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
     }
     progress.emplace(study, live, options.quiet);
   };
-  run.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) { progress->trial_ended(t); };
+  int64_t failed_here = 0;
+  std::string first_failure;
+  run.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) {
+    if (t.state == TrialState::Failed && failed_here++ == 0) first_failure = first_line(t.error);
+    progress->trial_ended(t);
+  };
   const tune::SpecTrialsResult ran = tune::run_spec_trials(spec_study, run);
   progress->stop();
 
@@ -299,6 +304,7 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
   result.interrupted = ran.interrupted;
   result.signal = result.interrupted ? g_signal.load() : 0;
   result.stop_requested = ran.stop_requested;
+  result.failed_here = failed_here;
   if (!options.quiet) {
     const char* how = result.interrupted ? "interrupted" : result.stop_requested ? "stopped (nntune stop)" : "finished";
     std::printf("%s: %lld new trials | %s\n", how, static_cast<long long>(result.finished_here), progress->counts().c_str());
@@ -321,6 +327,9 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
     }
   }
   std::fflush(stdout);
+  if (result.exit_code() == 1)
+    std::fprintf(stderr, "nntune: every trial this process ran failed (%lld), the first with: %s\n",
+                 static_cast<long long>(failed_here), first_failure.c_str());
   return result;
 }
 
