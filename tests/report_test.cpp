@@ -542,7 +542,7 @@ TEST(StudyReport, OneDivergedTrialDoesNotSqueezeTheScales) {
   EXPECT_EQ(page.find(">1e+30<"), std::string::npos);
   EXPECT_EQ(page.find("e+29<"), std::string::npos);
   EXPECT_GE(count(page, "class=\"m outlier\" "), 2 + 1 + 1 + 2);  // history x2, curve, parallel, slices x2
-  EXPECT_NE(page.find("lie far outside the others (1 above)"), std::string::npos);
+  EXPECT_NE(page.find("1 trial lies far outside the others (1 above)"), std::string::npos);
   // The contour keeps its colours: many distinct cell colours, not one.
   const size_t contour = page.find("data-plot=\"contour\"");
   ASSERT_NE(contour, std::string::npos);

@@ -117,9 +117,12 @@ std::string outlier_note(const html::RobustRange& r, const std::string& what = "
   std::string where;
   if (r.above) where += std::to_string(r.above) + " above";
   if (r.below) where += std::string(where.empty() ? "" : ", ") + std::to_string(r.below) + " below";
-  return " " + std::to_string(r.above + r.below) + " " + what + " lie far outside the others (" + where +
-         "): the axis leaves them out so that the rest can be told apart, and draws them on its edge as triangles "
-         "(hover one for its value).";
+  const size_t n = r.above + r.below;
+  // "trials" -> "trial" and "curves" -> "curve" for one.
+  const std::string noun = n == 1 ? what.substr(0, what.size() - 1) : what;
+  return " " + std::to_string(n) + " " + noun + (n == 1 ? " lies" : " lie") + " far outside the others (" + where +
+         "): the axis leaves " + (n == 1 ? "it" : "them") + " out so that the rest can be told apart, and draws " +
+         (n == 1 ? "it" : "them") + " on its edge as " + (n == 1 ? "a triangle" : "triangles") + " (hover for the value).";
 }
 
 // A colour bar from the worst to the best value.
