@@ -96,6 +96,32 @@ def kubernetes(binary, source, work):
         run_worker([binary] + argv[1:], environment, directory, "job.yaml")
 
 
+def kubernetes_on_postgres(binary, source, work):
+    """The Job's command against a real PostgreSQL server, its URL (password included) given only
+    as NNTUNE_STORAGE, as the Secret gives it (scripts/with_postgres.sh sets NNTUNE_TEST_POSTGRES_URL)."""
+    url = os.environ.get("NNTUNE_TEST_POSTGRES_URL")
+    if not url:
+        print("NNTUNE_TEST_POSTGRES_URL not set: the Job's command is not run against PostgreSQL")
+        return
+    with open(os.path.join(source, "deploy/k8s/job.yaml")) as f:
+        container = yaml.safe_load(f)["spec"]["template"]["spec"]["containers"][0]
+    argv = list(container.get("command", [])) + list(container.get("args", []))
+    directory = os.path.join(work, "k8s-postgres")
+    os.makedirs(directory, exist_ok=True)
+    spec = os.path.join(directory, "grid.yaml")
+    with open(spec, "w") as f:
+        f.write('space: {x: {choice: [1, 2, 3]}}\n'
+                'tune: {objective: {command: "echo nntune: value {x}"}, sampler: grid}\n')
+    environment = dict(os.environ, NNTUNE_STORAGE=url)
+    study = argv[2]
+    subprocess.run([binary, "delete", study, "--yes"], env=environment, capture_output=True)  # from an earlier run
+    subprocess.run([binary, "tune", spec, "--study", study, "--create-only", "-q"], env=environment, check=True)
+    result = run_worker([binary] + argv[1:], environment, directory, "job.yaml on PostgreSQL")
+    password = re.sub(r"^[^:]*://[^:/@]*:([^@]*)@.*$", r"\1", url)
+    if password and password != url:
+        check(password not in result.stdout + result.stderr, "the worker printed the storage password")
+
+
 def systemd(binary, source, work):
     unit_path = os.path.join(source, "deploy/systemd/nntune-worker@.service")
     env_path = os.path.join(source, "deploy/systemd/worker.env")
@@ -178,6 +204,7 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     kubernetes(binary, source, work)
+    kubernetes_on_postgres(binary, source, work)
     systemd(binary, source, work)
     slurm(binary, source, work)
     docs_show_the_files(source)
