@@ -763,6 +763,13 @@ TEST_F(TuneCliTest, StorageFromTheEnvironment) {
     run = run_nntune(dir, "worker echo");
     EXPECT_EQ(run.exit_code, 0) << run.err;
     EXPECT_NE(run.out.find("in sqlite:///from_env.db"), std::string::npos) << run.out;
+    run = run_nntune(dir, "report echo -o env.html");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    run = run_nntune(dir, "storage upgrade");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("sqlite:///from_env.db has schema version"), std::string::npos) << run.out;
+    run = run_nntune(dir, "storage upgrade sqlite:///other.db");  // the argument wins
+    EXPECT_NE(run.out.find("sqlite:///other.db"), std::string::npos) << run.out;
     run = run_nntune(dir, "studies --storage sqlite:///studies.db");  // the flag wins
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.err.find("studies.db"), std::string::npos) << run.err;
