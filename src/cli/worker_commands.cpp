@@ -317,9 +317,13 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
         // No later command can read a study in memory: the best trial's spec is printed now.
         std::printf("the study was in memory (--storage memory) and ends with this process: give --storage "
                     "sqlite:///nntune.db to keep it for nntune best, trials and report\n");
-        if (!spec_study.spec.external())
+        if (!spec_study.spec.external()) {
+          // Data paths made absolute, as nntune best writes them: the file may be saved anywhere.
+          json fixed = tune::materialize_params(spec_study.spec.space, params).root;
+          tune::absolutize_data_paths(fixed, spec_study.spec.space.base_dir);
           std::printf("the best trial's spec (save it as best.yaml, then: nntune train best.yaml):\n%s",
-                      tune::spec_to_yaml(tune::materialize_params(spec_study.spec.space, params).root).c_str());
+                      tune::spec_to_yaml(fixed).c_str());
+        }
       } else if (!spec_study.spec.external()) {
         std::printf("the fixed spec: nntune best %s --storage %s --spec-out best.yaml\n", study.name().c_str(),
                     study.storage().url().c_str());
