@@ -378,10 +378,14 @@ if(table&&trials){
   pager.appendChild(document.createTextNode(' page '+(pageNo+1)+' of '+pages+' ('+order.length+' trials; click a column to sort)'));}
  sortRows();draw();
 }
-// Self-check: every drawn plot must hold at least one mark; errors are counted since <head>.
-function selfcheck(){var empty=[],plots=document.querySelectorAll('.plot');
- Array.prototype.forEach.call(plots,function(p){if(!p.querySelector('.m'))empty.push(p.getAttribute('data-plot'));});
+// Self-check: every drawn plot must hold at least one mark; errors are counted since <head>;
+// a chart wider than its card (drawn past its right edge, or needing a sideways scroll) is named
+// (the trials table scrolls by design).
+function selfcheck(){var empty=[],wide=[],plots=document.querySelectorAll('.plot');
+ Array.prototype.forEach.call(plots,function(p){if(!p.querySelector('.m'))empty.push(p.getAttribute('data-plot'));
+  var card=p.closest('section');if(p.tagName.toLowerCase()==='svg'&&card&&p.getBoundingClientRect().right>card.getBoundingClientRect().right+0.5)wide.push(p.getAttribute('data-plot'));});
  var s=document.createElement('div');s.id='selfcheck';s.setAttribute('data-errors',window.__reportErrors.length);
+ s.setAttribute('data-wide-plots',wide.join(','));
  s.setAttribute('data-plots',plots.length);s.setAttribute('data-empty-plots',empty.length);s.setAttribute('data-empty',empty.join(','));
  s.setAttribute('data-error-messages',window.__reportErrors.join(' | '));s.style.display='none';document.body.appendChild(s);}
 selfcheck();
