@@ -182,6 +182,20 @@ TEST_F(CliTest, PrintSpecFillsInEveryDefaultAndReadsBackTheSame) {
   const CliRun trained = run_nntune(dir, "train effective.yaml -q --no-report -o eff");
   EXPECT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_TRUE(std::filesystem::exists(dir.file("eff/model.nnt")));
+  // An explicit layers list: each layer gets its own defaults, and the shorthand's model-wide
+  // keys (refused beside layers) are not added.
+  testing::write_file(dir.file("layers.yaml"),
+                      "data: {train: {csv: {path: data.csv, label: label}}}\n"
+                      "model: {layers: [{type: dense, units: 4}, {type: dense, units: 2}]}\n");
+  const CliRun layers = run_nntune(dir, "train layers.yaml --print-spec");
+  ASSERT_EQ(layers.exit_code, 0) << layers.err;
+  const YAML::Node model = YAML::Load(layers.out)["model"];
+  EXPECT_FALSE(model["activation"]) << layers.out;
+  EXPECT_EQ(model["layers"][0]["use_bias"].as<bool>(), true) << layers.out;
+  testing::write_file(dir.file("layers_effective.yaml"), layers.out);
+  const CliRun reread = run_nntune(dir, "train layers_effective.yaml --print-spec");
+  EXPECT_EQ(reread.exit_code, 0) << reread.err;
+  EXPECT_EQ(body(reread.out), body(layers.out));
 }
 
 TEST_F(CliTest, TrainOnATuningSpecSaysToUseTune) {

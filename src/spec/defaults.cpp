@@ -75,9 +75,15 @@ void fill(const Node& node, json& value) {
 
 nlohmann::json effective_spec(const TrainingSpec& spec) {
   json root = spec.tree.root;
+  // train: left out means every training default (unlike early_stopping or data.test, whose
+  // absence means "none", so they are never created here).
+  if (root.is_object() && !root.contains("train")) root["train"] = json::object();
   fill(spec::root_schema(), root);
+  // An explicit layers list takes its settings per layer: the shorthand's model-wide keys (which
+  // the spec refuses beside it) are not defaults there.
+  if (root.contains("model") && root["model"].is_object() && root["model"].contains("layers"))
+    for (const std::string& key : spec::shorthand_only_model_keys()) root["model"].erase(key);
   // The defaults that depend on other keys, as the typed spec resolved them.
-  if (!root.contains("train") || !root["train"].is_object()) root["train"] = json::object();
   if (!root["train"].contains("loss")) root["train"]["loss"] = spec.train.loss;
   if (!root.contains("output") || !root["output"].is_object()) root["output"] = json::object();
   if (!root["output"].contains("dir")) root["output"]["dir"] = spec.output_dir;
