@@ -46,6 +46,10 @@ def strings_in(node):
 URL = re.compile(r"(postgres(ql)?|sqlite)://", re.I)
 
 
+# An NNTUNE_STORAGE left in the developer's shell must not reach the commands run here.
+os.environ.pop("NNTUNE_STORAGE", None)
+
+
 def make_study(binary, work, name, study):
     """A SQLite storage holding `study`: a three-point grid of an echo objective."""
     directory = os.path.join(work, name)
