@@ -3,7 +3,8 @@
 # writes both reports and renders them with headless Chromium. Fails on any JavaScript error or
 # on a plot that drew nothing (the page's own self-check writes
 # <div id="selfcheck" data-errors=.. data-empty-plots=..> into the DOM), or when sorting the table,
-# zooming a plot or showing a tooltip does not work (the page tries them with #interact). Screenshots are kept in
+# zooming a plot or showing a tooltip does not work (the page tries them with #interact), or when a
+# chart of a 14-parameter study is wider than its card at 1280 px. Screenshots are kept in
 # ARTIFACTS (build/test-artifacts/report.png and training-report.png).
 # Usage: report_browser_test.sh NNTUNE_BINARY SOURCE_DIR ARTIFACTS_DIR
 # Exits 77 (ctest SKIP) when chromium is not installed (scripts/deps.sh browser installs it;
@@ -82,6 +83,39 @@ check_page "$work/report.html" "$artifacts/report.png" 8
 [ -f "$work/run/report.html" ] || fail "nntune train wrote no report.html in its output directory"
 # loss, accuracy, learning rate, confusion matrix
 check_page "$work/run/report.html" "$artifacts/training-report.png" 4
+
+# A study of 14 parameters (long names, categorical choices with long labels) at a 1280 px
+# window: every chart, parallel coordinates included, stays inside its card.
+cat >wide.yaml <<'YAML'
+space:
+  optimizer_learning_rate: {float: [1.0e-5, 1.0e-1], log: true}
+  optimizer_weight_decay: {float: [1.0e-7, 1.0e-2], log: true}
+  initialiser: {choice: [xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, orthogonal]}
+  activation_of_the_hidden_layers: {choice: [relu, tanh, leaky_relu, elu, gelu, sigmoid]}
+  dropout: {float: [0.0, 0.5]}
+  batch_size: {choice: [16, 32, 64, 128, 256, 512]}
+  units_first: {int: [16, 1024], log: true}
+  units_second: {int: [16, 1024], log: true}
+  momentum: {float: [0.0, 0.99]}
+  label_smoothing: {float: [0.0, 0.2]}
+  warmup_epochs: {int: [0, 5]}
+  clip_norm: {float: [0.1, 10.0], log: true}
+  schedule: {choice: [constant, step, exponential, cosine]}
+  seed_offset: {int: [0, 100]}
+tune:
+  objective: {command: "echo nntune: value {dropout}", direction: minimize}
+  sampler: {name: random, seed: 3}
+  trials: 24
+YAML
+"$nntune" tune wide.yaml --storage "sqlite:///$work/wide.db" --quiet || fail "nntune tune of the wide study failed"
+"$nntune" report wide --storage "sqlite:///$work/wide.db" -o "$work/wide.html" >/dev/null || fail "nntune report (wide) failed"
+chrome --window-size=1280,3000 --dump-dom "file://$work/wide.html" >dom.html 2>/dev/null || fail "chromium failed on wide.html"
+marker=$(grep -o '<div id="selfcheck"[^>]*>' dom.html || true)
+echo "self-check of wide.html: $marker"
+grep -q 'data-errors="0"' <<<"$marker" || fail "wide.html: JavaScript errors: $marker"
+grep -q 'data-empty-plots="0"' <<<"$marker" || fail "wide.html: empty plots: $marker"
+grep -q 'data-wide-plots=""' <<<"$marker" || fail "wide.html: plots wider than their card at 1280 px: $marker"
+chrome --screenshot="$artifacts/wide-report.png" --window-size=1280,3000 "file://$work/wide.html" >/dev/null 2>&1 || true
 
 # An empty study: a clear message, no broken plot, no error.
 "$nntune" report --storage "sqlite:///$work/empty.db" --study nothing -o "$work/empty.html" >/dev/null 2>&1 \

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "report/html.hpp"
 #include "report/study_plots.hpp"
@@ -440,6 +441,168 @@ TEST(Html, TicksAreRoundAndInsideTheRange) {
   EXPECT_EQ(log.ticks(6).size(), 4u);
   EXPECT_NEAR(log(1e-4), 0, 1e-9);
   EXPECT_NEAR(log(1e-1), 100, 1e-9);
+}
+
+TEST(Html, LogAxesAreLabelledAtEveryDecade) {
+  // Six decades for about five ticks: every decade still (none skipped).
+  const html::Scale wide{1e-7, 1e-2, true, 0, 100};
+  EXPECT_EQ(wide.ticks(5), (std::vector<double>{1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2}));
+  // Thirty decades: every third, so that labels do not touch; still from a decade to a decade.
+  const html::Scale huge{1e-30, 1.0, true, 0, 100};
+  const auto h = huge.ticks(5);
+  EXPECT_LE(h.size(), 12u);
+  EXPECT_GE(h.size(), 10u);
+  for (double v : h) EXPECT_NEAR(std::log10(v), std::round(std::log10(v)), 1e-9) << v;
+  // Under two decades: 1, 2 and 5 of each (round, and evenly spread on the log axis).
+  const html::Scale narrow{0.002, 0.05, true, 0, 100};
+  const auto n = narrow.ticks(5);
+  const std::vector<double> expected = {0.002, 0.005, 0.01, 0.02, 0.05};
+  ASSERT_EQ(n.size(), expected.size());
+  for (size_t i = 0; i < n.size(); ++i) EXPECT_NEAR(n[i], expected[i], 1e-15);
+}
+
+TEST(Html, TimeTicksAreRoundDurations) {
+  EXPECT_EQ(html::time_ticks(0, 170, 6), (std::vector<double>{0, 30, 60, 90, 120, 150}));
+  EXPECT_EQ(html::time_ticks(0, 600, 5), (std::vector<double>{0, 120, 240, 360, 480, 600}));
+  EXPECT_EQ(html::time_ticks(-5, 7300, 6), (std::vector<double>{0, 1800, 3600, 5400, 7200}));
+  EXPECT_EQ(html::time_ticks(100, 1000, 5), (std::vector<double>{300, 600, 900}));  // 5 min, from a multiple of it
+  // Every tick a whole number of a round step, and inside the range, for many ranges.
+  for (double hi : {7.0, 55.0, 333.0, 4000.0, 50000.0, 400000.0, 5e6}) {
+    const auto t = html::time_ticks(0, hi, 6);
+    ASSERT_GE(t.size(), 2u) << hi;
+    EXPECT_LE(t.size(), 7u) << hi;
+    EXPECT_GE(t.front(), 0);
+    EXPECT_LE(t.back(), hi);
+    const double step = t[1] - t[0];
+    for (size_t i = 1; i < t.size(); ++i) EXPECT_DOUBLE_EQ(t[i] - t[i - 1], step) << hi;
+  }
+  EXPECT_EQ(html::duration_label(0), "0");
+  EXPECT_EQ(html::duration_label(45), "45s");
+  EXPECT_EQ(html::duration_label(90), "1m30s");
+  EXPECT_EQ(html::duration_label(120), "2m");
+  EXPECT_EQ(html::duration_label(3600), "1h");
+  EXPECT_EQ(html::duration_label(5400), "1h30m");
+  EXPECT_EQ(html::duration_label(3 * 3600 + 5), "3h");  // the two largest parts only
+  EXPECT_EQ(html::duration_label(172800), "2d");
+  EXPECT_EQ(html::duration_label(93784), "1d2h");
+}
+
+TEST(Html, QuantilesInterpolateBetweenOrderStatistics) {
+  const std::vector<double> v = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(html::quantile(v, 0.0), 1);
+  EXPECT_DOUBLE_EQ(html::quantile(v, 0.25), 1.75);  // numpy.quantile([1, 2, 3, 4], 0.25)
+  EXPECT_DOUBLE_EQ(html::quantile(v, 0.5), 2.5);
+  EXPECT_DOUBLE_EQ(html::quantile(v, 1.0), 4);
+  EXPECT_TRUE(std::isnan(html::quantile({}, 0.5)));
+}
+
+TEST(Html, RobustRangeLeavesOutliersOut) {
+  // 19 ordinary values and a diverged one: the range is that of the 19.
+  std::vector<double> v;
+  for (int i = 0; i < 19; ++i) v.push_back(0.80 + 0.005 * i);
+  v.push_back(1e30);
+  html::RobustRange r = html::robust_range(v);
+  EXPECT_DOUBLE_EQ(r.lo, 0.80);
+  EXPECT_DOUBLE_EQ(r.hi, 0.80 + 0.005 * 18);
+  EXPECT_EQ(r.above, 1u);
+  EXPECT_EQ(r.below, 0u);
+  // Ten values, one far below (a trial that learned nothing) and NaN (ignored).
+  v = {0.1, 0.86, 0.87, 0.85, 0.88, 0.86, 0.84, 0.87, 0.86, 0.85, std::nan("")};
+  r = html::robust_range(v);
+  EXPECT_DOUBLE_EQ(r.lo, 0.84);
+  EXPECT_DOUBLE_EQ(r.hi, 0.88);
+  EXPECT_EQ(r.below, 1u);
+  // A spread without outliers, too few values, and a constant core keep the whole range.
+  for (const std::vector<double>& whole : std::vector<std::vector<double>>{
+           {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {1, 2, 1e9}, {5, 5, 5, 5, 5, 5, 1e9}}) {
+    r = html::robust_range(whole);
+    EXPECT_EQ(r.lo, *std::min_element(whole.begin(), whole.end()));
+    EXPECT_EQ(r.hi, *std::max_element(whole.begin(), whole.end()));
+    EXPECT_FALSE(r.clipped());
+  }
+  // Values just beyond the core by less than its width stay in.
+  v = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16.5};  // the core (2nd lowest to 2nd highest) is 1..9: 16.5 is within 9 + 8
+  r = html::robust_range(v);
+  EXPECT_DOUBLE_EQ(r.hi, 16.5);
+  v.back() = 17.5;  // 17.5 is not
+  EXPECT_DOUBLE_EQ(html::robust_range(v).hi, 9);
+}
+
+TEST(StudyReport, OneDivergedTrialDoesNotSqueezeTheScales) {
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 30; ++i) {
+    const double a = (i * 37 % 30) / 30.0, b = (i * 11 % 30) / 30.0;
+    const double value = i == 7 ? 1e30 : (a - 0.3) * (a - 0.3) + 0.1 * b;
+    FrozenTrial t = trial(i, TrialState::Complete, value, {{"a", a}, {"b", b}});
+    t.intermediate = {{1, value + 1.0}, {2, value}};
+    trials.push_back(t);
+  }
+  const std::string page = study_report_html(summary("diverged"), history_of(Direction::Minimize, trials));
+  // No axis reaches up to the diverged value; it is drawn, on the edge, in every plot of values.
+  EXPECT_EQ(page.find(">1e+30<"), std::string::npos);
+  EXPECT_EQ(page.find("e+29<"), std::string::npos);
+  EXPECT_GE(count(page, "class=\"m outlier\" "), 2 + 1 + 1 + 2);  // history x2, curve, parallel, slices x2
+  EXPECT_NE(page.find("1 trial lies far outside the others (1 above)"), std::string::npos);
+  // The contour keeps its colours: many distinct cell colours, not one.
+  const size_t contour = page.find("data-plot=\"contour\"");
+  ASSERT_NE(contour, std::string::npos);
+  std::set<std::string> colours;
+  const std::regex fill("<rect x=\"[^\"]*\" y=\"[^\"]*\" width=\"[^\"]*\" height=\"[^\"]*\" fill=\"(#[0-9a-f]{6})\"");
+  const std::string contour_svg = page.substr(contour, page.find("</svg>", contour) - contour);
+  for (auto it = std::sregex_iterator(contour_svg.begin(), contour_svg.end(), fill); it != std::sregex_iterator(); ++it)
+    colours.insert((*it)[1]);
+  EXPECT_GT(colours.size(), 20u);
+}
+
+TEST(StudyReport, SummaryListsOnlyThePrunersAndSamplersOwnSettings) {
+  const json stored_pruner = {{"name", "median"}, {"n_startup_trials", 5}, {"n_warmup_steps", 2}, {"interval_steps", 1},
+                              {"percentile", 25.0}, {"reduction_factor", 3}, {"min_resource", 1}, {"bootstrap_count", 0}};
+  const std::string median = describe_pruner(stored_pruner);
+  EXPECT_EQ(median, "median (interval_steps 1, n_startup_trials 5, n_warmup_steps 2)") << median;
+  json percentile = stored_pruner;
+  percentile["name"] = "percentile";
+  EXPECT_NE(describe_pruner(percentile).find("percentile 25"), std::string::npos);
+  json hyperband = stored_pruner;
+  hyperband["name"] = "hyperband";
+  const std::string hb = describe_pruner(hyperband);
+  EXPECT_NE(hb.find("reduction_factor 3"), std::string::npos) << hb;
+  EXPECT_EQ(hb.find("n_warmup_steps"), std::string::npos) << hb;
+  const json stored_sampler = {{"name", "random"}, {"seed", 4}, {"n_startup_trials", 10}, {"gp_startup_trials", 10}};
+  EXPECT_EQ(describe_sampler(stored_sampler), "random (seed 4)");
+  // A name this nntune does not know: everything stored is shown.
+  json unknown = stored_pruner;
+  unknown["name"] = "future";
+  EXPECT_NE(describe_pruner(unknown).find("bootstrap_count 0"), std::string::npos);
+}
+
+TEST(ParameterTicks, CategoricalLabelsAreThinnedAndCut) {
+  std::vector<std::string> choices;
+  for (int i = 0; i < 30; ++i) choices.push_back("a_rather_long_choice_" + std::to_string(i));
+  std::vector<FrozenTrial> trials;
+  for (int i = 0; i < 30; ++i) {
+    FrozenTrial t = trial(i, TrialState::Complete, i * 0.1);
+    t.params["c"] = i;
+    t.distributions["c"] = Distribution::categorical(std::vector<json>(choices.begin(), choices.end()));
+    trials.push_back(t);
+  }
+  const auto axes = parameter_axes(history_of(Direction::Minimize, trials));
+  ASSERT_EQ(axes.size(), 1u);
+  const auto ticks = parameter_ticks(axes[0], 10, 8);
+  ASSERT_EQ(ticks.size(), 30u);  // a tick per choice
+  size_t named = 0;
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    if (ticks[i].label.empty()) continue;
+    ++named;
+    EXPECT_LE(ticks[i].label.size(), 8u + 2) << ticks[i].label;  // 7 characters and an ellipsis (3 bytes)
+    EXPECT_EQ(ticks[i].label.rfind("a_rathe", 0), 0u) << ticks[i].label;
+  }
+  EXPECT_LE(named, 11u);
+  EXPECT_GE(named, 8u);
+  EXPECT_FALSE(ticks.front().label.empty());
+  EXPECT_FALSE(ticks.back().label.empty());
+  // Few choices: every one named, in full.
+  const auto few = parameter_ticks(axes[0], 40, 40);
+  for (size_t i = 0; i < few.size(); ++i) EXPECT_EQ(few[i].label, choices[i]);
 }
 
 TEST(TrainingReport, DrawsCurvesLearningRateAndTheConfusionMatrix) {

@@ -93,6 +93,31 @@ TEST(SpecParse, AbsolutePathsAndDefaults) {
   EXPECT_FALSE(spec.early_stopping.has_value());
 }
 
+// The effective spec (nntune train --print-spec) from the C++ API: the schema's defaults filled
+// in, a component named alone written out with its own keys, and the result parses to the same
+// typed spec.
+TEST(EffectiveSpec, FillsTheSchemasDefaultsAndParsesToTheSameSpec) {
+  const TrainingSpec spec = parse_spec(
+      "data: {train: {csv: {path: d.csv}}, task: regression}\nmodel: {hidden: [3]}\ntrain: {optimizer: sgd}\n",
+      "s.yaml");
+  const json effective = effective_spec(spec);
+  EXPECT_EQ(effective["train"]["optimizer"]["name"], "sgd");
+  EXPECT_TRUE(effective["train"]["optimizer"].contains("lr")) << effective.dump();
+  EXPECT_EQ(effective["train"]["loss"], "mse");  // from the task
+  EXPECT_EQ(effective["train"]["batch_size"], 32);
+  EXPECT_EQ(effective["seed"], 0);
+  EXPECT_EQ(effective["model"]["activation"], "relu");
+  EXPECT_FALSE(effective.contains("early_stopping"));  // absent means off: never added
+  EXPECT_FALSE(effective["data"].contains("validation"));
+  const TrainingSpec again = parse_spec(effective.dump(), "effective.yaml");  // JSON is YAML
+  EXPECT_EQ(again.train.optimizer.name, spec.train.optimizer.name);
+  EXPECT_EQ(again.train.optimizer.lr, spec.train.optimizer.lr);
+  EXPECT_EQ(again.train.loss, spec.train.loss);
+  EXPECT_EQ(again.train.batch_size, spec.train.batch_size);
+  EXPECT_EQ(again.output_dir, spec.output_dir);
+  EXPECT_EQ(effective_spec(again), effective);
+}
+
 TEST(SpecParse, RegressionDefaultsToMse) {
   const TrainingSpec spec = parse(with_line(5, "  task: regression"));
   EXPECT_EQ(spec.train.loss, "mse");

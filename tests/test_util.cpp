@@ -12,6 +12,15 @@
 
 namespace nntune::testing {
 
+namespace {
+// NNTUNE_STORAGE stands for --storage in every command: one left in a developer's shell must
+// not send the tests' studies to their database. A test that wants it sets it itself.
+const bool storage_env_cleared = [] {
+  unsetenv("NNTUNE_STORAGE");
+  return true;
+}();
+}  // namespace
+
 PostgresServerControlLock::PostgresServerControlLock() {
   const char* datadir = std::getenv("NNTUNE_TEST_POSTGRES_DATADIR");
   if (!datadir || !*datadir) return;

@@ -679,3 +679,209 @@ TEST_F(TuneCliTest, AskedTrialIsNotFailedByALaterTune) {
 
 }  // namespace
 }  // namespace nntune
+
+namespace nntune {
+namespace {
+
+// A variable of this process's environment for the life of the object (the CLI runs inherit it).
+struct ScopedEnv {
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+  const char* name_;
+};
+
+// One rule for every command: the study is the positional STUDY, and --study STUDY means the same.
+TEST_F(TuneCliTest, EveryCommandNamesTheStudyEitherWay) {
+  testing::write_file(dir.file("echo.yaml"), kEchoSpec);
+  ASSERT_EQ(run_nntune(dir, "tune echo.yaml --trials 3 -q").exit_code, 0);
+  const std::string storage = " --storage sqlite:///studies.db";
+  for (const std::string command : {"trials", "best"}) {
+    const CliRun positional = run_nntune(dir, command + " echo" + storage);
+    const CliRun option = run_nntune(dir, command + " --study echo" + storage);
+    ASSERT_EQ(positional.exit_code, 0) << positional.err;
+    EXPECT_EQ(option.exit_code, 0) << option.err;
+    EXPECT_EQ(option.out, positional.out) << command;
+    // Both, the same: fine; two names or none: a usage error that says what to give.
+    EXPECT_EQ(run_nntune(dir, command + " echo --study echo" + storage).exit_code, 0) << command;
+    const CliRun two = run_nntune(dir, command + " echo --study other" + storage);
+    EXPECT_EQ(two.exit_code, 2) << command;
+    EXPECT_NE(two.err.find("two study names: echo and --study other"), std::string::npos) << two.err;
+    const CliRun none = run_nntune(dir, command + storage);
+    EXPECT_EQ(none.exit_code, 2) << command;
+    EXPECT_NE(none.err.find("nntune " + command + " STUDY (or --study STUDY)"), std::string::npos) << none.err;
+  }
+  ASSERT_EQ(run_nntune(dir, "report echo -o positional.html" + storage).exit_code, 0);
+  ASSERT_EQ(run_nntune(dir, "report --study echo -o option.html" + storage).exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("positional.html")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("option.html")));
+
+  // worker (the positional is new) and stop (--study is new).
+  CliRun run = run_nntune(dir, "stop --study echo" + storage);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  run = run_nntune(dir, "worker echo" + storage);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("study echo has a stop request"), std::string::npos) << run.out;
+  ASSERT_EQ(run_nntune(dir, "stop echo --clear" + storage).exit_code, 0);
+
+  // tell: --study STUDY TRIAL VALUE, the positionals moving up one.
+  testing::write_file(dir.file("quad.yaml"), kAskSpec);
+  for (int round = 0; round < 2; ++round) {
+    run = run_nntune(dir, "ask quad.yaml");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json asked = json::parse(run.out);
+    const std::string trial = asked["trial"].dump();
+    run = run_nntune(dir, round == 0 ? "tell --study quad " + trial + " 0.25" + storage
+                                     : "tell quad " + trial + " 0.5 --study quad" + storage);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out.rfind("trial " + trial + ": complete (value ", 0), 0u) << run.out;
+  }
+  run = run_nntune(dir, "tell quad 0 0.5 --study other" + storage);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("two study names"), std::string::npos) << run.err;
+
+  run = run_nntune(dir, "delete --study quad --yes" + storage);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("deleted study 'quad'"), std::string::npos) << run.out;
+}
+
+// NNTUNE_STORAGE stands for --storage in every command (a Secret or an EnvironmentFile can hold
+// the password); --storage on the command line wins.
+TEST_F(TuneCliTest, StorageFromTheEnvironment) {
+  testing::write_file(dir.file("echo.yaml"),
+                      "space: {x: {float: [0, 1]}}\ntune: {objective: {command: \"echo nntune: value {x}\"}}\n");
+  {
+    ScopedEnv env("NNTUNE_STORAGE", "sqlite:///from_env.db");
+    ASSERT_EQ(run_nntune(dir, "tune echo.yaml --trials 2 -q").exit_code, 0);
+    EXPECT_TRUE(std::filesystem::exists(dir.file("from_env.db")));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("nntune.db")));
+    CliRun run = run_nntune(dir, "studies");
+    EXPECT_NE(run.out.find("echo"), std::string::npos) << run.out;
+    run = run_nntune(dir, "trials echo --format json");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(json::parse(run.out).size(), 2u);
+    // A worker needs no --storage; it finds the study's budget spent and exits 0.
+    run = run_nntune(dir, "worker echo");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("in sqlite:///from_env.db"), std::string::npos) << run.out;
+    run = run_nntune(dir, "report echo -o env.html");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    run = run_nntune(dir, "storage upgrade");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("sqlite:///from_env.db has schema version"), std::string::npos) << run.out;
+    run = run_nntune(dir, "storage upgrade sqlite:///other.db");  // the argument wins
+    EXPECT_NE(run.out.find("sqlite:///other.db"), std::string::npos) << run.out;
+    run = run_nntune(dir, "studies --storage sqlite:///studies.db");  // the flag wins
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_NE(run.err.find("studies.db"), std::string::npos) << run.err;
+  }
+  // Without either, a worker says where the storage goes.
+  const CliRun run = run_nntune(dir, "worker echo");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("--storage"), std::string::npos) << run.err;
+}
+
+TEST_F(TuneCliTest, TrialsSortAndTop) {
+  testing::write_file(dir.file("echo.yaml"), kEchoSpec);  // value = x, minimised
+  ASSERT_EQ(run_nntune(dir, "tune echo.yaml --trials 6 --sampler random -q").exit_code, 0);
+  const json all = trials("echo");
+  ASSERT_EQ(all.size(), 6u);
+  std::vector<double> values;
+  for (const auto& t : all) values.push_back(t["value"].get<double>());
+  std::sort(values.begin(), values.end());
+
+  CliRun run = run_nntune(dir, "trials echo --sort value --top 3 --format json --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  json best = json::parse(run.out);
+  ASSERT_EQ(best.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(best[i]["value"].get<double>(), values[i]) << run.out;  // best (lowest) first
+  // A parameter sorts ascending; the table keeps its header and shows N rows.
+  run = run_nntune(dir, "trials echo --sort x --top 2 --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 3) << run.out;
+  run = run_nntune(dir, "trials echo --sort x --format csv --storage sqlite:///studies.db");
+  std::istringstream rows(run.out);
+  std::string row;
+  std::getline(rows, row);
+  std::vector<double> xs;
+  while (std::getline(rows, row)) xs.push_back(std::stod(row.substr(row.rfind(",", row.size() - 2) + 1)));
+  EXPECT_TRUE(std::is_sorted(xs.begin(), xs.end())) << run.out;
+  // A maximised study's best are the highest.
+  run = run_nntune(dir, "tune spec.yaml --trials 3 --sampler random -q --set train.epochs=1");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  run = run_nntune(dir, "trials spec --sort value --format json --storage sqlite:///studies.db");
+  const json ranked = json::parse(run.out);
+  for (size_t i = 1; i < ranked.size(); ++i) EXPECT_GE(ranked[i - 1]["value"].get<double>(), ranked[i]["value"].get<double>());
+  // Unknown columns are named with the ones there are.
+  run = run_nntune(dir, "trials echo --sort y --storage sqlite:///studies.db");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--sort y: no such column; sort by one of: number, value, state, seconds, x"), std::string::npos)
+      << run.err;
+}
+
+TEST_F(TuneCliTest, StudiesAndBestAsJson) {
+  ASSERT_EQ(run_nntune(dir, "tune spec.yaml --trials 2 -q --set train.epochs=1").exit_code, 0);
+  CliRun run = run_nntune(dir, "studies --format json --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json studies = json::parse(run.out);
+  ASSERT_EQ(studies.size(), 1u);
+  EXPECT_EQ(studies[0]["name"], "spec");
+  EXPECT_EQ(studies[0]["direction"], "maximize");
+  EXPECT_EQ(studies[0]["trials"], 2);
+  EXPECT_EQ(studies[0]["states"]["complete"].get<int>() + studies[0]["states"]["pruned"].get<int>() +
+                studies[0]["states"]["failed"].get<int>(),
+            2);
+  run = run_nntune(dir, "best spec --format json --spec-out best.yaml --storage sqlite:///studies.db");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json best = json::parse(run.out);  // nothing but the JSON on standard output
+  EXPECT_EQ(best["number"], studies[0]["best"]["number"]);
+  EXPECT_EQ(best["value"], studies[0]["best"]["value"]);
+  EXPECT_TRUE(best["params"].contains("train.optimizer")) << best;
+  EXPECT_EQ(best["spec"]["train"]["epochs"], 1);
+  EXPECT_EQ(best["spec_out"], "best.yaml");
+  run = run_nntune(dir, "train best.yaml -q --no-report -o trained");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+}
+
+TEST_F(TuneCliTest, TuneWarnsWhenEveryTrialIsTheSame) {
+  testing::write_file(dir.file("fixed.yaml"),
+                      "data: {train: {csv: {path: data.csv, label: label}}, validation: {split: 0.25}}\n"
+                      "model: {hidden: [4]}\ntrain: {epochs: 1}\ntune: {storage: sqlite:///studies.db}\n");
+  CliRun run = run_nntune(dir, "tune fixed.yaml --trials 1 -q");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("nntune: warning: fixed.yaml has no distribution, so every trial is the same training run"),
+            std::string::npos)
+      << run.err;
+  run = run_nntune(dir, "tune spec.yaml --trials 1 -q --set train.epochs=1");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err.find("warning"), std::string::npos) << run.err;
+}
+
+// A study in memory ends with its process: nothing printed may send the user to a command that
+// would then fail, and the commands that would are refused up front.
+TEST_F(TuneCliTest, MemoryStorageNeverSuggestsAFollowUpThatCannotWork) {
+  CliRun run = run_nntune(dir, "tune spec.yaml --trials 2 --storage memory --set train.epochs=1");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.find("--storage memory --"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("nntune best spec"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("ends with this process"), std::string::npos) << run.out;
+  // The best trial's spec is printed instead, and it trains.
+  const std::string marker = "(save it as best.yaml, then: nntune train best.yaml):\n";
+  ASSERT_NE(run.out.find(marker), std::string::npos) << run.out;
+  testing::write_file(dir.file("best.yaml"), run.out.substr(run.out.find(marker) + marker.size()));
+  EXPECT_EQ(run_nntune(dir, "train best.yaml -q --no-report -o best").exit_code, 0);
+
+  for (const std::string command : {"trials spec", "best spec", "studies", "report spec", "worker spec", "stop spec",
+                                    "delete spec --yes", "tell spec 0 0.5", "ask spec.yaml"}) {
+    run = run_nntune(dir, command + " --storage memory");
+    EXPECT_EQ(run.exit_code, 1) << command;
+    EXPECT_NE(run.err.find("--storage memory keeps a study only inside the nntune tune process"), std::string::npos)
+        << command << ": " << run.err;
+  }
+  run = run_nntune(dir, "tune spec.yaml --storage memory --create-only");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--create-only with --storage memory"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out.find("nntune worker"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace nntune

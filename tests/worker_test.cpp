@@ -338,5 +338,57 @@ TEST(Worker, StopEndsEveryWorkerAfterItsRunningTrial) {
   EXPECT_NE(run.err.find("studies there: slow"), std::string::npos) << run.err;
 }
 
+// What Kubernetes, Slurm and systemd read (docs/many-machines.md): 0 when the study is finished
+// or stopped, 1 on an error (no study, no storage, every trial failed), 2 on a usage mistake,
+// 143 when SIGTERM stopped the worker mid-trial.
+TEST(Worker, ExitCodesThatSchedulersRead) {
+  TempDir dir;
+  const std::string storage = "sqlite:///" + dir.file("studies.db");
+  testing::write_file(dir.file("quick.yaml"),
+                      "space: {x: {choice: [1, 2, 3]}}\ntune: {objective: {command: \"echo nntune: value {x}\"}, sampler: grid}\n");
+  testing::write_file(dir.file("broken.yaml"),
+                      "space: {x: {float: [0, 1]}}\ntune: {objective: {command: \"exit 3\"}, trials: 2}\n");
+  testing::write_file(dir.file("slow.yaml"),
+                      "space: {x: {float: [0, 1]}}\ntune: {objective: {command: \"sleep 5; echo nntune: value {x}\"}}\n");
+  for (const char* spec : {"quick.yaml", "broken.yaml", "slow.yaml"})
+    ASSERT_EQ(run_nntune(dir, std::string("tune ") + spec + " --storage " + storage + " --create-only -q").exit_code, 0);
+
+  CliRun run = run_nntune(dir, "worker quick --storage " + storage);  // runs the grid, finished
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("finished: 3 new trials"), std::string::npos) << run.out;
+  run = run_nntune(dir, "worker quick --storage " + storage);  // nothing left: finished too
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+
+  run = run_nntune(dir, "worker broken --storage " + storage);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.err.find("every trial this process ran failed (2), the first with: the objective command exited with "
+                         "status 3"),
+            std::string::npos)
+      << run.err;
+
+  EXPECT_EQ(run_nntune(dir, "worker nope --storage " + storage).exit_code, 1);
+  run = run_nntune(dir, "worker quick --storage sqlite:///" + dir.file("no/such/dir/x.db"));
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_EQ(run_nntune(dir, "worker quick").exit_code, 2);  // no storage at all
+  EXPECT_EQ(run_nntune(dir, "worker quick --storage " + storage + " --jobs 0").exit_code, 2);
+
+  // SIGTERM (what every scheduler sends first) mid-trial: 143, and the trial is not left running.
+  const pid_t worker = start_nntune(dir, "term", {"worker", "slow", "--storage", storage});
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  auto running = [&] { return count_state(trials_of(dir, storage, "slow"), "running"); };
+  while (running() == 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(running(), 1);
+  kill(worker, SIGTERM);
+  EXPECT_EQ(wait_exit(worker, 20), 143) << testing::read_file(dir.file("term.err"));
+  const json trials = trials_of(dir, storage, "slow");
+  EXPECT_EQ(count_state(trials, "running"), 0) << trials.dump(1);
+  EXPECT_NE(trials.dump().find("interrupted (SIGTERM)"), std::string::npos) << trials.dump(1);
+
+  // Stopped by nntune stop: 0.
+  ASSERT_EQ(run_nntune(dir, "stop slow --storage " + storage).exit_code, 0);
+  run = run_nntune(dir, "worker slow --storage " + storage);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+}
+
 }  // namespace
 }  // namespace nntune

@@ -111,6 +111,10 @@ TrainingSpec parse_spec(const std::string& yaml_text, const std::string& source_
 TrainingSpec load_spec(const std::string& path, const std::vector<std::string>& overrides = {});
 // Typed conversion of an already validated tree (tuning: after substituting sampled values).
 TrainingSpec spec_from_tree(const SpecTree& tree);
+// The spec as written (overrides applied) with every key the schema gives a default filled in,
+// components named alone written out with their keys ({name: adam, lr: 0.001, ...}), and the
+// loss and output directory the spec resolved (`nntune train SPEC --print-spec`).
+nlohmann::json effective_spec(const TrainingSpec& spec);
 
 // The layer configs of the network for one input sample shape and the output width the task
 // needs (explicit list: as written; shorthand: flatten + hidden blocks + output dense).

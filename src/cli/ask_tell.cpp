@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "cli/format.hpp"
+#include "cli/study_option.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/tune/external.hpp"
@@ -143,6 +145,8 @@ int cmd_ask(const AskArgs& a) {
   if (space_only) overrides.push_back("tune.objective.command=\"run by the caller of nntune ask\"");
   const tune::TuneSpec ts = tune::load_tune_spec(a.spec, overrides);
   const tune::TuneConfig& config = ts.config;
+  // The trial must outlive this process for a later nntune tell.
+  refuse_memory_storage(config.storage, "ask");
 
   auto storage = tune::open_storage(config.storage);
   std::unique_ptr<tune::Pruner> pruner;
@@ -214,6 +218,7 @@ int cmd_tell(const TellArgs& a) {
     intermediate.emplace_back(*step, *step_value);
   }
 
+  refuse_memory_storage(a.storage, "tell");
   auto storage = tune::open_storage(a.storage);
   const tune::StudySummary summary = find_study(*storage, a.study);
   const FrozenTrial stored = find_trial(storage->get_all_trials(summary.id), a.study, a.trial);
@@ -270,26 +275,60 @@ AskTellCommands::AskTellCommands(CLI::App& app) {
                                    "finish it with nntune tell)");
   ask_->add_option("spec", k.spec, "the tuning spec (YAML: space: and tune:, or a training spec with distributions)")
       ->required();
-  ask_->add_option("--storage", k.storage, "sqlite:///FILE.db (default: the spec's tune.storage, else sqlite:///nntune.db)");
+  ask_->add_option("--storage", k.storage,
+                   "sqlite:///FILE.db or postgresql://USER@HOST/DB (default: $NNTUNE_STORAGE when set, else the spec's "
+                   "tune.storage, else sqlite:///nntune.db)")
+      ->envname(kStorageEnv);
   ask_->add_option("--study", k.study, "study name (default: the spec's tune.study, else the spec file's name)");
   ask_->add_option("--format", k.format, "json ({\"trial\": N, \"params\": {...}}), env (NNTUNE_PARAM_<NAME>=value lines) "
-                                         "or shell (trial=N name=value ..., quoted for eval)")
+                                         "or shell (trial=N name=value ..., quoted for eval) (default json)")
       ->check(CLI::IsMember({"json", "env", "shell"}));
 
   TellArgs& t = tell_args_;
   tell_ = app.add_subcommand("tell", "finish a trial started by nntune ask (VALUE, or --state pruned|failed), record "
                                      "intermediate values, or ask whether to prune");
-  tell_->add_option("study", t.study, "the study name")->required();
-  tell_->add_option("trial", t.trial, "the trial number (as nntune ask printed it)")->required()->check(CLI::NonNegativeNumber);
-  tell_->add_option("value", t.value, "the trial's objective value (nan: the trial failed)");
-  tell_->add_option("--state", t.state, "end the trial pruned or failed instead of complete")
+  // STUDY TRIAL [VALUE], or --study STUDY TRIAL [VALUE]: read as text, then placed (the one rule of
+  // study_option.hpp, where the positional may be left out for --study).
+  auto given = std::make_shared<std::array<std::string, 4>>();  // three positionals, --study
+  tell_->add_option("study", (*given)[0], "the study name (or give it as --study STUDY)");
+  tell_->add_option("trial", (*given)[1], "the trial number (as nntune ask printed it)");
+  tell_->add_option("value", (*given)[2], "the trial's objective value (nan: the trial failed); default: none (give "
+                                          "--state or --intermediate instead)");
+  tell_->add_option("--study", (*given)[3], "the same as STUDY (every command accepts either form)");
+  tell_->parse_complete_callback([given, &t] {
+    auto [study, trial, value, option] = *given;
+    if (!option.empty() && !study.empty()) {
+      // --study S TRIAL [VALUE] fills the positionals from TRIAL on: a first positional that is
+      // not a trial number, or three of them, mean STUDY was given twice.
+      const bool shifted = value.empty() && parse_integer(study) && study != option;
+      if (!shifted) {
+        if (study != option)
+          throw CLI::ValidationError("two study names: " + study + " and --study " + option + ": give one");
+      } else {  // the positionals move up one
+        value = trial;
+        trial = study;
+        study = option;
+      }
+    } else if (!option.empty()) {
+      study = option;
+    }
+    if (study.empty() || trial.empty())
+      throw CLI::ValidationError("which trial? nntune tell STUDY TRIAL [VALUE] (or --study STUDY TRIAL [VALUE])");
+    const auto number = parse_integer(trial);
+    if (!number || *number < 0)
+      throw CLI::ValidationError("TRIAL '" + trial + "' is not a trial number (0, 1, 2, ... as nntune ask printed it)");
+    t.study = study;
+    t.trial = *number;
+    t.value = value;
+  });
+  tell_->add_option("--state", t.state, "end the trial pruned or failed instead of complete (default: complete, with VALUE)")
       ->check(CLI::IsMember({"pruned", "failed"}));
-  tell_->add_option("--error", t.error, "why it failed (with --state failed)");
-  tell_->add_option("--intermediate", t.intermediate, "an intermediate value STEP=VALUE, e.g. 3=0.81 (repeatable)")
+  tell_->add_option("--error", t.error, "why it failed, with --state failed (default: \"reported failed by nntune tell\")");
+  tell_->add_option("--intermediate", t.intermediate, "an intermediate value STEP=VALUE, e.g. 3=0.81 (repeatable; default: none)")
       ->allow_extra_args(false);  // one STEP=VALUE each, so a VALUE after it stays the VALUE
   tell_->add_flag("--should-prune", t.should_prune,
                   "after recording --intermediate, print prune or continue (the study's pruner decides)");
-  tell_->add_option("--storage", t.storage, "the study storage (default sqlite:///nntune.db)");
+  add_storage_option(tell_, t.storage, "the study storage");
 }
 
 std::optional<int> AskTellCommands::run() {

@@ -20,6 +20,7 @@
 #include "nntune/loss.hpp"
 #include "nntune/onnx.hpp"
 #include "nntune/spec.hpp"
+#include "nntune/tune/tune_spec.hpp"
 #include "spec/reference.hpp"
 
 namespace {
@@ -157,11 +158,50 @@ struct TrainArgs {
   std::string output;
   bool quiet = false;
   bool no_report = false;
+  bool print_spec = false;
 };
+
+// A spec that does not load as a training spec may be a tuning spec (distributions in place of
+// values, a tune: section): say so and name the command that takes it, instead of the first
+// distribution's type error. Any other spec keeps its own error.
+std::optional<std::string> tuning_spec_hint(const std::string& path, const std::vector<std::string>& overrides) {
+  std::optional<tune::TuneSpec> tuning;
+  try {
+    tuning = tune::load_tune_spec(path, overrides);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const auto parameters = tune::space_parameters(tuning->space, tuning->external());
+  std::string what;
+  if (tuning->external()) {
+    what = "it tunes an external program (tune.objective.command)";
+  } else if (parameters.empty()) {
+    what = "it has a tune: section";
+  } else {
+    std::string names;
+    for (size_t i = 0; i < parameters.size() && i < 3; ++i) names += (i ? ", " : "") + parameters[i].first;
+    if (parameters.size() > 3) names += ", ...";
+    what = "it has " + std::to_string(parameters.size()) + " distribution" + (parameters.size() == 1 ? "" : "s") +
+           " to tune (" + names + ")";
+  }
+  return path + " is a tuning spec: " + what + ". Tune it with: nntune tune " + path +
+         "\nthen train the best trial's spec: nntune best STUDY --spec-out best.yaml && nntune train best.yaml";
+}
 
 int cmd_train(const TrainArgs& a) {
   const auto started = std::chrono::steady_clock::now();
-  const TrainingSpec spec = load_spec(a.spec, a.overrides);
+  TrainingSpec spec;
+  try {
+    spec = load_spec(a.spec, a.overrides);
+  } catch (const Error&) {
+    if (const auto hint = tuning_spec_hint(a.spec, a.overrides)) throw UsageError(*hint);
+    throw;
+  }
+  if (a.print_spec) {
+    std::printf("# the effective spec of %s: every default filled in\n%s", a.spec.c_str(),
+                tune::spec_to_yaml(effective_spec(spec)).c_str());
+    return 0;
+  }
   // Loaded here once: training and the report's confusion matrix use the same samples. The
   // report keeps only the part it scores (validation, else test); the rest moves into training.
   SpecData data = load_spec_data(spec);
@@ -316,6 +356,48 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool labels_required_text) {
   cmd->add_option("--batch-size", a.batch_size, "samples per forward pass")->check(CLI::PositiveNumber);
 }
 
+// An example in every command's --help, kept here in one table so that each command shows how it
+// is used with the others (a test checks that every command has one).
+void add_examples(CLI::App& app) {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> examples = {
+      {"", {"nntune train examples/wine_classification.yaml", "nntune tune examples/wine_tune.yaml --trials 50",
+            "nntune COMMAND --help"}},
+      {"train", {"nntune train examples/wine_classification.yaml", "nntune train examples/wine_classification.yaml --set train.epochs=50 -o runs/wine50",
+                 "nntune train examples/wine_classification.yaml --print-spec"}},
+      {"eval", {"nntune eval runs/wine_classification/model.nnt test.csv", "nntune eval runs/wine_classification/model.nnt --spec examples/wine_classification.yaml"}},
+      {"predict", {"nntune predict runs/wine_classification/model.nnt new.csv -o predictions.csv"}},
+      {"cv", {"nntune cv examples/wine_classification.yaml --folds 5"}},
+      {"spec", {"nntune spec --reference > spec-reference.md"}},
+      {"tune", {"nntune tune examples/wine_tune.yaml --trials 50 --jobs 4",
+                "nntune tune spec.yaml --storage postgresql://nntune@db/nntune --study big --create-only"}},
+      {"studies", {"nntune studies", "nntune studies --storage sqlite:///studies.db --format json"}},
+      {"trials", {"nntune trials wine_tune", "nntune trials wine_tune --sort value --top 10",
+                  "nntune trials wine_tune --format csv > trials.csv"}},
+      {"best", {"nntune best wine_tune --spec-out best.yaml && nntune train best.yaml",
+                "nntune best wine_tune --format json"}},
+      {"delete", {"nntune delete wine_tune --yes"}},
+      {"ensemble", {"nntune tune spec.yaml --save-models models --keep-best 20",
+                    "nntune ensemble spec --models models -o ensemble.nnt"}},
+      {"ask", {"eval \"$(nntune ask quad.yaml --format shell)\"   # sets trial=N and one variable per parameter"}},
+      {"tell", {"nntune tell quad 3 0.81", "nntune tell quad 3 --intermediate 5=0.7 --should-prune",
+                "nntune tell quad 3 --state failed --error 'out of memory'"}},
+      {"worker", {"NNTUNE_STORAGE=postgresql://nntune@db/nntune nntune worker fmnist --jobs 2",
+                  "nntune worker fmnist --storage sqlite:////shared/studies.db"}},
+      {"stop", {"nntune stop fmnist --storage postgresql://nntune@db/nntune", "nntune stop fmnist --clear"}},
+      {"report", {"nntune report wine_tune -o report.html"}},
+      {"storage", {"nntune storage upgrade --storage sqlite:///nntune.db"}},
+      {"storage upgrade", {"nntune storage upgrade sqlite:///nntune.db"}},
+  };
+  for (const auto& [path, lines] : examples) {
+    CLI::App* cmd = &app;
+    std::istringstream words(path);
+    for (std::string word; words >> word;) cmd = cmd->get_subcommand(word);
+    std::string text = lines.size() == 1 ? "\nExample:\n" : "\nExamples:\n";
+    for (const std::string& line : lines) text += "  " + line + "\n";
+    cmd->footer(text);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -326,10 +408,12 @@ int main(int argc, char** argv) {
   TrainArgs train_args;
   CLI::App* train = app.add_subcommand("train", "train the model a spec describes; writes model.nnt, history.json and report.html");
   train->add_option("spec", train_args.spec, "the training spec (YAML)")->required();
-  train->add_option("--set", train_args.overrides, "override a spec value: path.to.key=value (repeatable)");
+  train->add_option("--set", train_args.overrides, "override a spec value: path.to.key=value (repeatable; default: none)");
   train->add_option("--output,-o", train_args.output, "output directory (default: output.dir of the spec)");
   train->add_flag("--quiet,-q", train_args.quiet, "print only the results");
   train->add_flag("--no-report", train_args.no_report, "do not write report.html (curves, confusion matrix) beside the model");
+  train->add_flag("--print-spec", train_args.print_spec,
+                  "print the effective spec (overrides applied, every default filled in) as YAML and exit without training");
 
   DataArgs eval_args;
   CLI::App* eval = app.add_subcommand("eval", "loss and accuracy (or mae/rmse) of a saved model on labelled data");
@@ -350,8 +434,8 @@ int main(int argc, char** argv) {
   CvArgs cv_args;
   CLI::App* cv = app.add_subcommand("cv", "k-fold cross-validation of a spec on its training data");
   cv->add_option("spec", cv_args.spec, "the training spec (YAML)")->required();
-  cv->add_option("--folds,-k", cv_args.folds, "number of folds")->check(CLI::Range(2, 1000));
-  cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable)");
+  cv->add_option("--folds,-k", cv_args.folds, "number of folds (default 5)")->check(CLI::Range(2, 1000));
+  cv->add_option("--set", cv_args.overrides, "override a spec value: path.to.key=value (repeatable; default: none)");
 
   bool print_reference = false;
   CLI::App* spec_cmd = app.add_subcommand("spec", "about the spec format itself");
@@ -362,6 +446,7 @@ int main(int argc, char** argv) {
   cli::TuneCommands tune_commands(app);  // tune, studies, trials, best, delete
   cli::StorageCommands storage_commands(app);  // storage upgrade
   cli::ReportCommands report_commands(app);  // report
+  add_examples(app);
 
   try {
     app.parse(argc, argv);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/study_option.hpp"
 #include "nntune/error.hpp"
 #include "nntune/model.hpp"
 #include "nntune/tune/storage.hpp"
@@ -36,7 +37,7 @@ tune::StudySummary choose_study(tune::Storage& storage, const std::string& name)
   if (name.empty()) {
     if (studies.size() == 1) return studies.front();
     throw Error(studies.empty() ? "no study in " + storage.url() + " (run nntune tune first, or give --storage)"
-                                : "which study? " + storage.url() + " holds " + names + ": give --study NAME");
+                                : "which study? " + storage.url() + " holds " + names + ": give one: nntune report STUDY (or --study STUDY)");
   }
   return tune::require_study(storage, name, "run nntune tune first");
 }
@@ -44,6 +45,7 @@ tune::StudySummary choose_study(tune::Storage& storage, const std::string& name)
 }  // namespace
 
 int cmd_report(const ReportArgs& a) {
+  refuse_memory_storage(a.storage, "report");
   const auto started = std::chrono::steady_clock::now();
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const tune::StudySummary summary = choose_study(*storage, a.study);
@@ -63,8 +65,8 @@ int cmd_report(const ReportArgs& a) {
 
 ReportCommands::ReportCommands(CLI::App& app) {
   report_ = app.add_subcommand("report", "write a study's HTML report: history, curves, importance, slices, contour, trials");
-  report_->add_option("--storage", args_.storage, "the study storage (default sqlite:///nntune.db)");
-  report_->add_option("--study", args_.study, "the study name (optional when the storage holds only one)");
+  add_study_argument(report_, args_.study, false);
+  add_storage_option(report_, args_.storage, "the study storage");
   report_->add_option("-o,--output", args_.output, "the HTML file to write (default report.html)");
 }
 

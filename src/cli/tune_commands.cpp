@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -20,6 +21,7 @@
 
 #include "cli/format.hpp"
 #include "cli/progress.hpp"
+#include "cli/study_option.hpp"
 #include "cli/worker_commands.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
@@ -61,6 +63,47 @@ std::optional<FrozenTrial> best_of(const std::vector<FrozenTrial>& trials, Direc
 
 std::string quote_arg(const std::string& s) { return json(s).dump(); }
 
+// nntune trials --sort KEY: number, value (best first by the study's direction), state, seconds or
+// a parameter (ascending, by its external value). Trials without the key go last; ties keep
+// number order.
+void sort_trials(std::vector<FrozenTrial>& trials, const std::string& key, const std::vector<std::string>& parameters,
+                 Direction direction) {
+  using Key = std::optional<json>;  // nullopt: the trial has no such value (sorted last)
+  std::function<Key(const FrozenTrial&)> key_of;
+  bool descending = false;
+  if (key == "number") return;  // as stored
+  if (key == "value") {
+    key_of = [](const FrozenTrial& t) { return t.value && !std::isnan(*t.value) ? Key(json(*t.value)) : Key(); };
+    descending = direction == Direction::Maximize;
+  } else if (key == "state") {
+    key_of = [](const FrozenTrial& t) { return Key(json(tune::to_string(t.state))); };
+  } else if (key == "seconds") {
+    key_of = [](const FrozenTrial& t) { return t.end_time > 0 ? Key(json(t.end_time - t.start_time)) : Key(); };
+  } else if (std::find(parameters.begin(), parameters.end(), key) != parameters.end()) {
+    key_of = [&key](const FrozenTrial& t) {
+      const json params = t.external_params();
+      return params.contains(key) ? Key(params.at(key)) : Key();
+    };
+  } else {
+    std::string allowed = "number, value, state, seconds";
+    for (const auto& p : parameters) allowed += ", " + p;
+    throw Error("--sort " + key + ": no such column; sort by one of: " + allowed);
+  }
+  std::vector<std::pair<Key, size_t>> keyed;
+  for (size_t i = 0; i < trials.size(); ++i) keyed.emplace_back(key_of(trials[i]), i);
+  std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
+    if (!x.first || !y.first) return x.first.has_value() && !y.first.has_value();
+    // Numbers before text (a parameter whose branches differ in type), each in its own order.
+    const json &p = *x.first, &q = *y.first;
+    if (p.is_number() != q.is_number()) return p.is_number();
+    return descending ? q < p : p < q;
+  });
+  std::vector<FrozenTrial> sorted;
+  sorted.reserve(trials.size());
+  for (const auto& [k, i] : keyed) sorted.push_back(std::move(trials[i]));
+  trials = std::move(sorted);
+}
+
 using tune::unix_now;
 
 }  // namespace
@@ -78,7 +121,18 @@ int cmd_tune(const TuneArgs& a) {
   if (a.retries >= 0) overrides.push_back("tune.retries=" + std::to_string(a.retries));
   if (!a.grace.empty()) overrides.push_back("tune.grace=" + quote_arg(a.grace));
   if (!a.heartbeat.empty()) overrides.push_back("tune.heartbeat=" + quote_arg(a.heartbeat));
-  tune::SpecStudy spec_study = tune::open_spec_study(tune::load_tune_spec(a.spec, overrides), {a.spec, overrides});
+  tune::TuneSpec tune_spec = tune::load_tune_spec(a.spec, overrides);
+  if (tune_spec.config.storage == "memory" && a.create_only)
+    throw Error("--create-only with --storage memory: a study in memory ends with this process, so no worker could "
+                "join it; give a storage the workers can reach: --storage sqlite:///FILE.db (one machine) or "
+                "postgresql://USER@HOST/DB");
+  if (tune::space_parameters(tune_spec.space, tune_spec.external()).empty())
+    std::fprintf(stderr,
+                 "nntune: warning: %s has no distribution, so every trial is the same%s; to tune a value, write a "
+                 "distribution in its place, e.g. lr: {float: [0.0001, 0.1], log: true}, units: {int: [16, 256]}, "
+                 "activation: {choice: [relu, tanh]} (see docs/tuning.md)\n",
+                 a.spec.c_str(), tune_spec.external() ? " run of the command" : " training run");
+  tune::SpecStudy spec_study = tune::open_spec_study(std::move(tune_spec), {a.spec, overrides});
   const tune::TuneConfig& config = spec_study.spec.config;
   tune::Study& study = spec_study.study;
   const tune::StudyBudget& budget = spec_study.budget;
@@ -125,8 +179,28 @@ int cmd_tune(const TuneArgs& a) {
 }
 
 int cmd_studies(const StudyArgs& a) {
+  refuse_memory_storage(a.storage, "studies");
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto studies = storage->list_studies();
+  if (a.format == "json") {
+    json out = json::array();
+    for (const auto& s : studies) {
+      const auto trials = storage->get_all_trials(s.id);
+      json counts = json::object();
+      for (TrialState state : {TrialState::Complete, TrialState::Pruned, TrialState::Failed, TrialState::Running,
+                               TrialState::Waiting})
+        counts[tune::to_string(state)] = std::count_if(trials.begin(), trials.end(), [&](const FrozenTrial& t) { return t.state == state; });
+      const auto best = best_of(trials, s.direction);
+      out.push_back({{"name", s.name},
+                     {"direction", direction_word(s.direction)},
+                     {"trials", trials.size()},
+                     {"states", counts},
+                     {"best", best ? json({{"number", best->number}, {"value", *best->value}}) : json(nullptr)},
+                     {"created", s.created}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
   if (studies.empty()) {
     std::printf("no studies in %s\n", storage->url().c_str());
     return 0;
@@ -149,15 +223,18 @@ int cmd_studies(const StudyArgs& a) {
 }
 
 int cmd_trials(const StudyArgs& a) {
+  refuse_memory_storage(a.storage, "trials");
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto summary = find_study(*storage, a.study);
-  const auto trials = storage->get_all_trials(summary.id);
+  auto trials = storage->get_all_trials(summary.id);
   std::vector<std::string> names;  // every parameter, in first-seen order
   std::set<std::string> seen;
   for (const auto& t : trials)
     for (const auto& [name, v] : t.params)
       if (seen.insert(name).second) names.push_back(name);
   auto duration = [](const FrozenTrial& t) { return t.end_time > 0 ? t.end_time - t.start_time : 0.0; };
+  sort_trials(trials, a.sort, names, summary.direction);
+  if (a.top > 0 && static_cast<size_t>(a.top) < trials.size()) trials.resize(static_cast<size_t>(a.top));
 
   if (a.format == "json") {
     json out = json::array();
@@ -235,11 +312,19 @@ int cmd_trials(const StudyArgs& a) {
 }
 
 int cmd_best(const StudyArgs& a) {
+  refuse_memory_storage(a.storage, "best");
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const auto summary = find_study(*storage, a.study);
   const auto best = best_of(storage->get_all_trials(summary.id), summary.direction);
   if (!best) throw Error("study '" + a.study + "' has no complete trial yet");
+  const bool as_json = a.format == "json";
+  json out = {{"study", a.study}, {"number", best->number}, {"value", *best->value},
+              {"params", best->external_params()}, {"spec", nullptr}};
   if (summary.system_attrs.contains("command")) {  // an external program: its parameters and command line
+    if (as_json) {
+      std::printf("%s\n", out.dump(2).c_str());
+      return 0;
+    }
     const json params = best->external_params();
     std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), short_number(*best->value).c_str());
     for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
@@ -266,21 +351,35 @@ int cmd_best(const StudyArgs& a) {
     for (const std::string& change : refit_changes) header += "#   " + change + "\n";
   }
   const std::string yaml = header + tune::spec_to_yaml(fixed.root);
+  auto write_spec = [&] {
+    std::ofstream file(a.spec_out, std::ios::binary);
+    file << yaml;
+    if (!file) throw Error("cannot write '" + a.spec_out + "' (does its directory exist?)");
+  };
+  if (as_json) {
+    out["spec"] = fixed.root;
+    if (a.refit) out["refit"] = refit_changes;
+    if (!a.spec_out.empty()) {
+      write_spec();
+      out["spec_out"] = a.spec_out;
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
   std::printf("best trial %lld: value %s\n", static_cast<long long>(best->number), short_number(*best->value).c_str());
   const json params = best->external_params();
   for (const auto& [name, value] : params.items()) std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
   if (a.spec_out.empty()) {
     std::printf("spec:\n%s", yaml.c_str());
   } else {
-    std::ofstream out(a.spec_out, std::ios::binary);
-    out << yaml;
-    if (!out) throw Error("cannot write '" + a.spec_out + "' (does its directory exist?)");
+    write_spec();
     std::printf("wrote the spec to %s (train it with: nntune train %s)\n", a.spec_out.c_str(), a.spec_out.c_str());
   }
   return 0;
 }
 
 int cmd_delete(const StudyArgs& a) {
+  refuse_memory_storage(a.storage, "delete");
   auto storage = tune::open_storage(a.storage);
   const auto summary = find_study(*storage, a.study);
   const size_t n = storage->get_all_trials(summary.id).size();
@@ -302,6 +401,7 @@ int cmd_delete(const StudyArgs& a) {
 }
 
 int cmd_ensemble(const EnsembleArgs& a) {
+  refuse_memory_storage(a.storage, "ensemble");
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
   const tune::BuiltEnsemble built = tune::build_ensemble(*storage, a.study, {a.models, a.candidates, a.rounds});
   std::printf("ensemble of study %s: %lld candidate models (the best complete trials with a saved model), %lld of "
@@ -326,52 +426,71 @@ TuneCommands::TuneCommands(CLI::App& app) {
   TuneArgs& t = tune_args_;
   tune_ = app.add_subcommand("tune", "tune the hyperparameters of a spec with distributions (see docs/tuning.md)");
   tune_->add_option("spec", t.spec, "the tuning spec (YAML with a tune: section)")->required();
-  tune_->add_option("--trials,-n", t.trials, "total trials of the study (resuming counts earlier ones)")
+  tune_->add_option("--trials,-n", t.trials, "total trials of the study, resuming counts earlier ones (default: the spec's tune.trials, else 20; a grid: "
+                    "all its points)")
       ->check(CLI::PositiveNumber);
-  tune_->add_option("--timeout", t.timeout, "stop starting trials after this long: 600, 600s, 10m, 1h");
-  tune_->add_option("--jobs,-j", t.jobs, "trials in parallel (threads)")->check(CLI::Range(1, 256));
-  tune_->add_option("--sampler", t.sampler, "random, grid, sobol, tpe, tpe-mv, gp");
-  tune_->add_option("--pruner", t.pruner, "none, median, percentile, asha, hyperband");
-  tune_->add_option("--storage", t.storage, "sqlite:///FILE.db (default sqlite:///nntune.db), postgresql://... or memory");
-  tune_->add_option("--study", t.study, "study name (default: the spec file's name)");
-  tune_->add_option("--set", t.overrides, "override a spec value: path.to.key=value (tune.* too; repeatable)");
-  CLI::Option* save = tune_->add_option("--save-models", t.save_models, "save each trial's model under DIR/trial_N");
+  tune_->add_option("--timeout", t.timeout, "stop starting trials after this long: 600, 600s, 10m, 1h (default: the spec's tune.timeout, else none)");
+  tune_->add_option("--jobs,-j", t.jobs, "trials in parallel (threads) (default: the spec's tune.jobs, else 1)")->check(CLI::Range(1, 256));
+  tune_->add_option("--sampler", t.sampler, "random, grid, sobol, tpe, tpe-mv, gp or auto (default: the spec's tune.sampler, else auto)");
+  tune_->add_option("--pruner", t.pruner, "none, median, percentile, asha, hyperband (default: the spec's tune.pruner, else none)");
+  tune_->add_option("--storage", t.storage,
+                    "sqlite:///FILE.db, postgresql://USER@HOST/DB or memory (default: $NNTUNE_STORAGE when set, else the "
+                    "spec's tune.storage, else sqlite:///nntune.db)")
+      ->envname(kStorageEnv);
+  tune_->add_option("--study", t.study, "study name (default: the spec's tune.study, else the spec file's name)");
+  tune_->add_option("--set", t.overrides, "override a spec value: path.to.key=value (tune.* too; repeatable; default: none)");
+  CLI::Option* save = tune_->add_option("--save-models", t.save_models, "save each trial's model under DIR/trial_N (default: no models are kept)");
   tune_->add_option("--keep-best", t.keep_best,
-                    "with --save-models: keep only the models of the best K complete trials (for nntune ensemble)")
+                    "with --save-models: keep only the models of the best K complete trials, for nntune ensemble "
+                    "(default 0: keep all)")
       ->check(CLI::PositiveNumber)
       ->needs(save);
-  tune_->add_option("--retries", t.retries, "run a trial whose worker died again, with the same parameters, up to N times (default 1)")
+  tune_->add_option("--retries", t.retries, "run a trial whose worker died again, with the same parameters, up to N times (default: the spec's "
+                    "tune.retries, else 1)")
       ->check(CLI::NonNegativeNumber);
-  tune_->add_option("--grace", t.grace, "a running trial without a heartbeat for this long is failed (default 5m): 30s, 5m");
-  tune_->add_option("--heartbeat", t.heartbeat, "how often running trials send a heartbeat (default 5s)");
+  tune_->add_option("--grace", t.grace, "a running trial without a heartbeat for this long is failed: 30s, 5m (default: the spec's tune.grace, "
+                    "else 5m)");
+  tune_->add_option("--heartbeat", t.heartbeat, "how often running trials send a heartbeat (default: the spec's tune.heartbeat, else 5s)");
   tune_->add_flag("--create-only", t.create_only, "create (or update) the study and its budget, run no trial: start nntune worker to run it");
   tune_->add_flag("--quiet,-q", t.quiet, "print nothing while tuning");
 
   auto storage_option = [](CLI::App* cmd, StudyArgs& s) {
-    cmd->add_option("--storage", s.storage, "the study storage (default sqlite:///nntune.db)");
+    add_storage_option(cmd, s.storage, "the study storage");
   };
   studies_ = app.add_subcommand("studies", "list the studies of a storage with their trials and best values");
   storage_option(studies_, studies_args_);
+  studies_->add_option("--format", studies_args_.format, "table or json (default table)")
+      ->check(CLI::IsMember({"table", "json"}));
   trials_ = app.add_subcommand("trials", "list the trials of a study");
-  trials_->add_option("study", trials_args_.study, "the study name")->required();
-  trials_->add_option("--format", trials_args_.format, "table, csv or json")
+  add_study_argument(trials_, trials_args_.study, true);
+  trials_->add_option("--format", trials_args_.format, "table, csv or json (default table)")
       ->check(CLI::IsMember({"table", "csv", "json"}));
+  trials_->add_option("--sort", trials_args_.sort,
+                      "order the trials by number, value (best first, by the study's direction), state, seconds or a "
+                      "parameter's name (default number)");
+  trials_->add_option("--top", trials_args_.top,
+                      "show only the first N trials after sorting (default 0: all); with --sort value, the best N")
+      ->check(CLI::NonNegativeNumber);
   storage_option(trials_, trials_args_);
   best_ = app.add_subcommand("best", "the best trial of a study and its fixed spec (for nntune train)");
-  best_->add_option("study", best_args_.study, "the study name")->required();
-  best_->add_option("--spec-out", best_args_.spec_out, "write the fixed training spec to this file");
+  add_study_argument(best_, best_args_.study, true);
+  best_->add_option("--spec-out", best_args_.spec_out, "write the fixed training spec to this file (default: print it)");
   best_->add_flag("--refit", best_args_.refit,
                   "the spec retrains on all the training data: the validation split goes back into it, the epochs "
                   "become the best trial's (its restored best epoch), callbacks that watch validation data go");
+  best_->add_option("--format", best_args_.format,
+                    "table (the parameters and the fixed spec as YAML) or json (number, value, params, spec) "
+                    "(default table)")
+      ->check(CLI::IsMember({"table", "json"}));
   storage_option(best_, best_args_);
   delete_ = app.add_subcommand("delete", "delete a study and its trials");
-  delete_->add_option("study", delete_args_.study, "the study name")->required();
+  add_study_argument(delete_, delete_args_.study, true);
   delete_->add_flag("--yes,-y", delete_args_.yes, "do not ask for confirmation");
   storage_option(delete_, delete_args_);
   ensemble_ = app.add_subcommand(
       "ensemble", "combine the saved models of a study's best trials into one model (ensemble selection on the "
                   "validation data); needs nntune tune --save-models DIR");
-  ensemble_->add_option("study", ensemble_args_.study, "the study name")->required();
+  add_study_argument(ensemble_, ensemble_args_.study, true);
   ensemble_->add_option("--models", ensemble_args_.models, "the --save-models directory of nntune tune")->required();
   ensemble_->add_option("-o,--output", ensemble_args_.output, "the model file to write (default ensemble.nnt)");
   ensemble_->add_option("--candidates", ensemble_args_.candidates,
@@ -379,7 +498,7 @@ TuneCommands::TuneCommands(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   ensemble_->add_option("--rounds", ensemble_args_.rounds, "greedy picks, with replacement, at most (default 20)")
       ->check(CLI::PositiveNumber);
-  ensemble_->add_option("--storage", ensemble_args_.storage, "the study storage (default sqlite:///nntune.db)");
+  add_storage_option(ensemble_, ensemble_args_.storage, "the study storage");
   ask_tell_.emplace(app);
   worker_.emplace(app);
 }

@@ -30,6 +30,8 @@ struct StudyArgs {
   std::string storage = "sqlite:///nntune.db";
   std::string study;
   std::string format = "table";
+  std::string sort = "number";  // trials: number, value, state, seconds or a parameter name
+  int64_t top = 0;              // trials: > 0 shows only the first this many after sorting
   std::string spec_out;
   bool refit = false;  // best: the spec that retrains on all the training data
   bool yes = false;

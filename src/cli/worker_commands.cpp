@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "cli/format.hpp"
+#include "cli/study_option.hpp"
 #include "nntune/error.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/tune/external.hpp"
@@ -289,7 +290,12 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
     }
     progress.emplace(study, live, options.quiet);
   };
-  run.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) { progress->trial_ended(t); };
+  int64_t failed_here = 0;
+  std::string first_failure;
+  run.on_trial_end = [&](const tune::Study&, const FrozenTrial& t) {
+    if (t.state == TrialState::Failed && failed_here++ == 0) first_failure = first_line(t.error);
+    progress->trial_ended(t);
+  };
   const tune::SpecTrialsResult ran = tune::run_spec_trials(spec_study, run);
   progress->stop();
 
@@ -298,6 +304,7 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
   result.interrupted = ran.interrupted;
   result.signal = result.interrupted ? g_signal.load() : 0;
   result.stop_requested = ran.stop_requested;
+  result.failed_here = failed_here;
   if (!options.quiet) {
     const char* how = result.interrupted ? "interrupted" : result.stop_requested ? "stopped (nntune stop)" : "finished";
     std::printf("%s: %lld new trials | %s\n", how, static_cast<long long>(result.finished_here), progress->counts().c_str());
@@ -306,18 +313,34 @@ TrialLoopResult run_trial_loop(tune::SpecStudy& spec_study, const TrialLoopOptio
       const json params = best->external_params();
       for (const auto& [name, value] : params.items())
         std::printf("  %s: %s\n", name.c_str(), value_text(value).c_str());
-      if (!spec_study.spec.external())
+      if (study.storage().url() == "memory") {
+        // No later command can read a study in memory: the best trial's spec is printed now.
+        std::printf("the study was in memory (--storage memory) and ends with this process: give --storage "
+                    "sqlite:///nntune.db to keep it for nntune best, trials and report\n");
+        if (!spec_study.spec.external()) {
+          // Data paths made absolute, as nntune best writes them: the file may be saved anywhere.
+          json fixed = tune::materialize_params(spec_study.spec.space, params).root;
+          tune::absolutize_data_paths(fixed, spec_study.spec.space.base_dir);
+          std::printf("the best trial's spec (save it as best.yaml, then: nntune train best.yaml):\n%s",
+                      tune::spec_to_yaml(fixed).c_str());
+        }
+      } else if (!spec_study.spec.external()) {
         std::printf("the fixed spec: nntune best %s --storage %s --spec-out best.yaml\n", study.name().c_str(),
                     study.storage().url().c_str());
+      }
     }
   }
   std::fflush(stdout);
+  if (result.exit_code() == 1)
+    std::fprintf(stderr, "nntune: every trial this process ran failed (%lld), the first with: %s\n",
+                 static_cast<long long>(failed_here), first_failure.c_str());
   return result;
 }
 
 // ---- nntune worker ----
 
 int cmd_worker(const WorkerArgs& a) {
+  refuse_memory_storage(a.storage, "worker");
   tune::SpecStudy spec_study = tune::join_spec_study(a.storage, a.study);
   const tune::TuneSpec& ts = spec_study.spec;
   tune::Storage& storage = spec_study.study.storage();
@@ -353,6 +376,7 @@ int cmd_worker(const WorkerArgs& a) {
 // ---- nntune stop ----
 
 int cmd_stop(const StopArgs& a) {
+  refuse_memory_storage(a.storage, "stop");
   auto storage = tune::open_storage(a.storage);
   const tune::StudySummary summary = find_study(*storage, a.study);
   tune::Study study = tune::Study::open(storage, a.study, summary.direction, tune::make_sampler({}));
@@ -373,20 +397,19 @@ WorkerCommands::WorkerCommands(CLI::App& app) {
   WorkerArgs& w = worker_args_;
   worker_ = app.add_subcommand("worker", "join a study created by nntune tune and run its trials until its budget is "
                                          "spent or nntune stop (start one per machine; see docs/many-machines.md)");
-  worker_->add_option("--storage", w.storage, "the study storage: postgresql://USER:PASSWORD@HOST/DB, sqlite:///FILE.db")
-      ->required();
-  worker_->add_option("--study", w.study, "the study name (as nntune studies lists it)")->required();
-  worker_->add_option("--jobs,-j", w.jobs, "trials in parallel in this worker (threads)")->check(CLI::Range(1, 256));
-  CLI::Option* save = worker_->add_option("--save-models", w.save_models, "save each trial's model under DIR/trial_N");
-  worker_->add_option("--keep-best", w.keep_best, "with --save-models: keep only the models of the best K complete trials")
+  add_study_argument(worker_, w.study, true);
+  add_storage_option(worker_, w.storage, "the study storage: postgresql://USER:PASSWORD@HOST/DB, sqlite:///FILE.db", "");
+  worker_->add_option("--jobs,-j", w.jobs, "trials in parallel in this worker (threads) (default 1)")->check(CLI::Range(1, 256));
+  CLI::Option* save = worker_->add_option("--save-models", w.save_models, "save each trial's model under DIR/trial_N (default: no models are kept)");
+  worker_->add_option("--keep-best", w.keep_best, "with --save-models: keep only the models of the best K complete trials (default 0: keep all)")
       ->check(CLI::PositiveNumber)
       ->needs(save);
   worker_->add_flag("--quiet,-q", w.quiet, "print nothing while running");
 
   StopArgs& s = stop_args_;
   stop_ = app.add_subcommand("stop", "ask every worker of a study (all machines) to finish its running trials and exit");
-  stop_->add_option("study", s.study, "the study name")->required();
-  stop_->add_option("--storage", s.storage, "the study storage (default sqlite:///nntune.db)");
+  add_study_argument(stop_, s.study, true);
+  add_storage_option(stop_, s.storage, "the study storage");
   stop_->add_flag("--clear", s.clear, "withdraw the stop request, so that workers run the study again");
 }
 

@@ -61,8 +61,14 @@ struct TrialLoopResult {
   bool interrupted = false;     // Ctrl-C, SIGTERM or SIGHUP
   int signal = 0;               // which one, when interrupted
   bool stop_requested = false;  // nntune stop
-  // 0, or 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM), as a shell reports it.
-  int exit_code() const { return interrupted ? 128 + signal : 0; }
+  int64_t failed_here = 0;      // of finished_here
+  // 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM), as a shell reports it;
+  // 1 when every trial this process ran failed (a scheduler then reports the job failed: data or
+  // a program missing on this machine, a broken spec); else 0, also when the study was already done.
+  int exit_code() const {
+    if (interrupted) return 128 + signal;
+    return finished_here > 0 && failed_here == finished_here ? 1 : 0;
+  }
 };
 
 // Runs the study's trials (tune::run_spec_trials) with Ctrl-C, SIGTERM and SIGHUP turned into a

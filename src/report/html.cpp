@@ -120,11 +120,17 @@ std::vector<double> Scale::ticks(int count) const {
     return out;
   }
   if (log && lo > 0) {
+    auto inside = [&](double v) { return v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9); };
     const double first = std::floor(std::log10(lo)), last = std::ceil(std::log10(hi));
-    const double every = std::max(1.0, std::ceil((last - first) / count));
-    for (double e = first; e <= last; e += every) {
-      const double v = std::pow(10.0, e);
-      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push_back(v);
+    // Every decade is labelled; only past 12 of them (labels would touch) every other one.
+    const double every = last - first > 12 ? std::ceil((last - first) / 12) : 1.0;
+    for (double e = first; e <= last; e += every)
+      if (inside(std::pow(10.0, e))) out.push_back(std::pow(10.0, e));
+    if (out.size() < 2) {  // a decade or two: 1, 2 and 5 of each
+      out.clear();
+      for (double e = first; e <= last; ++e)
+        for (double m : {1.0, 2.0, 5.0})
+          if (const double v = m * std::pow(10.0, e); inside(v)) out.push_back(v);
     }
     if (out.size() >= 2) return out;
     out.clear();  // less than a decade: linear ticks read better
@@ -164,6 +170,79 @@ void pad_range(double& lo, double& hi, bool log) {
   const double d = (hi - lo) * 0.04;
   lo -= d;
   hi += d;
+}
+
+std::vector<double> time_ticks(double lo, double hi, int count) {
+  static const double steps[] = {1,    2,    5,    10,   15,    30,    60,    120,   300,    600,   900,
+                                 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800};
+  std::vector<double> out;
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};
+  if (hi - lo < static_cast<double>(count)) {  // under a few seconds: ordinary round numbers
+    const Scale s{lo, hi, false, 0, 1};
+    return s.ticks(count);
+  }
+  double step = steps[std::size(steps) - 1];
+  for (double candidate : steps)
+    if ((hi - lo) / candidate <= count) {
+      step = candidate;
+      break;
+    }
+  // Past the largest step: whole weeks, as many as it takes.
+  if ((hi - lo) / step > count) step *= std::ceil((hi - lo) / step / count);
+  for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + 1e-9 * step; ++k) out.push_back(k * step);
+  return out;
+}
+
+std::string duration_label(double seconds) {
+  if (!std::isfinite(seconds)) return number(seconds);
+  if (std::abs(seconds) < 1) return seconds == 0 ? "0" : number(seconds) + "s";
+  const long s = std::lround(std::abs(seconds));
+  const long d = s / 86400, h = (s / 3600) % 24, m = (s / 60) % 60, sec = s % 60;
+  std::string text = seconds < 0 ? "-" : "";
+  // The two largest non-zero parts at most: 1h30m, 2d6h, 45s.
+  int parts = 0;
+  for (const auto& [amount, unit] : {std::pair{d, "d"}, {h, "h"}, {m, "m"}, {sec, "s"}}) {
+    if (amount == 0 && parts == 0) continue;
+    if (parts == 2) break;
+    if (amount != 0) text += std::to_string(amount) + unit;
+    ++parts;
+  }
+  return text;
+}
+
+double quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return std::nan("");
+  const double at = std::clamp(q, 0.0, 1.0) * static_cast<double>(sorted.size() - 1);
+  const size_t i = static_cast<size_t>(at);
+  if (i + 1 >= sorted.size()) return sorted.back();
+  return sorted[i] + (at - static_cast<double>(i)) * (sorted[i + 1] - sorted[i]);
+}
+
+RobustRange robust_range(const std::vector<double>& values) {
+  std::vector<double> v;
+  for (double x : values)
+    if (std::isfinite(x)) v.push_back(x);
+  std::sort(v.begin(), v.end());
+  RobustRange r;
+  if (v.empty()) return r;
+  r.lo = v.front();
+  r.hi = v.back();
+  const size_t n = v.size();
+  if (n < 5) return r;
+  // Order statistics, not interpolated quantiles: an interpolated 95% of 10 values would carry
+  // a share of the largest one, the very outlier to be kept out.
+  const double tail = std::max(0.05, 1.0 / static_cast<double>(n));
+  const double core_lo = v[static_cast<size_t>(std::ceil(tail * static_cast<double>(n - 1) - 1e-9))];
+  const double core_hi = v[static_cast<size_t>(std::floor((1 - tail) * static_cast<double>(n - 1) + 1e-9))];
+  const double width = core_hi - core_lo;
+  if (!(width > 0)) return r;
+  const auto first = std::lower_bound(v.begin(), v.end(), core_lo - width);
+  const auto end = std::upper_bound(v.begin(), v.end(), core_hi + width);
+  r.lo = *first;
+  r.hi = *(end - 1);
+  r.below = static_cast<size_t>(first - v.begin());
+  r.above = static_cast<size_t>(v.end() - end);
+  return r;
 }
 
 Chart::Chart(int width, int height, int left, int right, int top, int bottom)
@@ -225,7 +304,7 @@ p.note{color:#555;margin:4px 0 8px;max-width:980px}p.empty{background:#fff8e1;bo
 .row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
 svg.plot{background:#fff;font-size:11px;font-family:inherit}svg.zoomable{cursor:grab;touch-action:none}
 svg .grid{stroke:#eceef2}svg .frame{fill:none;stroke:#9aa3b2}svg .title{font-size:12px;fill:#333}
-svg text{fill:#444}svg .best-line{fill:none;stroke:#d62728;stroke-width:2}
+svg text{fill:#444}svg text.tick{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}svg .best-line{fill:none;stroke:#d62728;stroke-width:2}
 svg .curve{fill:none;stroke-width:1;opacity:.55}svg .curve.best{stroke-width:2.5;opacity:1}
 svg .pc{fill:none;stroke-width:1;opacity:.45}svg .pc.best{stroke-width:3;opacity:1}
 svg .m:hover{stroke:#000;stroke-width:2;opacity:1}
@@ -299,10 +378,14 @@ if(table&&trials){
   pager.appendChild(document.createTextNode(' page '+(pageNo+1)+' of '+pages+' ('+order.length+' trials; click a column to sort)'));}
  sortRows();draw();
 }
-// Self-check: every drawn plot must hold at least one mark; errors are counted since <head>.
-function selfcheck(){var empty=[],plots=document.querySelectorAll('.plot');
- Array.prototype.forEach.call(plots,function(p){if(!p.querySelector('.m'))empty.push(p.getAttribute('data-plot'));});
+// Self-check: every drawn plot must hold at least one mark; errors are counted since <head>;
+// a chart wider than its card (drawn past its right edge, or needing a sideways scroll) is named
+// (the trials table scrolls by design).
+function selfcheck(){var empty=[],wide=[],plots=document.querySelectorAll('.plot');
+ Array.prototype.forEach.call(plots,function(p){if(!p.querySelector('.m'))empty.push(p.getAttribute('data-plot'));
+  var card=p.closest('section');if(p.tagName.toLowerCase()==='svg'&&card&&p.getBoundingClientRect().right>card.getBoundingClientRect().right+0.5)wide.push(p.getAttribute('data-plot'));});
  var s=document.createElement('div');s.id='selfcheck';s.setAttribute('data-errors',window.__reportErrors.length);
+ s.setAttribute('data-wide-plots',wide.join(','));
  s.setAttribute('data-plots',plots.length);s.setAttribute('data-empty-plots',empty.length);s.setAttribute('data-empty',empty.join(','));
  s.setAttribute('data-error-messages',window.__reportErrors.join(' | '));s.style.display='none';document.body.appendChild(s);}
 selfcheck();

@@ -39,7 +39,9 @@ struct Scale {
   bool log = false;
   double px_lo = 0.0, px_hi = 1.0;  // pixel positions of lo and hi
   double operator()(double v) const;
-  // About `count` round tick values inside [lo, hi] (1-2-5 steps; decades for log).
+  // About `count` round tick values inside [lo, hi] (1-2-5 steps). Log axes: every decade inside
+  // (every other one past 12 decades); within less than two decades, also 2x and 5x each decade;
+  // within less than one, linear ticks.
   std::vector<double> ticks(int count = 6) const;
 };
 struct Tick {
@@ -51,6 +53,31 @@ std::vector<Tick> ticks_of(const Scale& scale, const std::function<std::string(d
 
 // [lo, hi] widened a little (and made non-empty) so that points do not sit on the frame.
 void pad_range(double& lo, double& hi, bool log = false);
+
+// Round tick values for a time axis in seconds: about `count` ticks in [lo, hi], at a step of
+// 1, 2, 5, 10, 15 or 30 seconds, 1, 2, 5, 10, 15 or 30 minutes, 1, 2, 3, 6 or 12 hours, or
+// 1, 2 or 7 days, whichever first gives no more than `count` intervals.
+std::vector<double> time_ticks(double lo, double hi, int count = 6);
+// A time tick's label: "0", "45s", "2m", "1m30s", "3h", "1h30m", "2d" (no zero parts).
+std::string duration_label(double seconds);
+
+// The q-quantile (q in [0, 1]) of sorted values, interpolated linearly between order statistics
+// (Hyndman and Fan's type 7, NumPy's default). NaN for no values.
+double quantile(const std::vector<double>& sorted, double q);
+// The range an axis or a colour scale shows so that one outlier cannot squeeze the rest. The core
+// is the values between the lower and upper `tail` order statistics (tail = max(5%, 1/n): the
+// 5% and 95% ones, or the second lowest and highest of fewer than 20 values); the range is the
+// smallest and the largest value within one core width beyond the core on either side. So the
+// axis spans at most three times the core, and a diverged trial (a loss of 1e30) cannot flatten
+// the others. Non-finite values are left out. With fewer than 5 values, or a core of width 0, it
+// is the whole range. `below`/`above` count the values outside, which a plot still draws,
+// clamped to the edge and marked.
+struct RobustRange {
+  double lo = 0.0, hi = 0.0;
+  size_t below = 0, above = 0;
+  bool clipped() const { return below + above > 0; }
+};
+RobustRange robust_range(const std::vector<double>& values);
 
 // An SVG chart of a fixed size with a plotting area inside margins. Marks (anything the
 // self-check should count) carry class "m"; a data-t attribute names the trial a tooltip shows,

@@ -7,6 +7,8 @@
 #include <map>
 #include <numeric>
 
+#include "report/html.hpp"
+
 namespace nntune::report {
 namespace {
 
@@ -302,6 +304,12 @@ std::optional<ContourGrid> contour_grid(const StudyHistory& history, const std::
     g.points.push_back({t.number, g.x.position(px->second), g.y.position(py->second), *t.value});
   }
   if (g.points.size() < 2) return std::nullopt;
+  // A diverged trial (1e30) would weigh on every cell, however far: the values it interpolates
+  // are clamped to their robust range first (html::robust_range); the dots keep the true ones.
+  std::vector<double> values;
+  for (const auto& p : g.points) values.push_back(p.value);
+  const html::RobustRange range = html::robust_range(values);
+  g.outliers = range.below + range.above;
   g.resolution = resolution;
   g.z.assign(static_cast<size_t>(resolution * resolution), 0.0);
   const double step = 1.0 / static_cast<double>(resolution - 1);
@@ -313,7 +321,7 @@ std::optional<ContourGrid> contour_grid(const StudyHistory& history, const std::
         // On a trial the weight dominates: z is its value (the mean of trials sharing the point).
         const double d2 = (gx - p.x) * (gx - p.x) + (gy - p.y) * (gy - p.y);
         const double w = 1.0 / std::max(d2, 1e-18);
-        weighted += w * p.value;
+        weighted += w * std::clamp(p.value, range.lo, range.hi);
         weights += w;
       }
       g.z[static_cast<size_t>(j * resolution + i)] = weighted / weights;

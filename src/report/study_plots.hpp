@@ -123,7 +123,9 @@ std::vector<Slice> slices(const tune::StudyHistory& history, size_t max_points =
 // space): z(g) = sum w_i v_i / sum w_i with w_i = 1 / d(g, p_i)^2, exact at a trial's point.
 // Chosen over a nearest-neighbour map because it gives smooth, readable colour fields from few
 // trials, and over a fitted surrogate because it never invents values outside the observed
-// range (every z lies between the lowest and the highest trial value).
+// range (every z lies between the lowest and the highest trial value). The values are first
+// clamped to their robust range (html::robust_range): one diverged trial (1e30) would otherwise
+// weigh on every cell and turn the whole field one colour.
 struct ContourPoint {
   int64_t number = 0;
   double x = 0.0, y = 0.0;  // axis positions in [0, 1]
@@ -134,7 +136,8 @@ struct ContourGrid {
   int64_t resolution = 0;
   std::vector<double> z;  // row-major: z[j * resolution + i] at x position i/(res-1), y position j/(res-1)
   double z_low = 0.0, z_high = 0.0;
-  std::vector<ContourPoint> points;  // the trials it interpolates, for the dots
+  std::vector<ContourPoint> points;  // the trials it interpolates, for the dots (their true values)
+  size_t outliers = 0;               // points whose value was clamped for the interpolation
   double at(int64_t i, int64_t j) const { return z[static_cast<size_t>(j * resolution + i)]; }
 };
 // Complete trials that have both parameters; nullopt when fewer than two such trials exist.

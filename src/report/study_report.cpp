@@ -4,12 +4,15 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "nntune/error.hpp"
 #include "report/html.hpp"
 #include "report/importance.hpp"
 #include "report/study_plots.hpp"
+#include "tune/pruner_registry.hpp"
+#include "tune/sampler_registry.hpp"
 
 namespace nntune::report {
 namespace {
@@ -30,16 +33,28 @@ const char* const kPrunedColour = "#e6550d";
 const char* const kCompleteColour = "#3b6fb6";
 const char* const kBestColour = "#d62728";
 
-// "tpe (seed 1, n_startup_trials 5)" from the stored {"name": "tpe", "seed": 1, ...}.
-std::string describe_config(const json& config) {
+// "tpe (seed 1, n_startup_trials 5)" from the stored {"name": "tpe", "seed": 1, ...}; only the
+// keys in `keys` when it is given (the options the named component reads).
+std::string describe_config(const json& config, const std::optional<std::vector<std::string>>& keys = std::nullopt) {
   if (config.is_string()) return config.get<std::string>();
   if (!config.is_object()) return config.is_null() ? "not recorded" : config.dump();
   std::string name = config.value("name", std::string("?")), rest;
   for (const auto& [key, value] : config.items()) {
     if (key == "name" || value.is_null() || (value.is_object() && value.empty())) continue;
+    if (keys && std::find(keys->begin(), keys->end(), key) == keys->end()) continue;
     rest += (rest.empty() ? "" : ", ") + key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
   }
   return rest.empty() ? name : name + " (" + rest + ")";
+}
+
+template <typename Registry>
+std::optional<std::vector<std::string>> declared_keys(const Registry& registry, const json& stored,
+                                                      std::vector<std::string> keys = {}) {
+  if (!stored.is_object() || !stored.contains("name") || !stored["name"].is_string()) return std::nullopt;
+  const auto* entry = registry.find(stored["name"].get<std::string>());
+  if (!entry) return std::nullopt;
+  for (const auto& field : entry->info.keys) keys.push_back(field.key);
+  return keys;
 }
 
 std::string date_text(double unix_seconds) {
@@ -70,6 +85,46 @@ std::string circle(double x, double y, double r, const std::string& fill, int64_
          "\" data-t=\"" + std::to_string(trial) + "\"" + extra + "/>";
 }
 
+// The objective's axis (or colour scale) over a robust range (html::robust_range), padded; values
+// outside it are drawn on its edge, marked.
+struct ValueAxis {
+  html::RobustRange range;
+  double lo = 0.0, hi = 1.0;  // padded
+  // -1 below the range, +1 above, 0 inside.
+  int side(double v) const { return v < range.lo ? -1 : v > range.hi ? 1 : 0; }
+  double clamp(double v) const { return std::clamp(v, lo, hi); }
+};
+ValueAxis value_axis(const std::vector<double>& values) {
+  ValueAxis a;
+  a.range = html::robust_range(values);
+  a.lo = a.range.lo;
+  a.hi = a.range.hi;
+  html::pad_range(a.lo, a.hi);
+  return a;
+}
+
+// A trial outside the axis' range: a triangle on the edge (px, py) pointing the way it lies.
+std::string edge_marker(double px, double py, int side, const std::string& colour, int64_t trial) {
+  const double tip = side > 0 ? -8.0 : 8.0;
+  return "<path class=\"m outlier\" d=\"M" + coord(px - 5) + " " + coord(py) + " L" + coord(px + 5) + " " + coord(py) +
+         " L" + coord(px) + " " + coord(py + tip) + " Z\" fill=\"" + colour + "\" stroke=\"#222\" stroke-width=\"0.6\" data-t=\"" +
+         std::to_string(trial) + "\"/>";
+}
+
+// "2 trials lie outside the range shown (1 above, 1 below): drawn on its edge as triangles."
+std::string outlier_note(const html::RobustRange& r, const std::string& what = "trials") {
+  if (!r.clipped()) return "";
+  std::string where;
+  if (r.above) where += std::to_string(r.above) + " above";
+  if (r.below) where += std::string(where.empty() ? "" : ", ") + std::to_string(r.below) + " below";
+  const size_t n = r.above + r.below;
+  // "trials" -> "trial" and "curves" -> "curve" for one.
+  const std::string noun = n == 1 ? what.substr(0, what.size() - 1) : what;
+  return " " + std::to_string(n) + " " + noun + (n == 1 ? " lies" : " lie") + " far outside the others (" + where +
+         "): the axis leaves " + (n == 1 ? "it" : "them") + " out so that the rest can be told apart, and draws " +
+         (n == 1 ? "it" : "them") + " on its edge as " + (n == 1 ? "a triangle" : "triangles") + " (hover for the value).";
+}
+
 // A colour bar from the worst to the best value.
 std::string value_legend(double low, double high, Direction d, const std::string& metric, double ramp_from = 0.0) {
   std::string s = "<div class=\"legend\">colour: " + escape(metric) + " " +
@@ -82,19 +137,31 @@ std::string value_legend(double low, double high, Direction d, const std::string
   return s + "</svg> " + number(worst) + " (worst) &rarr; " + number(best) + " (best)</div>";
 }
 
-// Tick marks along a parameter axis, in axis positions [0, 1].
-std::vector<Tick> parameter_ticks(const ParameterAxis& axis) {
+}  // namespace
+
+std::vector<Tick> parameter_ticks(const ParameterAxis& axis, size_t max_labels, size_t max_chars) {
   std::vector<Tick> ticks;
   if (axis.categorical) {
-    for (size_t i = 0; i < axis.labels.size(); ++i) ticks.push_back({axis.position(static_cast<double>(i)), axis.labels[i]});
+    // Every choice keeps its tick; past max_labels only every k-th is named (the first and the
+    // last always), so that neighbouring names never run into each other.
+    const size_t n = axis.labels.size();
+    const size_t every = std::max<size_t>(1, (n + std::max<size_t>(1, max_labels) - 1) / std::max<size_t>(1, max_labels));
+    for (size_t i = 0; i < n; ++i) {
+      const bool named = i % every == 0 || i + 1 == n;
+      ticks.push_back({axis.position(static_cast<double>(i)), named ? html::shorten(axis.labels[i], max_chars) : ""});
+    }
+    if (every > 1 && n >= 2 && (n - 1) % every != 0 && (n - 1) % every < every / 2 + 1)
+      ticks[n - 1 - (n - 1) % every].label.clear();  // the last named one would crowd the final label
     return ticks;
   }
   const Scale internal{axis.low, axis.high, axis.log, 0, 1};
   for (double v : internal.ticks(5))
     if (axis.distribution.kind != tune::DistributionKind::Int || std::abs(v - std::round(v)) < 1e-9)
-      ticks.push_back({axis.position(v), axis.text(v)});
+      ticks.push_back({axis.position(v), html::shorten(axis.text(v), max_chars)});
   return ticks;
 }
+
+namespace {
 
 std::string metric_name(const tune::StudySummary& study) {
   if (study.system_attrs.contains("objective") && study.system_attrs["objective"].is_object())
@@ -124,8 +191,8 @@ std::string summary_section(const tune::StudySummary& study, const StudyHistory&
                          (o.waiting ? ", " + std::to_string(o.waiting) + " waiting" : ""));
   s += row("time spent", html::duration(o.wall_seconds) + " wall clock, " + html::duration(o.trial_seconds) +
                              " of trial time (from " + date_text(o.first_start) + " to " + date_text(o.last_end) + ")");
-  s += row("sampler", describe_config(study.system_attrs.contains("sampler") ? study.system_attrs["sampler"] : json()));
-  s += row("pruner", describe_config(study.system_attrs.contains("pruner") ? study.system_attrs["pruner"] : json()));
+  s += row("sampler", describe_sampler(study.system_attrs.contains("sampler") ? study.system_attrs["sampler"] : json()));
+  s += row("pruner", describe_pruner(study.system_attrs.contains("pruner") ? study.system_attrs["pruner"] : json()));
   if (study.system_attrs.contains("spec_file") && study.system_attrs["spec_file"].is_string())
     s += row("spec", study.system_attrs["spec_file"].get<std::string>());
   if (study.system_attrs.contains("command") && study.system_attrs["command"].is_string())
@@ -149,38 +216,40 @@ std::string summary_section(const tune::StudySummary& study, const StudyHistory&
   return html::section("summary", "Summary", s);
 }
 
-std::string history_chart(const OptimizationHistory& h, bool by_time, Direction d, const std::string& metric) {
+std::string history_chart(const OptimizationHistory& h, bool by_time, const ValueAxis& v, const std::string& metric) {
   Chart chart(575, 330);
-  double x_hi = 0, lo = h.points.front().value, hi = lo;
-  for (const auto& p : h.points) {
-    x_hi = std::max(x_hi, by_time ? p.seconds : static_cast<double>(p.number));
-    lo = std::min(lo, p.value);
-    hi = std::max(hi, p.value);
-  }
+  double x_hi = 0;
+  for (const auto& p : h.points) x_hi = std::max(x_hi, by_time ? p.seconds : static_cast<double>(p.number));
   double x_lo = 0;
   html::pad_range(x_lo, x_hi);
-  html::pad_range(lo, hi);
-  const Scale x = chart.x_scale(x_lo, x_hi), y = chart.y_scale(lo, hi);
-  chart.axes(x, y, html::ticks_of(x, by_time ? std::function<std::string(double)>(html::duration) : nullptr),
-             html::ticks_of(y), by_time ? "time since the study started" : "trial number", metric);
+  const Scale x = chart.x_scale(x_lo, x_hi), y = chart.y_scale(v.lo, v.hi);
+  std::vector<Tick> x_ticks;
+  if (by_time)
+    for (double t : html::time_ticks(x_lo, x_hi, 5))
+      x_ticks.push_back({t, html::duration_label(t)});
+  else
+    x_ticks = html::ticks_of(x);
+  chart.axes(x, y, x_ticks, html::ticks_of(y), by_time ? "time since the study started" : "trial number", metric);
   std::string& b = chart.body();
   const auto& steps = by_time ? h.best_by_time : h.best_by_number;
   std::string path;
   for (size_t i = 0; i < steps.size(); ++i) {
-    path += (i ? " H" + coord(x(steps[i].x)) + " V" : "M" + coord(x(steps[i].x)) + " ") + coord(y(steps[i].value));
+    path += (i ? " H" + coord(x(steps[i].x)) + " V" : "M" + coord(x(steps[i].x)) + " ") + coord(y(v.clamp(steps[i].value)));
   }
-  path += " H" + coord(x(by_time ? x_hi : x_hi));
+  path += " H" + coord(x(x_hi));
   b += "<path class=\"best-line\" d=\"" + path + "\"/>";
   const HistoryPoint* best = nullptr;
   for (const auto& p : h.points) {
     if (p.best) best = &p;
-    b += circle(x(by_time ? p.seconds : static_cast<double>(p.number)), y(p.value), 3, kCompleteColour, p.number,
-                " fill-opacity=\"0.6\"");
+    const double px = x(by_time ? p.seconds : static_cast<double>(p.number));
+    if (const int side = v.side(p.value))
+      b += edge_marker(px, y(side > 0 ? v.hi : v.lo), side, kCompleteColour, p.number);
+    else
+      b += circle(px, y(p.value), 3, kCompleteColour, p.number, " fill-opacity=\"0.6\"");
   }
   if (best)
-    b += circle(x(by_time ? best->seconds : static_cast<double>(best->number)), y(best->value), 6, "none", best->number,
-                " stroke=\"" + std::string(kBestColour) + "\" stroke-width=\"2.5\"");
-  (void)d;
+    b += circle(x(by_time ? best->seconds : static_cast<double>(best->number)), y(v.clamp(best->value)), 6, "none",
+                best->number, " stroke=\"" + std::string(kBestColour) + "\" stroke-width=\"2.5\"");
   return chart.render(by_time ? "history by time" : "history by trial", true);
 }
 
@@ -192,7 +261,11 @@ std::string history_section(const StudyHistory& history, const std::string& metr
                   " (blue) and the best so far (red steps), against the trial number and against the time its result "
                   "arrived; the best trial is circled. Wheel to zoom, drag to pan, double-click to reset; hover a "
                   "point for the trial's parameters.</p><div class=\"row\">";
-  s += history_chart(h, false, history.direction, metric) + history_chart(h, true, history.direction, metric) + "</div>";
+  std::vector<double> values;
+  for (const auto& p : h.points) values.push_back(p.value);
+  const ValueAxis v = value_axis(values);
+  if (v.range.clipped()) s.insert(s.size() - std::string("</p><div class=\"row\">").size(), outlier_note(v.range));
+  s += history_chart(h, false, v, metric) + history_chart(h, true, v, metric) + "</div>";
   return html::section("history", "Optimisation history", s);
 }
 
@@ -203,18 +276,21 @@ std::string curves_section(const StudyHistory& history, const std::string& metri
                          html::message("No trial reported intermediate values (learning curves appear when the "
                                        "objective reports a value per epoch or step)."));
   const std::vector<size_t> drawn = thin_curves(curves, history, max_curves);
-  double x_lo = 1e300, x_hi = -1e300, lo = 1e300, hi = -1e300;
+  double x_lo = 1e300, x_hi = -1e300;
+  std::vector<double> all_values;
   for (size_t i : drawn)
     for (size_t k = 0; k < curves[i].steps.size(); ++k) {
       x_lo = std::min(x_lo, static_cast<double>(curves[i].steps[k]));
       x_hi = std::max(x_hi, static_cast<double>(curves[i].steps[k]));
-      lo = std::min(lo, curves[i].values[k]);
-      hi = std::max(hi, curves[i].values[k]);
+      all_values.push_back(curves[i].values[k]);
     }
   html::pad_range(x_lo, x_hi);
-  html::pad_range(lo, hi);
+  // A diverged trial's loss of 1e30 would flatten every other curve: robust range, and the
+  // curve runs along the edge where it leaves it (a triangle where it first does).
+  const ValueAxis v = value_axis(all_values);
   Chart chart(1000, 420);
-  const Scale x = chart.x_scale(x_lo, x_hi), y = chart.y_scale(lo, hi);
+  const Scale x = chart.x_scale(x_lo, x_hi), y = chart.y_scale(v.lo, v.hi);
+  html::RobustRange clipped_curves;
   std::vector<Tick> step_ticks;
   for (const auto& t : html::ticks_of(x))
     if (std::abs(t.at - std::round(t.at)) < 1e-9) step_ticks.push_back(t);  // whole steps only
@@ -227,23 +303,34 @@ std::string curves_section(const StudyHistory& history, const std::string& metri
   for (size_t i : drawn) {
     const Curve& c = curves[i];
     std::string points;
+    int first_side = 0;
+    size_t first_out = 0;
     for (size_t k = 0; k < c.steps.size(); ++k)
       {
         // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on the chained form.
         if (k) points += ' ';
         points += coord(x(static_cast<double>(c.steps[k])));
         points += ',';
-        points += coord(y(c.values[k]));
+        points += coord(y(v.clamp(c.values[k])));
+        if (const int side = v.side(c.values[k]); side && !first_side) {
+          first_side = side;
+          first_out = k;
+        }
       }
     const bool best = c.number == best_number;
     const std::string colour = best ? kBestColour : c.pruned() ? kPrunedColour : kCompleteColour;
+    if (first_side) {
+      (first_side > 0 ? clipped_curves.above : clipped_curves.below) += 1;
+      marks += edge_marker(x(static_cast<double>(c.steps[first_out])), y(first_side > 0 ? v.hi : v.lo), first_side,
+                           colour, c.number);
+    }
     const std::string line = "<polyline class=\"curve m" + std::string(best ? " best" : "") + "\" stroke=\"" + colour +
                              "\" points=\"" + points + "\" data-t=\"" + std::to_string(c.number) + "\"/>";
     (best ? best_curve : b) += line;
-    if (c.steps.size() == 1) marks += circle(x(static_cast<double>(c.steps[0])), y(c.values[0]), 2.5, colour, c.number);
+    if (c.steps.size() == 1) marks += circle(x(static_cast<double>(c.steps[0])), y(v.clamp(c.values[0])), 2.5, colour, c.number);
     if (c.pruned()) {  // an x where the pruner cut the curve
       ++pruned_drawn;
-      const double px = x(static_cast<double>(c.steps.back())), py = y(c.values.back());
+      const double px = x(static_cast<double>(c.steps.back())), py = y(v.clamp(c.values.back()));
       marks += "<path class=\"m\" stroke=\"" + std::string(kPrunedColour) + "\" stroke-width=\"1.6\" d=\"M" +
                coord(px - 3.5) + " " + coord(py - 3.5) + "l7 7m0 -7l-7 7\" data-t=\"" + std::to_string(c.number) + "\"/>";
     }
@@ -260,7 +347,8 @@ std::string curves_section(const StudyHistory& history, const std::string& metri
                              " curves: the best quarter, the worst, and an even sample of the rest. "
                        : std::string()) +
                   std::to_string(pruned_total) + " trials were pruned" +
-                  (drawn.size() < curves.size() ? " (" + std::to_string(pruned_drawn) + " drawn)" : "") + ".</p>";
+                  (drawn.size() < curves.size() ? " (" + std::to_string(pruned_drawn) + " drawn)" : "") + "." +
+                  outlier_note(clipped_curves, "curves") + "</p>";
   return html::section("curves", "Intermediate values", s + chart.render("intermediate values", true));
 }
 
@@ -272,29 +360,38 @@ std::string parallel_section(const StudyHistory& history, const std::string& met
     return html::section("parallel", "Parallel coordinates", html::message("The trials have no parameters."));
   const StudyOverview overview = study_overview(history);
   const int64_t best_number = overview.best ? overview.best->number : -1;
-  const int spacing = std::clamp(1100 / static_cast<int>(pc.axes.size() + 1), 90, 150);  // fits 1280 px up to 11 axes
-  // Names slant upwards so that long ones do not overlap their neighbours.
-  Chart chart(std::max(700, 70 + spacing * static_cast<int>(pc.axes.size()) + 200), 540, 70, 200, 130, 40);
+  // The axes spread over the card's width (about 1180 px at a 1280 px window), at least 64 px
+  // apart: past about 16 axes the chart scrolls sideways inside its card instead of overflowing it.
+  const int n_axes = static_cast<int>(pc.axes.size()) + 1, left = 70, right = 150;
+  const int spacing = std::clamp((1180 - left - right) / std::max(1, n_axes - 1), 64, 150);
+  // Names slant upwards at 40 degrees: neighbours 64 px apart stay 41 px apart across the slant.
+  Chart chart(left + spacing * (n_axes - 1) + right, 560, left, right, 130, 40);
   const double top = chart.area_top(), bottom = chart.area_bottom();
   auto axis_x = [&](size_t k) { return chart.area_left() + static_cast<double>(k) * spacing; };
   auto pos_y = [&](double p) { return bottom - p * (bottom - top); };
-  double vlo = pc.value_low, vhi = pc.value_high;
-  if (!(vhi > vlo)) html::pad_range(vlo, vhi);
-  const Scale value_scale{vlo, vhi, false, bottom, top};
+  std::vector<double> values;
+  for (const auto& line : pc.lines) values.push_back(line.value);
+  const ValueAxis v = value_axis(values);
+  const Scale value_scale{v.lo, v.hi, false, bottom, top};
+  // Tick labels sit left of their axis: as many characters as the gap holds; a categorical axis
+  // names at most one choice per 14 px of its height.
+  const size_t label_chars = static_cast<size_t>(std::max(4, (spacing - 12) / 6));
+  const size_t max_labels = static_cast<size_t>(std::max(2.0, (bottom - top) / 14));
   std::string& b = chart.body();
   // Axes: the objective first, then each parameter with its ticks.
   auto draw_axis = [&](size_t k, const std::string& name, const std::vector<std::pair<double, std::string>>& ticks) {
     const std::string ax = coord(axis_x(k));
     b += "<line x1=\"" + ax + "\" x2=\"" + ax + "\" y1=\"" + coord(top) + "\" y2=\"" + coord(bottom) +
          "\" stroke=\"#666\"/><text class=\"title\" transform=\"translate(" + ax + " " + coord(top - 10) +
-         ") rotate(-30)\">" + escape(name) + "</text>";
+         ") rotate(-40)\"><title>" + escape(name) + "</title>" + escape(html::shorten(name, 26)) + "</text>";
     for (const auto& [py, label] : ticks)
-      b += "<text x=\"" + coord(axis_x(k) - 4) + "\" y=\"" + coord(py + 4) + "\" text-anchor=\"end\">" +
-           escape(html::shorten(label, 14)) + "</text>";
+      if (!label.empty())
+        b += "<text class=\"tick\" x=\"" + coord(axis_x(k) - 4) + "\" y=\"" + coord(py + 4) + "\" text-anchor=\"end\">" +
+             escape(label) + "</text>";
   };
-  std::string lines, best_line;
+  std::string lines, best_line, outliers;
   for (const auto& line : pc.lines) {
-    std::string d = "M" + coord(axis_x(0)) + " " + coord(value_scale(line.value));
+    std::string d = "M" + coord(axis_x(0)) + " " + coord(value_scale(v.clamp(line.value)));
     bool connected = true;
     for (size_t k = 0; k < line.positions.size(); ++k) {
       if (!line.positions[k]) {
@@ -305,20 +402,23 @@ std::string parallel_section(const StudyHistory& history, const std::string& met
       connected = true;
     }
     const bool best = line.number == best_number;
-    const std::string el = "<path class=\"pc m" + std::string(best ? " best" : "") + "\" stroke=\"" +
-                           (best ? std::string(kBestColour)
-                                 // from 0.15: the palest yellow is invisible on white
-                                 : html::ramp(0.15 + 0.85 * goodness(line.value, pc.value_low, pc.value_high, history.direction))) +
+    const std::string colour =
+        best ? std::string(kBestColour)
+             // from 0.15: the palest yellow is invisible on white
+             : html::ramp(0.15 + 0.85 * goodness(v.clamp(line.value), v.range.lo, v.range.hi, history.direction));
+    const std::string el = "<path class=\"pc m" + std::string(best ? " best" : "") + "\" stroke=\"" + colour +
                            "\" d=\"" + d + "\" data-t=\"" + std::to_string(line.number) + "\"/>";
     (best ? best_line : lines) += el;
+    if (const int side = v.side(line.value))
+      outliers += edge_marker(axis_x(0), value_scale(side > 0 ? v.hi : v.lo), side, colour, line.number);
   }
-  b += lines + best_line;
+  b += lines + best_line + outliers;
   std::vector<std::pair<double, std::string>> value_ticks;
-  for (double v : value_scale.ticks(6)) value_ticks.push_back({value_scale(v), number(v)});
+  for (double t : value_scale.ticks(6)) value_ticks.push_back({value_scale(t), number(t)});
   draw_axis(0, metric, value_ticks);
   for (size_t k = 0; k < pc.axes.size(); ++k) {
     std::vector<std::pair<double, std::string>> ticks;
-    for (const Tick& t : parameter_ticks(pc.axes[k])) ticks.push_back({pos_y(t.at), t.label});
+    for (const Tick& t : parameter_ticks(pc.axes[k], max_labels, label_chars)) ticks.push_back({pos_y(t.at), t.label});
     draw_axis(k + 1, pc.axes[k].name + (pc.axes[k].log ? " (log)" : ""), ticks);
   }
   std::string s = "<p class=\"note\">One line per complete trial through its " + escape(metric) +
@@ -328,7 +428,8 @@ std::string parallel_section(const StudyHistory& history, const std::string& met
                        ? " Showing " + std::to_string(pc.lines.size()) + " of " + std::to_string(pc.total_lines) +
                              " trials: the best quarter, the worst and an even sample."
                        : std::string()) +
-                  "</p>" + value_legend(pc.value_low, pc.value_high, history.direction, metric, 0.15);
+                  outlier_note(v.range) + (n_axes > 16 ? " Scroll sideways for the other axes." : "") + "</p>" +
+                  value_legend(v.range.lo, v.range.hi, history.direction, metric, 0.15);
   return html::section("parallel", "Parallel coordinates", s + "<div style=\"overflow-x:auto\">" +
                                                               chart.render("parallel coordinates") + "</div>");
 }
@@ -390,28 +491,34 @@ std::string slices_section(const StudyHistory& history, const std::string& metri
   const std::vector<Slice> all = slices(history, max_points);
   if (all.empty())
     return html::section("slices", "Slice plots", html::message("No complete trial with parameters: nothing to draw."));
-  double lo = 1e300, hi = -1e300;
+  // Every trial appears once per slice: the range is that of the trials' values.
+  std::vector<double> values;
+  for (const auto& p : all.front().points) values.push_back(p.value);
   for (const auto& sl : all)
-    for (const auto& p : sl.points) {
-      lo = std::min(lo, p.value);
-      hi = std::max(hi, p.value);
+    if (sl.points.size() > values.size()) {
+      values.clear();
+      for (const auto& p : sl.points) values.push_back(p.value);
     }
-  html::pad_range(lo, hi);
+  const ValueAxis v = value_axis(values);
   int64_t max_number = 0;
   for (const auto& t : history.trials) max_number = std::max(max_number, t.number);
   std::string s = "<p class=\"note\">The " + escape(metric) +
                   " of every complete trial against one parameter at a time (all others vary), coloured by trial "
                   "number from light (early) to dark (late): where the sampler concentrated, and where the good values "
-                  "lie.</p><div class=\"row\">";
+                  "lie." + outlier_note(v.range) + "</p><div class=\"row\">";
   for (const auto& sl : all) {
     Chart chart(340, 250, 58, 26, 12, 44);
-    const Scale x = chart.x_scale(-0.08, 1.08), y = chart.y_scale(lo, hi);
-    chart.axes(x, y, parameter_ticks(sl.axis), html::ticks_of(y), sl.axis.name + (sl.axis.log ? " (log)" : ""), metric);
+    const Scale x = chart.x_scale(-0.08, 1.08), y = chart.y_scale(v.lo, v.hi);
+    chart.axes(x, y, parameter_ticks(sl.axis, 6, 12), html::ticks_of(y), sl.axis.name + (sl.axis.log ? " (log)" : ""), metric);
     std::string& b = chart.body();
-    for (const auto& p : sl.points)
-      b += circle(x(p.position), y(p.value), 3,
-                  html::ramp(max_number > 0 ? static_cast<double>(p.number) / static_cast<double>(max_number) : 1.0),
-                  p.number, " fill-opacity=\"0.8\" stroke=\"#333\" stroke-width=\"0.4\"");
+    for (const auto& p : sl.points) {
+      const std::string colour =
+          html::ramp(max_number > 0 ? static_cast<double>(p.number) / static_cast<double>(max_number) : 1.0);
+      if (const int side = v.side(p.value))
+        b += edge_marker(x(p.position), y(side > 0 ? v.hi : v.lo), side, colour, p.number);
+      else
+        b += circle(x(p.position), y(p.value), 3, colour, p.number, " fill-opacity=\"0.8\" stroke=\"#333\" stroke-width=\"0.4\"");
+    }
     s += "<div>" + chart.render("slice " + sl.axis.name) +
          (sl.points.size() < sl.total_points
               ? "<div class=\"legend\">" + std::to_string(sl.points.size()) + " of " + std::to_string(sl.total_points) +
@@ -440,8 +547,13 @@ std::string contour_section(const StudyHistory& history, const std::string& metr
                                        ranked_parameters[1] + ": nothing to interpolate."));
   Chart chart(600, 500, 80, 20, 14, 50);
   const Scale x = chart.x_scale(0, 1), y = chart.y_scale(0, 1);
-  chart.axes(x, y, parameter_ticks(grid->x), parameter_ticks(grid->y), grid->x.name + (grid->x.log ? " (log)" : ""),
-             grid->y.name + (grid->y.log ? " (log)" : ""));
+  chart.axes(x, y, parameter_ticks(grid->x, 8, 12), parameter_ticks(grid->y, 24, 11),
+             grid->x.name + (grid->x.log ? " (log)" : ""), grid->y.name + (grid->y.log ? " (log)" : ""));
+  // One outlying trial would turn the whole field one colour: the colours span the robust range
+  // of the trials' values, and cells beyond it take the end colour.
+  std::vector<double> values;
+  for (const auto& p : grid->points) values.push_back(p.value);
+  const html::RobustRange z = html::robust_range(values);
   std::string cells;
   const int64_t n = grid->resolution;
   const double half = 0.5 / static_cast<double>(n - 1);
@@ -452,7 +564,7 @@ std::string contour_section(const StudyHistory& history, const std::string& metr
       const double y0 = y(std::min(1.0, cy + half)), y1 = y(std::max(0.0, cy - half));
       cells += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y0) + "\" width=\"" + coord(x1 - x0 + 0.6) +
                "\" height=\"" + coord(y1 - y0 + 0.6) + "\" fill=\"" +
-               html::ramp(goodness(grid->at(i, j), grid->z_low, grid->z_high, history.direction)) + "\"/>";
+               html::ramp(goodness(std::clamp(grid->at(i, j), z.lo, z.hi), z.lo, z.hi, history.direction)) + "\"/>";
     }
   // The cells go under the frame and grid lines of axes(); the dots on top.
   chart.body() = cells + chart.body();
@@ -480,8 +592,11 @@ std::string contour_section(const StudyHistory& history, const std::string& metr
                   (grid->points.size() > 600 ? "600 of " + std::to_string(grid->points.size()) + " drawn, all used"
                                              : std::to_string(grid->points.size())) +
                   "), the red one the best. All other parameters vary, so this is a map of where good "
-                  "trials were found, not a model of the objective.</p>" +
-                  value_legend(grid->z_low, grid->z_high, history.direction, metric);
+                  "trials were found, not a model of the objective." +
+                  (z.clipped() ? " The colours span the values of all but " + std::to_string(z.below + z.above) +
+                                     " outlying trials; beyond them a cell takes the end colour."
+                               : std::string()) +
+                  "</p>" + value_legend(z.lo, z.hi, history.direction, metric);
   return html::section("contour", title, s + chart.render("contour"));
 }
 
@@ -495,6 +610,15 @@ std::string table_section(size_t trials) {
 }
 
 }  // namespace
+
+std::string describe_sampler(const json& stored) {
+  // seed: every sampler's (src/tune/sampler_registry.cpp), not declared by each.
+  return describe_config(stored, declared_keys(tune::sampler_registry(), stored, {"seed"}));
+}
+
+std::string describe_pruner(const json& stored) {
+  return describe_config(stored, declared_keys(tune::pruner_registry(), stored));
+}
 
 json trials_table(const StudyHistory& history) {
   std::set<std::string> names;

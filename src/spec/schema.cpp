@@ -179,6 +179,11 @@ const Node& root_schema() {
   return *root;
 }
 
+const std::vector<std::string>& shorthand_only_model_keys() {
+  static const std::vector<std::string> keys = {"activation", "init", "dropout", "batch_norm", "l1", "l2"};
+  return keys;
+}
+
 void validate_node(const Node& node, const json& value, const std::string& path, const SpecTree& tree,
                    const ScalarHook& hook) {
   schema::validate(node, value, path, [&](const std::string& p, const std::string& message, bool at_key) {

@@ -28,6 +28,10 @@ using schema::allowed_keys;
 // The schema of the whole spec.
 const Node& root_schema();
 
+// The keys of `model` that only the MLP shorthand (model.hidden) reads; refused beside
+// model.layers (and left out of the effective spec there).
+const std::vector<std::string>& shorthand_only_model_keys();
+
 // Validates value against node; throws Error located through tree.
 void validate_node(const Node& node, const nlohmann::json& value, const std::string& path, const SpecTree& tree,
                    const ScalarHook& hook = {});

@@ -91,7 +91,7 @@ void check_cross_fields(const SpecTree& tree) {
     tree.fail("model.hidden", "give either model.layers or model.hidden, not both", true);
   if (layers) {
     if (layers->empty()) tree.fail("model.layers", "the list is empty; add at least one layer, e.g. {type: dense, units: 10}");
-    for (const char* key : {"activation", "init", "dropout", "batch_norm", "l1", "l2"})
+    for (const std::string& key : spec::shorthand_only_model_keys())
       if (find(model, key))
         tree.fail(std::string("model.") + key,
                   std::string("only used with the MLP shorthand (model.hidden); with an explicit layers list set '") + key +
