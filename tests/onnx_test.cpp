@@ -72,7 +72,7 @@ TEST(OnnxExport, RefusesAnUnsupportedLayerByName) {
   Rng rng(0);
   model.network.build({4}, rng);
   EXPECT_ERROR_CONTAINS(export_onnx_bytes(model), "cannot export the model to ONNX", "layer 1 (unheard_of)",
-                        "has no ONNX exporter", "dense, dropout, flatten");
+                        "has no ONNX exporter", "layer kinds that export: activation, ", "dense, dropout, embedding, flatten");
   // Inside an ensemble, the member is named too; nothing is written.
   Model ensemble = make_ensemble([&] {
     std::vector<Model> members;
