@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include "nntune/layer.hpp"
 #include "report/html.hpp"
 #include "report/study_plots.hpp"
 #include "report/study_report.hpp"
@@ -661,6 +662,52 @@ TEST(ReportCli, TrainWritesItsReportAndReportNamesMissingStudies) {
   EXPECT_NE(run.err.find("no study in sqlite:///none.db (run nntune tune first"), std::string::npos) << run.err;
   run = testing::run_nntune(dir, "report --storage sqlite:///none.db --study wine");
   EXPECT_NE(run.err.find("no study named 'wine'"), std::string::npos) << run.err;
+}
+
+// The model section: every layer with its settings (initialisers left out), the shape of one
+// output sample (from the layers' own shape inference) and its parameters; augmentation named.
+TEST(TrainingReport, ModelSectionListsEveryLayer) {
+  Network net;
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"}, {"activation", "relu"}}));
+  net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));
+  net.add(make_layer({{"type", "reshape"}, {"shape", {4, 16}}}));
+  net.add(make_layer({{"type", "lstm"}, {"units", 5}, {"layers", 2}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  Rng rng(1);
+  net.build({8, 8, 1}, rng);
+  const std::vector<LayerRow> rows = layer_rows(net);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0].kind, "conv2d");
+  EXPECT_EQ(rows[0].output_shape, (Shape{8, 8, 4}));
+  EXPECT_EQ(rows[0].params, 3 * 3 * 4 + 4);
+  EXPECT_NE(rows[0].settings.find("padding same"), std::string::npos) << rows[0].settings;
+  EXPECT_EQ(rows[0].settings.find("init"), std::string::npos) << rows[0].settings;
+  EXPECT_EQ(rows[1].output_shape, (Shape{4, 4, 4}));
+  EXPECT_EQ(rows[2].output_shape, (Shape{4, 16}));
+  EXPECT_EQ(rows[3].output_shape, (Shape{5}));
+  EXPECT_EQ(rows[3].params, 4 * 5 * (16 + 5 + 1) + 4 * 5 * (5 + 5 + 1));
+  EXPECT_NE(rows[3].settings.find("layers 2"), std::string::npos) << rows[3].settings;
+  int64_t total = 0;
+  for (const LayerRow& r : rows) total += r.params;
+  EXPECT_EQ(total, net.num_params());
+
+  Augmentation augment;
+  EXPECT_EQ(augmentation_text(augment), "");
+  augment.crop_padding = 2;
+  augment.erasing = 0.25;
+  EXPECT_EQ(augmentation_text(augment), "random crop with 2 px padding, random erasing p=0.25");
+
+  TrainingReport r;
+  r.title = "cnn.yaml";
+  r.input_shape = {8, 8, 1};
+  r.layers = rows;
+  r.augmentation = augmentation_text(augment);
+  const std::string page = training_report_html(r);
+  EXPECT_NE(page.find("<section id=\"model\""), std::string::npos);
+  EXPECT_NE(page.find("Input samples of shape (8, 8, 1); training images augmented: random crop"), std::string::npos);
+  EXPECT_NE(page.find("<td>max_pool2d</td>"), std::string::npos);
+  r.layers.clear();
+  EXPECT_EQ(training_report_html(r).find("<section id=\"model\""), std::string::npos);
 }
 
 }  // namespace

@@ -87,12 +87,21 @@ std::string write_training_report(const std::string& spec_path, const TrainingSp
   r.num_params = result.num_params;
   r.seconds = seconds;
   r.model_path = result.model_path;
+  r.augmentation = report::augmentation_text(spec.train.augment);
+  std::optional<Model> saved;
+  if (!result.model_path.empty()) {
+    saved = load_model(result.model_path);  // the saved model: its layers, scaler and output link
+    if (!saved->is_ensemble()) {
+      r.input_shape = saved->network.input_shape();
+      r.layers = report::layer_rows(saved->network);
+    }
+  }
   if (spec.data.task != Task::Classification) {
     r.confusion_source = "No confusion matrix: this is a regression task.";
   } else if (!scored) {
     r.confusion_source = "No confusion matrix: the spec has no validation or test data to score.";
   } else {
-    Model model = load_model(result.model_path);  // the saved model: its scaler and output link
+    Model model = saved ? std::move(*saved) : load_model(result.model_path);
     const Tensor outputs = predict(model, scored->x);
     r.confusion = report::confusion_matrix(outputs, scored->y, model.num_classes);
     r.confusion_source = std::string(scored_is_validation ? "validation" : "test") + " data (" +

@@ -191,6 +191,37 @@ std::string confusion_chart(const ConfusionMatrix& m, const std::vector<std::str
 
 }  // namespace
 
+std::vector<LayerRow> layer_rows(const Network& network) {
+  std::vector<LayerRow> rows;
+  Shape shape = network.input_shape();
+  for (const auto& layer : network.layers()) {
+    LayerRow row;
+    row.kind = layer->kind();
+    std::string settings;
+    const nlohmann::json config = layer->config();
+    for (const auto& [key, value] : config.items()) {
+      // The type is the row's kind; initialisers matter at the start only.
+      if (key == "type" || key.find("init") != std::string::npos) continue;
+      settings += (settings.empty() ? "" : ", ") + key + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    row.settings = settings;
+    for (const ParamBlock& b : layer->params()) row.params += b.size;
+    shape = make_layer(config)->build(shape);
+    row.output_shape = shape;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string augmentation_text(const Augmentation& a) {
+  std::string text;
+  auto add = [&](const std::string& part) { text += (text.empty() ? "" : ", ") + part; };
+  if (a.crop_padding > 0) add("random crop with " + std::to_string(a.crop_padding) + " px padding");
+  if (a.flip_horizontal) add("horizontal flip");
+  if (a.erasing > 0.0) add("random erasing p=" + number(a.erasing));
+  return text;
+}
+
 std::string training_report_html(const TrainingReport& r) {
   std::string body = "<header><h1>Training " + escape(r.title) + "</h1><p>nntune report</p></header><main>\n";
   auto row = [](const std::string& key, const std::string& value) {
@@ -210,6 +241,18 @@ std::string training_report_html(const TrainingReport& r) {
   if (!r.model_path.empty()) summary += row("model", r.model_path);
   summary += "</dl>";
   body += html::section("summary", "Summary", summary);
+  if (!r.layers.empty()) {
+    std::string t = "<p class=\"note\">Input samples of shape " + escape(shape_string(r.input_shape)) +
+                    (r.augmentation.empty() ? "" : "; training images augmented: " + escape(r.augmentation)) +
+                    ".</p><div class=\"tablewrap\"><table class=\"layers\"><thead><tr><th>#</th><th>layer</th>"
+                    "<th>settings</th><th>output shape</th><th>parameters</th></tr></thead><tbody>";
+    for (size_t i = 0; i < r.layers.size(); ++i) {
+      const LayerRow& l = r.layers[i];
+      t += "<tr><td>" + std::to_string(i + 1) + "</td><td>" + escape(l.kind) + "</td><td>" + escape(l.settings) +
+           "</td><td>" + escape(shape_string(l.output_shape)) + "</td><td>" + std::to_string(l.params) + "</td></tr>";
+    }
+    body += html::section("model", "Model", t + "</tbody></table></div>");
+  }
 
   const auto panels = metric_panels(r.history);
   if (panels.empty()) {

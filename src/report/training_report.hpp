@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nntune/network.hpp"
 #include "nntune/tensor.hpp"
 #include "nntune/trainer.hpp"
 
@@ -42,6 +43,18 @@ struct MetricPanel {
 std::vector<MetricPanel> metric_panels(const History& history);
 MetricSeries learning_rate_series(const History& history);
 
+// One row of the model section: a layer's type, the settings it was given (its config without
+// the type and the initialisers), the shape of one output sample and its parameter count.
+struct LayerRow {
+  std::string kind;
+  std::string settings;
+  Shape output_shape;
+  int64_t params = 0;
+};
+std::vector<LayerRow> layer_rows(const Network& network);
+// "crop 2 px, horizontal flip, erasing p=0.25", or "" when nothing is augmented.
+std::string augmentation_text(const Augmentation& augment);
+
 struct TrainingReport {
   std::string title;  // e.g. the spec file
   History history;
@@ -52,6 +65,9 @@ struct TrainingReport {
   std::string confusion_source;          // "validation data (10,000 samples)"
   std::vector<std::string> class_names;  // optional; class indices otherwise
   std::string model_path;
+  Shape input_shape;             // one sample, as the network takes it
+  std::vector<LayerRow> layers;  // empty: no model section
+  std::string augmentation;      // augmentation_text of the run
 };
 
 std::string training_report_html(const TrainingReport& report);
