@@ -29,11 +29,16 @@ echo "== nntune examples/co2_forecast.yaml (lstm 32, forecast: delta, normalize 
 start=$(date +%s.%N)
 out=$(run "$nntune" train examples/co2_forecast.yaml --set train.epochs="$epochs" --output "$work/forecast" --quiet --no-report)
 echo "$out" | grep -E '^(test|stopped):'
-echo "nntune forecast test RMSE: $(echo "$out" | rmse_of)  ($(echo "$(date +%s.%N) - $start" | bc) s)"
+echo "nntune forecast test RMSE: $(echo "$out" | rmse_of)  ($(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s for the whole run)"
 echo "== nntune plain LSTM-32 (no model.forecast, as the anchor's network)"
 out=$(run "$nntune" train examples/co2_forecast.yaml --set train.epochs="$epochs" --set model.forecast.target=value \
-  --set model.forecast.normalize=none --set model.forecast.skip=none --output "$work/plain" --quiet --no-report)
+  --set model.forecast.normalize=none --set model.forecast.skip=none --set 'model.layers[1].kernel_init=xavier_uniform' \
+  --output "$work/plain" --quiet --no-report)
 echo "nntune plain LSTM test RMSE: $(echo "$out" | rmse_of)"
+echo "== nntune LSTM-32 with normalize: last only (no skip path, no delta)"
+out=$(run "$nntune" train examples/co2_forecast.yaml --set train.epochs="$epochs" --set model.forecast.target=value \
+  --set model.forecast.skip=none --output "$work/norm" --quiet --no-report)
+echo "nntune normalize-last LSTM test RMSE: $(echo "$out" | rmse_of)"
 
 if [ "$trials" -gt 0 ]; then
   echo "== nntune tune examples/co2_forecast_tune.yaml, $trials trials (scored on validation), best retrained"

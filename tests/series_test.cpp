@@ -430,6 +430,22 @@ TEST(SeriesSpec, BadInputIsRefusedBeforeTrainingWithTheSpecPath) {
                         "model.forecast", "series data only");
 }
 
+TEST(SeriesSpec, LastAsAFractionHoldsOutTheLatestRowsOfATableToo) {
+  TempDir dir;
+  std::string csv = "x,y\n";
+  for (int r = 0; r < 10; ++r) csv += std::to_string(r) + "," + std::to_string(r % 2) + "\n";
+  write_file(dir.file("t.csv"), csv);
+  const std::string spec = "data:\n  train: {csv: {path: t.csv}}\n  validation: {last: 0.3}\nmodel:\n  hidden: [2]\n";
+  const SpecData data = load_spec_data(parse_in(dir, spec));
+  ASSERT_TRUE(data.validation);
+  ASSERT_EQ(data.validation->size(), 3);
+  EXPECT_EQ(data.validation->x[0], 7.0f);
+  EXPECT_EQ(data.train.size(), 7);
+  std::string bad = spec;
+  bad.replace(bad.find("0.3"), 3, "2.5");
+  EXPECT_ERROR_CONTAINS(parse_in(dir, bad), "data.validation.last", "whole number of rows", "2.5");
+}
+
 TEST(SeriesCli, PredictWritesTimestampedForecastsAndEvalPrintsRmse) {
   TempDir dir;
   std::string text = "date,a\n";
