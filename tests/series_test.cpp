@@ -50,6 +50,15 @@ TEST(Series, ReadsTimeAndValueColumnsInHeaderOrderOfValues) {
   EXPECT_EQ(s.values[3 * 2 + 1], 30.0f);
 }
 
+TEST(Series, ByteOrderMarkIsNotPartOfTheFirstColumnName) {
+  TempDir dir;
+  SeriesOptions o;
+  o.time = "t";
+  const Series s = series_from(dir, "\xEF\xBB\xBFt,v\n1,5\n2,6\n", o);
+  EXPECT_EQ(s.time_column, "t");
+  EXPECT_EQ(s.values[1], 6.0f);
+}
+
 TEST(Series, InterpolatesGapsLinearlyAndHoldsTheEnds) {
   TempDir dir;
   SeriesOptions o;
@@ -400,6 +409,25 @@ TEST(SeriesSpec, TrainsSavesAndEvaluatesInTheDataUnitsWithScalerFromTrainingRows
   EXPECT_DOUBLE_EQ(again.at("rmse"), result.test_metrics.at("rmse"));
   // The network alone would forecast something else: no ONNX file rather than a wrong one.
   EXPECT_ERROR_CONTAINS(export_onnx_bytes(model), "series model", "nntune predict");
+}
+
+TEST(SeriesSpec, MultiStepMultiColumnForecastTrainsAndPredictsStepMajor) {
+  TempDir dir;
+  write_file(dir.file("s.csv"), two_columns(60));
+  std::string yaml = series_spec("window: 4, horizon: 3", "  forecast: {target: delta, skip: linear}\n",
+                                 "[{type: gru, units: 4}, {type: dense, units: 6}]");
+  yaml.replace(yaml.find("values: [a]"), 11, "values: [a, b]");
+  const TrainingSpec spec = parse_in(dir, yaml);
+  TrainingOptions options;
+  options.save = false;
+  const TrainingResult result = run_training(spec, {}, options);
+  EXPECT_TRUE(result.test_metrics.count("rmse"));
+  // Validation: rows 39..47 hold 9 target rows, so windows whose 3 targets fit: 7.
+  EXPECT_EQ(result.validation_size, 7);
+  // Six outputs per window: (a, b) at steps 1, 2, 3; a network of another width is refused.
+  std::string narrow = yaml;
+  narrow.replace(narrow.find("units: 6"), 8, "units: 3");
+  EXPECT_ERROR_CONTAINS(run_training(parse_in(dir, narrow), {}, options), "model.layers[1]");
 }
 
 TEST(SeriesSpec, BadInputIsRefusedBeforeTrainingWithTheSpecPath) {

@@ -139,7 +139,8 @@ Series load_series(const SeriesOptions& options) {
   std::vector<std::vector<std::string>> rows;
   std::vector<int64_t> lines;
   int64_t line_number = 0;
-  size_t pos = 0;
+  // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first column's name.
+  size_t pos = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
