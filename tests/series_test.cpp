@@ -1,5 +1,6 @@
 // Time series: reading, gaps, windows, time-ordered splits, the forecasting transform, the
 // model file, predict's timestamps and the inputs refused before training.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -504,6 +505,11 @@ TEST(SeriesCli, PredictWritesTimestampedForecastsAndEvalPrintsRmse) {
   const std::string last_line = csv.substr(csv.rfind('\n', csv.size() - 2) + 1);
   EXPECT_EQ(last_line.rfind("2020-02-12,2020-02-13,1,", 0), 0u) << last_line;
   EXPECT_EQ(last_line.back() == '\n' ? last_line[last_line.size() - 2] : last_line.back(), ',') << last_line;
+  // With --spec: the spec's 8 test windows, from the first test row (row 33: 2020-02-05).
+  const auto test_part = run_nntune(dir, "predict out/model.nnt --spec spec.yaml");
+  ASSERT_EQ(test_part.exit_code, 0) << test_part.err;
+  EXPECT_EQ(std::count(test_part.out.begin(), test_part.out.end(), '\n'), 9) << test_part.out;
+  EXPECT_NE(test_part.out.find("\n2020-02-04,2020-02-05,1,"), std::string::npos) << test_part.out;
 }
 
 TEST(SeriesCli, TuningTheWindowRecutsTheLoadedSeriesPerTrial) {
