@@ -454,6 +454,9 @@ TEST(SeriesSpec, BadInputIsRefusedBeforeTrainingWithTheSpecPath) {
   std::string yaml = series_spec("window: 3");
   yaml.replace(yaml.find("validation: {last: 0.2}"), 23, "validation: {split: 0.2}");
   EXPECT_ERROR_CONTAINS(parse_in(dir, yaml), "data.validation", "time order");
+  std::string images = series_spec("window: 3");
+  images.replace(images.find("  scale: standard"), 17, "  channels: last");
+  EXPECT_ERROR_CONTAINS(parse_in(dir, images), "data.channels", "series windows");
   EXPECT_ERROR_CONTAINS(parse_in(dir, "data:\n  train: {csv: {path: s.csv}}\n  task: regression\nmodel:\n  hidden: [4]\n"
                                       "  forecast: {target: delta}\n"),
                         "model.forecast", "series data only");

@@ -124,6 +124,11 @@ void check_cross_fields(const SpecTree& tree) {
         tree.fail(std::string("data.") + part, "a series is split in time order: use {last: fraction or rows} (the "
                                                "latest part of the series), not a random split or another file");
     }
+    // Image options have no meaning on windows of a series.
+    if (find(data, "channels") && data.at("channels") != "none")
+      tree.fail("data.channels", "adds a channel axis to images; series windows are (window, columns) already: remove it");
+    if (train && find(*train, "augment"))
+      tree.fail("train.augment", "changes training images; series windows are not images: remove it", true);
     const json* sd = find(train_source->at("series"), "delimiter");
     if (sd && sd->get<std::string>().size() != 1)
       tree.fail("data.train.series.delimiter", "must be exactly one character, e.g. \",\" or \";\"");
