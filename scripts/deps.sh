@@ -9,7 +9,7 @@ build_packages=(g++ cmake ninja-build pkg-config libeigen3-dev libyaml-cpp-dev n
 # ONNX export: protobuf and Debian's onnx.proto schema; its test reads the file with python3-onnx.
 build_packages+=(libprotobuf-dev protobuf-compiler libonnx-dev python3-onnx python3-numpy)
 build_packages+=(python3-yaml)  # tests/deploy_test.py parses the Kubernetes manifest
-data_packages=(dataset-fashion-mnist python3-sklearn)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples
+data_packages=(dataset-fashion-mnist python3-sklearn python3-statsmodels)  # Fashion-MNIST IDX files; sklearn's CSVs for the examples; statsmodels' weekly CO2 series (co2_forecast)
 bench_packages=(python3-torch python3-optuna python3-psycopg2 python3-numpy time)  # the anchors beside nntune
 postgres_packages=(postgresql)  # a private server for the PostgreSQL storage tests (scripts/with_postgres.sh)
 browser_packages=(chromium)  # headless rendering of the HTML reports (report_browser_test, report bench)

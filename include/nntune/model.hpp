@@ -13,12 +13,16 @@
 
 #include "nntune/data.hpp"
 #include "nntune/network.hpp"
+#include "nntune/series.hpp"
 
 namespace nntune {
 
 struct Model {
   Network network;  // unbuilt in an ensemble: the members hold the networks
   Scaler scaler;
+  // A series model's window transform (scaling, normalisation, delta target, skip path);
+  // disabled otherwise. Stored as "forecast" in the file's header only when enabled.
+  ForecastTransform forecast;
   std::string loss;  // decides the output link at prediction time
   Task task = Task::Classification;
   int64_t num_classes = 0;

@@ -17,6 +17,7 @@
 
 #include "nntune/data.hpp"
 #include "nntune/model.hpp"
+#include "nntune/series.hpp"
 #include "nntune/trainer.hpp"
 
 namespace nntune {
@@ -64,8 +65,10 @@ struct DataSourceSpec {
   std::string images, labels;  // idx (resolved paths)
   CsvOptions csv;              // csv (path resolved; task/num_classes filled in from data)
   std::string x, y;            // npy
+  SeriesOptions series;        // series (path resolved)
   double split = 0.0;
   int64_t last = 0;
+  double last_fraction = 0.0;  // last: a fraction in (0, 1) instead of a row count
 };
 
 struct DataSpec {
@@ -92,6 +95,8 @@ struct ModelSpec {
   std::vector<nlohmann::json> layers;  // explicit list
   std::vector<HiddenLayerSpec> hidden;  // shorthand
   double l1 = 0.0, l2 = 0.0;            // shorthand: also applied to the output layer
+  // model.forecast (series data): see ForecastTransform.
+  std::string forecast_target = "value", forecast_normalize = "none", forecast_skip = "none";
 };
 
 struct TrainingSpec {
@@ -133,6 +138,11 @@ Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape,
 struct SpecData {
   Dataset train;
   std::optional<Dataset> validation, test;
+  // Series data: the loaded series and its time-ordered split; train/validation/test are its
+  // windows. run_training cuts the windows again at the spec's window length, so trials that
+  // tune the window share one loaded series.
+  std::shared_ptr<const Series> series;
+  SeriesSplit series_split;
 };
 SpecData load_spec_data(const TrainingSpec& spec);
 

@@ -150,6 +150,22 @@ Dataset spec_test_set(const std::string& spec_path, const std::vector<std::strin
   return std::move(*data.test);
 }
 
+// A series model (data.train: {series: ...}) reads series files with its training settings.
+const nlohmann::json* series_format(const Model& model) {
+  const nlohmann::json& format = model.metadata.value("data_format", nlohmann::json::object());
+  if (!format.is_object() || format.value("kind", std::string()) != "series" || !format.contains("series")) return nullptr;
+  return &model.metadata.at("data_format").at("series");
+}
+
+// The windows to score or forecast and the row of each window's first target: the spec's test
+// part (--spec), every window with targets (eval on a file) or every window, the forecast past
+// the end included (predict on a file).
+struct SeriesWindows {
+  std::shared_ptr<const Series> series;
+  Dataset windows;
+  std::vector<int64_t> first_rows;
+  int64_t horizon = 1;
+};
 // ---- commands ----
 
 struct TrainArgs {
@@ -253,10 +269,44 @@ void check_data_args(const DataArgs& a) {
                                     : "give either a DATA file or --spec, not both");
 }
 
+SeriesWindows series_windows(const Model& model, const nlohmann::json& format, const DataArgs& a, bool with_future) {
+  SeriesWindows w;
+  if (!a.spec.empty()) {
+    const TrainingSpec spec = load_spec(a.spec, a.overrides);
+    SpecData data = load_spec_data(spec);
+    if (!data.series) throw Error(a.spec + ": the spec's data.train is not a series, but the model forecasts one");
+    if (!data.test) throw Error(a.spec + ": the spec has no data.test to evaluate on");
+    w.series = data.series;
+    w.horizon = spec.data.train.series.horizon;
+    w.windows = make_windows(*w.series, spec.data.train.series.window, w.horizon, 1, data.series_split.test_begin,
+                             w.series->rows(), &w.first_rows);
+    return w;
+  }
+  const SeriesOptions o = series_options_from_json(format, a.data);
+  w.series = std::make_shared<Series>(load_series(o));
+  w.horizon = o.horizon;
+  if (with_future)
+    w.windows = forecast_windows(*w.series, o.window, o.horizon, 1, &w.first_rows);
+  else
+    w.windows = make_windows(*w.series, o.window, o.horizon, 1, 0, w.series->rows(), &w.first_rows);
+  if (w.windows.size() == 0)
+    throw Error(a.data + " has " + std::to_string(w.series->rows()) + " rows: too few for one window of " +
+                std::to_string(o.window) + " rows" + (with_future ? "" : " and its " + std::to_string(o.horizon) + " target row(s)"));
+  (void)model;
+  return w;
+}
+
 int cmd_eval(DataArgs a) {
   check_data_args(a);
   if (a.no_header) a.options.header = 0;
   Model model = load_model(a.model);
+  if (const nlohmann::json* format = series_format(model)) {
+    const SeriesWindows w = series_windows(model, *format, a, false);
+    const Metrics metrics = evaluate_model(model, w.windows, a.batch_size);
+    std::printf("windows: %s\n", with_thousands(w.windows.size()).c_str());
+    std::printf("eval: %s\n", format_evaluation(metrics, w.windows.size()).c_str());
+    return 0;
+  }
   const Dataset data = a.spec.empty() ? load_labelled(model, a.data, a.options) : spec_test_set(a.spec, a.overrides);
   const Metrics metrics = evaluate_model(model, data, a.batch_size);
   std::printf("samples: %s\n", with_thousands(data.size()).c_str());
@@ -268,6 +318,22 @@ int cmd_predict(DataArgs a) {
   check_data_args(a);
   if (a.no_header) a.options.header = 0;
   Model model = load_model(a.model);
+  if (const nlohmann::json* format = series_format(model)) {
+    const SeriesWindows w = series_windows(model, *format, a, true);
+    const Tensor out = predict(model, w.windows.x, a.batch_size);
+    std::ofstream file;
+    if (!a.output.empty()) {
+      file.open(a.output, std::ios::binary);
+      if (!file) throw Error("cannot write '" + a.output + "' (does its directory exist?)");
+    }
+    std::ostream& csv = a.output.empty() ? std::cout : file;
+    write_forecast_csv(csv, *w.series, w.first_rows, w.horizon, out);
+    csv.flush();
+    if (!csv) throw Error("writing the forecast failed (disk full?)");
+    if (!a.output.empty())
+      std::fprintf(stderr, "wrote the forecasts of %lld windows to %s\n", static_cast<long long>(out.batch()), a.output.c_str());
+    return 0;
+  }
   const Tensor x = a.spec.empty() ? load_features(model, a.data, a.options) : spec_test_set(a.spec, a.overrides).x;
   const Tensor out = predict(model, x, a.batch_size);
 

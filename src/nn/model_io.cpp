@@ -101,6 +101,7 @@ std::string serialize(const Model& model, const std::string& where) {
     const std::vector<float> state = member.network.state();
     entry["network"] = member.network.config();
     entry["scaler"] = member.scaler.to_json();
+    if (member.forecast.enabled) entry["forecast"] = member.forecast.to_json();
     entry["num_params"] = params.size();
     entry["num_state"] = state.size();
     values.insert(values.end(), params.begin(), params.end());
@@ -197,6 +198,8 @@ size_t read_member(const nlohmann::json& entry, const char* values, size_t avail
   if (num_state) std::memcpy(state.data(), values + 4 * num_params, 4 * num_state);
   model.network.set_state(state);
   model.scaler = Scaler::from_json(entry.at("scaler"));
+  // Absent in files of non-series models and of nntune versions before series support.
+  if (entry.contains("forecast")) model.forecast = ForecastTransform::from_json(entry.at("forecast"));
   return num_params + num_state;
 }
 
@@ -446,7 +449,10 @@ Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
   if (x.sample_shape() != network.input_shape() && same_but_unit_axes(x.sample_shape(), network.input_shape())) {
     x.reshape(with_batch(x.batch(), network.input_shape()));
   }
-  model.scaler.apply(x);
+  if (model.forecast.enabled)
+    x = model.forecast.network_inputs(raw_x);
+  else
+    model.scaler.apply(x);
 
   const int64_t n = x.batch();
   Shape out_shape = {n};
@@ -463,6 +469,7 @@ Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
     std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
   }
   loss->link(out);
+  if (model.forecast.enabled) return model.forecast.outputs_from_network(raw_x, out);
   return out;
 }
 

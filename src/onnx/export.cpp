@@ -68,6 +68,11 @@ std::string export_single(const Model& model, const std::string& scope, const st
                           const std::string& which) {
   const Network& network = model.network;
   if (!network.built()) throw Error("cannot export " + which + " to ONNX: its network is not built (train it first)");
+  // Exporting the network alone would give an ONNX model whose outputs silently differ.
+  if (model.forecast.enabled)
+    throw Error("cannot export " + which + " to ONNX: it is a series model, and its forecast transform (column "
+                "scaling, per-window normalisation, delta target, linear skip path) has no ONNX form yet; use nntune "
+                "predict");
   const auto& exporters = onnx_export::layer_exporter_registry();
   // Refuse before building anything, naming every layer that has no exporter.
   for (size_t i = 0; i < network.layers().size(); ++i) {

@@ -38,7 +38,10 @@ Dataset load_source(const TrainingSpec& spec, const DataSourceSpec& source) {
 // Splits off a held-out part: a random fraction (seeded) or the last `count` rows.
 void hold_out(const TrainingSpec& spec, const DataSourceSpec& part, Dataset& rest, Dataset& held, uint64_t seed) {
   const int64_t n = rest.size();
-  int64_t count = part.kind == "last" ? part.last : static_cast<int64_t>(std::llround(part.split * static_cast<double>(n)));
+  int64_t count = part.kind == "last"
+                      ? (part.last_fraction > 0.0 ? static_cast<int64_t>(std::floor(part.last_fraction * static_cast<double>(n)))
+                                                  : part.last)
+                      : static_cast<int64_t>(std::llround(part.split * static_cast<double>(n)));
   if (count < 1 || count >= n)
     spec.tree.fail(part.path_in_spec + "." + part.kind,
                    "holds out " + std::to_string(count) + " of " + std::to_string(n) +
@@ -79,6 +82,10 @@ json data_format(const TrainingSpec& spec) {
                 {"header", s.csv.header},
                 {"skip_rows", s.csv.skip_rows},
                 {"delimiter", std::string(1, s.csv.delimiter)}};
+  if (s.kind == "series")
+    j["series"] = {{"time", s.series.time},         {"values", s.series.values},   {"targets", s.series.targets},
+                   {"window", s.series.window},     {"horizon", s.series.horizon}, {"stride", s.series.stride},
+                   {"missing", s.series.missing},   {"delimiter", std::string(1, s.series.delimiter)}};
   return j;
 }
 
@@ -87,6 +94,82 @@ std::string now_iso8601() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
+}
+
+// A series' held-out part as the split takes it: a fraction or a row count (0: none).
+double held_out_amount(const DataSourceSpec& part) {
+  if (part.kind.empty()) return 0.0;
+  return part.last_fraction > 0.0 ? part.last_fraction : static_cast<double>(part.last);
+}
+
+// Cuts the windows of every part at the spec's window length; refuses, with the spec path and
+// the numbers involved, a window or horizon the series or one of its parts cannot hold.
+void window_series(const TrainingSpec& spec, SpecData& data) {
+  const Series& series = *data.series;
+  const SeriesOptions& o = spec.data.train.series;
+  const SeriesSplit& split = data.series_split;
+  const std::string at = "data.train.series";
+  const int64_t rows = series.rows();
+  if (o.window + o.horizon > rows)
+    spec.tree.fail(at + ".window", "window " + std::to_string(o.window) + " plus horizon " + std::to_string(o.horizon) +
+                                       " needs " + std::to_string(o.window + o.horizon) + " rows but " + series.source +
+                                       " has " + std::to_string(rows) + "; shorten the window or the horizon");
+  data.train = make_windows(series, o.window, o.horizon, o.stride, 0, split.validation_begin);
+  if (data.train.size() == 0)
+    spec.tree.fail(at + ".window", "window " + std::to_string(o.window) + " plus horizon " + std::to_string(o.horizon) +
+                                       " is longer than the training part of the series (rows 1.." +
+                                       std::to_string(split.validation_begin) + " of " + std::to_string(rows) +
+                                       "): no training window fits; shorten the window or hold out less");
+  auto part = [&](const DataSourceSpec& source, int64_t begin, int64_t end, std::optional<Dataset>& out) {
+    out.reset();
+    if (source.kind.empty()) return;
+    if (end - begin < o.horizon)
+      spec.tree.fail(source.path_in_spec + ".last",
+                     "holds out " + std::to_string(end - begin) + " rows of the series but the horizon is " +
+                         std::to_string(o.horizon) + ": no window's targets fit in it (the horizon reaches past its end); "
+                         "hold out more rows or shorten the horizon");
+    // Every window of a held-out part is scored (stride applies to training windows only).
+    out = make_windows(series, o.window, o.horizon, 1, begin, end);
+  };
+  part(spec.data.validation, split.validation_begin, split.test_begin, data.validation);
+  part(spec.data.test, split.test_begin, rows, data.test);
+}
+
+SpecData load_series_data(const TrainingSpec& spec) {
+  SpecData data;
+  auto series = std::make_shared<Series>();
+  try {
+    *series = load_series(spec.data.train.series);
+  } catch (const Error& e) {
+    spec.tree.fail("data.train.series", e.what());
+  }
+  data.series_split = split_series(series->rows(), held_out_amount(spec.data.validation), held_out_amount(spec.data.test));
+  data.series = std::move(series);
+  window_series(spec, data);
+  return data;
+}
+
+// The series model's transform, fitted on the training part; the network's data transformed.
+ForecastTransform fit_forecast(const TrainingSpec& spec, SpecData& data) {
+  const Series& series = *data.series;
+  ForecastTransform f;
+  f.enabled = true;
+  f.window = spec.data.train.series.window;
+  f.horizon = spec.data.train.series.horizon;
+  f.columns = series.values.features();
+  f.targets = series.target_columns;
+  f.target = spec.model.forecast_target;
+  f.normalize = spec.model.forecast_normalize;
+  f.skip = spec.model.forecast_skip;
+  // Scaling statistics from the training rows only: nothing of validation or test leaks in.
+  const Tensor training_rows = series.values.rows(0, data.series_split.validation_begin);
+  f.fit(training_rows, spec.data.scale, spec.data.divide_by, data.train.x, data.train.y);
+  for (Dataset* d : {&data.train, data.validation ? &*data.validation : nullptr}) {
+    if (!d) continue;
+    d->y = f.network_targets(d->x, d->y);
+    d->x = f.network_inputs(d->x);
+  }
+  return f;
 }
 
 }  // namespace
@@ -125,6 +208,7 @@ void check_token_ids(const TrainingSpec& spec, const std::vector<Dataset*>& part
 }  // namespace
 
 SpecData load_spec_data(const TrainingSpec& spec) {
+  if (spec.data.train.kind == "series") return load_series_data(spec);
   SpecData data;
   data.train = load_source(spec, spec.data.train);
   const DataSourceSpec& test = spec.data.test;
@@ -207,7 +291,7 @@ Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size
   if (raw_data.x.sample_shape() != model.input_shape() && !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
     throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
                 " but the model expects " + shape_string(model.input_shape()));
-  if (model.is_ensemble())
+  if (model.is_ensemble() || model.forecast.enabled)  // scored in the data's units
     return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data.x, batch_size), raw_data.y);
   Dataset data = raw_data;
   data.x.reshape(with_batch(data.x.batch(), model.input_shape()));  // a channel axis of size 1 added or dropped
@@ -222,15 +306,26 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   SpecData data = options.movable_data ? std::move(*options.movable_data)
                   : options.data       ? *options.data
                                        : load_spec_data(spec);
+  // Series: windows cut at this spec's window length (a tuned window shares the loaded series).
+  if (spec.data.train.kind == "series") {
+    if (!data.series) throw Error("run_training: series data without its loaded series (load it with load_spec_data)");
+    window_series(spec, data);
+  }
   TrainingResult result;
   result.train_size = data.train.size();
   result.validation_size = data.validation ? data.validation->size() : 0;
   result.test_size = data.test ? data.test->size() : 0;
 
   Scaler scaler = make_scaler(spec);
-  scaler.fit(data.train.x);  // training part only: nothing about validation/test leaks in
-  scaler.apply(data.train.x);
-  if (data.validation) scaler.apply(data.validation->x);
+  ForecastTransform forecast;
+  if (data.series) {
+    scaler = Scaler{};  // the forecast transform scales series columns itself
+    forecast = fit_forecast(spec, data);
+  } else {
+    scaler.fit(data.train.x);  // training part only: nothing about validation/test leaks in
+    scaler.apply(data.train.x);
+    if (data.validation) scaler.apply(data.validation->x);
+  }
 
   Rng rng(spec.seed);
   const int64_t output_width = required_output_width(spec, data.train);
@@ -252,6 +347,7 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   Model model;
   model.network = std::move(network);
   model.scaler = scaler;
+  model.forecast = forecast;
   model.loss = spec.train.loss;
   model.task = spec.data.task;
   model.num_classes = spec.data.task == Task::Classification ? data.train.num_classes : 0;
@@ -310,6 +406,9 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
 CrossValidationResult run_cross_validation(const TrainingSpec& spec, int64_t folds,
                                            const std::function<std::vector<Callback*>()>& make_callbacks) {
   if (folds < 2) throw Error("--folds must be at least 2, got " + std::to_string(folds));
+  if (spec.data.train.kind == "series")
+    spec.tree.fail("data.train.series", "k-fold cross-validation would train on the future of its validation folds; "
+                                        "a series is validated on its latest part (data.validation: {last: 0.1})");
   // The training data without the test part (that stays unseen); the spec's validation part is
   // not used, each fold's held-out part plays that role.
   TrainingSpec cv_spec = spec;

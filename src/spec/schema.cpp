@@ -45,8 +45,26 @@ std::vector<Field> file_source_fields() {
           nullptr, "NumPy .npy arrays"),
   };
 }
+// A time series (training only: validation and test are its latest parts, {last: ...}).
+Field series_source() {
+  auto names = any_of({text(), list_of(text())});
+  return opt("series",
+             mapping({req("path", text(), "the CSV file with a header row (relative paths: from the spec's directory)"),
+                      opt("time", text(), nullptr, "the time column, kept for reports and predictions; must increase"),
+                      opt("values", names, nullptr, "value column(s), the inputs; default every column but time"),
+                      opt("targets", names, nullptr, "the predicted column(s), among values; default all values"),
+                      req("window", integer(1.0), "rows of history per sample (tunable: {int: [12, 104]})"),
+                      opt("horizon", integer(1.0), 1, "steps predicted: the next horizon rows of the targets"),
+                      opt("stride", integer(1.0), 1, "rows between the starts of consecutive training windows"),
+                      opt("missing", one_of_names("missing", {"refuse", "interpolate"}), "refuse",
+                          "empty cells: refuse (an error naming row and column) or interpolate (linear)"),
+                      opt("delimiter", text(), ",", "one character")}),
+             nullptr, "a time series cut into windows; validation/test: {last: fraction or rows}");
+}
 NodePtr train_source() {
-  auto n = mapping(file_source_fields());
+  std::vector<Field> fields = file_source_fields();
+  fields.push_back(series_source());
+  auto n = mapping(std::move(fields));
   n->exactly_one = true;
   return n;
 }
@@ -54,7 +72,8 @@ NodePtr train_source() {
 NodePtr held_out_source() {
   std::vector<Field> fields = {
       opt("split", real(0.0, true, 1.0, true), nullptr, "hold out this fraction of the training data (random, seeded)"),
-      opt("last", integer(1.0), nullptr, "hold out the last N rows of the training data")};
+      opt("last", real(0.0, true), nullptr,
+          "hold out the last N rows of the training data, or the last fraction (0.2: the latest 20%)")};
   for (Field& f : file_source_fields()) fields.push_back(f);
   auto n = mapping(std::move(fields));
   n->exactly_one = true;
@@ -116,7 +135,7 @@ NodePtr mode() { return one_of_names("mode", {"auto", "min", "max"}); }
 
 std::shared_ptr<Node> build_root() {
   auto data = mapping(
-      {req("train", train_source(), "the training data: one of idx, csv, npy"),
+      {req("train", train_source(), "the training data: one of idx, csv, npy, series"),
        opt("validation", held_out_source(), nullptr, "validation data: a file, or split / last of the training data"),
        opt("test", held_out_source(), nullptr, "test data, scored once after training"),
        opt("task", one_of_names("task", {"classification", "regression"}), "classification", "what the label is"),
@@ -132,7 +151,15 @@ std::shared_ptr<Node> build_root() {
        opt("dropout", probability_below_one(), 0.0, "shorthand: dropout after each hidden layer"),
        opt("batch_norm", boolean(), false, "shorthand: batch normalisation after each hidden layer"),
        opt("l1", penalty(), 0.0, "shorthand: L1 penalty on every layer's weights"),
-       opt("l2", penalty(), 0.0, "shorthand: L2 penalty on every layer's weights")});
+       opt("l2", penalty(), 0.0, "shorthand: L2 penalty on every layer's weights"),
+       opt("forecast",
+           mapping({opt("target", one_of_names("target", {"value", "delta"}), "value",
+                        "delta: learn the change from the window's last value"),
+                    opt("normalize", one_of_names("normalize", {"none", "last", "mean"}), "none",
+                        "subtract each window's last value or mean from its inputs, add it back to the outputs"),
+                    opt("skip", one_of_names("skip", {"none", "linear"}), "none",
+                        "linear: a least-squares linear autoregression on the window added to the network's output")}),
+           nullptr, "series data only: how the network's outputs become forecasts (saved with the model)")});
   auto early_stopping = mapping({opt("monitor", monitor(), "val_loss", "the metric watched"),
                                  opt("mode", mode(), "auto", "min, max, or auto (max for accuracy)"),
                                  opt("patience", integer(0.0), 5, "epochs without improvement before stopping"),

@@ -61,12 +61,35 @@ DataSourceSpec source_from(const SpecTree& tree, const json* j, const std::strin
     s.kind = "npy";
     s.x = resolve_path(tree, npy->at("x").get<std::string>());
     s.y = resolve_path(tree, npy->at("y").get<std::string>());
+  } else if (const json* series = find(*j, "series")) {
+    s.kind = "series";
+    auto names = [&](const char* key) {
+      std::vector<std::string> out;
+      if (const json* v = find(*series, key)) {
+        if (v->is_string()) out.push_back(v->get<std::string>());
+        else
+          for (const json& name : *v) out.push_back(name.get<std::string>());
+      }
+      return out;
+    };
+    s.series.path = resolve_path(tree, series->at("path").get<std::string>());
+    s.series.time = get_or<std::string>(*series, "time", "");
+    s.series.values = names("values");
+    s.series.targets = names("targets");
+    s.series.window = get_int(series->at("window"));
+    s.series.horizon = int_or(*series, "horizon", 1);
+    s.series.stride = int_or(*series, "stride", 1);
+    s.series.missing = get_or<std::string>(*series, "missing", "refuse");
+    s.series.delimiter = get_or<std::string>(*series, "delimiter", ",")[0];
   } else if (const json* split = find(*j, "split")) {
     s.kind = "split";
     s.split = split->get<double>();
   } else if (const json* last = find(*j, "last")) {
     s.kind = "last";
-    s.last = get_int(*last);
+    if (last->is_number_integer())
+      s.last = get_int(*last);
+    else
+      s.last_fraction = last->get<double>();
   }
   return s;
 }
@@ -80,7 +103,38 @@ void check_cross_fields(const SpecTree& tree) {
   const json& data = root.at("data");
   const json& model = root.at("model");
   const json* train = find(root, "train");
-  const std::string task = get_or<std::string>(data, "task", "classification");
+  for (const char* part : {"validation", "test"}) {
+    const json* s = find(data, part);
+    const json* last = s ? find(*s, "last") : nullptr;
+    // A count of rows, or a fraction: 1.5 is neither.
+    if (last && last->is_number_float() && last->get<double>() >= 1.0)
+      tree.fail(std::string("data.") + part + ".last",
+                "must be a whole number of rows (e.g. 100) or a fraction below 1 (e.g. 0.2), got " + last->dump());
+  }
+  const json* train_source = find(data, "train");
+  const bool series = train_source && find(*train_source, "series");
+  // A series forecasts numbers: regression unless the spec says otherwise (refused below).
+  const std::string task = get_or<std::string>(data, "task", series ? "regression" : "classification");
+  if (series) {
+    if (task != "regression")
+      tree.fail("data.task", "series data is forecast by regression; remove data.task or set it to regression");
+    for (const char* part : {"validation", "test"}) {
+      const json* s = find(data, part);
+      if (s && !find(*s, "last"))
+        tree.fail(std::string("data.") + part, "a series is split in time order: use {last: fraction or rows} (the "
+                                               "latest part of the series), not a random split or another file");
+    }
+    // Image options have no meaning on windows of a series.
+    if (find(data, "channels") && data.at("channels") != "none")
+      tree.fail("data.channels", "adds a channel axis to images; series windows are (window, columns) already: remove it");
+    if (train && find(*train, "augment"))
+      tree.fail("train.augment", "changes training images; series windows are not images: remove it", true);
+    const json* sd = find(train_source->at("series"), "delimiter");
+    if (sd && sd->get<std::string>().size() != 1)
+      tree.fail("data.train.series.delimiter", "must be exactly one character, e.g. \",\" or \";\"");
+  } else if (find(model, "forecast")) {
+    tree.fail("model.forecast", "applies to series data only (data.train: {series: ...}); remove it", true);
+  }
 
   const json* layers = find(model, "layers");
   const json* hidden = find(model, "hidden");
@@ -164,8 +218,10 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   spec.seed = static_cast<uint64_t>(int_or(root, "seed", 0));
 
   const json& data = root.at("data");
-  spec.data.task = get_or<std::string>(data, "task", "classification") == "regression" ? Task::Regression
-                                                                                         : Task::Classification;
+  const bool series = find(data.at("train"), "series") != nullptr;
+  spec.data.task = get_or<std::string>(data, "task", series ? "regression" : "classification") == "regression"
+                       ? Task::Regression
+                       : Task::Classification;
   spec.data.num_classes = int_or(data, "num_classes", 0);
   spec.data.train = source_from(tree, find(data, "train"), "data.train");
   spec.data.validation = source_from(tree, find(data, "validation"), "data.validation");
@@ -185,6 +241,11 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
   }
 
   const json& model = root.at("model");
+  if (const json* forecast = find(model, "forecast")) {
+    spec.model.forecast_target = get_or<std::string>(*forecast, "target", "value");
+    spec.model.forecast_normalize = get_or<std::string>(*forecast, "normalize", "none");
+    spec.model.forecast_skip = get_or<std::string>(*forecast, "skip", "none");
+  }
   if (const json* layers = find(model, "layers")) {
     for (const json& layer : *layers) spec.model.layers.push_back(layer);
   } else {

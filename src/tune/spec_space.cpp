@@ -178,6 +178,8 @@ class Walker {
 
   void check_tunable(const std::string& source) {
     if (external_) return;  // an external program's space has no data to protect
+    // A series' window length is cut per trial from the one loaded series (run_training).
+    if (source == "data.train.series.window") return;
     const std::string top = source.substr(0, source.find_first_of(".["));
     if (top == "data" || top == "output" || top == "seed")
       space_.fail(source, top == "seed" ? "the seed cannot be tuned: it also fixes the validation split, and the data "
@@ -838,7 +840,7 @@ void absolutize_data_paths(json& root, const std::string& base_dir) {
     json* source = root["data"].contains(part) ? &root["data"][part] : nullptr;
     if (!source || !source->is_object()) continue;
     for (const auto& [kind, keys] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-             {"csv", {"path"}}, {"idx", {"images", "labels"}}, {"npy", {"x", "y"}}}) {
+             {"csv", {"path"}}, {"idx", {"images", "labels"}}, {"npy", {"x", "y"}}, {"series", {"path"}}}) {
       if (!source->contains(kind) || !source->at(kind).is_object()) continue;
       for (const std::string& key : keys) {
         json& p = (*source)[kind][key];
