@@ -243,5 +243,30 @@ TEST(CliTables, MultiOutputRegressionNamesItsTargets) {
   EXPECT_EQ(predict.out.substr(0, predict.out.find('\n')), "t1,t2");
 }
 
+
+// The README's "Your own data" commands on examples/flowers.yaml (shortened).
+TEST(CliExamples, OwnDataFlowersTrainEvalPredictExport) {
+  TempDir dir;
+  const std::string root = NNTUNE_SOURCE_DIR;
+  const std::string spec = "'" + root + "/examples/flowers.yaml'";
+  const std::string holdout = "'" + root + "/examples/data/flowers_holdout.csv'";
+  const CliRun train = run_nntune(dir, "train " + spec + " --quiet --set train.epochs=3 --output flowers");
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const CliRun eval = run_nntune(dir, "eval flowers/model.nnt " + holdout);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_NE(eval.out.find("samples: 20"), std::string::npos) << eval.out;
+  const CliRun predict = run_nntune(dir, "predict flowers/model.nnt " + holdout);
+  ASSERT_EQ(predict.exit_code, 0) << predict.err;
+  EXPECT_EQ(predict.out.substr(0, predict.out.find('\n')), "plant_id,class,prob_setosa,prob_versicolor,prob_virginica");
+  // ONNX takes numbers: the text column is refused by name, the model without it exports.
+  const CliRun refused = run_nntune(dir, "export flowers/model.nnt -o f.onnx");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("text column 'bed'"), std::string::npos) << refused.err;
+  const CliRun numeric = run_nntune(dir, "train " + spec + " --quiet --no-report --set train.epochs=2 "
+                                         "--set 'data.train.csv.drop=[note, bed]' --output numeric");
+  ASSERT_EQ(numeric.exit_code, 0) << numeric.err;
+  EXPECT_EQ(run_nntune(dir, "export numeric/model.nnt -o f.onnx").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace nntune
