@@ -182,6 +182,9 @@ TEST(Csv, FeaturesOnlyReadsEveryColumnStrictly) {
                         "not a number");
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b\n1,nan\n", options), "line 2, column 2", "NaN");
   EXPECT_EQ(load_csv_text(dir, "a\n1\n2\n", options).x.shape(), (Shape{2, 1}));  // one column is enough
+  // Rows of a features-only data set (no y) can be taken too.
+  EXPECT_EQ(data.subset({1}).x[1], 4.5f);
+  EXPECT_EQ(data.slice(1, 2).y.size(), 0);
 }
 
 TEST(CsvErrors, RaggedRowNamesLineAndCounts) {
@@ -782,8 +785,10 @@ TEST(CsvTable, TextColumnsAreCategoriesAndMissingCellsNaN) {
 TEST(CsvTableErrors, MissingCellsAreRefusedByDefaultWithRowAndColumn) {
   TempDir dir;
   // The default stays "refuse", with the existing wording.
-  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,,0\n", table_options()), "line 2, column 2", "empty",
-                        "fill in or drop missing values");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,,0\n", table_options()), "line 2, column 2",
+                        "cell \"\" is not a number; the cell is empty; fill in or drop missing values");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,,cat\n", table_options()), "line 2, column 2",
+                        "cell \"\" is not a number; the cell is empty; fill in or drop missing values", "impute");
   CsvOptions o = table_options();
   o.id = "a";
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,NA,0\n", o), "line 2, column 2", "\"NA\"", "missing",

@@ -370,6 +370,9 @@ Dataset load_table(const CsvOptions& options, std::string_view text) {
       const std::string_view v = cell(r, c);
       float& out = x[static_cast<size_t>(r * width + j)];
       if (is_missing_cell(v)) {
+        if (!options.allow_missing && v.empty())  // the wording of the numeric reader's message
+          throw Error(where(r, c) + "cell \"\" is not a number; the cell is empty; fill in or drop missing values, "
+                      "or impute them (impute: mean)");
         if (!options.allow_missing)
           throw Error(where(r, c) + "cell " + cell_text(v) + " in column '" + column_name(c) +
                       "' is missing (empty or NA); fill in or drop missing values, or impute them (impute: mean)");
@@ -560,7 +563,7 @@ Dataset load_csv(const CsvOptions& options) {
       const std::string_view cell = fields[static_cast<size_t>(c)];
       double value = 0.0;
       if (!parse_number(cell, value)) {
-        if (text_allowed && !cell.empty()) return load_table(options, text);
+        if (text_allowed) return load_table(options, text);
         if (c == label_column && classification)
           throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
                       " is not a class index; classification labels must be non-negative integers 0, 1, 2, ... "

@@ -49,7 +49,7 @@ Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
   }
   Dataset out;
   out.x = x.gather(indices);
-  out.y = y.gather(indices);
+  if (!y.shape().empty()) out.y = y.gather(indices);  // features only (predict): no y
   out.task = task;
   out.num_classes = num_classes;
   out.source = source;
@@ -64,7 +64,7 @@ Dataset Dataset::slice(int64_t begin, int64_t end) const {
                 describe(*this) + " of " + std::to_string(n) + " rows");
   Dataset out;
   out.x = x.rows(begin, end);
-  out.y = y.rows(begin, end);
+  if (!y.shape().empty()) out.y = y.rows(begin, end);
   out.task = task;
   out.num_classes = num_classes;
   out.source = source;
