@@ -545,6 +545,20 @@ TEST(SpecTables, PreprocessingIsFittedOnTheTrainingRowsOnly) {
   ASSERT_EQ(model.preprocessing.fill.size(), 2u);
   EXPECT_FLOAT_EQ(model.preprocessing.fill[0], (10 * 3 + 9 * 1) / 19.0f);  // 19 present training cells (row 6 is empty)
   EXPECT_EQ(model.preprocessing.categories[1], (std::vector<std::string>{"blue", "red"}));
+  // From C++: a new file read the model's way (columns by name, no label) predicts as the
+  // encoded rows do through the network alone.
+  testing::write_file(dir.file("new.csv"), "color,w\nred,\nblue,3\n");
+  Model trained = load_model(result.model_path);
+  CsvOptions layout;
+  layout.path = dir.file("new.csv");
+  const Dataset fresh = load_csv_for_model(trained, layout, false);
+  const Tensor got = predict(trained, fresh);
+  Model network_only = load_model(result.model_path);
+  network_only.preprocessing = Preprocessing{};
+  const float fill = model.preprocessing.fill[0];
+  const Tensor expected = predict(network_only, Tensor({2, 3}, {fill, 0, 1, 3, 1, 0}));
+  ASSERT_EQ(got.shape(), expected.shape());
+  for (int64_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k], expected[k]) << k;
   // A column with no value in the training rows cannot be imputed.
   testing::write_file(dir.file("t.csv"), "w,v,y\n1,,a\n2,NA,b\n3,,a\n");
   testing::write_file(dir.file("s.yaml"), "data:\n  train: {csv: {path: t.csv, label: y}}\n  impute: mean\nmodel: {hidden: [2]}\n");
