@@ -566,5 +566,28 @@ TEST(SpecTables, PreprocessingIsFittedOnTheTrainingRowsOnly) {
                         "column 'v' has no value", "drop: [v]");
 }
 
+
+// load_csv_for_model on a model of numbers only: with or without the label column.
+TEST(SpecTables, NumbersOnlyModelsReadCsvsWithOrWithoutTheLabel) {
+  TempDir dir;
+  testing::write_file(dir.file("train.csv"), tiny_csv());
+  testing::write_file(dir.file("s.yaml"), "data:\n  train: {csv: {path: train.csv, label: y}}\nmodel: {hidden: [2]}\n"
+                                          "train: {epochs: 1}\n");
+  TrainingOptions options;
+  options.output_dir = dir.file("out");
+  Model model = load_model(run_training(load_spec(dir.file("s.yaml")), {}, options).model_path);
+  EXPECT_FALSE(model.preprocessing.active());
+  CsvOptions csv;
+  csv.path = dir.file("train.csv");
+  const Dataset with_label = load_csv_for_model(model, csv, false);
+  EXPECT_EQ(with_label.x.shape(), (Shape{40, 2}));
+  EXPECT_EQ(with_label.y.size(), 0);
+  testing::write_file(dir.file("x.csv"), "a,b\n1,2\n");
+  csv.path = dir.file("x.csv");
+  EXPECT_EQ(load_csv_for_model(model, csv, false).x.shape(), (Shape{1, 2}));
+  csv.path = dir.file("train.csv");
+  EXPECT_EQ(load_csv_for_model(model, csv, true).y.shape(), (Shape{40, 1}));
+}
+
 }  // namespace
 }  // namespace nntune

@@ -57,7 +57,8 @@ Tensor predict(Model& model, const Dataset& raw, int64_t batch_size = 1024);
 // header, ...) unless `options` changes them, the feature columns found by name, the id column
 // passed through when the file has it, text labels mapped to the model's classes. `labelled`:
 // the label column(s) must be there (eval); else they are ignored when present (predict).
-// options.path names the file.
+// options.path names the file. Models trained on numbers alone read every column as a feature
+// (without `labelled`: all but the label column when the file has one more column than the model takes).
 Dataset load_csv_for_model(const Model& model, const CsvOptions& options, bool labelled);
 
 // An ensemble of `members` (single models of one task and loss, with the same input and

@@ -150,6 +150,16 @@ Dataset load_csv_for_model(const Model& model, const CsvOptions& options, bool l
   c.num_classes = model.num_classes;
   c.class_names = model.class_names;
   c.features_only = !labelled;
+  if (!csv.contains("features") && !labelled) {
+    // A model of numbers only: every column a feature, unless the file also holds the label.
+    Dataset all = load_csv(c);
+    const Shape& input = model.input_shape();
+    if (input.size() != 1 || all.x.features() == input[0]) return all;
+    c.features_only = false;
+    Dataset with_label = load_csv(c);
+    with_label.y = Tensor();
+    return with_label;
+  }
   if (csv.contains("features")) {
     if (c.features.empty()) c.features = csv.at("features").get<std::vector<std::string>>();
     if (c.label.empty() && c.labels.empty() && csv.contains("labels"))
