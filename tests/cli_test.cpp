@@ -294,5 +294,98 @@ TEST(CliExamples, SmallCsvExamplesTrain) {
   }
 }
 
+
+// A table as people have it: an id, text labels, a text column, missing cells, a quoted note.
+TEST(CliTables, TrainEvalPredictOnARawTable) {
+  TempDir dir;
+  std::string csv = "name,size,color,note,species\n";
+  const char* colors[] = {"red", "blue", "green"};
+  const char* species[] = {"cat", "dog"};
+  for (int i = 0; i < 40; ++i) {
+    const int k = i % 2;
+    const std::string size = i % 7 == 3 ? (i % 2 ? "NA" : "") : std::to_string(k * 3 + (i % 5) * 0.1);
+    csv += "n" + std::to_string(i) + "," + size + "," + colors[(i + k) % 3] + ",\"a, b\"," + species[k] + "\n";
+  }
+  testing::write_file(dir.file("pets.csv"), csv);
+  testing::write_file(dir.file("spec.yaml"),
+                      "seed: 1\n"
+                      "data:\n"
+                      "  train: {csv: {path: pets.csv, label: species, id: name, drop: [note]}}\n"
+                      "  test: {last: 8}\n"
+                      "  impute: median\n"
+                      "  missing_indicator: true\n"
+                      "  scale: standard\n"
+                      "model: {hidden: [8]}\n"
+                      "train: {optimizer: {name: adam, lr: 0.05}, batch_size: 8, epochs: 5}\n");
+  const CliRun train = run_nntune(dir, "train spec.yaml --output out --quiet");
+  ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
+  const std::string test_line = line_after(train.out, "test: ");
+  const CliRun eval = run_nntune(dir, "eval out/model.nnt --spec spec.yaml");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_EQ(line_after(eval.out, "eval: "), test_line);
+  // The report's confusion matrix names the classes.
+  EXPECT_NE(testing::read_file(dir.file("out/report.html")).find(">cat<"), std::string::npos);
+
+  // predict on a file without the label column, its columns in another order.
+  testing::write_file(dir.file("new.csv"), "color,name,size\nred,x1,0.1\nblue,\"x, 2\",\nred,x3,3.2\n");
+  const CliRun predict = run_nntune(dir, "predict out/model.nnt new.csv -o pred.csv");
+  ASSERT_EQ(predict.exit_code, 0) << predict.err;
+  const std::string pred = testing::read_file(dir.file("pred.csv"));
+  EXPECT_EQ(pred.substr(0, pred.find('\n')), "name,class,prob_cat,prob_dog") << pred;
+  EXPECT_TRUE(std::regex_search(pred, std::regex("\nx1,(cat|dog),[0-9.e-]+,[0-9.e-]+\n\"x, 2\",(cat|dog),"))) << pred;
+
+  // An unseen category is refused naming the column, the value and the line.
+  testing::write_file(dir.file("odd.csv"), "name,size,color\nq,1,purple\n");
+  const CliRun odd = run_nntune(dir, "predict out/model.nnt odd.csv");
+  EXPECT_EQ(odd.exit_code, 1);
+  EXPECT_NE(odd.err.find("column 'color' has the category \"purple\" at line 2"), std::string::npos) << odd.err;
+  // A column the model needs is missing from the file: named, with the file's columns.
+  testing::write_file(dir.file("short.csv"), "name,color\nq,red\n");
+  const CliRun missing = run_nntune(dir, "predict out/model.nnt short.csv");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("feature column 'size' is not in the header"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("short.csv"), std::string::npos) << missing.err;
+}
+
+TEST(CliTables, MultiOutputRegressionNamesItsTargets) {
+  TempDir dir;
+  std::string csv = "x,t1,t2\n";
+  for (int i = 0; i < 30; ++i) csv += std::to_string(i * 0.1) + "," + std::to_string(i * 0.2) + "," + std::to_string(1 - i * 0.1) + "\n";
+  testing::write_file(dir.file("r.csv"), csv);
+  testing::write_file(dir.file("spec.yaml"),
+                      "data:\n  train: {csv: {path: r.csv, label: [t1, t2]}}\n  task: regression\n"
+                      "model: {hidden: [4]}\ntrain: {epochs: 2}\n");
+  const CliRun train = run_nntune(dir, "train spec.yaml --output out --quiet --no-report");
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const CliRun predict = run_nntune(dir, "predict out/model.nnt r.csv");
+  ASSERT_EQ(predict.exit_code, 0) << predict.err;
+  EXPECT_EQ(predict.out.substr(0, predict.out.find('\n')), "t1,t2");
+}
+
+
+// The README's "Your own data" commands on examples/flowers.yaml (shortened).
+TEST(CliExamples, OwnDataFlowersTrainEvalPredictExport) {
+  TempDir dir;
+  const std::string root = NNTUNE_SOURCE_DIR;
+  const std::string spec = "'" + root + "/examples/flowers.yaml'";
+  const std::string holdout = "'" + root + "/examples/data/flowers_holdout.csv'";
+  const CliRun train = run_nntune(dir, "train " + spec + " --quiet --set train.epochs=3 --output flowers");
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const CliRun eval = run_nntune(dir, "eval flowers/model.nnt " + holdout);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_NE(eval.out.find("samples: 20"), std::string::npos) << eval.out;
+  const CliRun predict = run_nntune(dir, "predict flowers/model.nnt " + holdout);
+  ASSERT_EQ(predict.exit_code, 0) << predict.err;
+  EXPECT_EQ(predict.out.substr(0, predict.out.find('\n')), "plant_id,class,prob_setosa,prob_versicolor,prob_virginica");
+  // ONNX takes numbers: the text column is refused by name, the model without it exports.
+  const CliRun refused = run_nntune(dir, "export flowers/model.nnt -o f.onnx");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("text column 'bed'"), std::string::npos) << refused.err;
+  const CliRun numeric = run_nntune(dir, "train " + spec + " --quiet --no-report --set train.epochs=2 "
+                                         "--set 'data.train.csv.drop=[note, bed]' --output numeric");
+  ASSERT_EQ(numeric.exit_code, 0) << numeric.err;
+  EXPECT_EQ(run_nntune(dir, "export numeric/model.nnt -o f.onnx").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace nntune

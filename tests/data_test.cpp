@@ -182,6 +182,9 @@ TEST(Csv, FeaturesOnlyReadsEveryColumnStrictly) {
                         "not a number");
   EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b\n1,nan\n", options), "line 2, column 2", "NaN");
   EXPECT_EQ(load_csv_text(dir, "a\n1\n2\n", options).x.shape(), (Shape{2, 1}));  // one column is enough
+  // Rows of a features-only data set (no y) can be taken too.
+  EXPECT_EQ(data.subset({1}).x[1], 4.5f);
+  EXPECT_EQ(data.slice(1, 2).y.size(), 0);
 }
 
 TEST(CsvErrors, RaggedRowNamesLineAndCounts) {
@@ -682,6 +685,240 @@ TEST(ScalerErrors, UnknownKindMismatchUnfittedAndBadDivisor) {
   Scaler empty_fit;
   empty_fit.kind = "minmax";
   EXPECT_ERROR_CONTAINS(empty_fit.fit(Tensor({0, 2})), "empty");
+}
+
+
+// ------------------------------------------------------------------ tables as people have them
+
+CsvOptions table_options() {
+  CsvOptions o;
+  o.text_labels = true;
+  o.auto_categorical = true;
+  return o;
+}
+
+TEST(CsvTable, TextLabelsBecomeSortedClassesAndIdsPassThrough) {
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.label = "species";
+  o.id = "name";
+  o.drop = {"note"};
+  // A byte-order mark, a quoted id with the delimiter and a doubled quote, a note with a newline.
+  const Dataset d = load_csv_text(dir,
+                                  "\xEF\xBB\xBFname,x,note,species\n"
+                                  "\"a, \"\"first\"\"\",1.5,\"two\nlines\",virginica\n"
+                                  "b,2,,setosa\n"
+                                  "c,3,ok,versicolor\n"
+                                  "d,4,ok,setosa\n",
+                                  o);
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"setosa", "versicolor", "virginica"}));
+  EXPECT_EQ(d.num_classes, 3);
+  EXPECT_EQ(d.x.shape(), (Shape{4, 1}));
+  EXPECT_EQ(d.column_names, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(d.target_names, (std::vector<std::string>{"species"}));
+  EXPECT_EQ(d.y[0], 2.0f);
+  EXPECT_EQ(d.y[1], 0.0f);
+  EXPECT_EQ(d.y[2], 1.0f);
+  EXPECT_EQ(d.id_name, "name");
+  EXPECT_EQ(d.ids, (std::vector<std::string>{"a, \"first\"", "b", "c", "d"}));
+  EXPECT_EQ(d.lines, (std::vector<int64_t>{2, 4, 5, 6}));  // the quoted newline spans line 3
+  // Given class names (a trained model's), labels map to them; others are refused by name.
+  CsvOptions known = o;
+  known.class_names = {"setosa", "versicolor", "virginica", "zebra"};
+  EXPECT_EQ(load_csv_text(dir, "name,x,note,species\nq,1,,zebra\n", known).y[0], 3.0f);
+  known.class_names = {"setosa", "versicolor"};
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "name,x,note,species\nq,1,,virginica\n", known), "line 2, column 4",
+                        "\"virginica\" is not one of the training classes", "'setosa', 'versicolor'");
+}
+
+TEST(CsvTable, FeaturesByNameOrIndexInOrderSemicolonAndTabDelimiters) {
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.features = {"c", "0"};
+  o.label = "y";
+  o.delimiter = ';';
+  const Dataset d = load_csv_text(dir, "a;b;c;y\n1;2;3;0\n4;5;6;1\n", o);
+  EXPECT_EQ(d.column_names, (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(d.x[0], 3.0f);
+  EXPECT_EQ(d.x[1], 1.0f);
+  EXPECT_EQ(d.x[3], 4.0f);
+  o.delimiter = '\t';
+  EXPECT_EQ(load_csv_text(dir, "a\tb\tc\ty\n1\t2\t3\t0\n", o).x[0], 3.0f);
+}
+
+TEST(CsvTable, SeveralLabelColumnsAreRegressionTargets) {
+  TempDir dir;
+  CsvOptions o;
+  o.task = Task::Regression;
+  o.labels = {"t2", "t1"};
+  const Dataset d = load_csv_text(dir, "t1,x,t2\n1,2,3\n4,5,6\n", o);
+  EXPECT_EQ(d.y.shape(), (Shape{2, 2}));
+  EXPECT_EQ(d.y[0], 3.0f);
+  EXPECT_EQ(d.y[1], 1.0f);
+  EXPECT_EQ(d.target_names, (std::vector<std::string>{"t2", "t1"}));
+  EXPECT_EQ(d.x.shape(), (Shape{2, 1}));
+  CsvOptions classification;
+  classification.labels = {"t1", "t2"};
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "t1,x,t2\n1,2,3\n", classification), "one label column", "regression");
+}
+
+TEST(CsvTable, TextColumnsAreCategoriesAndMissingCellsNaN) {
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.allow_missing = true;
+  o.categorical = {"zip"};  // numbers, but a category
+  const Dataset d = load_csv_text(dir, "color,zip,w,y\nred,100,1,0\nblue,200,NA,1\n,100,3,0\ngreen,300,,1\n", o);
+  ASSERT_EQ(d.levels.size(), 3u);
+  EXPECT_EQ(d.levels[0], (std::vector<std::string>{"blue", "green", "red"}));
+  EXPECT_EQ(d.levels[1], (std::vector<std::string>{"100", "200", "300"}));
+  EXPECT_TRUE(d.levels[2].empty());
+  EXPECT_EQ(d.x[0], 2.0f);  // red
+  EXPECT_EQ(d.x[1], 0.0f);  // "100"
+  EXPECT_TRUE(std::isnan(d.x[5]));  // NA
+  EXPECT_TRUE(std::isnan(d.x[6]));  // empty text cell
+  EXPECT_TRUE(std::isnan(d.x[11]));
+  EXPECT_TRUE(d.has_text());
+  for (const char* missing : {"", "NA", "NaN", "nan", "null", "N/A"}) EXPECT_TRUE(is_missing_cell(missing)) << missing;
+  EXPECT_FALSE(is_missing_cell("0"));
+}
+
+TEST(CsvTableErrors, MissingCellsAreRefusedByDefaultWithRowAndColumn) {
+  TempDir dir;
+  // The default stays "refuse", with the existing wording.
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,,0\n", table_options()), "line 2, column 2",
+                        "cell \"\" is not a number; the cell is empty; fill in or drop missing values");
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,,cat\n", table_options()), "line 2, column 2",
+                        "cell \"\" is not a number; the cell is empty; fill in or drop missing values", "impute");
+  CsvOptions o = table_options();
+  o.id = "a";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,NA,0\n", o), "line 2, column 2", "\"NA\"", "missing",
+                        "impute");
+  CsvOptions allow = table_options();
+  allow.allow_missing = true;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,\n", allow), "line 2, column 3", "label is missing");
+}
+
+TEST(CsvTableErrors, UnknownColumnNamesTheColumnTheFileAndTheColumns) {
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.features = {"a", "petal"};
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n", o), "feature column 'petal'", "data.csv",
+                        "the columns are: 'a', 'b', 'y'");
+  o.features = {};
+  o.drop = {"nope"};
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n", o), "dropped column 'nope'", "'a', 'b', 'y'");
+  o.drop = {};
+  o.id = "key";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n", o), "id column 'key'", "data.csv");
+  o.id = "7";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n", o), "index 7 is out of range", "3 columns");
+  o.id = "";
+  o.features = {"y"};
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n", o), "feature column 'y'", "also a label column");
+}
+
+TEST(CsvTableErrors, LabelColumnWithNumbersAndTextIsRefused) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,cat\n2,1\n3,dog\n", table_options()), "label column 'y'",
+                        "both numbers (line 3: \"1\")", "class names (line 2: \"cat\")");
+}
+
+TEST(CsvTableErrors, FeatureColumnWithNumbersAndTextIsRefusedUnlessDeclared) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,y\n1,0\n1.5abc,1\n", table_options()), "line 3, column 1",
+                        "column 'a' holds both numbers (line 2: \"1\") and text (\"1.5abc\")", "categorical: [a]");
+  CsvOptions declared = table_options();
+  declared.categorical = {"a"};
+  EXPECT_EQ(load_csv_text(dir, "a,y\n1,0\n1.5abc,1\n", declared).levels[0], (std::vector<std::string>{"1", "1.5abc"}));
+  // Without auto-detection, text stays an error as it always was.
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,y\n1,2,0\n1,abc,1\n"), "cell \"abc\" is not a number");
+}
+
+TEST(CsvTableErrors, DuplicateColumnNames) {
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.label = "y";
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,a,y\n1,2,0\nx,3,1\n", o), "column name 'a' appears twice", "columns 1 and 2",
+                        "rename");
+  o.features = {"a"};
+  EXPECT_ERROR_CONTAINS(load_csv_text(dir, "a,b,a,y\n1,2,3,0\n", o), "column name 'a'", "appears 2 times",
+                        "columns 1 and 3");
+}
+
+// -------------------------------------------------------------------------- preprocessing
+
+Dataset table(const TempDir& dir, const std::string& text) {
+  CsvOptions o = table_options();
+  o.allow_missing = true;
+  return load_csv_text(dir, text, o);
+}
+
+TEST(Preprocessing, ImputesOneHotEncodesAndAddsIndicators) {
+  TempDir dir;
+  const Dataset d = table(dir, "w,color,y\n1,red,0\n,blue,1\n4,red,0\n5,,1\n");
+  for (const auto& [strategy, expected] : std::vector<std::pair<std::string, float>>{
+           {"mean", 10.0f / 3.0f}, {"median", 4.0f}, {"most_frequent", 1.0f}}) {
+    Preprocessing p;
+    p.impute = strategy;
+    p.missing_indicator = true;
+    p.fit(d);
+    EXPECT_FLOAT_EQ(p.fill[0], expected) << strategy;
+    EXPECT_EQ(p.fill[1], 1.0f) << strategy;  // text: the most frequent category, red
+    EXPECT_EQ(p.categories[1], (std::vector<std::string>{"blue", "red"}));
+    EXPECT_EQ(p.indicator_columns, (std::vector<int64_t>{0, 1}));
+    EXPECT_EQ(p.output_names(), (std::vector<std::string>{"w", "color=blue", "color=red", "w_missing", "color_missing"}));
+    const Tensor x = p.transform(d);
+    ASSERT_EQ(x.shape(), (Shape{4, 5}));
+    const std::vector<float> row1(x.data() + 5, x.data() + 10), row3(x.data() + 15, x.data() + 20);
+    EXPECT_EQ(row1, (std::vector<float>{expected, 1, 0, 1, 0})) << strategy;
+    EXPECT_EQ(row3, (std::vector<float>{5, 0, 1, 0, 1})) << strategy;
+  }
+  // Round trip through JSON.
+  Preprocessing p;
+  p.impute = "mean";
+  p.fit(d);
+  EXPECT_EQ(Preprocessing::from_json(p.to_json()).to_json(), p.to_json());
+}
+
+TEST(Preprocessing, FittedOnTheTrainingRowsOnly) {
+  TempDir dir;
+  const Dataset all = table(dir, "w,color,y\n1,red,0\n3,blue,1\n,red,0\n1000,purple,1\n");
+  const Dataset train = all.subset({0, 1, 2});
+  Preprocessing p;
+  p.impute = "mean";
+  p.fit(train);
+  EXPECT_FLOAT_EQ(p.fill[0], 2.0f);  // not pulled towards the held-out 1000
+  EXPECT_EQ(p.categories[1], (std::vector<std::string>{"blue", "red"}));  // no purple
+  const Dataset held = all.subset({3});
+  EXPECT_ERROR_CONTAINS(p.transform(held), "column 'color'", "\"purple\"", "line 5", "data.csv",
+                        "training data did not have", "on_unknown: zeros");
+  p.on_unknown = "zeros";
+  const Tensor x = p.transform(held);
+  EXPECT_EQ(std::vector<float>(x.data(), x.data() + 3), (std::vector<float>{1000, 0, 0}));
+}
+
+TEST(Preprocessing, ColumnWithNoValueInTrainingIsRefused) {
+  TempDir dir;
+  const Dataset d = table(dir, "w,v,y\n1,,0\n2,NA,1\n");
+  Preprocessing p;
+  p.impute = "median";
+  EXPECT_ERROR_CONTAINS(p.fit(d), "column 'v'", "no value in any of the 2 training rows", "drop: [v]");
+}
+
+TEST(Preprocessing, NumericTensorsAreImputedAndTextNeedsATable) {
+  TempDir dir;
+  Preprocessing p;
+  p.impute = "mean";
+  p.fit(table(dir, "a,b,y\n1,2,0\n3,,1\n"));
+  const Tensor x = p.transform(Tensor({1, 2}, {std::nanf(""), 5.0f}));
+  EXPECT_EQ(x[0], 2.0f);
+  EXPECT_EQ(x[1], 5.0f);
+  Preprocessing text;
+  text.fit(table(dir, "a,c,y\n1,red,0\n"));
+  EXPECT_ERROR_CONTAINS(text.transform(Tensor({1, 2}, {1.0f, 0.0f})), "column 'c'", "text");
+  Preprocessing none;
+  none.fit(table(dir, "a,b,y\n1,2,0\n"));
+  EXPECT_FALSE(none.active());
 }
 
 }  // namespace

@@ -209,10 +209,10 @@ TEST(ModelIoErrors, NewerFormatVersion) {
   const std::string path = dir.file("model.nnt");
   save_model(make_classifier(), path);
   std::string bytes = read_file(path);
-  bytes[8] = 3;
+  bytes[8] = 4;
   write_file(path, bytes);
-  EXPECT_ERROR_CONTAINS(load_model(path), "model.nnt", "written by a newer nntune, version 3",
-                        "this one reads up to 2");
+  EXPECT_ERROR_CONTAINS(load_model(path), "model.nnt", "written by a newer nntune, version 4",
+                        "this one reads up to 3");
 }
 
 TEST(ModelIoAtomicSave, FailureAtAnyStageLeavesTheExistingModelAndNoTemporaryFile) {
@@ -429,6 +429,70 @@ TEST(ModelIoEnsemble, MembersThatDoNotFitAreRefused) {
   EXPECT_ERROR_CONTAINS(make_ensemble(models(std::move(nested), make_classifier()), {1.0, 1.0}),
                         "member 0 is itself an ensemble");
   EXPECT_ERROR_CONTAINS(make_ensemble(models(make_classifier(), Model{}), {1.0, 1.0}), "member 1", "not built");
+}
+
+
+// A classifier over a table: columns w (numeric, imputed), color (one-hot, 2 categories), and
+// w's missing indicator: 4 network inputs.
+Model make_table_classifier() {
+  Preprocessing p;
+  p.columns = {"w", "color"};
+  p.categories = {{}, {"blue", "red"}};
+  p.impute = "mean";
+  p.missing_indicator = true;
+  p.fill = {2.5f, 1.0f};
+  p.indicator_columns = {0};
+  const nlohmann::json config = {{"input_shape", {4}}, {"layers", {{{"type", "dense"}, {"units", 3}}}}};
+  Rng rng(3);
+  Model model;
+  model.network = Network::from_config(config, rng);
+  model.preprocessing = p;
+  model.loss = "categorical_crossentropy";
+  model.task = Task::Classification;
+  model.num_classes = 3;
+  model.class_names = {"setosa", "versicolor", "virginica"};
+  return model;
+}
+
+TEST(ModelIoTables, PreprocessingAndClassNamesRoundTripAsFormatVersion3) {
+  TempDir dir;
+  const Model model = make_table_classifier();
+  save_model(model, dir.file("table.nnt"));
+  EXPECT_EQ(read_file(dir.file("table.nnt"))[8], 3);  // older nntune refuses it as newer
+  save_model(make_classifier(), dir.file("plain.nnt"));
+  EXPECT_EQ(read_file(dir.file("plain.nnt"))[8], 1);  // models without it keep version 1
+  Model loaded = load_model(dir.file("table.nnt"));
+  EXPECT_EQ(loaded.class_names, model.class_names);
+  EXPECT_EQ(loaded.preprocessing.to_json(), model.preprocessing.to_json());
+  // Raw rows: w missing in row 0, color "blue" then "red" (the data's own level order differs).
+  Dataset raw;
+  raw.x = Tensor({2, 2}, {std::nanf(""), 1.0f, 4.0f, 0.0f});
+  raw.column_names = {"w", "color"};
+  raw.levels = {{}, {"red", "blue"}};
+  Model original = make_table_classifier();
+  const Tensor a = predict(loaded, raw), b = predict(original, raw);
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), 4 * static_cast<size_t>(a.size())), 0);
+  // The same as the network on the encoded rows [w, blue, red, w_missing].
+  const Tensor encoded({2, 4}, {2.5f, 1.0f, 0.0f, 1.0f, 4.0f, 0.0f, 1.0f, 0.0f});
+  Model plain = make_table_classifier();
+  plain.preprocessing = Preprocessing{};
+  const Tensor c = predict(plain, encoded);
+  for (int64_t k = 0; k < a.size(); ++k) EXPECT_FLOAT_EQ(a[k], c[k]) << k;
+  // Text columns cannot come as numbers; an unseen category is refused by name.
+  EXPECT_ERROR_CONTAINS(predict(loaded, raw.x), "column 'color'", "table");
+  raw.levels = {{}, {"purple", "blue"}};
+  EXPECT_ERROR_CONTAINS(predict(loaded, raw), "column 'color'", "\"purple\"", "on_unknown");
+}
+
+TEST(ModelIoTables, DamagedPreprocessingIsRefused) {
+  TempDir dir;
+  Model model = make_table_classifier();
+  model.preprocessing.categories[1] = {"blue", "green", "red"};  // 5 inputs, the network takes 4
+  save_model(model, dir.file("bad.nnt"));
+  EXPECT_ERROR_CONTAINS(load_model(dir.file("bad.nnt")), "bad.nnt", "preprocessing gives 5 features");
+  model = make_table_classifier();
+  model.class_names = {"a", "b"};
+  EXPECT_ERROR_CONTAINS(save_model(model, dir.file("names.nnt")), "2 class names for 3 classes");
 }
 
 }  // namespace

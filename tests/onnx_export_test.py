@@ -207,6 +207,9 @@ OPS = {
     "RNN": _recurrent(_rnn_cell),
     "LSTM": _recurrent(_lstm_cell),
     "GRU": _recurrent(_gru_cell),
+    "IsNaN": lambda n, x: np.isnan(x),
+    "Where": lambda n, c, a, b: np.where(c, a, b),
+    "Concat": lambda n, *xs: np.concatenate(xs, axis=_attr(n, "axis", 0)),
 }
 
 
@@ -552,7 +555,46 @@ output: {dir: tokens}
     if "mask_zero" not in err or os.path.exists(os.path.join(work, "masked.onnx")):
         raise Failure(f"export of a masked embedding: {err}")
 
-    # 9. Bad input: a file that is not a model, a model file that does not exist.
+    # 9. A table with missing cells: imputation and missing indicators folded into the graph, which
+    # takes the raw columns (NaN for a missing cell); a text column is refused by name.
+    flowers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "data", "flowers.csv")
+    write(os.path.join(work, "flowers.yaml"), f"""
+seed: 3
+data:
+  train: {{csv: {{path: {flowers}, label: species, drop: [plant_id, bed, note]}}}}
+  validation: {{split: 0.2}}
+  impute: mean
+  missing_indicator: true
+  scale: standard
+model: {{hidden: [8]}}
+train: {{optimizer: {{name: adam, lr: 0.01}}, batch_size: 16, epochs: 5}}
+output: {{dir: flowers}}
+""")
+    run([nntune, "train", "flowers.yaml", "-q", "--no-report"], work)
+    with open(flowers) as f:
+        rows = list(csv.DictReader(f))
+    columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    x = np.array([[float(r[c]) if r[c] not in ("", "NA") else np.nan for c in columns] for r in rows])
+    if not np.isnan(x).any():
+        raise Failure("flowers.csv has no missing cell to impute")
+    model = check("flowers_imputed", nntune, work, "flowers/model.nnt", flowers, x)
+    if not {"IsNaN", "Where", "Concat"} <= {n.op_type for n in model.graph.node}:
+        raise Failure("flowers_imputed: the graph does not impute")
+    write(os.path.join(work, "flowers_text.yaml"), f"""
+seed: 3
+data:
+  train: {{csv: {{path: {flowers}, label: species, drop: [plant_id, note]}}}}
+  impute: most_frequent
+model: {{hidden: [4]}}
+train: {{epochs: 1}}
+output: {{dir: flowers_text}}
+""")
+    run([nntune, "train", "flowers_text.yaml", "-q", "--no-report"], work)
+    err = run([nntune, "export", "flowers_text/model.nnt", "-o", "t.onnx"], work, expect=1).stderr
+    if "text column 'bed'" not in err or os.path.exists(os.path.join(work, "t.onnx")):
+        raise Failure(f"export of a model with a text column: {err}")
+
+    # 10. Bad input: a file that is not a model, a model file that does not exist.
     write(os.path.join(work, "not_a_model.nnt"), "hello")
     err = run([nntune, "export", "not_a_model.nnt", "-o", "x.onnx"], work, expect=1).stderr
     if "is not an nntune model" not in err or os.path.exists(os.path.join(work, "x.onnx")):

@@ -500,5 +500,119 @@ TEST(SpecReference, TheDocumentIsWhatTheDeclarationsSay) {
   EXPECT_NE(text.str().find("### `auto`"), std::string::npos);
 }
 
+
+TEST(SpecTables, ColumnsCategoriesAndImputationReachTheCsvOptions) {
+  const TrainingSpec spec = parse(with_line(3,
+                                            "  train: {csv: {path: train.csv, label: species, features: [a, 2], "
+                                            "drop: [n], id: name}}\n"
+                                            "  categorical: [zip]\n"
+                                            "  impute: median\n"
+                                            "  missing_indicator: true\n"
+                                            "  on_unknown: zeros"));
+  const CsvOptions& c = spec.data.train.csv;
+  EXPECT_EQ(c.label, "species");
+  EXPECT_EQ(c.features, (std::vector<std::string>{"a", "2"}));
+  EXPECT_EQ(c.drop, (std::vector<std::string>{"n"}));
+  EXPECT_EQ(c.id, "name");
+  EXPECT_EQ(c.categorical, (std::vector<std::string>{"zip"}));
+  EXPECT_TRUE(c.auto_categorical);
+  EXPECT_TRUE(c.text_labels);
+  EXPECT_TRUE(c.allow_missing);
+  EXPECT_EQ(spec.data.impute, "median");
+  EXPECT_TRUE(spec.data.missing_indicator);
+  EXPECT_EQ(spec.data.on_unknown, "zeros");
+  // Defaults: text columns auto-detected, missing cells refused.
+  const TrainingSpec plain = parse(kBase);
+  EXPECT_TRUE(plain.data.train.csv.auto_categorical);
+  EXPECT_FALSE(plain.data.train.csv.allow_missing);
+  EXPECT_FALSE(parse(with_line(5, "  categorical: none")).data.train.csv.auto_categorical);
+}
+
+TEST(SpecTables, BadTableKeysAreLocated) {
+  EXPECT_ERROR_CONTAINS(parse(with_line(5, "  missing_indicator: true")), "s.yaml:5:", "data.missing_indicator",
+                        "needs data.impute");
+  EXPECT_ERROR_CONTAINS(parse(with_line(3, "  train: {csv: {path: train.csv, label: [a, b]}}")), "s.yaml:3:",
+                        "data.train.csv.label", "task: regression");
+  EXPECT_ERROR_CONTAINS(parse(with_line(5, "  impute: mode")), "s.yaml:5:", "data.impute");
+}
+
+
+// The preprocessing is fitted on the training rows: the held-out test rows (an outlier, a
+// category of their own) and a separate validation file do not move the fitted values.
+TEST(SpecTables, PreprocessingIsFittedOnTheTrainingRowsOnly) {
+  TempDir dir;
+  std::string csv = "w,color,y\n";
+  for (int i = 0; i < 20; ++i) csv += (i == 5 ? std::string("") : std::to_string(i % 2 ? 1 : 3)) + "," +
+                                      (i % 2 ? "red" : "blue") + "," + (i % 2 ? "b" : "a") + "\n";
+  csv += "1000,purple,a\n1000,purple,b\n";  // the last two rows: the test part
+  testing::write_file(dir.file("t.csv"), csv);
+  testing::write_file(dir.file("v.csv"), "y,color,w\nb,red,-500\na,green,\n");
+  testing::write_file(dir.file("s.yaml"),
+                      "data:\n"
+                      "  train: {csv: {path: t.csv, label: y}}\n"
+                      "  validation: {csv: {path: v.csv}}\n"
+                      "  test: {last: 2}\n"
+                      "  impute: mean\n"
+                      "  on_unknown: zeros\n"
+                      "model: {hidden: [2]}\n"
+                      "train: {epochs: 1}\n");
+  const TrainingSpec spec = load_spec(dir.file("s.yaml"));
+  // The validation file: columns found by name in its own order, labels as the training classes.
+  const SpecData data = load_spec_data(spec);
+  ASSERT_TRUE(data.validation);
+  EXPECT_EQ(data.validation->column_names, (std::vector<std::string>{"w", "color"}));
+  EXPECT_EQ(data.validation->y[0], 1.0f);  // "b"
+  TrainingOptions options;
+  options.output_dir = dir.file("out");
+  const TrainingResult result = run_training(spec, {}, options);
+  const Model model = load_model(result.model_path);
+  EXPECT_EQ(model.class_names, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(model.preprocessing.fill.size(), 2u);
+  EXPECT_FLOAT_EQ(model.preprocessing.fill[0], (10 * 3 + 9 * 1) / 19.0f);  // 19 present training cells (row 6 is empty)
+  EXPECT_EQ(model.preprocessing.categories[1], (std::vector<std::string>{"blue", "red"}));
+  // From C++: a new file read the model's way (columns by name, no label) predicts as the
+  // encoded rows do through the network alone.
+  testing::write_file(dir.file("new.csv"), "color,w\nred,\nblue,3\n");
+  Model trained = load_model(result.model_path);
+  CsvOptions layout;
+  layout.path = dir.file("new.csv");
+  const Dataset fresh = load_csv_for_model(trained, layout, false);
+  const Tensor got = predict(trained, fresh);
+  Model network_only = load_model(result.model_path);
+  network_only.preprocessing = Preprocessing{};
+  const float fill = model.preprocessing.fill[0];
+  const Tensor expected = predict(network_only, Tensor({2, 3}, {fill, 0, 1, 3, 1, 0}));
+  ASSERT_EQ(got.shape(), expected.shape());
+  for (int64_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k], expected[k]) << k;
+  // A column with no value in the training rows cannot be imputed.
+  testing::write_file(dir.file("t.csv"), "w,v,y\n1,,a\n2,NA,b\n3,,a\n");
+  testing::write_file(dir.file("s.yaml"), "data:\n  train: {csv: {path: t.csv, label: y}}\n  impute: mean\nmodel: {hidden: [2]}\n");
+  EXPECT_ERROR_CONTAINS(run_training(load_spec(dir.file("s.yaml")), {}, TrainingOptions{.save = false}), "s.yaml:",
+                        "column 'v' has no value", "drop: [v]");
+}
+
+
+// load_csv_for_model on a model of numbers only: with or without the label column.
+TEST(SpecTables, NumbersOnlyModelsReadCsvsWithOrWithoutTheLabel) {
+  TempDir dir;
+  testing::write_file(dir.file("train.csv"), tiny_csv());
+  testing::write_file(dir.file("s.yaml"), "data:\n  train: {csv: {path: train.csv, label: y}}\nmodel: {hidden: [2]}\n"
+                                          "train: {epochs: 1}\n");
+  TrainingOptions options;
+  options.output_dir = dir.file("out");
+  Model model = load_model(run_training(load_spec(dir.file("s.yaml")), {}, options).model_path);
+  EXPECT_FALSE(model.preprocessing.active());
+  CsvOptions csv;
+  csv.path = dir.file("train.csv");
+  const Dataset with_label = load_csv_for_model(model, csv, false);
+  EXPECT_EQ(with_label.x.shape(), (Shape{40, 2}));
+  EXPECT_EQ(with_label.y.size(), 0);
+  testing::write_file(dir.file("x.csv"), "a,b\n1,2\n");
+  csv.path = dir.file("x.csv");
+  EXPECT_EQ(load_csv_for_model(model, csv, false).x.shape(), (Shape{1, 2}));
+  csv.path = dir.file("train.csv");
+  EXPECT_EQ(load_csv_for_model(model, csv, true).y.shape(), (Shape{40, 1}));
+}
+
 }  // namespace
 }  // namespace nntune

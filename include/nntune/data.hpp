@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nntune/tensor.hpp"
@@ -21,6 +22,19 @@ struct Dataset {
   int64_t num_classes = 0;  // classification only
   std::string source;       // file(s) it came from, for messages
 
+  // Tables (load_csv in table mode) only; subset() and slice() keep them row for row.
+  std::vector<std::string> column_names;         // one per column of x (header name, or "column N")
+  // Per column of x: empty for a numeric column; for a categorical one its distinct texts
+  // (sorted), x holding the index into them. Missing cells are NaN in x.
+  std::vector<std::vector<std::string>> levels;
+  std::vector<std::string> class_names;   // classification from text labels: class index -> name
+  std::vector<std::string> target_names;  // the label column(s) by name
+  std::string id_name;                    // the id column passed through, if any
+  std::vector<std::string> ids;           // per row: its id cell
+  std::vector<int64_t> lines;             // per row: the file line it came from (for messages)
+
+  bool has_text() const;  // some column of x is categorical
+
   int64_t size() const { return x.batch(); }
   Dataset subset(const std::vector<int64_t>& indices) const;
   Dataset slice(int64_t begin, int64_t end) const;
@@ -35,7 +49,23 @@ struct CsvOptions {
   Task task = Task::Classification;
   int64_t num_classes = 0;     // 0: infer as max label + 1; else labels must be < num_classes
   bool features_only = false;  // no label column: every column is a feature, y stays empty (predict)
+
+  // Tables as people have them. Setting any of these reads the file in table mode, which also
+  // fills the Dataset's column names, levels, class names, ids and lines.
+  std::vector<std::string> labels;       // several label columns (multi-output regression); overrides label
+  std::vector<std::string> features;     // the feature columns by name or 0-based index, in this order;
+                                         // empty: every column but the label(s), the id and drop
+  std::vector<std::string> drop;         // columns left out of the features
+  std::string id;                        // a column passed through to Dataset::ids, neither feature nor label
+  std::vector<std::string> categorical;  // feature columns read as categories whatever they hold
+  bool auto_categorical = false;         // also: feature columns whose every present cell is text
+  bool text_labels = false;              // classification labels may be class names (sorted into classes)
+  std::vector<std::string> class_names;  // the class names label texts map to (a trained model's); implies text_labels
+  bool allow_missing = false;            // missing feature cells (see is_missing_cell) become NaN, to be imputed
+  bool optional_id = false;              // an id column absent from the file is no error (predict)
 };
+// The cells a table reads as missing: empty, NA, N/A, n/a, NaN, nan, NAN, null, NULL, None, #N/A, <NA>.
+bool is_missing_cell(std::string_view cell);
 Dataset load_csv(const CsvOptions& options);
 
 // IDX files as the MNIST family ships them, plain or gzip-compressed (detected by content).
@@ -61,6 +91,36 @@ struct Scaler {
   void apply(Tensor& x) const;  // no-op for kind none
   nlohmann::json to_json() const;
   static Scaler from_json(const nlohmann::json& j);
+};
+
+// The preprocessing of tabular features, fitted on the training rows only and saved with the
+// model (as scikit-learn's SimpleImputer + OneHotEncoder in a ColumnTransformer, before the
+// scaler): raw columns -> imputed numbers, one-hot categories, then missing indicators.
+struct Preprocessing {
+  std::vector<std::string> columns;                  // the raw feature columns, in order
+  std::vector<std::vector<std::string>> categories;  // per column: its one-hot categories (sorted); empty = numeric
+  std::string impute = "none";                       // none, mean, median, most_frequent
+  bool missing_indicator = false;
+  std::string on_unknown = "error";                  // a category not seen in training: error, or all zeros
+  // Fitted: per column the value a missing cell gets (a categorical column: the index of its
+  // most frequent category), and the columns that had missing cells in training (indicators).
+  std::vector<float> fill;
+  std::vector<int64_t> indicator_columns;
+
+  // Anything to do beyond passing numbers through (false for a default-constructed one).
+  bool active() const;
+  bool has_categories() const;
+  // Fits on a table Dataset's rows (column_names and levels give the columns).
+  void fit(const Dataset& raw);
+  // Raw columns (codes of the data's own levels for categorical ones, NaN for missing) -> the
+  // model's numeric input. Errors name the column, the value and the file line.
+  Tensor transform(const Dataset& raw) const;
+  // The same for a numeric tensor (no categorical column): NaN cells are imputed.
+  Tensor transform(const Tensor& raw_x) const;
+  int64_t output_width() const;
+  std::vector<std::string> output_names() const;  // "age", "color=red", "age_missing"
+  nlohmann::json to_json() const;
+  static Preprocessing from_json(const nlohmann::json& j);
 };
 
 // Splits off the last `fraction` of the rows (or the last `count` when count > 0) as validation.

@@ -19,6 +19,9 @@ namespace nntune {
 
 struct Model {
   Network network;  // unbuilt in an ensemble: the members hold the networks
+  // Raw table columns -> the network's numbers (imputation, one-hot, indicators), before the
+  // scaler; inactive (the default) for models trained on numbers alone.
+  Preprocessing preprocessing;
   Scaler scaler;
   // A series model's window transform (scaling, normalisation, delta target, skip path);
   // disabled otherwise. Stored as "forecast" in the file's header only when enabled.
@@ -26,6 +29,7 @@ struct Model {
   std::string loss;  // decides the output link at prediction time
   Task task = Task::Classification;
   int64_t num_classes = 0;
+  std::vector<std::string> class_names;  // classification from text labels: class index -> name (sorted)
   nlohmann::json metadata;  // free-form: spec, history summary, overrides
 
   // An ensemble's members (single models, same task, loss, input and output shape) and their
@@ -46,7 +50,20 @@ Model load_model(const std::string& path);
 // Scales raw inputs with the model's scaler, runs the network (evaluation mode) in batches and
 // applies the loss link: class probabilities for classification, values for regression. An
 // ensemble returns the weighted mean of its members' predictions.
+// A model with preprocessing takes its raw columns here (NaN for a missing cell); one that
+// one-hot encodes text needs the Dataset form below.
 Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size = 1024);
+// The same on a table as load_csv (table mode) or load_csv_for_model reads it: text columns
+// one-hot encoded as in training, missing cells imputed, then scaled.
+Tensor predict(Model& model, const Dataset& raw, int64_t batch_size = 1024);
+
+// Reads a CSV laid out like the model's training data: the training CSV settings (delimiter,
+// header, ...) unless `options` changes them, the feature columns found by name, the id column
+// passed through when the file has it, text labels mapped to the model's classes. `labelled`:
+// the label column(s) must be there (eval); else they are ignored when present (predict).
+// options.path names the file. Models trained on numbers alone read every column as a feature
+// (without `labelled`: all but the label column when the file has one more column than the model takes).
+Dataset load_csv_for_model(const Model& model, const CsvOptions& options, bool labelled);
 
 // An ensemble of `members` (single models of one task and loss, with the same input and
 // output shapes) weighted by `weights` (non-negative, not all zero; normalised to sum to 1).

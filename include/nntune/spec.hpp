@@ -78,6 +78,11 @@ struct DataSpec {
   std::string scale = "none";  // none, standard, minmax, divide
   float divide_by = 1.0f;
   std::string channels = "none";  // none, last, first: a channel axis of size 1 added to 2-D images
+  // Tables (CSV): fitted on the training rows, saved with the model (see Preprocessing). The
+  // categorical columns and their auto-detection are in each source's CsvOptions.
+  std::string impute = "none";  // none, mean, median, most_frequent
+  bool missing_indicator = false;
+  std::string on_unknown = "error";  // error, zeros
 };
 
 // The model: either an explicit list of layer configs (as make_layer takes them, plus l1/l2), or

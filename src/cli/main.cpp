@@ -108,9 +108,15 @@ int64_t csv_columns(const CsvOptions& c) {
   return 0;
 }
 
+// A model trained on a table (columns by name, text, missing cells) reads its CSVs that way.
+bool table_model(const Model& model) {
+  return model.metadata.value("data_format", nlohmann::json::object()).value("csv", nlohmann::json::object()).contains("features");
+}
+
 Dataset load_labelled(const Model& model, const std::string& path, const DataOptions& o) {
   switch (kind_of(path)) {
     case FileKind::Csv:
+      if (table_model(model)) return load_csv_for_model(model, csv_options(model, path, o), true);
       return load_csv(csv_options(model, path, o));
     case FileKind::Npy:
       if (o.labels.empty()) throw UsageError("eval on an .npy file needs --labels LABELS.npy");
@@ -122,25 +128,38 @@ Dataset load_labelled(const Model& model, const std::string& path, const DataOpt
   return {};
 }
 
-Tensor load_features(const Model& model, const std::string& path, const DataOptions& o) {
+Dataset load_features(const Model& model, const std::string& path, const DataOptions& o) {
+  Dataset data;
   switch (kind_of(path)) {
     case FileKind::Csv: {
       const CsvOptions c = csv_options(model, path, o);
+      // The columns by name; the label column, when there, is ignored; the id passed through.
+      if (table_model(model)) return load_csv_for_model(model, c, false);
       const Shape& input = model.input_shape();
       if (input.size() == 1 && csv_columns(c) == input[0]) {
         // No label column: the same strict reader as training, every column a feature.
         CsvOptions features = c;
         features.features_only = true;
-        return load_csv(features).x;
+        return load_csv(features);
       }
-      return load_csv(c).x;
+      return load_csv(c);
     }
     case FileKind::Npy:
-      return load_npy(path);
+      data.x = load_npy(path);
+      return data;
     case FileKind::Idx:
-      return load_idx_array(path);
+      data.x = load_idx_array(path);
+      return data;
   }
-  return {};
+  return data;
+}
+
+// A CSV cell: quoted when it holds the delimiter, a quote or a line break.
+std::string csv_cell(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
 }
 
 Dataset spec_test_set(const std::string& spec_path, const std::vector<std::string>& overrides) {
@@ -334,8 +353,14 @@ int cmd_predict(DataArgs a) {
       std::fprintf(stderr, "wrote the forecasts of %lld windows to %s\n", static_cast<long long>(out.batch()), a.output.c_str());
     return 0;
   }
-  const Tensor x = a.spec.empty() ? load_features(model, a.data, a.options) : spec_test_set(a.spec, a.overrides).x;
-  const Tensor out = predict(model, x, a.batch_size);
+  const Dataset data = a.spec.empty() ? load_features(model, a.data, a.options) : spec_test_set(a.spec, a.overrides);
+  const Tensor out = predict(model, data, a.batch_size);
+  // Named classes and targets when the training table had them, an id column when the data has one.
+  const std::vector<std::string>& names = model.class_names;
+  const bool ids = !data.ids.empty();
+  const std::vector<std::string> targets =
+      model.metadata.value("data_format", nlohmann::json::object()).value("csv", nlohmann::json::object()).value(
+          "labels", std::vector<std::string>());
 
   std::ofstream file;
   if (!a.output.empty()) {
@@ -346,13 +371,24 @@ int cmd_predict(DataArgs a) {
   const int64_t n = out.batch(), width = out.features();
   const bool classification = model.task == Task::Classification;
   const bool binary = classification && width == 1;  // sigmoid output: P(class 1)
+  if (ids) csv << csv_cell(data.id_name) << ",";
   if (classification) {
     csv << "class";
-    for (int64_t k = 0; k < (binary ? 2 : width); ++k) csv << ",p" << k;
+    for (int64_t k = 0; k < (binary ? 2 : width); ++k)
+      csv << "," << (names.empty() ? "p" + std::to_string(k) : csv_cell("prob_" + names[static_cast<size_t>(k)]));
   } else {
-    for (int64_t k = 0; k < width; ++k) csv << (k ? "," : "") << (width == 1 ? "prediction" : "y" + std::to_string(k));
+    const bool named = static_cast<int64_t>(targets.size()) == width;
+    for (int64_t k = 0; k < width; ++k)
+      csv << (k ? "," : "")
+          << (named ? csv_cell(targets[static_cast<size_t>(k)]) : width == 1 ? "prediction" : "y" + std::to_string(k));
   }
   csv << "\n";
+  auto put_class = [&](int64_t k) {
+    if (names.empty())
+      csv << k;
+    else
+      csv << csv_cell(names[static_cast<size_t>(k)]);
+  };
   char buf[32];
   auto put = [&](float v) {
     std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
@@ -360,9 +396,11 @@ int cmd_predict(DataArgs a) {
   };
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out.data() + i * width;
+    if (ids) csv << csv_cell(data.ids[static_cast<size_t>(i)]) << ",";
     if (classification) {
       if (binary) {
-        csv << (row[0] >= 0.5f ? 1 : 0) << ",";
+        put_class(row[0] >= 0.5f ? 1 : 0);
+        csv << ",";
         put(1.0f - row[0]);
         csv << ",";
         put(row[0]);
@@ -370,7 +408,7 @@ int cmd_predict(DataArgs a) {
         int64_t best = 0;
         for (int64_t k = 1; k < width; ++k)
           if (row[k] > row[best]) best = k;
-        csv << best;
+        put_class(best);
         for (int64_t k = 0; k < width; ++k) {
           csv << ",";
           put(row[k]);

@@ -102,8 +102,9 @@ std::string write_training_report(const std::string& spec_path, const TrainingSp
     r.confusion_source = "No confusion matrix: the spec has no validation or test data to score.";
   } else {
     Model model = saved ? std::move(*saved) : load_model(result.model_path);
-    const Tensor outputs = predict(model, scored->x);
+    const Tensor outputs = predict(model, *scored);
     r.confusion = report::confusion_matrix(outputs, scored->y, model.num_classes);
+    r.class_names = model.class_names;
     r.confusion_source = std::string(scored_is_validation ? "validation" : "test") + " data (" +
                          std::to_string(scored->size()) + " samples, the saved model)";
   }

@@ -1,6 +1,9 @@
 // CSV loader: plain or gzip, quoted fields, a header row with names, rows to skip, and a label
 // column chosen by name or index. Every error names the file, line and column (1-based).
+#include <algorithm>
 #include <charconv>
+#include <limits>
+#include <map>
 #include <cmath>
 #include <deque>
 #include <string>
@@ -167,7 +170,317 @@ std::string join_names(const std::vector<std::string>& names) {
 
 std::string cell_text(std::string_view cell) { return "\"" + std::string(cell) + "\""; }
 
+// A classification label given as a number: a class index in range (updates max_label).
+void check_class_index(const CsvScanner& scanner, int64_t line, int64_t c, std::string_view cell, double value,
+                       const CsvOptions& options, int64_t& max_label) {
+  if (value < 0.0 || value != std::floor(value))
+    throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
+                " is not a non-negative integer class index; classification labels must be 0, 1, 2, ... "
+                "(for a numeric target use task regression)");
+  if (options.num_classes > 0 && value >= static_cast<double>(options.num_classes))
+    throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) + " is out of range: num_classes is " +
+                std::to_string(options.num_classes) + ", so labels must be 0.." +
+                std::to_string(options.num_classes - 1));
+  if (value >= static_cast<double>(detail::kMaxInferredClasses))
+    throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
+                " is too large for a class index; is this column a regression target? (set task regression)");
+  max_label = std::max(max_label, static_cast<int64_t>(value));
+}
+
+[[noreturn]] void no_data_rows(const CsvOptions& options) {
+  std::string after;
+  if (options.skip_rows > 0) after = "skipping " + std::to_string(options.skip_rows) + " row(s)";
+  if (options.header) after += std::string(after.empty() ? "" : " and ") + "the header row";
+  throw Error("CSV file " + detail::quoted(options.path) + " has no data rows" +
+              (after.empty() ? std::string() : " after " + after) + "; check the file, skip_rows and header settings");
+}
+
+bool table_mode(const CsvOptions& o) {
+  return !o.labels.empty() || !o.features.empty() || !o.drop.empty() || !o.id.empty() || !o.categorical.empty() ||
+         !o.class_names.empty() || o.allow_missing;
+}
+
+// The table mode: every record is read first, then the columns are chosen by name or index and
+// each is read as numbers or as categories (text), with missing cells as NaN when allowed.
+Dataset load_table(const CsvOptions& options, std::string_view text) {
+  const std::string& path = options.path;
+  CsvScanner scanner(text, options.delimiter, path);
+  scanner.skip_lines(options.skip_rows);
+  std::vector<std::string_view> fields;
+  int64_t line = 0;
+  std::vector<std::string> names;
+  int64_t num_columns = -1;
+  std::string expected_from;
+  if (options.header && scanner.next(fields, line)) {
+    for (std::string_view f : fields) names.emplace_back(f);
+    num_columns = static_cast<int64_t>(names.size());
+    expected_from = "the header row";
+  }
+  // The cells, row after row; quoted fields with "" inside live in `owned`, the rest in `text`.
+  std::deque<std::string> owned;
+  std::vector<std::string_view> cells;
+  std::vector<int64_t> lines;
+  while (scanner.next(fields, line)) {
+    const int64_t count = static_cast<int64_t>(fields.size());
+    if (num_columns < 0) {
+      num_columns = count;
+      expected_from = "the first data row";
+    }
+    if (count != num_columns)
+      throw Error("CSV file " + detail::quoted(path) + ": line " + std::to_string(line) + " has " + std::to_string(count) +
+                  " fields, expected " + std::to_string(num_columns) + " as in " + expected_from +
+                  "; every row needs the same number of fields (check for a missing value or an unquoted '" +
+                  std::string(1, options.delimiter) + "' inside a field)");
+    for (std::string_view f : fields) {
+      const bool in_text = f.data() >= text.data() && f.data() + f.size() <= text.data() + text.size();
+      cells.push_back(in_text ? f : std::string_view(owned.emplace_back(f)));
+    }
+    lines.push_back(line);
+  }
+  const int64_t rows = static_cast<int64_t>(lines.size());
+  if (rows == 0) no_data_rows(options);
+  auto cell = [&](int64_t row, int64_t column) { return cells[static_cast<size_t>(row * num_columns + column)]; };
+  // A column's header name, or its 0-based index in a file without a header (both resolve).
+  auto column_name = [&](int64_t c) { return names.empty() ? std::to_string(c) : names[static_cast<size_t>(c)]; };
+  auto where = [&](int64_t row, int64_t c) { return scanner.where(lines[static_cast<size_t>(row)], c + 1); };
+
+  // A column by header name or 0-based index; -1 when absent and `optional`.
+  auto resolve = [&](const std::string& wanted, const std::string& role, bool optional = false) -> int64_t {
+    std::vector<int64_t> found;
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == wanted) found.push_back(static_cast<int64_t>(i));
+    if (found.size() > 1)
+      throw Error("column name '" + wanted + "' (the " + role + ") appears " + std::to_string(found.size()) +
+                  " times in the header of CSV file " + detail::quoted(path) + " (columns " +
+                  std::to_string(found[0] + 1) + " and " + std::to_string(found[1] + 1) +
+                  "); rename the columns so that each name is used once");
+    if (found.size() == 1) return found[0];
+    if (is_index(wanted)) {
+      const int64_t index = std::stoll(wanted);
+      if (index >= num_columns)
+        throw Error(role + " index " + wanted + " is out of range: CSV file " + detail::quoted(path) + " has " +
+                    std::to_string(num_columns) + " columns (indices 0.." + std::to_string(num_columns - 1) + ")");
+      return index;
+    }
+    if (optional) return -1;
+    if (names.empty())
+      throw Error(role + " '" + wanted + "' is not a 0-based column index, and CSV file " + detail::quoted(path) +
+                  " has no header row to look the name up in; give an index or set header");
+    throw Error(role + " '" + wanted + "' is not in the header of CSV file " + detail::quoted(path) +
+                "; the columns are: " + join_names(names) + " (or give a 0-based column index)");
+  };
+
+  const bool classification = options.task == Task::Classification;
+  std::vector<int64_t> label_columns;
+  if (!options.features_only) {
+    if (num_columns < 2)
+      throw Error(scanner.where(lines[0], 0) + "found " + std::to_string(num_columns) +
+                  " column; need at least one feature column and one label column (is the delimiter '" +
+                  std::string(1, options.delimiter) + "' right?)");
+    if (!options.labels.empty()) {
+      for (const std::string& l : options.labels) label_columns.push_back(resolve(l, "label column"));
+    } else {
+      label_columns.push_back(options.label.empty() ? num_columns - 1 : resolve(options.label, "label column"));
+    }
+    if (classification && label_columns.size() > 1)
+      throw Error("CSV file " + detail::quoted(path) + ": classification takes one label column, got " +
+                  std::to_string(label_columns.size()) + "; several label columns are targets of task regression");
+  }
+  const int64_t id_column = options.id.empty() ? -1 : resolve(options.id, "id column", options.optional_id);
+  auto role_of = [&](int64_t c) -> std::string {
+    if (std::find(label_columns.begin(), label_columns.end(), c) != label_columns.end()) return "a label column";
+    if (c == id_column) return "the id column";
+    return "";
+  };
+  std::vector<int64_t> feature_columns;
+  if (!options.features.empty()) {
+    for (const std::string& f : options.features) {
+      const int64_t c = resolve(f, "feature column");
+      if (const std::string role = role_of(c); !role.empty())
+        throw Error("feature column '" + f + "' of CSV file " + detail::quoted(path) + " is also " + role +
+                    "; a column is a feature, a label or the id, not two of them");
+      if (std::find(feature_columns.begin(), feature_columns.end(), c) != feature_columns.end())
+        throw Error("feature column '" + f + "' is listed twice for CSV file " + detail::quoted(path));
+      feature_columns.push_back(c);
+    }
+  } else {
+    std::vector<int64_t> dropped;
+    for (const std::string& d : options.drop) dropped.push_back(resolve(d, "dropped column"));
+    for (int64_t c = 0; c < num_columns; ++c)
+      if (role_of(c).empty() && std::find(dropped.begin(), dropped.end(), c) == dropped.end()) feature_columns.push_back(c);
+  }
+  if (feature_columns.empty())
+    throw Error("CSV file " + detail::quoted(path) + " has no feature column left after the label, id and dropped "
+                "columns; the columns are: " + join_names(names));
+  // The model finds its columns by name later (predict on another file): names must be unique.
+  if (!names.empty()) {
+    std::vector<int64_t> used = feature_columns;
+    used.insert(used.end(), label_columns.begin(), label_columns.end());
+    for (size_t i = 0; i < used.size(); ++i)
+      for (size_t k = i + 1; k < used.size(); ++k)
+        if (names[static_cast<size_t>(used[i])] == names[static_cast<size_t>(used[k])])
+          throw Error("column name '" + names[static_cast<size_t>(used[i])] + "' appears twice in the header of CSV file " +
+                      detail::quoted(path) + " (columns " + std::to_string(std::min(used[i], used[k]) + 1) + " and " +
+                      std::to_string(std::max(used[i], used[k]) + 1) +
+                      "); rename the columns so that each name is used once, or drop one");
+  }
+  std::vector<int64_t> declared;
+  for (const std::string& name : options.categorical) {
+    const int64_t c = resolve(name, "categorical column");
+    if (std::find(feature_columns.begin(), feature_columns.end(), c) == feature_columns.end())
+      throw Error("categorical column '" + name + "' of CSV file " + detail::quoted(path) +
+                  " is not a feature column (it is a label, the id or dropped); remove it from categorical");
+    declared.push_back(c);
+  }
+
+  Dataset data;
+  data.task = options.task;
+  data.source = path;
+  data.lines = lines;
+  const int64_t width = static_cast<int64_t>(feature_columns.size());
+  std::vector<float> x(static_cast<size_t>(rows * width));
+  for (int64_t j = 0; j < width; ++j) {
+    const int64_t c = feature_columns[static_cast<size_t>(j)];
+    data.column_names.push_back(column_name(c));
+    // Categorical when declared, or (auto) when every present cell is text.
+    int64_t first_number = -1, first_text = -1;
+    for (int64_t r = 0; r < rows && (first_number < 0 || first_text < 0); ++r) {
+      const std::string_view v = cell(r, c);
+      double value = 0.0;
+      if (is_missing_cell(v)) continue;
+      int64_t& first = parse_number(v, value) ? first_number : first_text;
+      if (first < 0) first = r;
+    }
+    const bool is_declared = std::find(declared.begin(), declared.end(), c) != declared.end();
+    const bool categorical = is_declared || (options.auto_categorical && first_text >= 0 && first_number < 0);
+    if (!categorical && options.auto_categorical && first_text >= 0)
+      throw Error(where(first_text, c) + "column '" + column_name(c) + "' holds both numbers (line " +
+                  std::to_string(lines[static_cast<size_t>(first_number)]) + ": " + cell_text(cell(first_number, c)) +
+                  ") and text (" + cell_text(cell(first_text, c)) +
+                  "); fix the cell, declare the column categorical (categorical: [" + column_name(c) + "]) or drop it" +
+                  (first_text == 0 && !options.header ? "; if the first row holds column names, set header to true" : ""));
+    std::vector<std::string>& levels = data.levels.emplace_back();
+    if (categorical) {
+      for (int64_t r = 0; r < rows; ++r)
+        if (const std::string_view v = cell(r, c); !is_missing_cell(v)) levels.emplace_back(v);
+      std::sort(levels.begin(), levels.end());
+      levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::string_view v = cell(r, c);
+      float& out = x[static_cast<size_t>(r * width + j)];
+      if (is_missing_cell(v)) {
+        if (!options.allow_missing && v.empty())  // the wording of the numeric reader's message
+          throw Error(where(r, c) + "cell \"\" is not a number; the cell is empty; fill in or drop missing values, "
+                      "or impute them (impute: mean)");
+        if (!options.allow_missing)
+          throw Error(where(r, c) + "cell " + cell_text(v) + " in column '" + column_name(c) +
+                      "' is missing (empty or NA); fill in or drop missing values, or impute them (impute: mean)");
+        out = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      if (categorical) {
+        out = static_cast<float>(std::lower_bound(levels.begin(), levels.end(), std::string(v)) - levels.begin());
+        continue;
+      }
+      double value = 0.0;
+      if (!parse_number(v, value))
+        throw Error(where(r, c) + "cell " + cell_text(v) + " is not a number; every column must be numeric "
+                    "(or declare the column '" + column_name(c) + "' categorical)");
+      out = static_cast<float>(value);
+      if (!std::isfinite(value) || !std::isfinite(out))
+        throw Error(where(r, c) + "cell " + cell_text(v) +
+                    " is NaN or infinite (or too large for float32); remove or impute such values first");
+    }
+  }
+  data.x = Tensor({rows, width}, std::move(x));
+  if (id_column >= 0) {
+    data.id_name = column_name(id_column);
+    for (int64_t r = 0; r < rows; ++r) data.ids.emplace_back(cell(r, id_column));
+  }
+  if (options.features_only) return data;
+
+  for (int64_t c : label_columns) data.target_names.push_back(column_name(c));
+  const int64_t targets = static_cast<int64_t>(label_columns.size());
+  std::vector<float> y(static_cast<size_t>(rows * targets));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c : label_columns)
+      if (const std::string_view v = cell(r, c); is_missing_cell(v))
+        throw Error(where(r, c) + "the label is missing (" + cell_text(v) + "); fill it in or drop the row");
+  if (!classification) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < targets; ++t) {
+        const int64_t c = label_columns[static_cast<size_t>(t)];
+        const std::string_view v = cell(r, c);
+        double value = 0.0;
+        if (!parse_number(v, value))
+          throw Error(where(r, c) + "target " + cell_text(v) + " is not a number; regression targets must be numeric");
+        const float stored = static_cast<float>(value);
+        if (!std::isfinite(value) || !std::isfinite(stored))
+          throw Error(where(r, c) + "target " + cell_text(v) + " is NaN or infinite (or too large for float32)");
+        y[static_cast<size_t>(r * targets + t)] = stored;
+      }
+    data.y = Tensor({rows, targets}, std::move(y));
+    return data;
+  }
+  const int64_t c = label_columns[0];
+  int64_t first_number = -1, first_text = -1;
+  for (int64_t r = 0; r < rows; ++r) {
+    double value = 0.0;
+    int64_t& first = parse_number(cell(r, c), value) ? first_number : first_text;
+    if (first < 0) first = r;
+  }
+  std::vector<std::string> classes = options.class_names;
+  if (classes.empty() && first_text >= 0) {
+    if (!options.text_labels)
+      throw Error(where(first_text, c) + "label " + cell_text(cell(first_text, c)) +
+                  " is not a class index; classification labels must be non-negative integers 0, 1, 2, ... "
+                  "(map class names to numbers first)");
+    if (first_number >= 0)
+      throw Error("label column '" + column_name(c) + "' of CSV file " + detail::quoted(path) +
+                  " holds both numbers (line " + std::to_string(lines[static_cast<size_t>(first_number)]) + ": " +
+                  cell_text(cell(first_number, c)) + ") and class names (line " +
+                  std::to_string(lines[static_cast<size_t>(first_text)]) + ": " + cell_text(cell(first_text, c)) +
+                  "); write every class the same way");
+    for (int64_t r = 0; r < rows; ++r) classes.emplace_back(cell(r, c));
+    std::sort(classes.begin(), classes.end());
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  }
+  if (!classes.empty()) {
+    if (static_cast<int64_t>(classes.size()) > detail::kMaxInferredClasses)
+      throw Error("label column '" + column_name(c) + "' of CSV file " + detail::quoted(path) + " holds " +
+                  std::to_string(classes.size()) + " different class names; is it a regression target or an id?");
+    std::map<std::string, int64_t, std::less<>> index;
+    for (size_t k = 0; k < classes.size(); ++k) index.emplace(classes[k], static_cast<int64_t>(k));
+    for (int64_t r = 0; r < rows; ++r) {
+      const auto it = index.find(cell(r, c));
+      if (it == index.end())
+        throw Error(where(r, c) + "label " + cell_text(cell(r, c)) + " is not one of the training classes (" +
+                    join_names(classes) + "); fix the label or train with this class");
+      y[static_cast<size_t>(r)] = static_cast<float>(it->second);
+    }
+    data.class_names = classes;
+    data.num_classes = std::max<int64_t>(options.num_classes, static_cast<int64_t>(classes.size()));
+  } else {
+    int64_t max_label = -1;
+    for (int64_t r = 0; r < rows; ++r) {
+      double value = 0.0;
+      parse_number(cell(r, c), value);
+      check_class_index(scanner, lines[static_cast<size_t>(r)], c, cell(r, c), value, options, max_label);
+      y[static_cast<size_t>(r)] = static_cast<float>(value);
+    }
+    data.num_classes = options.num_classes > 0 ? options.num_classes : max_label + 1;
+  }
+  data.y = Tensor({rows, 1}, std::move(y));
+  return data;
+}
+
 }  // namespace
+
+bool is_missing_cell(std::string_view cell) {
+  static const std::string_view missing[] = {"", "NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "None", "#N/A", "<NA>"};
+  return std::find(std::begin(missing), std::end(missing), cell) != std::end(missing);
+}
 
 Dataset load_csv(const CsvOptions& options) {
   const std::string& path = options.path;
@@ -182,6 +495,9 @@ Dataset load_csv(const CsvOptions& options) {
   std::string_view text = file.view();
   // Spreadsheet programs start UTF-8 CSVs with a byte-order mark; it is not part of the first name.
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (table_mode(options)) return load_table(options, text);
+  // Text in a table that may hold it (class names, categories) switches to the table mode.
+  const bool text_allowed = options.text_labels || options.auto_categorical;
   CsvScanner scanner(text, options.delimiter, path);
   scanner.skip_lines(options.skip_rows);
 
@@ -247,6 +563,7 @@ Dataset load_csv(const CsvOptions& options) {
       const std::string_view cell = fields[static_cast<size_t>(c)];
       double value = 0.0;
       if (!parse_number(cell, value)) {
+        if (text_allowed) return load_table(options, text);
         if (c == label_column && classification)
           throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
                       " is not a class index; classification labels must be non-negative integers 0, 1, 2, ... "
@@ -264,33 +581,13 @@ Dataset load_csv(const CsvOptions& options) {
         features.push_back(stored);
         continue;
       }
-      if (classification) {
-        if (value < 0.0 || value != std::floor(value))
-          throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
-                      " is not a non-negative integer class index; classification labels must be 0, 1, 2, ... "
-                      "(for a numeric target use task regression)");
-        if (options.num_classes > 0 && value >= static_cast<double>(options.num_classes))
-          throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) + " is out of range: num_classes is " +
-                      std::to_string(options.num_classes) + ", so labels must be 0.." +
-                      std::to_string(options.num_classes - 1));
-        if (value >= static_cast<double>(detail::kMaxInferredClasses))
-          throw Error(scanner.where(line, c + 1) + "label " + cell_text(cell) +
-                      " is too large for a class index; is this column a regression target? (set task regression)");
-        max_label = std::max(max_label, static_cast<int64_t>(value));
-      }
+      if (classification) check_class_index(scanner, line, c, cell, value, options, max_label);
       labels.push_back(stored);
     }
     ++rows;
   }
 
-  if (rows == 0) {
-    std::string after;
-    if (options.skip_rows > 0) after = "skipping " + std::to_string(options.skip_rows) + " row(s)";
-    if (options.header) after += std::string(after.empty() ? "" : " and ") + "the header row";
-    throw Error("CSV file " + detail::quoted(path) + " has no data rows" +
-                (after.empty() ? std::string() : " after " + after) +
-                "; check the file, skip_rows and header settings");
-  }
+  if (rows == 0) no_data_rows(options);
 
   Dataset data;
   data.task = options.task;

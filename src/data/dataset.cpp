@@ -18,7 +18,27 @@ std::string format_fraction(double fraction) {
   return out.str();
 }
 
+// The table fields of `from` for the rows `take` gives (ids and lines row by row).
+template <typename Take>
+void copy_table_fields(const Dataset& from, Dataset& to, int64_t count, Take take) {
+  to.column_names = from.column_names;
+  to.levels = from.levels;
+  to.class_names = from.class_names;
+  to.target_names = from.target_names;
+  to.id_name = from.id_name;
+  if (!from.ids.empty())
+    for (int64_t i = 0; i < count; ++i) to.ids.push_back(from.ids[static_cast<size_t>(take(i))]);
+  if (!from.lines.empty())
+    for (int64_t i = 0; i < count; ++i) to.lines.push_back(from.lines[static_cast<size_t>(take(i))]);
+}
+
 }  // namespace
+
+bool Dataset::has_text() const {
+  for (const auto& l : levels)
+    if (!l.empty()) return true;
+  return false;
+}
 
 Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
   const int64_t n = size();
@@ -29,10 +49,11 @@ Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
   }
   Dataset out;
   out.x = x.gather(indices);
-  out.y = y.gather(indices);
+  if (!y.shape().empty()) out.y = y.gather(indices);  // features only (predict): no y
   out.task = task;
   out.num_classes = num_classes;
   out.source = source;
+  copy_table_fields(*this, out, static_cast<int64_t>(indices.size()), [&](int64_t i) { return indices[static_cast<size_t>(i)]; });
   return out;
 }
 
@@ -43,10 +64,11 @@ Dataset Dataset::slice(int64_t begin, int64_t end) const {
                 describe(*this) + " of " + std::to_string(n) + " rows");
   Dataset out;
   out.x = x.rows(begin, end);
-  out.y = y.rows(begin, end);
+  if (!y.shape().empty()) out.y = y.rows(begin, end);
   out.task = task;
   out.num_classes = num_classes;
   out.source = source;
+  copy_table_fields(*this, out, end - begin, [&](int64_t i) { return begin + i; });
   return out;
 }
 

@@ -1,7 +1,8 @@
 // The model file: a small versioned binary format with a checksum.
 //
 //   offset 0   8 bytes  magic "NNTUNE\0M"
-//          8   u32      format version: 1 for a single model, 2 for an ensemble
+//          8   u32      format version: 1 for a single model, 2 for an ensemble, 3 for either
+//                       with table preprocessing or class names
 //         12   u32      header length H
 //         16   H bytes  JSON header: network config, scaler, loss, task, num_classes,
 //                       metadata, num_params, num_state
@@ -12,6 +13,12 @@
 // scaler, weight, num_params and num_state; the values are each member's parameters then
 // state, member after member, and the header's num_params/num_state are their totals. Single
 // models keep version 1, so nntune versions that predate ensembles still read them.
+//
+// Version 3 adds "class_names" to the header, "preprocessing" (Preprocessing::to_json) and
+// "forecast" (ForecastTransform::to_json) beside each network's scaler, and the layer kinds that
+// came after version 2 (convolution, pooling, recurrent, embedding, layer norm, reshape, ...).
+// Only models that use one of them are written as version 3, so older nntune versions still read
+// every other model, and refuse these with "written by a newer nntune" instead of misreading them.
 //
 // All integers and floats are little endian. Saving writes a temporary file beside the target,
 // fsyncs it and renames it over the target, so a crash leaves either the old or the new model.
@@ -25,6 +32,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <limits>
 #include <filesystem>
 #include <sstream>
@@ -47,7 +55,8 @@ static_assert(std::endian::native == std::endian::little, "the model format is w
 
 constexpr char kMagic[8] = {'N', 'N', 'T', 'U', 'N', 'E', '\0', 'M'};
 constexpr uint32_t kSingleModelVersion = 1;
-constexpr uint32_t kFormatVersion = 2;  // the newest this build reads and writes (ensembles)
+constexpr uint32_t kEnsembleVersion = 2;
+constexpr uint32_t kFormatVersion = 3;  // the newest this build reads and writes (preprocessing, class names)
 constexpr size_t kFixedHeader = 16;  // magic, version, header length
 constexpr size_t kChecksumSize = 4;
 
@@ -87,6 +96,12 @@ void check_single(const Model& model, const std::string& what) {
   if (!model.network.built()) throw Error(what + ": its network is not built (train it first)");
 }
 
+// The layer kinds nntune knew when it wrote format version 2 (2026-11-27): the MLP engine's.
+bool version_2_layer_kind(const std::string& kind) {
+  static const std::set<std::string> kinds = {"dense", "activation", "dropout", "batch_norm", "flatten"};
+  return kinds.count(kind) > 0;
+}
+
 std::string serialize(const Model& model, const std::string& where) {
   nlohmann::json header = {
       {"loss", model.loss},
@@ -102,6 +117,7 @@ std::string serialize(const Model& model, const std::string& where) {
     entry["network"] = member.network.config();
     entry["scaler"] = member.scaler.to_json();
     if (member.forecast.enabled) entry["forecast"] = member.forecast.to_json();
+    if (member.preprocessing.active()) entry["preprocessing"] = member.preprocessing.to_json();
     entry["num_params"] = params.size();
     entry["num_state"] = state.size();
     values.insert(values.end(), params.begin(), params.end());
@@ -130,11 +146,28 @@ std::string serialize(const Model& model, const std::string& where) {
     header["num_params"] = params_total;
     header["num_state"] = state_total;
   }
+  // Version 3 for anything a version-2 reader would misread or refuse without saying why: table
+  // preprocessing, class names, a forecast transform (which it would ignore, predicting wrong
+  // values), or a layer kind it does not know (it would say "unknown layer type").
+  auto needs_version_3 = [](const Model& m) {
+    if (m.preprocessing.active() || m.forecast.enabled) return true;
+    for (const auto& layer : m.network.layers())
+      if (!version_2_layer_kind(layer->kind())) return true;
+    return false;
+  };
+  bool newer = !model.class_names.empty() || needs_version_3(model);
+  for (const Model& member : model.members) newer = newer || needs_version_3(member);
+  if (!model.class_names.empty()) {
+    if (model.task != Task::Classification || static_cast<int64_t>(model.class_names.size()) != model.num_classes)
+      throw Error(where + ": it has " + std::to_string(model.class_names.size()) + " class names for " +
+                  std::to_string(model.num_classes) + " classes");
+    header["class_names"] = model.class_names;
+  }
   const std::string header_text = header.dump();
   std::string out;
   out.reserve(kFixedHeader + header_text.size() + 4 * values.size() + kChecksumSize);
   out.append(kMagic, sizeof kMagic);
-  append_u32(out, model.is_ensemble() ? kFormatVersion : kSingleModelVersion);
+  append_u32(out, newer ? kFormatVersion : model.is_ensemble() ? kEnsembleVersion : kSingleModelVersion);
   append_u32(out, static_cast<uint32_t>(header_text.size()));
   out += header_text;
   out.append(reinterpret_cast<const char*>(values.data()), 4 * values.size());
@@ -200,6 +233,12 @@ size_t read_member(const nlohmann::json& entry, const char* values, size_t avail
   model.scaler = Scaler::from_json(entry.at("scaler"));
   // Absent in files of non-series models and of nntune versions before series support.
   if (entry.contains("forecast")) model.forecast = ForecastTransform::from_json(entry.at("forecast"));
+  if (entry.contains("preprocessing")) {
+    model.preprocessing = Preprocessing::from_json(entry.at("preprocessing"));
+    if (model.preprocessing.output_width() != shape_size(model.network.input_shape()))
+      throw Error("its preprocessing gives " + std::to_string(model.preprocessing.output_width()) +
+                  " features but the network takes " + shape_string(model.network.input_shape()));
+  }
   return num_params + num_state;
 }
 
@@ -352,6 +391,12 @@ Model load_model(const std::string& path) {
     model.task = task == "regression" ? Task::Regression : Task::Classification;
     model.num_classes = header.at("num_classes").get<int64_t>();
     model.metadata = header.at("metadata");
+    if (header.contains("class_names")) {
+      model.class_names = header.at("class_names").get<std::vector<std::string>>();
+      if (static_cast<int64_t>(model.class_names.size()) != model.num_classes)
+        throw Error("it has " + std::to_string(model.class_names.size()) + " class names for " +
+                    std::to_string(model.num_classes) + " classes");
+    }
     if (!header.contains("members")) {
       read_member(header, values, available, model);
     } else {
@@ -373,6 +418,8 @@ Model load_model(const std::string& path) {
         throw Error("its members hold " + std::to_string(read) + " values but the header counts " +
                     std::to_string(header.at("num_params").get<size_t>() + header.at("num_state").get<size_t>()));
       nlohmann::json metadata = std::move(model.metadata);
+      std::vector<std::string> class_names = std::move(model.class_names);
+      for (Model& member : loaded) member.class_names = class_names;
       model = make_ensemble(std::move(loaded), std::move(weights));
       model.metadata = std::move(metadata);
     }
@@ -409,6 +456,10 @@ Model make_ensemble(std::vector<Model> members, std::vector<double> weights) {
     const std::string which = "ensemble member " + std::to_string(i);
     if (m.is_ensemble()) throw Error(which + " is itself an ensemble; give its members instead");
     if (!m.network.built()) throw Error(which + ": its network is not built (train it first)");
+    if (m.class_names != first.class_names)
+      throw Error(which + " has other class names than member 0; an ensemble combines models of one task");
+    if (m.preprocessing.columns != first.preprocessing.columns)
+      throw Error(which + " reads other columns than member 0; an ensemble combines models of the same data");
     if (m.loss != first.loss || m.task != first.task || m.num_classes != first.num_classes)
       throw Error(which + " has loss " + m.loss + " and " + std::to_string(m.num_classes) + " classes but member 0 has " +
                   first.loss + " and " + std::to_string(first.num_classes) + "; an ensemble combines models of one task");
@@ -421,6 +472,7 @@ Model make_ensemble(std::vector<Model> members, std::vector<double> weights) {
   ensemble.loss = first.loss;
   ensemble.task = first.task;
   ensemble.num_classes = first.num_classes;
+  ensemble.class_names = first.class_names;
   if (total != 1.0)
     for (double& w : weights) w /= total;
   ensemble.members = std::move(members);
@@ -428,23 +480,13 @@ Model make_ensemble(std::vector<Model> members, std::vector<double> weights) {
   return ensemble;
 }
 
-Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
-  if (batch_size <= 0) throw Error("predict: batch size must be positive, got " + std::to_string(batch_size));
-  if (model.is_ensemble()) {
-    // The mean of the members' linked outputs (probabilities, not logits: as in soft voting).
-    Tensor mean;
-    for (size_t i = 0; i < model.members.size(); ++i) {
-      const Tensor out = predict(model.members[i], raw_x, batch_size);
-      if (i == 0) mean = Tensor(out.shape());
-      const float w = static_cast<float>(model.member_weights[i]);
-      for (int64_t k = 0; k < out.size(); ++k) mean[k] += w * out[k];
-    }
-    return mean;
-  }
+namespace {
+
+// The network and output link on inputs already preprocessed (not yet scaled).
+Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
   Network& network = model.network;
   if (!network.built()) throw Error("predict: the model's network is not built (train or load a model first)");
   const std::unique_ptr<Loss> loss = make_loss(model.loss);
-  Tensor x = raw_x;
   // Images saved without their channel axis (28x28 for a model of 28x28x1, data.channels).
   if (x.sample_shape() != network.input_shape() && same_but_unit_axes(x.sample_shape(), network.input_shape())) {
     x.reshape(with_batch(x.batch(), network.input_shape()));
@@ -471,6 +513,38 @@ Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
   loss->link(out);
   if (model.forecast.enabled) return model.forecast.outputs_from_network(raw_x, out);
   return out;
+}
+
+// predict on raw tensors or tables: `member` gives one single model's output.
+template <typename Single>
+Tensor predict_any(Model& model, int64_t batch_size, Single single) {
+  if (batch_size <= 0) throw Error("predict: batch size must be positive, got " + std::to_string(batch_size));
+  if (!model.is_ensemble()) return single(model);
+  // The mean of the members' linked outputs (probabilities, not logits: as in soft voting).
+  Tensor mean;
+  for (size_t i = 0; i < model.members.size(); ++i) {
+    const Tensor out = single(model.members[i]);
+    if (i == 0) mean = Tensor(out.shape());
+    const float w = static_cast<float>(model.member_weights[i]);
+    for (int64_t k = 0; k < out.size(); ++k) mean[k] += w * out[k];
+  }
+  return mean;
+}
+
+}  // namespace
+
+Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
+  return predict_any(model, batch_size, [&](Model& m) {
+    return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw_x) : raw_x, batch_size);
+  });
+}
+
+Tensor predict(Model& model, const Dataset& raw, int64_t batch_size) {
+  return predict_any(model, batch_size, [&](Model& m) {
+    if (!m.preprocessing.active() && raw.has_text())
+      throw Error("the data " + raw.source + " holds text but the model reads numbers only");
+    return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw) : raw.x, batch_size);
+  });
 }
 
 }  // namespace nntune

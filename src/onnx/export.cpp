@@ -42,6 +42,30 @@ std::string export_scaler(const Scaler& scaler, const Shape& sample_shape, const
   return graph.node("Mul", {centred, graph.constant("factor", sample_shape, scaler.factor)});
 }
 
+// What Preprocessing::transform does for numeric columns: missing (NaN) cells replaced by the
+// fitted values (IsNaN + Where), then 0/1 missing indicators appended (a selection matrix picks
+// the indicator columns). Text columns would need string inputs: refused by name.
+std::string export_preprocessing(const Preprocessing& p, const std::string& input, OnnxGraph& graph,
+                                 const std::string& which) {
+  if (!p.active()) return input;
+  for (size_t k = 0; k < p.categories.size(); ++k)
+    if (!p.categories[k].empty())
+      throw Error("cannot export " + which + " to ONNX: it one-hot encodes the text column '" + p.columns[k] +
+                  "', and the exported graph takes numbers only; train without it (drop: [" + p.columns[k] +
+                  "]) or encode it as numbers in the CSV to export this model");
+  if (p.fill.empty()) return input;
+  const int64_t width = static_cast<int64_t>(p.columns.size());
+  const std::string missing = graph.node("IsNaN", {input});
+  const std::string imputed = graph.node("Where", {missing, graph.constant("fill", {width}, p.fill), input});
+  if (p.indicator_columns.empty()) return imputed;
+  const int64_t count = static_cast<int64_t>(p.indicator_columns.size());
+  std::vector<float> select(static_cast<size_t>(width * count), 0.0f);
+  for (int64_t i = 0; i < count; ++i) select[static_cast<size_t>(p.indicator_columns[static_cast<size_t>(i)] * count + i)] = 1.0f;
+  const std::string flags = graph.node("Cast", {missing}, {Attribute::integer("to", 1)});  // 1: FLOAT
+  const std::string indicators = graph.node("MatMul", {flags, graph.constant("indicator_select", {width, count}, select)});
+  return graph.node("Concat", {imputed, indicators}, {Attribute::integer("axis", 1)});
+}
+
 // The output links that export, by Loss::link_name() ("" is the identity).
 const std::vector<std::string>& exportable_links() {
   static const std::vector<std::string> links = {"", "sigmoid", "softmax"};
@@ -81,8 +105,10 @@ std::string export_single(const Model& model, const std::string& scope, const st
       throw Error("cannot export " + which + " to ONNX: layer " + std::to_string(i) + " (" + kind +
                   ") has no ONNX exporter; layer kinds that export: " + join(onnx_exportable_layer_kinds()));
   }
+  graph.set_scope(scope + "preprocessing/");
+  std::string tensor = export_preprocessing(model.preprocessing, input, graph, which);
   graph.set_scope(scope + "scaler/");
-  std::string tensor = export_scaler(model.scaler, network.input_shape(), input, graph);
+  tensor = export_scaler(model.scaler, network.input_shape(), tensor, graph);
   Shape shape = network.input_shape();
   for (size_t i = 0; i < network.layers().size(); ++i) {
     const Layer& layer = *network.layers()[i];
@@ -144,7 +170,20 @@ std::string export_onnx_bytes(const Model& model) {
   };
   if (classification) metadata.push_back({"nntune.num_classes", std::to_string(model.num_classes)});
   if (model.is_ensemble()) metadata.push_back({"nntune.ensemble_members", std::to_string(model.members.size())});
-  return graph.serialize(input, model.input_shape(), output, model.output_shape(), metadata);
+  // A model with preprocessing takes its raw columns.
+  const Preprocessing& p = model.is_ensemble() ? model.members.front().preprocessing : model.preprocessing;
+  const Shape input_shape = p.active() ? Shape{static_cast<int64_t>(p.columns.size())} : model.input_shape();
+  if (p.active()) {
+    std::string columns;
+    for (size_t k = 0; k < p.columns.size(); ++k) columns += (k ? "," : "") + p.columns[k];
+    metadata.push_back({"nntune.input_columns", columns});
+  }
+  if (!model.class_names.empty()) {
+    std::string names;
+    for (size_t k = 0; k < model.class_names.size(); ++k) names += (k ? "," : "") + model.class_names[k];
+    metadata.push_back({"nntune.class_names", names});
+  }
+  return graph.serialize(input, input_shape, output, model.output_shape(), metadata);
 }
 
 void export_onnx(const Model& model, const std::string& path) {

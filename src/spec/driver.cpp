@@ -73,20 +73,73 @@ json metrics_json(const Metrics& m) {
   return j;
 }
 
-// The CSV options of the training source, so eval/predict can read files of the same layout.
-json data_format(const TrainingSpec& spec) {
+// The CSV options of the training source, so eval/predict can read files of the same layout;
+// for a table also its columns by name (features, labels, id).
+json data_format(const TrainingSpec& spec, const Dataset& train) {
   const DataSourceSpec& s = spec.data.train;
   json j = {{"kind", s.kind}};
-  if (s.kind == "csv")
+  if (s.kind == "csv") {
     j["csv"] = {{"label", s.csv.label},
                 {"header", s.csv.header},
                 {"skip_rows", s.csv.skip_rows},
                 {"delimiter", std::string(1, s.csv.delimiter)}};
+    if (!train.column_names.empty()) {
+      // Header names, or 0-based indices for a file without a header.
+      json& csv = j["csv"];
+      csv["features"] = train.column_names;
+      csv["labels"] = train.target_names;
+      if (!train.id_name.empty()) csv["id"] = train.id_name;
+    }
+  }
   if (s.kind == "series")
     j["series"] = {{"time", s.series.time},         {"values", s.series.values},   {"targets", s.series.targets},
                    {"window", s.series.window},     {"horizon", s.series.horizon}, {"stride", s.series.stride},
                    {"missing", s.series.missing},   {"delimiter", std::string(1, s.series.delimiter)}};
   return j;
+}
+
+// A separate validation/test CSV read like the training table: its columns by the training
+// names, text columns as categories, text labels as the training classes.
+DataSourceSpec like_training(const DataSourceSpec& source, const Dataset& train, const DataSourceSpec& train_source) {
+  DataSourceSpec s = source;
+  if (s.kind != "csv" || train.column_names.empty()) return s;
+  CsvOptions& c = s.csv;
+  if (c.header && train_source.csv.header) {
+    if (c.features.empty()) c.features = train.column_names;
+    if (c.label.empty() && c.labels.empty()) c.labels = train.target_names;
+    for (size_t j = 0; j < train.levels.size(); ++j)
+      if (!train.levels[j].empty()) c.categorical.push_back(train.column_names[j]);
+  }
+  if (!train.class_names.empty()) c.class_names = train.class_names;
+  return s;
+}
+
+Preprocessing make_preprocessing(const TrainingSpec& spec) {
+  Preprocessing p;
+  p.impute = spec.data.impute;
+  p.missing_indicator = spec.data.missing_indicator;
+  p.on_unknown = spec.data.on_unknown;
+  return p;
+}
+
+// Fits the preprocessing on the training rows (a table's only) and applies it to training and
+// validation; returns it (inactive when the data needs none).
+Preprocessing preprocess(const TrainingSpec& spec, Dataset& train, Dataset* validation) {
+  Preprocessing p = make_preprocessing(spec);
+  if (train.column_names.empty()) return Preprocessing{};
+  try {
+    p.fit(train);
+  } catch (const Error& e) {
+    spec.tree.fail("data", std::string(e.what()) + " (fitted on the training rows of " + train.source + ")");
+  }
+  if (!p.active()) return Preprocessing{};
+  try {
+    if (validation) validation->x = p.transform(*validation);
+  } catch (const Error& e) {
+    spec.tree.fail("data.validation", std::string(e.what()) + " (a validation row)");
+  }
+  train.x = p.transform(train);
+  return p;
 }
 
 std::string now_iso8601() {
@@ -174,6 +227,41 @@ ForecastTransform fit_forecast(const TrainingSpec& spec, SpecData& data) {
 
 }  // namespace
 
+Dataset load_csv_for_model(const Model& model, const CsvOptions& options, bool labelled) {
+  CsvOptions c = options;
+  const Model& first = model.is_ensemble() ? model.members.front() : model;
+  const json format = model.metadata.value("data_format", json::object());
+  const json csv = format.value("csv", json::object());
+  c.task = model.task;
+  c.num_classes = model.num_classes;
+  c.class_names = model.class_names;
+  c.features_only = !labelled;
+  if (!csv.contains("features") && !labelled) {
+    // A model of numbers only: every column a feature, unless the file also holds the label.
+    Dataset all = load_csv(c);
+    const Shape& input = model.input_shape();
+    if (input.size() != 1 || all.x.features() == input[0]) return all;
+    c.features_only = false;
+    Dataset with_label = load_csv(c);
+    with_label.y = Tensor();
+    return with_label;
+  }
+  if (csv.contains("features")) {
+    if (c.features.empty()) c.features = csv.at("features").get<std::vector<std::string>>();
+    if (c.label.empty() && c.labels.empty() && csv.contains("labels"))
+      c.labels = csv.at("labels").get<std::vector<std::string>>();
+    if (c.id.empty() && csv.contains("id")) {
+      c.id = csv.at("id").get<std::string>();
+      c.optional_id = true;
+    }
+  }
+  const Preprocessing& p = first.preprocessing;
+  for (size_t k = 0; k < p.categories.size(); ++k)
+    if (!p.categories[k].empty()) c.categorical.push_back(p.columns[k]);
+  c.allow_missing = p.impute != "none";
+  return load_csv(c);
+}
+
 std::string nntune_version() { return "0.1.0"; }  // keep in step with project(VERSION) in CMakeLists.txt
 
 namespace {
@@ -217,13 +305,13 @@ SpecData load_spec_data(const TrainingSpec& spec) {
     data.test.emplace();
     hold_out(spec, test, data.train, *data.test, spec.seed + 1);
   } else if (!test.kind.empty()) {
-    data.test = load_source(spec, test);
+    data.test = load_source(spec, like_training(test, data.train, spec.data.train));
   }
   if (validation.kind == "split" || validation.kind == "last") {
     data.validation.emplace();
     hold_out(spec, validation, data.train, *data.validation, spec.seed + 2);
   } else if (!validation.kind.empty()) {
-    data.validation = load_source(spec, validation);
+    data.validation = load_source(spec, like_training(validation, data.train, spec.data.train));
   }
 
   // All parts must agree on the number of classes and the sample shape.
@@ -288,12 +376,18 @@ SpecData load_spec_data(const TrainingSpec& spec) {
 }
 
 Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
-  if (raw_data.x.sample_shape() != model.input_shape() && !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
+  const Preprocessing& prep = model.is_ensemble() ? model.members.front().preprocessing : model.preprocessing;
+  if (!prep.active() && raw_data.x.sample_shape() != model.input_shape() &&
+      !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
     throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
                 " but the model expects " + shape_string(model.input_shape()));
   if (model.is_ensemble() || model.forecast.enabled)  // scored in the data's units
-    return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data.x, batch_size), raw_data.y);
+    return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data, batch_size), raw_data.y);
   Dataset data = raw_data;
+  if (prep.active())
+    data.x = prep.transform(raw_data);
+  else if (raw_data.has_text())
+    throw Error("the data " + raw_data.source + " holds text but the model reads numbers only");
   data.x.reshape(with_batch(data.x.batch(), model.input_shape()));  // a channel axis of size 1 added or dropped
   if (model.task == Task::Classification) data.num_classes = model.num_classes;
   model.scaler.apply(data.x);
@@ -316,6 +410,8 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   result.validation_size = data.validation ? data.validation->size() : 0;
   result.test_size = data.test ? data.test->size() : 0;
 
+  // Fitted on the training part only: nothing about validation/test leaks in.
+  const Preprocessing preprocessing = preprocess(spec, data.train, data.validation ? &*data.validation : nullptr);
   Scaler scaler = make_scaler(spec);
   ForecastTransform forecast;
   if (data.series) {
@@ -351,6 +447,8 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   model.loss = spec.train.loss;
   model.task = spec.data.task;
   model.num_classes = spec.data.task == Task::Classification ? data.train.num_classes : 0;
+  model.preprocessing = preprocessing;
+  if (spec.data.task == Task::Classification) model.class_names = data.train.class_names;
   if (data.test) result.test_metrics = evaluate_model(model, *data.test);
 
   json history = json::object();
@@ -378,7 +476,7 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
                     {"overrides", spec.tree.overrides},
                     {"seed", spec.seed},
                     {"nntune_version", nntune_version()},
-                    {"data_format", data_format(spec)},
+                    {"data_format", data_format(spec, data.train)},
                     {"test", metrics_json(result.test_metrics)}};
 
   if (options.save) {
@@ -414,6 +512,9 @@ CrossValidationResult run_cross_validation(const TrainingSpec& spec, int64_t fol
   TrainingSpec cv_spec = spec;
   cv_spec.data.validation = DataSourceSpec{};
   SpecData data = load_spec_data(cv_spec);
+  // The table preprocessing is fitted once on all of these rows (the folds' shapes must agree);
+  // the scaler is fitted per fold.
+  preprocess(spec, data.train, nullptr);
   if (folds > data.train.size())
     throw Error("--folds " + std::to_string(folds) + " is more than the " + std::to_string(data.train.size()) +
                 " training samples");

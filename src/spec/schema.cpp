@@ -26,6 +26,9 @@ NodePtr initializer() { return one_of_names("initializer", initializers()); }
 NodePtr penalty() { return real(0.0); }
 NodePtr probability_below_one() { return real(0.0, false, 1.0, true); }
 
+// A CSV column: a header name or a 0-based index.
+NodePtr column() { return any_of({text(), integer(0.0)}); }
+
 // A file source for training/validation/test data.
 std::vector<Field> file_source_fields() {
   return {
@@ -35,12 +38,20 @@ std::vector<Field> file_source_fields() {
           nullptr, "images and labels in IDX files (MNIST, Fashion-MNIST)"),
       opt("csv",
           mapping({req("path", text(), "the CSV file (relative paths: from the spec's directory)"),
-                   opt("label", any_of({text(), integer(0.0)}), nullptr,
-                       "the label column, by name or 0-based index; default the last column"),
+                   opt("label", any_of({text(), integer(0.0), list_of(column())}), nullptr,
+                       "the label column, by name or 0-based index; default the last column. A list of columns: "
+                       "several targets (multi-output regression)"),
+                   opt("features", list_of(column()), nullptr,
+                       "the feature columns by name or 0-based index, in this order; default every column but the "
+                       "label(s), the id and drop"),
+                   opt("drop", list_of(column()), nullptr, "columns to leave out of the features"),
+                   opt("id", column(), nullptr,
+                       "a column that is neither feature nor label (a name or key): predict copies it to its output"),
                    opt("header", boolean(), true, "the first row names the columns"),
                    opt("skip_rows", integer(0.0), 0, "rows to skip before the header"),
-                   opt("delimiter", text(), ",", "one character, e.g. \";\"")}),
-          nullptr, "a table: numeric feature columns and a label column"),
+                   opt("delimiter", text(), ",", "one character, e.g. \";\" or \"\\t\" (tab)")}),
+          nullptr, "a table: feature columns (numbers, or text as categories) and a label column (numbers or class "
+                   "names)"),
       opt("npy", mapping({req("x", text(), "features, shape (N, ...)"), req("y", text(), "labels or targets, shape (N,) or (N, k)")}),
           nullptr, "NumPy .npy arrays"),
   };
@@ -141,6 +152,17 @@ std::shared_ptr<Node> build_root() {
        opt("task", one_of_names("task", {"classification", "regression"}), "classification", "what the label is"),
        opt("num_classes", integer(2.0), nullptr, "default: the largest label + 1"),
        opt("scale", scale(), "none", "feature scaling fitted on the training data: none, standard, minmax, {divide: x}"),
+       opt("categorical", any_of({one_of_names("categorical", {"auto", "none"}), list_of(text())}), "auto",
+           "one-hot encoded feature columns: auto (the columns whose cells are all text), a list of column names "
+           "(these, even when they hold numbers, and the text columns), or none (text is an error)"),
+       opt("on_unknown", one_of_names("on_unknown", {"error", "zeros"}), "error",
+           "a category that the training rows did not have, at prediction: error (naming column, value and row), "
+           "or zeros (all one-hot columns 0)"),
+       opt("impute", one_of_names("impute", {"none", "mean", "median", "most_frequent"}), "none",
+           "fill missing feature cells (empty, NA, NaN, nan, null, ...) with the training rows' mean, median or most "
+           "frequent value (text columns: always the most frequent category); none: a missing cell is an error"),
+       opt("missing_indicator", boolean(), false,
+           "with impute: add a 0/1 column per feature column that had missing cells in the training rows"),
        opt("channels", one_of_names("channels", {"none", "last", "first"}), "none",
            "give 2-D images a channel axis: last makes 28x28 samples 28x28x1 (what conv2d takes), first 1x28x28")});
   auto model = mapping(

@@ -55,8 +55,22 @@ DataSourceSpec source_from(const SpecTree& tree, const json* j, const std::strin
     s.csv.header = get_or(*csv, "header", true);
     s.csv.skip_rows = int_or(*csv, "skip_rows", 0);
     s.csv.delimiter = get_or<std::string>(*csv, "delimiter", ",")[0];
-    if (const json* label = find(*csv, "label"))
-      s.csv.label = label->is_string() ? label->get<std::string>() : std::to_string(get_int(*label));
+    auto column = [](const json& c) { return c.is_string() ? c.get<std::string>() : std::to_string(get_int(c)); };
+    auto columns = [&](const char* key) {
+      std::vector<std::string> out;
+      if (const json* list = find(*csv, key))
+        for (const json& c : *list) out.push_back(column(c));
+      return out;
+    };
+    if (const json* label = find(*csv, "label")) {
+      if (label->is_array())
+        s.csv.labels = columns("label");
+      else
+        s.csv.label = column(*label);
+    }
+    s.csv.features = columns("features");
+    s.csv.drop = columns("drop");
+    if (const json* id = find(*csv, "id")) s.csv.id = column(*id);
   } else if (const json* npy = find(*j, "npy")) {
     s.kind = "npy";
     s.x = resolve_path(tree, npy->at("x").get<std::string>());
@@ -157,6 +171,10 @@ void check_cross_fields(const SpecTree& tree) {
     const json* s = find(data, part);
     return s && find(*s, "idx");
   };
+  if (find(data, "missing_indicator") && data.at("missing_indicator").get<bool>() &&
+      get_or<std::string>(data, "impute", "none") == "none")
+    tree.fail("data.missing_indicator", "marks imputed cells, so it needs data.impute (mean, median or most_frequent)");
+
   if (task == "regression" && (uses_idx("train") || uses_idx("validation") || uses_idx("test")))
     tree.fail("data.task", "IDX image files hold class labels, so the task must be classification");
 
@@ -201,6 +219,13 @@ void check_cross_fields(const SpecTree& tree) {
     const json* csv = s ? find(*s, "csv") : nullptr;
     if (csv && find(*csv, "delimiter") && csv->at("delimiter").get<std::string>().size() != 1)
       tree.fail(std::string("data.") + part + ".csv.delimiter", "must be exactly one character, e.g. \",\" or \";\"");
+    const json* label = csv ? find(*csv, "label") : nullptr;
+    if (label && label->is_array() && label->size() > 1 && task == "classification")
+      tree.fail(std::string("data.") + part + ".csv.label",
+                "several label columns are targets of multi-output regression; set data.task: regression, or give one "
+                "label column");
+    if (label && label->is_array() && label->empty())
+      tree.fail(std::string("data.") + part + ".csv.label", "the list of label columns is empty");
   }
 }
 
@@ -235,9 +260,24 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
     }
   }
   spec.data.channels = get_or<std::string>(data, "channels", "none");
+  spec.data.impute = get_or<std::string>(data, "impute", "none");
+  spec.data.missing_indicator = get_or(data, "missing_indicator", false);
+  spec.data.on_unknown = get_or<std::string>(data, "on_unknown", "error");
+  std::vector<std::string> categorical;
+  bool auto_categorical = true;
+  if (const json* c = find(data, "categorical")) {
+    if (c->is_string())
+      auto_categorical = c->get<std::string>() == "auto";
+    else
+      categorical = c->get<std::vector<std::string>>();
+  }
   for (DataSourceSpec* s : {&spec.data.train, &spec.data.validation, &spec.data.test}) {
     s->csv.task = spec.data.task;
     s->csv.num_classes = spec.data.num_classes;
+    s->csv.text_labels = spec.data.task == Task::Classification;
+    s->csv.auto_categorical = auto_categorical;
+    s->csv.categorical = categorical;
+    s->csv.allow_missing = spec.data.impute != "none";
   }
 
   const json& model = root.at("model");

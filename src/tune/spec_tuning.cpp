@@ -434,7 +434,7 @@ BuiltEnsemble build_ensemble(Storage& storage, const std::string& study, const B
   std::vector<Tensor> predictions;
   for (const FrozenTrial& t : candidates) {
     models.push_back(load_model(model_file(t)));
-    predictions.push_back(predict(models.back(), data.validation->x));
+    predictions.push_back(predict(models.back(), *data.validation));
   }
   BuiltEnsemble built;
   built.metric = objective.value("metric", std::string("val_loss"));
