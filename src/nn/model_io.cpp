@@ -491,10 +491,14 @@ Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
   if (x.sample_shape() != network.input_shape() && same_but_unit_axes(x.sample_shape(), network.input_shape())) {
     x.reshape(with_batch(x.batch(), network.input_shape()));
   }
-  if (model.forecast.enabled)
-    x = model.forecast.network_inputs(raw_x);
-  else
+  // A forecast transform reads the windows in the data's units, before and after the network.
+  Tensor raw;
+  if (model.forecast.enabled) {
+    raw = x;
+    x = model.forecast.network_inputs(raw);
+  } else {
     model.scaler.apply(x);
+  }
 
   const int64_t n = x.batch();
   Shape out_shape = {n};
@@ -511,7 +515,7 @@ Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
     std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
   }
   loss->link(out);
-  if (model.forecast.enabled) return model.forecast.outputs_from_network(raw_x, out);
+  if (model.forecast.enabled) return model.forecast.outputs_from_network(raw, out);
   return out;
 }
 
