@@ -165,20 +165,6 @@ SpecData load_spec_data(const TrainingSpec& spec) {
   return data;
 }
 
-Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
-  if (raw_data.x.sample_shape() != model.input_shape() && !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
-    throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
-                " but the model expects " + shape_string(model.input_shape()));
-  if (model.is_ensemble())
-    return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data.x, batch_size), raw_data.y);
-  Dataset data = raw_data;
-  data.x.reshape(with_batch(data.x.batch(), model.input_shape()));  // a channel axis of size 1 added or dropped
-  if (model.task == Task::Classification) data.num_classes = model.num_classes;
-  model.scaler.apply(data.x);
-  const auto loss = make_loss(model.loss);
-  return evaluate(model.network, *loss, data, batch_size);
-}
-
 TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback*>& callbacks,
                             const TrainingOptions& options) {
   SpecData data = options.movable_data ? std::move(*options.movable_data)
@@ -198,6 +184,14 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   const int64_t output_width = required_output_width(spec, data.train);
   Network network = build_network(spec, data.train.x.sample_shape(), output_width, rng);
   result.num_params = network.num_params();
+  if (spec.data.task == Task::Classification && spec.train.class_weight != "none") {
+    // Checked here, before any epoch, so that the message points into the spec.
+    try {
+      resolve_class_weights(spec.train, data.train, make_loss(spec.train.loss)->output_width(2, 1) == 1 ? 2 : output_width);
+    } catch (const Error& e) {
+      spec.tree.fail("train.class_weight", e.what());
+    }
+  }
   if (options.on_ready) options.on_ready(result);
 
   std::vector<std::unique_ptr<Callback>> owned;

@@ -27,7 +27,7 @@ std::string type_text(const Node& n) {
     case Kind::Float: return n.min || n.max ? "number " + schema::bounds_text(n) : "number";
     case Kind::String: return "text";
     case Kind::Enum: return "one of: " + schema::join(n.choices);
-    case Kind::Map: return "mapping";
+    case Kind::Map: return n.values ? "mapping of " + type_text(*n.values) : "mapping";
     case Kind::List: return "list of " + type_text(*n.item);
     case Kind::OneOf: {
       std::string out;
@@ -54,7 +54,10 @@ std::string default_text(const Field& f) {
 void rows(const std::vector<Field>& fields, const std::string& prefix, std::ostringstream& out) {
   for (const Field& f : fields) {
     const std::string path = prefix.empty() ? f.key : prefix + "." + f.key;
-    out << "| `" << path << "` | " << cell(type_text(*f.node)) << " | " << default_text(f) << " | " << cell(f.help)
+    std::string also;
+    for (const std::string& alias : f.aliases) also += (also.empty() ? " (also `" : "`, `") + alias;
+    if (!also.empty()) also += "`)";
+    out << "| `" << path << "`" << also << " | " << cell(type_text(*f.node)) << " | " << default_text(f) << " | " << cell(f.help)
         << " |\n";
     const Node* map = schema::as_map(*f.node, nlohmann::json::object());
     if (map && map->variants.empty()) rows(map->fields, path, out);
