@@ -49,7 +49,7 @@ bool metric_maximized(const std::string& name);
 std::string metric_task_problem(const std::string& name, bool classification);
 // The metric names of a task (without "val_"; top-k as top_K_accuracy), for messages and docs.
 std::vector<std::string> metric_names_for(bool classification);
-// What evaluate_model() reports for a task: loss, accuracy, precision, recall, f1, auc and, with
+// What `nntune eval` reports for a task besides model_metric_names(): loss, accuracy, precision, recall, f1, auc and, with
 // more than 5 classes, top_5_accuracy | loss, mae, mse, rmse, r2.
 std::vector<std::string> report_metric_names(bool classification, int64_t num_classes);
 
@@ -95,8 +95,8 @@ struct RegressionMetrics {
 };
 RegressionMetrics regression_metrics(const Tensor& predictions, const Tensor& targets);
 
-// The full evaluation of a saved model: the scalars evaluate_model() gives, and per class (or
-// per output) detail. top_k: K of top_K_accuracy (0: 5 when there are more than 5 classes, else
+// The full evaluation of a saved model: the scalars evaluate_model() gives and those
+// report_metric_names() lists, and per class (or per output) detail. top_k: K of top_K_accuracy (0: 5 when there are more than 5 classes, else
 // none).
 struct EvaluationReport {
   Task task = Task::Classification;
@@ -111,6 +111,10 @@ struct EvaluationReport {
   // NaN values are written as null.
   nlohmann::json to_json() const;
 };
+// The metrics evaluate_model() reports for a model: loss and accuracy | mae and rmse, and those
+// its spec's train.metrics named (kept in the model's metadata), so that `nntune eval` repeats
+// the test figures `nntune train` printed.
+std::vector<std::string> model_metric_names(const Model& model);
 EvaluationReport evaluate_model_report(Model& model, const Dataset& raw_data, int64_t batch_size = 1024,
                                        int64_t top_k = 0);
 

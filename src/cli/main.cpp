@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -263,8 +264,14 @@ int cmd_eval(DataArgs a) {
     std::printf("%s\n", report.to_json().dump(2).c_str());
     return 0;
   }
+  // The first line as `train` prints its test figures; the rest of the task's metrics after it.
+  Metrics headline, more;
+  const std::vector<std::string> names = model_metric_names(model);
+  for (const auto& [name, value] : report.metrics)
+    (std::find(names.begin(), names.end(), name) != names.end() ? headline : more)[name] = value;
   std::printf("samples: %s\n", with_thousands(data.size()).c_str());
-  std::printf("eval: %s\n", format_evaluation(report.metrics, data.size()).c_str());
+  std::printf("eval: %s\n", format_evaluation(headline, data.size()).c_str());
+  if (!more.empty()) std::printf("more: %s\n", format_evaluation(more, data.size()).c_str());
   std::fputs(detail_table(report).c_str(), stdout);
   return 0;
 }

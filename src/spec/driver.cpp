@@ -211,6 +211,8 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   model.loss = spec.train.loss;
   model.task = spec.data.task;
   model.num_classes = spec.data.task == Task::Classification ? data.train.num_classes : 0;
+  // The spec first: evaluate_model reads train.metrics from it, as `nntune eval` will.
+  model.metadata = {{"spec", spec.tree.root}};
   if (data.test) result.test_metrics = evaluate_model(model, *data.test);
 
   json history = json::object();

@@ -1,5 +1,6 @@
 // Evaluating a saved model: the scalars `train` prints for its test set and `eval` prints for any
 // data (evaluate_model), and the per-class / per-output detail behind them (evaluate_model_report).
+#include <algorithm>
 #include <cmath>
 
 #include "nntune/error.hpp"
@@ -48,10 +49,32 @@ json numbers(const std::vector<double>& v) {
 
 }  // namespace
 
+std::vector<std::string> model_metric_names(const Model& model) {
+  std::vector<std::string> names = {"loss"};
+  if (model.task == Task::Classification) names.push_back("accuracy");
+  else names.insert(names.end(), {"mae", "rmse"});
+  const json* metrics = nullptr;
+  if (model.metadata.is_object() && model.metadata.contains("spec")) {
+    const json& spec = model.metadata.at("spec");
+    if (spec.is_object() && spec.contains("train") && spec.at("train").is_object() && spec.at("train").contains("metrics"))
+      metrics = &spec.at("train").at("metrics");
+  }
+  if (metrics && metrics->is_array())
+    for (const json& m : *metrics) {
+      if (!m.is_string()) continue;
+      const MetricName name = parse_metric_name(m.get<std::string>());
+      // A name this version does not know, or one of the other task, is left out, not an error:
+      // the model still evaluates.
+      if (!name.info || name.validation || !metric_task_problem(name.base, model.task == Task::Classification).empty())
+        continue;
+      if (std::find(names.begin(), names.end(), name.base) == names.end()) names.push_back(name.base);
+    }
+  return names;
+}
+
 Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
-  const std::vector<std::string> names = report_metric_names(model.task == Task::Classification, model_classes(model));
   Metrics result;
-  accumulate(model, raw_data, batch_size, names).write(result, "");
+  accumulate(model, raw_data, batch_size, model_metric_names(model)).write(result, "");
   return result;
 }
 
@@ -62,16 +85,17 @@ EvaluationReport evaluate_model_report(Model& model, const Dataset& raw_data, in
   report.samples = raw_data.size();
   const bool classification = model.task == Task::Classification;
   const int64_t classes = model_classes(model);
-  std::vector<std::string> names = report_metric_names(classification, classes);
-  if (classification) {
-    if (top_k > 0) {
-      // The k asked for replaces the default top_5.
-      if (names.back().rfind("top_", 0) == 0) names.pop_back();
-      names.push_back("top_" + std::to_string(top_k) + "_accuracy");
-    }
-    const MetricName last = parse_metric_name(names.back());
-    report.top_k = last.k;
+  std::vector<std::string> names = model_metric_names(model);
+  std::vector<std::string> more = report_metric_names(classification, classes);
+  if (classification && top_k > 0) {
+    // The k asked for replaces the default top_5.
+    if (more.back().rfind("top_", 0) == 0) more.pop_back();
+    more.push_back("top_" + std::to_string(top_k) + "_accuracy");
   }
+  for (const std::string& name : more)
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  for (const std::string& name : names)
+    if (parse_metric_name(name).k > 0) report.top_k = parse_metric_name(name).k;
   const train_detail::MetricAccumulator acc = accumulate(model, raw_data, batch_size, names);
   acc.write(report.metrics, "");
   if (classification) {
