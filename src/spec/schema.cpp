@@ -121,7 +121,7 @@ std::string metric_list() {
 }
 NodePtr class_weight() {
   // {class: weight}: the keys are class numbers, checked by the cross-field rules.
-  return any_of({one_of_names("class weighting", {"balanced"}), list_of(real(0.0)), map_of(real(0.0))});
+  return any_of({one_of_names("class weighting", {"none", "balanced"}), list_of(real(0.0)), map_of(real(0.0))});
 }
 
 std::shared_ptr<Node> build_root() {
@@ -172,7 +172,7 @@ std::shared_ptr<Node> build_root() {
            "bf16: bfloat16 matrix products (AVX512_BF16); auto: bf16 where the CPU has it"),
        opt("metrics", list_of(text()), json::array(),
            "more metrics each epoch (training and val_): " + metric_list() + "; watched ones are added by themselves"),
-       opt("class_weight", class_weight(), nullptr,
+       opt("class_weight", class_weight(), "none",
            "weigh the training loss per class: balanced (n / (classes * count)), [w0, w1, ...] or {class: weight} "
            "(others 1); cross-entropies only"),
        opt("label_smoothing", real(0.0, false, 1.0, true), 0.0,

@@ -160,7 +160,7 @@ void check_cross_fields(const SpecTree& tree) {
                     "monitor loss");
     check_metric(monitor, at);
   }
-  if (const json* weights = train ? find(*train, "class_weight") : nullptr) {
+  if (const json* weights = train ? find(*train, "class_weight") : nullptr; weights && *weights != "none") {
     if (!classification)
       tree.fail("train.class_weight", "class weights apply to classification, but data.task is regression; remove it", true);
     if (weights->is_object())

@@ -22,8 +22,10 @@ const std::string kTopK = "top_K_accuracy";
 const std::vector<MetricInfo>& metric_catalog() {
   using T = MetricTask;
   static const std::vector<MetricInfo> catalog = {
-      {"loss", T::Any, false, "the loss function (without class weights or label smoothing outside training)",
-       "mean over samples of the training loss"},
+      {"loss", T::Any, false,
+       "the loss; on the training data with the class weights, label smoothing and L1/L2 penalty it trains with, "
+       "on validation and test data the plain loss",
+       "mean over samples of train.loss"},
       {"accuracy", T::Classification, true, "share of samples whose predicted class is the true one",
        "(1/n) sum [argmax p_i = y_i]; binary: logit > 0 vs label"},
       {"precision", T::Classification, true, "binary: of class 1; more classes: the macro average",

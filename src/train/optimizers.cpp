@@ -33,7 +33,7 @@ std::vector<Option<OptimizerConfig>> common_options(bool with_coupling) {
   using namespace schema;
   std::vector<Option<OptimizerConfig>> options = {
       bind_option(&OptimizerConfig::lr, [] {
-        Field f = opt("lr", real(0.0, true), nullptr, "base learning rate (the schedule scales it); also learning_rate (Keras)");
+        Field f = opt("lr", real(0.0, true), nullptr, "base learning rate (the schedule scales it)");
         f.aliases = {"learning_rate"};
         return f;
       }()),

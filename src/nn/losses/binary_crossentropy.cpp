@@ -77,6 +77,6 @@ class BinaryCrossEntropy final : public Loss {
 
 NNTUNE_REGISTER_COMPONENTS(loss_binary_crossentropy) {
   nntune::loss_registry().add(
-      {.name = "binary_crossentropy", .help = "two classes, one output; applies the sigmoid itself", .order = 1},
+      {.name = "binary_crossentropy", .help = "two classes, one output; applies the sigmoid itself; class_weight and label_smoothing apply", .order = 1},
       [] { return std::make_unique<nntune::losses::BinaryCrossEntropy>(); });
 }

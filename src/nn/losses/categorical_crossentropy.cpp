@@ -125,7 +125,9 @@ class CategoricalCrossEntropy final : public Loss {
 
 NNTUNE_REGISTER_COMPONENTS(loss_categorical_crossentropy) {
   nntune::loss_registry().add({.name = "categorical_crossentropy",
-                               .help = "one output per class; applies the softmax itself; integer or one-hot labels",
+                               .help = "one output per class; applies the softmax itself; takes integer labels 0..K-1 as they are (what "
+                                       "Keras calls sparse_categorical_crossentropy) or one-hot rows; class_weight and "
+                                       "label_smoothing apply",
                                .order = 2,
                                // Keras' name for integer labels, which this loss takes as they are.
                                .aliases = {"sparse_categorical_crossentropy"}},
