@@ -8,6 +8,8 @@
 
 #include "nntune/loss.hpp"
 #include "nntune/metrics.hpp"
+#include "nntune/model.hpp"
+#include "nntune/spec.hpp"
 #include "nntune/trainer.hpp"
 #include "test_util.hpp"
 #include "train/train_internal.hpp"
@@ -386,6 +388,55 @@ TEST(ClassWeights, ValidationLossIsUnweighted) {
   const History h = fit(net, train, &validation, config);
   const auto plain = make_loss("categorical_crossentropy");
   EXPECT_DOUBLE_EQ(h.epochs.back().metrics.at("val_loss"), evaluate(net, *plain, validation).at("loss"));
+}
+
+
+// ---------------------------------------------------------------- the evaluation report
+
+TEST(EvaluationReport, RegressionPerOutputAndJsonShape) {
+  Model model;
+  model.network = small_network(2);
+  model.loss = "mse";
+  model.task = Task::Regression;
+  Dataset data = blobs(6, 7);
+  data.task = Task::Regression;
+  data.y = Tensor({12, 2});
+  for (int64_t i = 0; i < 24; ++i) data.y[i] = static_cast<float>(i % 5) * 0.3f;
+  const EvaluationReport r = evaluate_model_report(model, data);
+  const RegressionMetrics want = regression_metrics(predict(model, data.x), data.y);
+  EXPECT_NEAR(r.metrics.at("r2"), want.r2, 1e-9);
+  EXPECT_NEAR(r.metrics.at("mse"), want.mse, 1e-9);
+  EXPECT_NEAR(r.metrics.at("mae"), want.mae, 1e-9);
+  EXPECT_EQ(r.metrics.count("accuracy"), 0u);
+  const nlohmann::json j = r.to_json();
+  EXPECT_EQ(j["task"], "regression");
+  EXPECT_EQ(j["outputs"], 2);
+  EXPECT_EQ(j["per_output"]["r2"].size(), 2u);
+  EXPECT_NEAR(j["per_output"]["r2"][1].get<double>(), want.r2_per_output[1], 1e-12);
+  EXPECT_EQ(evaluate_model(model, data).count("r2"), 0u);  // the figures `train` prints: loss, mae, rmse
+  EXPECT_ERROR_CONTAINS(evaluate_model_report(model, data, 1024, -1), "k must be >= 1");
+}
+
+TEST(EvaluationReport, ClassificationWithAMissingClassWritesNullAuc) {
+  Model model;
+  model.network = small_network(3);
+  model.loss = "categorical_crossentropy";
+  model.task = Task::Classification;
+  model.num_classes = 3;
+  Dataset data = blobs(5, 8);  // labels 0 and 1 only: class 2 has no sample
+  data.num_classes = 3;
+  const EvaluationReport r = evaluate_model_report(model, data, 4, 2);
+  EXPECT_EQ(r.top_k, 2);
+  EXPECT_EQ(r.classification.classes, 3);
+  EXPECT_TRUE(std::isnan(r.classification.auc[2]));
+  const nlohmann::json j = r.to_json();
+  EXPECT_TRUE(j["per_class"]["auc"][2].is_null());
+  EXPECT_EQ(j["per_class"]["support"], nlohmann::json({5, 5, 0}));
+  EXPECT_EQ(j["metrics"].count("top_2_accuracy"), 1u);
+  EXPECT_EQ(j["metrics"].count("top_5_accuracy"), 0u);
+  // The same figures as the accumulator over one batch of predictions.
+  const Metrics direct = evaluate_predictions(*make_loss("categorical_crossentropy"), predict(model, data.x), data.y, {"f1"});
+  EXPECT_NEAR(r.metrics.at("f1"), direct.at("f1"), 1e-12);
 }
 
 }  // namespace
