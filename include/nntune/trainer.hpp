@@ -84,7 +84,7 @@ class Callback {
 
 struct EarlyStoppingConfig {
   std::string monitor = "val_loss";
-  std::string mode = "auto";  // min, max, auto (max for accuracy-like metrics)
+  std::string mode = "auto";  // min, max, auto (the metric's direction: metric_maximized(), nntune/metrics.hpp)
   int64_t patience = 5;
   double min_delta = 0.0;
   bool restore_best = true;

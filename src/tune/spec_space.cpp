@@ -748,7 +748,8 @@ json refit_spec(const json& fixed_root, const std::map<int64_t, double>& interme
   // watched that metric too.
   const bool restores_best = train && train->contains("early_stopping") &&
                              (*train)["early_stopping"].value("restore_best", false) &&
-                             (*train)["early_stopping"].value("monitor", EarlyStoppingConfig{}.monitor) == metric;
+                             canonical_metric_name((*train)["early_stopping"].value("monitor", EarlyStoppingConfig{}.monitor)) ==
+                                 canonical_metric_name(metric);
   for (const char* callback : {"early_stopping", "reduce_on_plateau"})
     if (train && train->contains(callback)) {
       changes.push_back(std::string("train.") + callback + " removed: it watches validation data");
