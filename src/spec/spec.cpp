@@ -165,7 +165,8 @@ void check_cross_fields(const SpecTree& tree) {
       tree.fail("train.class_weight", "class weights apply to classification, but data.task is regression; remove it", true);
     if (weights->is_object())
       for (const auto& [key, value] : weights->items()) {
-        const bool whole = !key.empty() && key.size() < 10 && std::all_of(key.begin(), key.end(), ::isdigit);
+        const bool whole = !key.empty() && key.size() < 10 &&
+                           std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!whole)
           tree.fail("train.class_weight." + key, "'" + key + "' is not a class number; the keys are classes 0, 1, ... "
                                                  "(e.g. {0: 1, 1: 5})", true);

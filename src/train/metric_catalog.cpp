@@ -69,7 +69,8 @@ MetricName parse_metric_name(const std::string& name) {
           base.compare(base.size() - suffix.size(), suffix.size(), suffix) != 0)
         continue;
       const std::string digits = base.substr(prefix.size(), base.size() - prefix.size() - suffix.size());
-      if (digits.size() > 6 || digits[0] == '0' || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+      const bool whole = std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (digits.size() > 6 || digits[0] == '0' || !whole) continue;
       m.info = &info;
       m.k = std::stoll(digits);
       m.base = base;
