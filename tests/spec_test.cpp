@@ -490,6 +490,10 @@ TEST(SpecMetrics, MetricsClassWeightsAndSmoothingBecomeTheTrainConfig) {
   EXPECT_DOUBLE_EQ(spec.train.label_smoothing, 0.1);
   EXPECT_EQ(spec.early_stopping->monitor, "val_auc");
   EXPECT_EQ(parse(std::string(kBase) + "  class_weight: balanced\n").train.class_weight, "balanced");
+  EXPECT_EQ(parse(std::string(kBase) + "  class_weight: {0: 2}\n", {"train.class_weight.1=5"}).train.class_weight_map,
+            (std::map<int64_t, double>{{0, 2.0}, {1, 5.0}}));
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  class_weight: {0: 2}\n", {"train.class_weight.1=-5"}),
+                        "train.class_weight.1", ">= 0");
   EXPECT_EQ(parse(std::string(kBase) + "  class_weight: [1, 2, 3]\n").train.class_weights,
             (std::vector<double>{1, 2, 3}));
 }

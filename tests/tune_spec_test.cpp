@@ -472,5 +472,17 @@ TEST(TuneSpec, LearningRateIsTunableUnderItsKerasName) {
   EXPECT_DOUBLE_EQ(training_spec_of(fixed).train.optimizer.lr, 0.0001);
 }
 
+TEST(TuneSpec, ClassWeightsAndLabelSmoothingAreTunable) {
+  const std::string train = "  class_weight: {0: 1, 1: {float: [1.0, 10.0], log: true}}\n"
+                            "  label_smoothing: {float: [0.0, 0.2]}\n  epochs: 2\n";
+  const TuneSpec s = parse(spec_with(kModel, train));
+  std::vector<std::string> names;
+  const TrainingSpec fixed = training_spec_of(sample(s.space, json{{"train.class_weight.1", 4.0}}, &names));
+  EXPECT_NE(std::find(names.begin(), names.end(), "train.class_weight.1"), names.end());
+  EXPECT_EQ(fixed.train.class_weight_map, (std::map<int64_t, double>{{0, 1.0}, {1, 4.0}}));
+  EXPECT_DOUBLE_EQ(fixed.train.label_smoothing, 0.0);
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, "  label_smoothing: {float: [0.0, 1.5]}\n")), "label_smoothing");
+}
+
 }  // namespace
 }  // namespace nntune::tune

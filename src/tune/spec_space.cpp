@@ -280,8 +280,8 @@ const spec::Node* schema_at(const json& root, const std::string& path) {
       const spec::Node* map = spec::as_map(*node, *value);
       if (!map || !value->is_object() || !value->contains(key)) return nullptr;
       const spec::Field* field = spec::find_field(*map, *value, key);
-      if (!field) return nullptr;
-      node = field->node.get();
+      if (!field && !map->values) return nullptr;
+      node = field ? field->node.get() : map->values.get();  // free keys: the values' schema
       value = &value->at(key);
       i = end == std::string::npos ? path.size() : end;
     }
