@@ -387,5 +387,51 @@ TEST(CliExamples, OwnDataFlowersTrainEvalPredictExport) {
   EXPECT_EQ(run_nntune(dir, "export numeric/model.nnt -o f.onnx").exit_code, 0);
 }
 
+TEST_F(CliTest, EvalPrintsTheTaskMetricsPerClassAndAsJson) {
+  const CliRun train = run_nntune(dir, "train spec.yaml --set 'train.metrics=[f1]' --output out --no-report");
+  ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
+  const std::string test_line = line_after(train.out, "test: ");
+  EXPECT_NE(test_line.find("  f1 "), std::string::npos) << test_line;  // train.metrics reach the test figures
+  EXPECT_NE(train.out.find("val_f1"), std::string::npos);
+
+  const CliRun eval = run_nntune(dir, "eval out/model.nnt --spec spec.yaml");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_EQ(line_after(eval.out, "eval: "), test_line);
+  const std::string more = line_after(eval.out, "more: ");
+  for (const char* name : {"auc ", "precision ", "recall "}) EXPECT_NE(more.find(name), std::string::npos) << more;
+  EXPECT_NE(eval.out.find("     class  precision     recall         f1        auc    support"), std::string::npos)
+      << eval.out;
+
+  const CliRun json_run = run_nntune(dir, "eval out/model.nnt --spec spec.yaml --format json --top-k 1");
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
+  const auto j = nlohmann::json::parse(json_run.out);
+  EXPECT_EQ(j["task"], "classification");
+  EXPECT_EQ(j["samples"], 10);
+  EXPECT_EQ(j["classes"], 2);
+  for (const char* key : {"precision", "recall", "f1", "auc", "support"}) ASSERT_EQ(j["per_class"][key].size(), 2u) << key;
+  // The confusion matrix holds every sample; its diagonal is the accuracy, each row the support.
+  int64_t total = 0, diagonal = 0;
+  for (int t = 0; t < 2; ++t)
+    for (int p = 0; p < 2; ++p) {
+      total += j["confusion_matrix"][t][p].get<int64_t>();
+      if (t == p) diagonal += j["confusion_matrix"][t][p].get<int64_t>();
+    }
+  EXPECT_EQ(total, 10);
+  EXPECT_EQ(j["per_class"]["support"][0].get<int64_t>() + j["per_class"]["support"][1].get<int64_t>(), 10);
+  EXPECT_DOUBLE_EQ(j["metrics"]["accuracy"].get<double>(), static_cast<double>(diagonal) / 10.0);
+  EXPECT_DOUBLE_EQ(j["metrics"]["top_1_accuracy"].get<double>(), j["metrics"]["accuracy"].get<double>());
+  // Two classes: f1 is class 1's.
+  EXPECT_DOUBLE_EQ(j["metrics"]["f1"].get<double>(), j["per_class"]["f1"][1].get<double>());
+
+  EXPECT_EQ(run_nntune(dir, "eval out/model.nnt --spec spec.yaml --format xml").exit_code, 2);
+}
+
+TEST_F(CliTest, MetricOfTheOtherTaskIsRefusedBeforeTraining) {
+  const CliRun r = run_nntune(dir, "train spec.yaml --set 'train.early_stopping={monitor: val_r2}' --output out");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("train.early_stopping.monitor: val_r2 is measured for regression only"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out/model.nnt")));
+}
+
 }  // namespace
 }  // namespace nntune

@@ -215,5 +215,77 @@ TEST(Losses, UnlinkInvertsTheLink) {
   }
 }
 
+
+// ---------------------------------------------------------------- class weights, label smoothing
+
+void expect_gradient_ok(const std::string& loss_name, const LossOptions& options, const Tensor& output,
+                        const Tensor& target) {
+  auto loss = make_loss(loss_name, options);
+  const testing::GradCheckReport report = check_loss_gradient(*loss, output, target);
+  EXPECT_TRUE(report.passed()) << loss_name << " weighted/smoothed\n" << report.summary();
+}
+
+TEST(LossGradient, CrossEntropiesWithClassWeightsAndLabelSmoothing) {
+  const LossOptions weighted{{0.5, 2.0, 1.0, 3.0}, 0.0}, smoothed{{}, 0.1}, both{{0.5, 2.0, 1.0, 3.0}, 0.2};
+  const Tensor indices({5, 1}, {0, 3, 1, 2, 3});
+  const Tensor one_hot({3, 4}, {0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1});
+  for (const LossOptions& o : {weighted, smoothed, both}) {
+    expect_gradient_ok("categorical_crossentropy", o, random_tensor({5, 4}, 11, 2.0), indices);
+    expect_gradient_ok("categorical_crossentropy", o, random_tensor({3, 4}, 12), one_hot);
+  }
+  const LossOptions binary_weighted{{0.3, 4.0}, 0.0}, binary_both{{0.3, 4.0}, 0.1};
+  const Tensor labels({6, 1}, {1, 0, 0, 1, 1, 0});
+  for (const LossOptions& o : {binary_weighted, LossOptions{{}, 0.1}, binary_both})
+    expect_gradient_ok("binary_crossentropy", o, random_tensor({6, 1}, 13, 2.0), labels);
+}
+
+TEST(CategoricalCrossEntropy, WeightsAndSmoothingHandComputed) {
+  // One row z = [1, 2, 3], class 2, weights [1, 1, 2], eps = 0.3 (K = 3):
+  // t' = [0.1, 0.1, 0.8]; -log softmax(z) = [2.40760596, 1.40760596, 0.40760596];
+  // loss = 2 * (0.1 * 2.40760596 + 0.1 * 1.40760596 + 0.8 * 0.40760596) = 1.41521192
+  // gradient = 2 * (softmax(z) - t') = 2 * ([0.09003057, 0.24472847, 0.66524096] - t').
+  auto cce = make_loss("categorical_crossentropy", LossOptions{{1.0, 1.0, 2.0}, 0.3});
+  Tensor grad;
+  EXPECT_NEAR(cce->forward_backward(Tensor({1, 3}, {1, 2, 3}), Tensor({1, 1}, {2}), &grad), 1.41521192, 1e-6);
+  EXPECT_NEAR(grad[0], 2 * (0.09003057 - 0.1), 1e-6);
+  EXPECT_NEAR(grad[1], 2 * (0.24472847 - 0.1), 1e-6);
+  EXPECT_NEAR(grad[2], 2 * (0.66524096 - 0.8), 1e-6);
+  // The batch value stays the mean over samples (Keras), not over the weights (PyTorch): two
+  // rows of weights 2 and 1 give (2 l_a + 1 l_b) / 2.
+  auto weighted = make_loss("categorical_crossentropy", LossOptions{{2.0, 1.0}, 0.0});
+  auto plain = make_loss("categorical_crossentropy");
+  const Tensor z({2, 2}, {0.3f, -0.2f, 1.0f, 0.5f}), y({2, 1}, {0, 1});
+  const double la = plain->forward_backward(Tensor({1, 2}, {0.3f, -0.2f}), Tensor({1, 1}, {0}), nullptr);
+  const double lb = plain->forward_backward(Tensor({1, 2}, {1.0f, 0.5f}), Tensor({1, 1}, {1}), nullptr);
+  EXPECT_NEAR(weighted->forward_backward(z, y, nullptr), (2 * la + lb) / 2, 1e-7);
+  // All weights 1 and no smoothing: the plain loss.
+  auto ones = make_loss("categorical_crossentropy", LossOptions{{1.0, 1.0}, 0.0});
+  EXPECT_NEAR(ones->forward_backward(z, y, nullptr), plain->forward_backward(z, y, nullptr), 1e-7);
+}
+
+TEST(BinaryCrossEntropy, WeightsAndSmoothingHandComputed) {
+  // z = 0, t = 1, weights (0.5, 3), eps = 0.2: t' = 0.9, loss = 3 * log 2 (at z = 0 the loss is
+  // log 2 whatever t'), gradient = 3 * (0.5 - 0.9) = -1.2.
+  auto bce = make_loss("binary_crossentropy", LossOptions{{0.5, 3.0}, 0.2});
+  Tensor grad;
+  EXPECT_NEAR(bce->forward_backward(Tensor({1, 1}, {0}), Tensor({1, 1}, {1}), &grad), 3 * std::log(2.0), 1e-6);
+  EXPECT_NEAR(grad[0], -1.2f, 1e-6);
+  // z = 2, t = 0: t' = 0.1, loss = 0.5 * (2 - 0.2 + log(1 + e^-2)).
+  EXPECT_NEAR(bce->forward_backward(Tensor({1, 1}, {2}), Tensor({1, 1}, {0}), nullptr),
+              0.5 * (2 - 0.2 + std::log1p(std::exp(-2.0))), 1e-6);
+}
+
+TEST(Losses, OptionsTheLossCannotUseAreRefused) {
+  EXPECT_ERROR_CONTAINS(make_loss("mse", LossOptions{{1.0, 2.0}, 0.0}), "mse takes no class weights");
+  EXPECT_ERROR_CONTAINS(make_loss("huber", LossOptions{{}, 0.1}), "huber takes no label smoothing");
+  EXPECT_ERROR_CONTAINS(make_loss("categorical_crossentropy", LossOptions{{}, 1.0}), "label_smoothing = 1", "[0, 1)");
+  EXPECT_ERROR_CONTAINS(make_loss("categorical_crossentropy", LossOptions{{1.0, -1.0}, 0.0}), "class 1", ">= 0");
+  EXPECT_ERROR_CONTAINS(make_loss("binary_crossentropy", LossOptions{{1.0, 2.0, 3.0}, 0.0}), "3 class weights",
+                        "give two");
+  auto cce = make_loss("categorical_crossentropy", LossOptions{{1.0, 2.0}, 0.0});
+  EXPECT_ERROR_CONTAINS(cce->forward_backward(Tensor({1, 3}), Tensor({1, 1}, {0}), nullptr),
+                        "2 class weights for 3 outputs");
+}
+
 }  // namespace
 }  // namespace nntune

@@ -614,5 +614,76 @@ TEST(SpecTables, NumbersOnlyModelsReadCsvsWithOrWithoutTheLabel) {
   EXPECT_EQ(load_csv_for_model(model, csv, true).y.shape(), (Shape{40, 1}));
 }
 
+// ---- metrics, class weights, label smoothing, Keras names ----
+
+TEST(SpecMetrics, MetricsClassWeightsAndSmoothingBecomeTheTrainConfig) {
+  const TrainingSpec spec = parse(std::string(kBase) +
+                                  "  metrics: [f1, roc_auc, top_2_accuracy]\n"
+                                  "  class_weight: {0: 1, 2: 4.5}\n"
+                                  "  label_smoothing: 0.1\n"
+                                  "  early_stopping: {monitor: val_auc}\n");
+  EXPECT_EQ(spec.train.metrics, (std::vector<std::string>{"f1", "auc", "top_2_accuracy"}));
+  EXPECT_EQ(spec.train.class_weight, "explicit");
+  EXPECT_EQ(spec.train.class_weight_map, (std::map<int64_t, double>{{0, 1.0}, {2, 4.5}}));
+  EXPECT_DOUBLE_EQ(spec.train.label_smoothing, 0.1);
+  EXPECT_EQ(spec.early_stopping->monitor, "val_auc");
+  EXPECT_EQ(parse(std::string(kBase) + "  class_weight: balanced\n").train.class_weight, "balanced");
+  EXPECT_EQ(parse(std::string(kBase) + "  class_weight: {0: 2}\n", {"train.class_weight.1=5"}).train.class_weight_map,
+            (std::map<int64_t, double>{{0, 2.0}, {1, 5.0}}));
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  class_weight: {0: 2}\n", {"train.class_weight.1=-5"}),
+                        "train.class_weight.1", ">= 0");
+  EXPECT_EQ(parse(std::string(kBase) + "  class_weight: [1, 2, 3]\n").train.class_weights,
+            (std::vector<double>{1, 2, 3}));
+}
+
+TEST(SpecMetrics, MetricsThatDoNotFitAreRefusedWithTheirPlace) {
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  metrics: [f1, f2]\n"),
+                        "s.yaml:14:17: train.metrics[1]: unknown metric 'f2' (did you mean 'f1'?)");
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  metrics: [r2]\n"),
+                        "s.yaml:14:13: train.metrics[0]: r2 is measured for regression only");
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  metrics: [val_f1]\n"), "train.metrics[0]: name the metric without val_");
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  early_stopping: {monitor: val_f1_score}\n"),
+                        "train.early_stopping.monitor: unknown metric 'val_f1_score'");
+  const std::string regression = with_line(4, "  validation: {split: 0.25}\n  task: regression");
+  // A regression spec: the last layer is checked later; the loss is mse by default.
+  EXPECT_ERROR_CONTAINS(parse(regression + "  early_stopping: {monitor: val_auc}\n"),
+                        "train.early_stopping.monitor: val_auc is measured for classification only");
+  EXPECT_ERROR_CONTAINS(parse(regression + "  reduce_on_plateau: {monitor: f1}\n"),
+                        "train.reduce_on_plateau.monitor: f1 is measured for classification only");
+  EXPECT_ERROR_CONTAINS(parse(regression + "  class_weight: balanced\n"), "train.class_weight: class weights apply to classification");
+  EXPECT_ERROR_CONTAINS(parse(regression + "  label_smoothing: 0.1\n"), "train.label_smoothing: label smoothing applies");
+  EXPECT_NO_THROW(parse(regression + "  metrics: [r2, mse]\n  early_stopping: {monitor: val_r2}\n"));
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  class_weight: {one: 2}\n"),
+                        "train.class_weight.one: 'one' is not a class number");
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  class_weight: [1, -2]\n"), "train.class_weight[1]", ">= 0");
+  EXPECT_ERROR_CONTAINS(parse(std::string(kBase) + "  label_smoothing: 1\n"), "train.label_smoothing", "< 1");
+}
+
+TEST(SpecMetrics, LearningRateIsKerasNameForLr) {
+  EXPECT_DOUBLE_EQ(parse(with_line(11, "  optimizer: {name: adam, learning_rate: 0.02}")).train.optimizer.lr, 0.02);
+  EXPECT_DOUBLE_EQ(parse(kBase, {"train.optimizer={name: sgd, learning_rate: 0.3}"}).train.optimizer.lr, 0.3);
+  EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adam, lr: 0.01, learning_rate: 0.02}")),
+                        "s.yaml:11:", "'learning_rate' and 'lr' are the same setting (lr); give only one of them");
+  EXPECT_ERROR_CONTAINS(parse(kBase, {"train.optimizer.learning_rate=0.1"}), "'learning_rate' and 'lr'");
+  EXPECT_ERROR_CONTAINS(parse(with_line(11, "  optimizer: {name: adam, learning_rate: -1}")),
+                        "train.optimizer.learning_rate", "> 0");
+}
+
+TEST(SpecMetrics, ClassWeightsNamingAMissingClassAreRefusedBeforeTraining) {
+  TempDir dir;
+  std::string csv = "a,b,y\n";
+  for (int i = 0; i < 24; ++i) csv += std::to_string(i % 5) + "," + std::to_string(i % 7) + "," + std::to_string(i % 3) + "\n";
+  testing::write_file(dir.file("train.csv"), csv);
+  TrainingSpec spec = parse_spec(std::string(kBase) + "  class_weight: {5: 2}\n", "s.yaml", {}, dir.path().string());
+  TrainingOptions options;
+  options.save = false;
+  EXPECT_ERROR_CONTAINS(run_training(spec, {}, options), "s.yaml:14:", "train.class_weight", "class 5 does not exist");
+  spec = parse_spec(std::string(kBase) + "  class_weight: balanced\n  metrics: [f1, auc]\n  label_smoothing: 0.1\n",
+                    "s.yaml", {}, dir.path().string());
+  const TrainingResult result = run_training(spec, {}, options);
+  EXPECT_EQ(result.history.epochs.back().metrics.count("val_f1"), 1u);
+  EXPECT_EQ(result.history.epochs.back().metrics.count("val_auc"), 1u);
+}
+
 }  // namespace
 }  // namespace nntune

@@ -438,5 +438,51 @@ TEST(TuneSpec, RunTrainingOnPreloadedData) {
   EXPECT_ERROR_CONTAINS(run_training(spec, {}, options), "d.csv");
 }
 
+
+TEST(TuneSpec, ObjectiveMetricDirectionAndTask) {
+  EXPECT_EQ(parse(spec_with(kModel, kTrain, "  objective: {metric: val_f1}\n")).config.objective.direction,
+            Direction::Maximize);
+  const TuneSpec auc = parse(spec_with(kModel, kTrain, "  objective: {metric: val_roc_auc}\n"));
+  EXPECT_EQ(auc.config.objective.metric, "val_auc");  // as the epochs report it
+  EXPECT_EQ(auc.config.objective.direction, Direction::Maximize);
+  EXPECT_EQ(parse(spec_with(kModel, kTrain, "  objective: {metric: val_top_3_accuracy}\n")).config.objective.direction,
+            Direction::Maximize);
+  EXPECT_EQ(parse(spec_with(kModel, kTrain, "  objective: {metric: val_f1, direction: minimize}\n"))
+                .config.objective.direction,
+            Direction::Minimize);
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain, "  objective: {metric: val_f1s}\n")), "s.yaml:14:",
+                        "tune.objective.metric: unknown metric 'val_f1s' (did you mean 'val_f1'?)");
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, kTrain, "  objective: {metric: val_r2}\n")),
+                        "tune.objective.metric: val_r2 is measured for regression only");
+  const std::string regression = "data: {train: {csv: {path: d.csv, label: y}}, validation: {split: 0.2}, task: regression}\n"
+                                 "model: {hidden: [8]}\ntrain: {loss: mse}\n";
+  EXPECT_ERROR_CONTAINS(parse(regression + "tune: {objective: {metric: val_auc}}\n"),
+                        "tune.objective.metric: val_auc is measured for classification only");
+  const TuneSpec r2 = parse(regression + "tune: {objective: {metric: val_r2}}\n");
+  EXPECT_EQ(r2.config.objective.direction, Direction::Maximize);
+  EXPECT_EQ(parse(regression + "tune: {objective: {metric: val_mae}}\n").config.objective.direction, Direction::Minimize);
+}
+
+TEST(TuneSpec, LearningRateIsTunableUnderItsKerasName) {
+  const std::string train = "  optimizer: {name: adam, learning_rate: {float: [0.0001, 0.01], log: true}}\n  epochs: 2\n";
+  const TuneSpec s = parse(spec_with(kModel, train));
+  std::vector<std::string> names;
+  const SpecTree fixed = sample(s.space, json::object(), &names);
+  EXPECT_NE(std::find(names.begin(), names.end(), "train.optimizer.learning_rate"), names.end());
+  EXPECT_DOUBLE_EQ(training_spec_of(fixed).train.optimizer.lr, 0.0001);
+}
+
+TEST(TuneSpec, ClassWeightsAndLabelSmoothingAreTunable) {
+  const std::string train = "  class_weight: {0: 1, 1: {float: [1.0, 10.0], log: true}}\n"
+                            "  label_smoothing: {float: [0.0, 0.2]}\n  epochs: 2\n";
+  const TuneSpec s = parse(spec_with(kModel, train));
+  std::vector<std::string> names;
+  const TrainingSpec fixed = training_spec_of(sample(s.space, json{{"train.class_weight.1", 4.0}}, &names));
+  EXPECT_NE(std::find(names.begin(), names.end(), "train.class_weight.1"), names.end());
+  EXPECT_EQ(fixed.train.class_weight_map, (std::map<int64_t, double>{{0, 1.0}, {1, 4.0}}));
+  EXPECT_DOUBLE_EQ(fixed.train.label_smoothing, 0.0);
+  EXPECT_ERROR_CONTAINS(parse(spec_with(kModel, "  label_smoothing: {float: [0.0, 1.5]}\n")), "label_smoothing");
+}
+
 }  // namespace
 }  // namespace nntune::tune

@@ -9,6 +9,16 @@
 
 namespace nntune {
 
+// How a loss is weighted while training (Keras' and PyTorch's meanings).
+struct LossOptions {
+  // One weight per class (empty: 1 each). Each sample's loss is multiplied by its class's weight
+  // (soft or one-hot targets: sum_k t_k w_k) and the batch loss stays the mean over samples
+  // (Keras' class_weight; PyTorch's `weight` divides by the sum of weights instead).
+  std::vector<double> class_weights;
+  // Targets become t (1 - eps) + eps / K (K classes; 2 for binary cross-entropy), in [0, 1).
+  double label_smoothing = 0.0;
+};
+
 class Loss {
  public:
   virtual ~Loss() = default;
@@ -33,11 +43,17 @@ class Loss {
   }
   // The number of classes this loss is made for (2 for a one-output binary loss); 0: any.
   virtual int64_t required_classes() const { return 0; }
+  // Class weights and label smoothing: the cross-entropies take them; any other loss throws
+  // Error naming what it cannot use.
+  virtual void configure(const LossOptions& options);
 };
 
 // Names: mse (mean_squared_error), binary_crossentropy, categorical_crossentropy.
 // Throws Error naming the unknown loss and the allowed ones.
 std::unique_ptr<Loss> make_loss(const std::string& name);
+// The loss configured with class weights / label smoothing (see LossOptions); throws Error when
+// the loss cannot use them or a value is out of range.
+std::unique_ptr<Loss> make_loss(const std::string& name, const LossOptions& options);
 const std::vector<std::string>& loss_names();
 // The loss a spec gets when it names none: the first declared loss of the task that takes any
 // number of classes (categorical_crossentropy, mse).

@@ -187,7 +187,8 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
 CrossValidationResult run_cross_validation(const TrainingSpec& spec, int64_t folds,
                                            const std::function<std::vector<Callback*>()>& make_callbacks = {});
 
-// Loss and metrics of a saved model on raw (unscaled) data: the model's scaler, then evaluate().
+// Loss and metrics of a saved model on raw (unscaled) data: the model's scaler, then evaluate()
+// with model_metric_names(model) (nntune/metrics.hpp).
 // run_training computes its test metrics through this same function, so `nntune eval` on the
 // saved model reproduces them exactly.
 Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size = 1024);

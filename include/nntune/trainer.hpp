@@ -42,6 +42,20 @@ struct TrainConfig {
   // fit()'s thread while it runs, evaluation of validation data included.
   std::string precision = "fp32";  // or "bf16", or "auto" (bf16 where the CPU has AVX512_BF16, else fp32)
   Augmentation augment;            // training images only; off by default
+  // Metrics reported every epoch besides loss and accuracy (classification) or mae and rmse
+  // (regression), for the training data and (as val_NAME) the validation data: names from
+  // metric_catalog() (nntune/metrics.hpp) without val_, e.g. {"f1", "auc", "top_5_accuracy"}.
+  // Metrics a callback watches are added by themselves.
+  std::vector<std::string> metrics;
+  // Class weights in the training loss (cross-entropies): "balanced" weighs class c by
+  // n_samples / (n_classes * count_c) of the training labels (scikit-learn, Keras); "explicit"
+  // uses class_weights (one per class) or class_weight_map (class -> weight; classes not listed
+  // weigh 1). Validation and test losses are never weighted.
+  std::string class_weight = "none";  // none, balanced, explicit
+  std::vector<double> class_weights;
+  std::map<int64_t, double> class_weight_map;
+  // Label smoothing of the training loss's targets (cross-entropies): t (1 - eps) + eps / K.
+  double label_smoothing = 0.0;
 };
 
 using Metrics = std::map<std::string, double>;  // "loss", "accuracy", "val_loss", ...
@@ -80,11 +94,13 @@ class Callback {
   virtual bool on_batch_end(TrainState& state, int64_t epoch, int64_t batch, double loss) { return false; }
   virtual bool on_epoch_end(TrainState& state, const EpochLog& log) { return false; }
   virtual void on_train_end(TrainState& state) {}
+  // Metrics this callback reads from the epoch logs ("val_f1"): fit() computes them too.
+  virtual std::vector<std::string> watched_metrics() const { return {}; }
 };
 
 struct EarlyStoppingConfig {
   std::string monitor = "val_loss";
-  std::string mode = "auto";  // min, max, auto (max for accuracy-like metrics)
+  std::string mode = "auto";  // min, max, auto (the metric's direction: metric_maximized(), nntune/metrics.hpp)
   int64_t patience = 5;
   double min_delta = 0.0;
   bool restore_best = true;
@@ -108,11 +124,20 @@ std::unique_ptr<Callback> make_reduce_on_plateau(const ReduceOnPlateauConfig& co
 History fit(Network& network, const Dataset& train, const Dataset* validation, const TrainConfig& config,
             const std::vector<Callback*>& callbacks = {});
 
-// Loss and metrics (accuracy for classification; mae and rmse for regression) in eval mode.
-Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size = 1024);
+// Loss and metrics (accuracy for classification; mae and rmse for regression; and the `metrics`
+// named, as TrainConfig::metrics) in eval mode.
+Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size = 1024,
+                 const std::vector<std::string>& metrics = {});
 // The same metrics of predictions already through the loss's link (class probabilities, or
 // values), as predict() and ensembles give them, against targets as in a Dataset.
-Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets);
+Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets,
+                             const std::vector<std::string>& metrics = {});
+
+// The class weights config.class_weight gives for the training data (empty for "none"), one per
+// class (classes: the network's outputs, 2 for one-output binary cross-entropy). Throws Error
+// for a class without training samples (balanced), a listed class that does not exist, or a
+// list of the wrong length.
+std::vector<double> resolve_class_weights(const TrainConfig& config, const Dataset& train, int64_t classes);
 
 struct CrossValidationResult {
   std::vector<Metrics> folds;  // validation metrics of each fold (keys without "val_")

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "data/file_bytes.hpp"
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/onnx.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/tune/tune_spec.hpp"
@@ -280,6 +282,8 @@ struct DataArgs {
   DataOptions options;
   bool no_header = false;
   int64_t batch_size = 1024;
+  std::string format = "text";  // eval: text or json
+  int64_t top_k = 0;            // eval: K of top_K_accuracy (0: 5 with more than 5 classes)
 };
 
 void check_data_args(const DataArgs& a) {
@@ -315,6 +319,41 @@ SeriesWindows series_windows(const Model& model, const nlohmann::json& format, c
   return w;
 }
 
+// The per-class (classification) or per-output (regression, several outputs) table under eval's
+// figures.
+std::string detail_table(const EvaluationReport& r) {
+  auto cell = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%10.4f", v);
+    return std::string(buf);
+  };
+  std::string out;
+  if (r.task == Task::Classification) {
+    const ClassificationMetrics& c = r.classification;
+    out += "per class (auc one-vs-rest):\n     class  precision     recall         f1        auc    support\n";
+    for (int64_t k = 0; k < c.classes; ++k) {
+      const size_t i = static_cast<size_t>(k);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%10lld", static_cast<long long>(k));
+      out += std::string(buf) + " " + cell(c.precision[i]) + " " + cell(c.recall[i]) + " " + cell(c.f1[i]) + " " +
+             cell(c.auc[i]);
+      std::snprintf(buf, sizeof buf, " %10lld\n", static_cast<long long>(c.support[i]));
+      out += buf;
+    }
+  } else if (r.regression.outputs > 1) {
+    const RegressionMetrics& m = r.regression;
+    out += "per output:\n    output        mae       rmse         r2\n";
+    for (int64_t o = 0; o < m.outputs; ++o) {
+      const size_t i = static_cast<size_t>(o);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%10lld", static_cast<long long>(o));
+      out += std::string(buf) + " " + cell(m.mae_per_output[i]) + " " + cell(m.rmse_per_output[i]) + " " +
+             cell(m.r2_per_output[i]) + "\n";
+    }
+  }
+  return out;
+}
+
 int cmd_eval(DataArgs a) {
   check_data_args(a);
   if (a.no_header) a.options.header = 0;
@@ -327,9 +366,22 @@ int cmd_eval(DataArgs a) {
     return 0;
   }
   const Dataset data = a.spec.empty() ? load_labelled(model, a.data, a.options) : spec_test_set(a.spec, a.overrides);
-  const Metrics metrics = evaluate_model(model, data, a.batch_size);
+  if (a.top_k > 0 && model.task != Task::Classification)
+    throw UsageError("--top-k applies to classification models; this model does regression");
+  const EvaluationReport report = evaluate_model_report(model, data, a.batch_size, a.top_k);
+  if (a.format == "json") {
+    std::printf("%s\n", report.to_json().dump(2).c_str());
+    return 0;
+  }
+  // The first line as `train` prints its test figures; the rest of the task's metrics after it.
+  Metrics headline, more;
+  const std::vector<std::string> names = model_metric_names(model);
+  for (const auto& [name, value] : report.metrics)
+    (std::find(names.begin(), names.end(), name) != names.end() ? headline : more)[name] = value;
   std::printf("samples: %s\n", with_thousands(data.size()).c_str());
-  std::printf("eval: %s\n", format_evaluation(metrics, data.size()).c_str());
+  std::printf("eval: %s\n", format_evaluation(headline, data.size()).c_str());
+  if (!more.empty()) std::printf("more: %s\n", format_evaluation(more, data.size()).c_str());
+  std::fputs(detail_table(report).c_str(), stdout);
   return 0;
 }
 
@@ -520,8 +572,16 @@ int main(int argc, char** argv) {
                   "print the effective spec (overrides applied, every default filled in) as YAML and exit without training");
 
   DataArgs eval_args;
-  CLI::App* eval = app.add_subcommand("eval", "loss and accuracy (or mae/rmse) of a saved model on labelled data");
+  CLI::App* eval = app.add_subcommand(
+      "eval", "the metrics of a saved model on labelled data: loss, accuracy, precision, recall, f1, auc (and "
+              "top-k) per class and averaged, or loss, mae, mse, rmse, r2\n"
+              "  example: nntune eval runs/iris/model.nnt iris-test.csv --format json");
   add_data_options(eval, eval_args, true);
+  eval->add_option("--format", eval_args.format, "text (default) or json (shape: docs/metrics.md)")
+      ->check(CLI::IsMember({"text", "json"}));
+  eval->add_option("--top-k", eval_args.top_k,
+                   "report top_K_accuracy for this K (default: top_5_accuracy when there are more than 5 classes)")
+      ->check(CLI::PositiveNumber);
 
   DataArgs predict_args;
   CLI::App* predict_cmd = app.add_subcommand("predict", "write predictions of a saved model as CSV");

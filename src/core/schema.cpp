@@ -55,6 +55,12 @@ NodePtr list_of(NodePtr item) {
   n->item = std::move(item);
   return n;
 }
+NodePtr map_of(NodePtr value) {
+  auto n = std::make_shared<Node>();
+  n->kind = Kind::Map;
+  n->values = std::move(value);
+  return n;
+}
 NodePtr any_of(std::vector<NodePtr> alternatives) {
   auto n = std::make_shared<Node>();
   n->kind = Kind::OneOf;
@@ -203,9 +209,21 @@ std::string bounds_text(const Node& node) {
   return range.empty() ? "any number" : range;
 }
 
+bool names_field(const Field& field, const std::string& key) {
+  return field.key == key || std::find(field.aliases.begin(), field.aliases.end(), key) != field.aliases.end();
+}
+
+const nlohmann::json* field_value(const Field& field, const nlohmann::json& map) {
+  if (!map.is_object()) return nullptr;
+  if (auto it = map.find(field.key); it != map.end()) return &*it;
+  for (const std::string& alias : field.aliases)
+    if (auto it = map.find(alias); it != map.end()) return &*it;
+  return nullptr;
+}
+
 const Field* find_field(const std::vector<Field>& fields, const std::string& key) {
   for (const Field& f : fields)
-    if (f.key == key) return &f;
+    if (names_field(f, key)) return &f;
   return nullptr;
 }
 
@@ -265,10 +283,10 @@ std::vector<std::string> allowed_keys(const Node& n, const json& value) {
 
 const Field* find_field(const Node& n, const json& value, const std::string& key) {
   for (const Field& f : n.fields)
-    if (f.key == key) return &f;
+    if (names_field(f, key)) return &f;
   if (const auto* extra = variant_fields(n, tag_of(n, value)))
     for (const Field& f : *extra)
-      if (f.key == key) return &f;
+      if (names_field(f, key)) return &f;
   return nullptr;
 }
 
@@ -325,6 +343,10 @@ void validate(const Node& node, const json& value, const std::string& path, cons
         std::vector<std::string> keys = allowed_keys(node, json::object());
         raise(fail, path, "expected a mapping with keys among: " + join(keys) + "; got " + json_type_name(value), false);
       }
+      if (node.values) {
+        for (const auto& [key, child] : value.items()) validate(*node.values, child, child_path(path, key), fail, hook);
+        return;
+      }
       // The tag first: the other allowed keys depend on it.
       if (!node.tag_key.empty()) {
         const std::string tag_path = child_path(path, node.tag_key);
@@ -360,6 +382,14 @@ void validate(const Node& node, const json& value, const std::string& path, cons
                            "; allowed keys: " + join(keys),
                     true);
         }
+        // A key given twice under two of its names (lr and learning_rate): neither wins silently.
+        if (!field->aliases.empty())
+          for (const auto& [other, unused] : value.items())
+            if (other != key && names_field(*field, other))
+              raise(fail, child_path(path, std::max(key, other)),
+                    "'" + std::min(key, other) + "' and '" + std::max(key, other) + "' are the same setting (" +
+                        field->key + "); give only one of them",
+                    true);
         validate(*field->node, child, p, fail, hook);
       }
       if (node.exactly_one) {

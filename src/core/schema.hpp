@@ -23,6 +23,8 @@ struct Field {
   bool required = false;
   nlohmann::json default_value;  // null: none, or computed (the help says how)
   std::string help;              // one line, for the reference and error messages
+  // Other names accepted for the key (Keras' learning_rate for lr); giving two of them is an error.
+  std::vector<std::string> aliases = {};
 };
 
 struct Node {
@@ -39,6 +41,9 @@ struct Node {
   std::string tag_key, tag_default;
   std::vector<std::pair<std::string, std::vector<Field>>> variants;
   bool exactly_one = false;  // exactly one of the fields must be present (data sources)
+  // Map with free keys (class numbers, say) whose values all follow this node; the keys
+  // themselves are left to the caller's checks. Null for a map of fixed keys.
+  NodePtr values;
   // List: the item schema.
   NodePtr item;
   // OneOf: alternatives, chosen by the value's JSON type (string, number, bool, list, map).
@@ -55,6 +60,8 @@ NodePtr text();
 NodePtr one_of_names(std::string what, std::vector<std::string> choices);
 std::shared_ptr<Node> mapping(std::vector<Field> fields);
 NodePtr list_of(NodePtr item);
+// A mapping with free keys, each value following `value` ({0: 1.0, 3: 5.0}).
+NodePtr map_of(NodePtr value);
 NodePtr any_of(std::vector<NodePtr> alternatives);
 // An optional key (with its default and help), a required one.
 Field opt(std::string key, NodePtr node, nlohmann::json default_value = nullptr, std::string help = "");
@@ -65,6 +72,10 @@ Field req(std::string key, NodePtr node, std::string help = "");
 std::vector<std::string> allowed_keys(const Node& map_node, const nlohmann::json& value);
 const Field* find_field(const Node& map_node, const nlohmann::json& value, const std::string& key);
 const Field* find_field(const std::vector<Field>& fields, const std::string& key);
+// Whether `key` is the field's key or one of its aliases.
+bool names_field(const Field& field, const std::string& key);
+// The value a mapping gives for a field, under its key or an alias; null when absent.
+const nlohmann::json* field_value(const Field& field, const nlohmann::json& map);
 // For a OneOf node: the alternative matching the value's JSON type, or null.
 const Node* pick_alternative(const Node& node, const nlohmann::json& value);
 // The alternative/structure a path component descends into: map node for a key step.

@@ -375,26 +375,6 @@ SpecData load_spec_data(const TrainingSpec& spec) {
   return data;
 }
 
-Metrics evaluate_model(Model& model, const Dataset& raw_data, int64_t batch_size) {
-  const Preprocessing& prep = model.is_ensemble() ? model.members.front().preprocessing : model.preprocessing;
-  if (!prep.active() && raw_data.x.sample_shape() != model.input_shape() &&
-      !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
-    throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
-                " but the model expects " + shape_string(model.input_shape()));
-  if (model.is_ensemble() || model.forecast.enabled)  // scored in the data's units
-    return evaluate_predictions(*make_loss(model.loss), predict(model, raw_data, batch_size), raw_data.y);
-  Dataset data = raw_data;
-  if (prep.active())
-    data.x = prep.transform(raw_data);
-  else if (raw_data.has_text())
-    throw Error("the data " + raw_data.source + " holds text but the model reads numbers only");
-  data.x.reshape(with_batch(data.x.batch(), model.input_shape()));  // a channel axis of size 1 added or dropped
-  if (model.task == Task::Classification) data.num_classes = model.num_classes;
-  model.scaler.apply(data.x);
-  const auto loss = make_loss(model.loss);
-  return evaluate(model.network, *loss, data, batch_size);
-}
-
 TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback*>& callbacks,
                             const TrainingOptions& options) {
   SpecData data = options.movable_data ? std::move(*options.movable_data)
@@ -427,6 +407,14 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   const int64_t output_width = required_output_width(spec, data.train);
   Network network = build_network(spec, data.train.x.sample_shape(), output_width, rng);
   result.num_params = network.num_params();
+  if (spec.data.task == Task::Classification && spec.train.class_weight != "none") {
+    // Checked here, before any epoch, so that the message points into the spec.
+    try {
+      resolve_class_weights(spec.train, data.train, make_loss(spec.train.loss)->output_width(2, 1) == 1 ? 2 : output_width);
+    } catch (const Error& e) {
+      spec.tree.fail("train.class_weight", e.what());
+    }
+  }
   if (options.on_ready) options.on_ready(result);
 
   std::vector<std::unique_ptr<Callback>> owned;
@@ -449,6 +437,8 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   model.num_classes = spec.data.task == Task::Classification ? data.train.num_classes : 0;
   model.preprocessing = preprocessing;
   if (spec.data.task == Task::Classification) model.class_names = data.train.class_names;
+  // The spec first: evaluate_model reads train.metrics from it, as `nntune eval` will.
+  model.metadata = {{"spec", spec.tree.root}};
   if (data.test) result.test_metrics = evaluate_model(model, *data.test);
 
   json history = json::object();

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/registry.hpp"
+#include "nntune/metrics.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nn/loss_registry.hpp"
 #include "spec/schema.hpp"
@@ -27,7 +28,7 @@ std::string type_text(const Node& n) {
     case Kind::Float: return n.min || n.max ? "number " + schema::bounds_text(n) : "number";
     case Kind::String: return "text";
     case Kind::Enum: return "one of: " + schema::join(n.choices);
-    case Kind::Map: return "mapping";
+    case Kind::Map: return n.values ? "mapping of " + type_text(*n.values) : "mapping";
     case Kind::List: return "list of " + type_text(*n.item);
     case Kind::OneOf: {
       std::string out;
@@ -54,7 +55,10 @@ std::string default_text(const Field& f) {
 void rows(const std::vector<Field>& fields, const std::string& prefix, std::ostringstream& out) {
   for (const Field& f : fields) {
     const std::string path = prefix.empty() ? f.key : prefix + "." + f.key;
-    out << "| `" << path << "` | " << cell(type_text(*f.node)) << " | " << default_text(f) << " | " << cell(f.help)
+    std::string also;
+    for (const std::string& alias : f.aliases) also += (also.empty() ? " (also `" : "`, `") + alias;
+    if (!also.empty()) also += "`)";
+    out << "| `" << path << "`" << also << " | " << cell(type_text(*f.node)) << " | " << default_text(f) << " | " << cell(f.help)
         << " |\n";
     const Node* map = schema::as_map(*f.node, nlohmann::json::object());
     if (map && map->variants.empty()) rows(map->fields, path, out);
@@ -94,6 +98,18 @@ std::string spec_reference_markdown() {
   components("Layer types (`model.layers[*].type`)",
              "Every layer also takes `l1` and `l2` (penalties on its weights).", layer_registry(), out);
   components("Losses (`train.loss`)", "The loss applies the output link itself.", loss_registry(), out);
+  out << "\n## Metrics (`train.metrics`, `monitor`, `tune.objective.metric`)\n\n"
+         "`val_` in front of a name means the validation data. Larger is better where the direction is max; "
+         "`auto` modes and the objective's default direction follow it. See metrics.md.\n\n"
+         "| metric | task | direction | what it measures | definition |\n| --- | --- | --- | --- | --- |\n";
+  for (const MetricInfo& m : metric_catalog()) {
+    std::string name = "`" + m.name + "`";
+    for (const std::string& alias : m.aliases) name += " (also `" + alias + "`)";
+    const std::string task = m.task == MetricTask::Any ? "any" : m.task == MetricTask::Classification ? "classification"
+                                                                                                     : "regression";
+    out << "| " << name << " | " << task << " | " << (m.maximize ? "max" : "min") << " | " << cell(m.help) << " | "
+        << cell(m.definition) << " |\n";
+  }
   components("Optimisers (`train.optimizer`)", "`{name: ..., key: value}`; the keys each one reads:",
              optimizer_registry(), out);
   components("Schedules (`train.schedule`)", "Every schedule also takes `warmup_epochs`.", schedule_registry(), out);

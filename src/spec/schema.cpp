@@ -9,6 +9,7 @@
 #include "train/optimizer_registry.hpp"
 #include "train/schedule_registry.hpp"
 #include "nntune/error.hpp"
+#include "nntune/metrics.hpp"
 
 namespace nntune::spec {
 namespace {
@@ -139,10 +140,19 @@ NodePtr schedule() {
   return any_of({one_of_names("schedule", schedule_names()), n});
 }
 
-NodePtr monitor() {
-  return one_of_names("metric", {"loss", "accuracy", "mae", "rmse", "val_loss", "val_accuracy", "val_mae", "val_rmse"});
-}
+// Metric names are open-ended (top_K_accuracy for any K): checked against the metric catalog
+// (nntune/metrics.hpp) with the task by the cross-field rules.
+NodePtr monitor() { return text(); }
 NodePtr mode() { return one_of_names("mode", {"auto", "min", "max"}); }
+std::string metric_list() {
+  std::vector<std::string> names;
+  for (const MetricInfo& m : metric_catalog()) names.push_back(m.name);
+  return join(names);
+}
+NodePtr class_weight() {
+  // {class: weight}: the keys are class numbers, checked by the cross-field rules.
+  return any_of({one_of_names("class weighting", {"none", "balanced"}), list_of(real(0.0)), map_of(real(0.0))});
+}
 
 std::shared_ptr<Node> build_root() {
   auto data = mapping(
@@ -182,13 +192,17 @@ std::shared_ptr<Node> build_root() {
                     opt("skip", one_of_names("skip", {"none", "linear"}), "none",
                         "linear: a least-squares linear autoregression on the window added to the network's output")}),
            nullptr, "series data only: how the network's outputs become forecasts (saved with the model)")});
-  auto early_stopping = mapping({opt("monitor", monitor(), "val_loss", "the metric watched"),
-                                 opt("mode", mode(), "auto", "min, max, or auto (max for accuracy)"),
+  auto early_stopping = mapping({opt("monitor", monitor(), "val_loss",
+                                     "the metric watched: " + metric_list() + " (val_ in front for validation data)"),
+                                 opt("mode", mode(), "auto",
+                                     "min, max, or auto (the metric's direction: max for accuracy, f1, auc, r2, ...)"),
                                  opt("patience", integer(0.0), 5, "epochs without improvement before stopping"),
                                  opt("min_delta", real(0.0), 0.0, "smallest change that counts as improvement"),
                                  opt("restore_best", boolean(), true, "keep the best epoch's weights")});
-  auto plateau = mapping({opt("monitor", monitor(), "val_loss", "the metric watched"),
-                          opt("mode", mode(), "auto", "min, max, or auto (max for accuracy)"),
+  auto plateau = mapping({opt("monitor", monitor(), "val_loss",
+                              "the metric watched: " + metric_list() + " (val_ in front for validation data)"),
+                          opt("mode", mode(), "auto",
+                              "min, max, or auto (the metric's direction: max for accuracy, f1, auc, r2, ...)"),
                           opt("factor", real(0.0, true, 1.0, true), 0.1, "multiplies the learning rate on a plateau"),
                           opt("patience", integer(0.0), 10, "epochs without improvement before reducing"),
                           opt("min_delta", real(0.0), 1e-4, "smallest change that counts as improvement"),
@@ -211,6 +225,13 @@ std::shared_ptr<Node> build_root() {
        opt("clip_norm", real(0.0), 0.0, "clip the gradient's L2 norm to this (0: off)"),
        opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"}), "fp32",
            "bf16: bfloat16 matrix products (AVX512_BF16); auto: bf16 where the CPU has it"),
+       opt("metrics", list_of(text()), json::array(),
+           "more metrics each epoch (training and val_): " + metric_list() + "; watched ones are added by themselves"),
+       opt("class_weight", class_weight(), "none",
+           "weigh the training loss per class: balanced (n / (classes * count)), [w0, w1, ...] or {class: weight} "
+           "(others 1); cross-entropies only"),
+       opt("label_smoothing", real(0.0, false, 1.0, true), 0.0,
+           "cross-entropy targets become t (1 - eps) + eps / classes while training (e.g. 0.1)"),
        opt("early_stopping", early_stopping, nullptr, "stop when the monitored metric stops improving"),
        opt("reduce_on_plateau", plateau, nullptr, "lower the learning rate when the monitored metric stalls"),
        opt("augment", augment, nullptr,

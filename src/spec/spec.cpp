@@ -1,10 +1,12 @@
 // Validated tree -> typed TrainingSpec; cross-field rules; the model's layers and their shapes.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "nn/gemm.hpp"
 #include "nntune/error.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/spec.hpp"
 #include "nn/layers/layer_configs.hpp"
 #include "nn/loss_registry.hpp"
@@ -109,7 +111,6 @@ DataSourceSpec source_from(const SpecTree& tree, const json* j, const std::strin
 }
 
 bool is_val_metric(const std::string& m) { return m.rfind("val_", 0) == 0; }
-bool is_accuracy_metric(const std::string& m) { return m.find("accuracy") != std::string::npos; }
 
 // Cross-field rules the per-path schema cannot express.
 void check_cross_fields(const SpecTree& tree) {
@@ -199,6 +200,27 @@ void check_cross_fields(const SpecTree& tree) {
     tree.fail("train.precision", gemm_bf16_unavailable_reason());
 
   const bool has_validation = find(data, "validation") != nullptr;
+  const bool classification = task == "classification";
+  // A metric name: known (top_K_accuracy for any K) and measured for the task.
+  auto check_metric = [&](const std::string& name, const std::string& at) {
+    try {
+      require_metric(name, "");
+    } catch (const Error& e) {
+      tree.fail(at, e.what());
+    }
+    const std::string problem = metric_task_problem(name, classification);
+    if (!problem.empty()) tree.fail(at, problem + " (val_ in front for validation data)");
+  };
+  if (const json* metrics = train ? find(*train, "metrics") : nullptr) {
+    for (size_t i = 0; i < metrics->size(); ++i) {
+      const std::string at = "train.metrics[" + std::to_string(i) + "]";
+      const std::string name = metrics->at(i).get<std::string>();
+      check_metric(name, at);
+      if (is_val_metric(name))
+        tree.fail(at, "name the metric without val_ (" + name.substr(4) +
+                          "): it is reported for the training data and, as " + name + ", for the validation data");
+    }
+  }
   for (const char* callback : {"early_stopping", "reduce_on_plateau"}) {
     const json* c = train ? find(*train, callback) : nullptr;
     if (!c) continue;
@@ -208,11 +230,22 @@ void check_cross_fields(const SpecTree& tree) {
     if (is_val_metric(monitor) && !has_validation)
       tree.fail(at, "monitors " + monitor + ", which needs validation data: add data.validation (e.g. {split: 0.1}) or "
                     "monitor loss");
-    if (task == "regression" && is_accuracy_metric(monitor))
-      tree.fail(at, "accuracy is not measured for regression; monitor loss, mae or rmse (val_ for validation)");
-    if (task == "classification" && (monitor.find("mae") != std::string::npos || monitor.find("rmse") != std::string::npos))
-      tree.fail(at, monitor + " is measured for regression only; monitor loss or accuracy (val_ for validation)");
+    check_metric(monitor, at);
   }
+  if (const json* weights = train ? find(*train, "class_weight") : nullptr; weights && *weights != "none") {
+    if (!classification)
+      tree.fail("train.class_weight", "class weights apply to classification, but data.task is regression; remove it", true);
+    if (weights->is_object())
+      for (const auto& [key, value] : weights->items()) {
+        const bool whole = !key.empty() && key.size() < 10 &&
+                           std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!whole)
+          tree.fail("train.class_weight." + key, "'" + key + "' is not a class number; the keys are classes 0, 1, ... "
+                                                 "(e.g. {0: 1, 1: 5})", true);
+      }
+  }
+  if (train && find(*train, "label_smoothing") && !classification && train->at("label_smoothing").get<double>() != 0.0)
+    tree.fail("train.label_smoothing", "label smoothing applies to the cross-entropies (classification); remove it");
 
   for (const char* part : {"train", "validation", "test"}) {
     const json* s = find(data, part);
@@ -345,6 +378,20 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
     t.augment.erasing = get_or(*augment, "erasing", 0.0);
     t.augment.channels_first = spec.data.channels == "first";
   }
+  if (const json* metrics = find(train, "metrics"))
+    for (const json& m : *metrics) t.metrics.push_back(parse_metric_name(m.get<std::string>()).base);
+  if (const json* weights = find(train, "class_weight")) {
+    if (weights->is_string()) {
+      t.class_weight = weights->get<std::string>();
+    } else {
+      t.class_weight = "explicit";
+      if (weights->is_array())
+        for (const json& w : *weights) t.class_weights.push_back(w.get<double>());
+      else
+        for (const auto& [key, w] : weights->items()) t.class_weight_map[std::stoll(key)] = w.get<double>();
+    }
+  }
+  t.label_smoothing = get_or(train, "label_smoothing", t.label_smoothing);
 
   if (const json* es = find(train, "early_stopping")) {
     EarlyStoppingConfig c;

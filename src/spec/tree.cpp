@@ -252,6 +252,12 @@ void apply_override(SpecTree& tree, const std::string& assignment) {
     if (value->is_null()) *value = json::object();
     if (!value->is_object()) throw Error(origin + ": " + at + " is " + spec::json_type_name(*value) + ", not a mapping");
     const spec::Field* field = spec::find_field(*map, *value, step.key);
+    if (map->values) {  // free keys ({class: weight}): any key, the values' schema
+      schema = map->values.get();
+      at = child_path(at, step.key);
+      value = &(*value)[step.key];
+      continue;
+    }
     if (!field && step.key != map->tag_key) {
       const auto keys = spec::allowed_keys(*map, *value);
       const std::string guess = spec::closest(step.key, keys);

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "nntune/error.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/trainer.hpp"
 #include "train/train_internal.hpp"
 
@@ -32,6 +33,13 @@ class Monitor {
   double best_ = 0.0;
 };
 
+// The config with its monitor as the epochs report it (an alias such as roc_auc becomes auc).
+template <typename Config>
+Config canonical(Config c) {
+  c.monitor = canonical_metric_name(c.monitor);
+  return c;
+}
+
 void check_non_negative(const std::string& who, const std::string& field, double value) {
   if (!(value >= 0.0) || !std::isfinite(value))
     throw Error(who + ": " + field + " = " + format_number(value) + " is invalid; it must be a finite number >= 0");
@@ -40,7 +48,7 @@ void check_non_negative(const std::string& who, const std::string& field, double
 class EarlyStopping final : public Callback {
  public:
   explicit EarlyStopping(const EarlyStoppingConfig& c)
-      : config_(c), monitor_(c.monitor, train_detail::maximize(c.mode, c.monitor, kWho), c.min_delta) {}
+      : config_(canonical(c)), monitor_(config_.monitor, train_detail::maximize(c.mode, c.monitor, kWho), c.min_delta) {}
 
   void on_train_begin(TrainState& state) override {
     if (!state.metric_names.empty()) train_detail::check_monitor_available(state.metric_names, config_.monitor, kWho);
@@ -74,6 +82,8 @@ class EarlyStopping final : public Callback {
     return true;
   }
 
+  std::vector<std::string> watched_metrics() const override { return {config_.monitor}; }
+
   void on_train_end(TrainState& state) override {
     if (!config_.restore_best || best_epoch_ == 0 || best_params_.empty()) return;
     // Copy into the existing buffer: the layers hold pointers into it.
@@ -97,7 +107,7 @@ class EarlyStopping final : public Callback {
 class ReduceOnPlateau final : public Callback {
  public:
   explicit ReduceOnPlateau(const ReduceOnPlateauConfig& c)
-      : config_(c), monitor_(c.monitor, train_detail::maximize(c.mode, c.monitor, kWho), c.min_delta) {}
+      : config_(canonical(c)), monitor_(config_.monitor, train_detail::maximize(c.mode, c.monitor, kWho), c.min_delta) {}
 
   void on_train_begin(TrainState& state) override {
     if (!state.metric_names.empty()) train_detail::check_monitor_available(state.metric_names, config_.monitor, kWho);
@@ -105,6 +115,8 @@ class ReduceOnPlateau final : public Callback {
     wait_ = 0;
     cooldown_left_ = 0;
   }
+
+  std::vector<std::string> watched_metrics() const override { return {config_.monitor}; }
 
   bool on_epoch_end(TrainState& state, const EpochLog& log) override {
     const double value = train_detail::monitored_value(log.metrics, config_.monitor, kWho);

@@ -93,7 +93,8 @@ CrossValidationResult cross_validate(const std::function<Network(Rng&)>& make_ne
     fit(network, train, &validation, fold_config, callbacks);
     // Evaluating the final network gives the last epoch's validation metrics, or the best
     // epoch's when early stopping restored its weights.
-    result.folds.push_back(evaluate(network, *loss, validation));
+    result.folds.push_back(
+        evaluate(network, *loss, validation, 1024, train_detail::requested_metrics(*loss, config.metrics, callbacks)));
   }
 
   for (const auto& [key, value] : result.folds.front()) {

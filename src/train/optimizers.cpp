@@ -32,7 +32,11 @@ namespace optimizers {
 std::vector<Option<OptimizerConfig>> common_options(bool with_coupling) {
   using namespace schema;
   std::vector<Option<OptimizerConfig>> options = {
-      bind_option(&OptimizerConfig::lr, opt("lr", real(0.0, true), nullptr, "base learning rate (the schedule scales it)")),
+      bind_option(&OptimizerConfig::lr, [] {
+        Field f = opt("lr", real(0.0, true), nullptr, "base learning rate (the schedule scales it)");
+        f.aliases = {"learning_rate"};
+        return f;
+      }()),
       bind_option(&OptimizerConfig::weight_decay,
                   opt("weight_decay", real(0.0), nullptr, "weight decay (decoupled unless decoupled_weight_decay: false)")),
   };
@@ -57,7 +61,8 @@ void read_optimizer_config(const nlohmann::json& spec_value, OptimizerConfig& co
   if (!entry) return;  // the schema has refused it already
   // Every key it reads: from the spec, else its declared default (adamw's weight decay is 0.01).
   for (const Option<OptimizerConfig>& o : entry->factory.options)
-    o.read(m.contains(o.field.key) ? m.at(o.field.key) : o.field.default_value, config);
+    if (const nlohmann::json* v = schema::field_value(o.field, m)) o.read(*v, config);
+    else o.read(o.field.default_value, config);
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {

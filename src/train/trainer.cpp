@@ -41,6 +41,30 @@ void check_config(const TrainConfig& config) {
                 "' is invalid; allowed: fp32, bf16, auto (bf16 where the CPU has AVX512_BF16, else fp32)");
   if (config.precision == "bf16" && !gemm_bf16_unavailable_reason().empty())
     throw Error("training: " + gemm_bf16_unavailable_reason());
+  if (config.class_weight != "none" && config.class_weight != "balanced" && config.class_weight != "explicit")
+    throw Error("training: class_weight = '" + config.class_weight +
+                "' is invalid; allowed: none, balanced, explicit (with class_weights or class_weight_map)");
+  if (!(config.label_smoothing >= 0.0 && config.label_smoothing < 1.0))
+    throw Error("training: label_smoothing = " + format_number(config.label_smoothing) +
+                " is invalid; it must be in [0, 1) (0.1 is usual)");
+}
+
+// The class of every training sample: index targets as they are, one-hot rows by their argmax,
+// one-output binary targets by t > 0.5.
+std::vector<int64_t> class_labels(const Dataset& data, int64_t classes) {
+  const int64_t n = data.y.batch(), cols = data.y.features();
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = data.y.data() + r * cols;
+    int64_t c;
+    if (cols == 1) c = classes == 2 && row[0] != std::floor(row[0]) ? (row[0] > 0.5f ? 1 : 0) : static_cast<int64_t>(row[0]);
+    else c = std::max_element(row, row + cols) - row;
+    if (c < 0 || c >= classes)
+      throw Error("training: class_weight: sample " + std::to_string(r) + " has class " + format_number(row[0]) +
+                  ", outside 0.." + std::to_string(classes - 1));
+    labels[static_cast<size_t>(r)] = c;
+  }
+  return labels;
 }
 
 void check_dataset(const Dataset& data, const Network& network, const std::string& role) {
@@ -98,8 +122,18 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   if (validation && validation->size() == 0) validation = nullptr;
   if (validation) check_dataset(*validation, network, "validation data");
 
+  // `loss` scores (validation, metrics); `train_loss` is what the optimiser descends: the same
+  // with the class weights and label smoothing, which must not change what validation measures.
   const std::unique_ptr<Loss> loss = make_loss(config.loss);
+  const int64_t classes = loss->output_width(2, 1) == 1 ? 2 : network.output_shape().empty() ? 0 : network.output_shape().back();
+  LossOptions loss_options;
+  if (loss->is_classification()) loss_options.class_weights = resolve_class_weights(config, train, classes);
+  else if (config.class_weight != "none")
+    throw Error("training: class_weight applies to classification; " + config.loss + " is a regression loss");
+  loss_options.label_smoothing = config.label_smoothing;
+  const std::unique_ptr<Loss> train_loss = make_loss(config.loss, loss_options);
   const std::unique_ptr<Optimizer> optimizer = make_optimizer(config.optimizer);
+  const std::vector<std::string> extra_metrics = train_detail::requested_metrics(*loss, config.metrics, callbacks);
 
   const int64_t n = train.size();
   const int64_t batch_size = std::min(config.batch_size, n);
@@ -107,7 +141,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
 
   History history;
   TrainState state{network, config, history, 1.0, {}, {}};
-  state.metric_names = train_detail::metric_names(*loss, validation != nullptr);
+  state.metric_names = train_detail::metric_names(*loss, validation != nullptr, extra_metrics);
   for (Callback* cb : callbacks) cb->on_train_begin(state);
 
   // Separate streams so that turning dropout on does not change the batch order.
@@ -122,7 +156,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   std::vector<float>& params = network.parameters();
   std::vector<float>& grads = network.gradients();
   const int64_t num_params = network.num_params();
-  train_detail::MetricAccumulator epoch_metrics(*loss);
+  train_detail::MetricAccumulator epoch_metrics(*loss, extra_metrics);
 
   int64_t step = 0;
   bool stop = false;
@@ -139,7 +173,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
       lr = scheduled_lr(config.schedule, config.optimizer.lr, step, steps_per_epoch, config.epochs) * state.lr_factor;
 
       const Tensor& output = network.forward(batch_x, ctx);
-      const double data_loss = loss->forward_backward(output, batch_y, &grad_output);
+      const double data_loss = train_loss->forward_backward(output, batch_y, &grad_output);
       if (!std::isfinite(data_loss)) diverged("the loss", data_loss, epoch, batch + 1, step + 1, lr, params);
       network.backward(grad_output);
       const double penalty = network.apply_regularization();
@@ -178,7 +212,8 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
     log.lr = lr;
     epoch_metrics.write(log.metrics, "");
     if (validation) {
-      for (const auto& [key, value] : evaluate(network, *loss, *validation)) log.metrics["val_" + key] = value;
+      for (const auto& [key, value] : evaluate(network, *loss, *validation, 1024, extra_metrics))
+        log.metrics["val_" + key] = value;
     }
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     history.epochs.push_back(log);
@@ -196,14 +231,51 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   return history;
 }
 
-Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size) {
+std::vector<double> resolve_class_weights(const TrainConfig& config, const Dataset& train, int64_t classes) {
+  if (config.class_weight == "none") return {};
+  std::vector<double> weights(static_cast<size_t>(std::max<int64_t>(classes, 0)), 1.0);
+  if (config.class_weight == "balanced") {
+    const std::vector<int64_t> labels = class_labels(train, classes);
+    std::vector<int64_t> count(weights.size(), 0);
+    for (int64_t c : labels) ++count[static_cast<size_t>(c)];
+    for (size_t c = 0; c < weights.size(); ++c) {
+      if (count[c] == 0)
+        throw Error("class_weight: balanced: class " + std::to_string(c) + " has no training sample, so its weight " +
+                    "n / (classes * count) is undefined; give explicit weights or check the labels");
+      weights[c] = static_cast<double>(labels.size()) / (static_cast<double>(classes) * static_cast<double>(count[c]));
+    }
+    return weights;
+  }
+  if (config.class_weight != "explicit")
+    throw Error("training: class_weight = '" + config.class_weight + "' is invalid; allowed: none, balanced, explicit");
+  if (!config.class_weights.empty()) {
+    if (static_cast<int64_t>(config.class_weights.size()) != classes)
+      throw Error("class_weight: " + std::to_string(config.class_weights.size()) + " weights listed but the model has " +
+                  std::to_string(classes) + " classes; list one per class (0.." + std::to_string(classes - 1) +
+                  ") or give a mapping {class: weight}");
+    weights = config.class_weights;
+  }
+  for (const auto& [c, w] : config.class_weight_map) {
+    if (c < 0 || c >= classes)
+      throw Error("class_weight: class " + std::to_string(c) + " does not exist; the model has " +
+                  std::to_string(classes) + " classes (0.." + std::to_string(classes - 1) + ")");
+    weights[static_cast<size_t>(c)] = w;
+  }
+  return weights;
+}
+
+namespace train_detail {
+
+MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size,
+                                      const std::vector<std::string>& extra) {
   if (batch_size < 1) throw Error("evaluate: batch_size must be >= 1, got " + std::to_string(batch_size));
   if (data.size() == 0) throw Error("evaluate: the data set is empty");
   if (data.x.batch() != data.y.batch())
     throw Error("evaluate: x has " + std::to_string(data.x.batch()) + " samples but y has " +
                 std::to_string(data.y.batch()));
+  check_extra_metrics(loss, extra, "evaluate");
   const ForwardContext ctx{false, nullptr};
-  train_detail::MetricAccumulator metrics(loss);
+  MetricAccumulator metrics(loss, extra);
   const int64_t n = data.size();
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
@@ -215,12 +287,11 @@ Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_
     const Tensor& output = network.forward(batch_x, ctx);
     metrics.add(output, batch_y, loss.forward_backward(output, batch_y, nullptr));
   }
-  Metrics result;
-  metrics.write(result, "");
-  return result;
+  return metrics;
 }
 
-Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets) {
+MetricAccumulator evaluate_predictions_accumulate(const Loss& loss, const Tensor& predictions, const Tensor& targets,
+                                                  const std::vector<std::string>& extra) {
   if (predictions.batch() != targets.batch())
     throw Error("evaluate_predictions: " + std::to_string(predictions.batch()) + " predictions but " +
                 std::to_string(targets.batch()) + " targets");
@@ -229,10 +300,25 @@ Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const 
   // log p for softmax (softmax(log p) = p), the logit for sigmoid, values as they are.
   Tensor output = predictions;
   loss.unlink(output);
-  train_detail::MetricAccumulator metrics(loss);
+  check_extra_metrics(loss, extra, "evaluate");
+  MetricAccumulator metrics(loss, extra);
   metrics.add(output, targets, loss.forward_backward(output, targets, nullptr));
+  return metrics;
+}
+
+}  // namespace train_detail
+
+Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size,
+                 const std::vector<std::string>& extra) {
   Metrics result;
-  metrics.write(result, "");
+  train_detail::evaluate_accumulate(network, loss, data, batch_size, extra).write(result, "");
+  return result;
+}
+
+Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets,
+                             const std::vector<std::string>& extra) {
+  Metrics result;
+  train_detail::evaluate_predictions_accumulate(loss, predictions, targets, extra).write(result, "");
   return result;
 }
 

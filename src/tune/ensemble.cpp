@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "nntune/error.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/trainer.hpp"
 
 namespace nntune::tune {
@@ -17,8 +18,13 @@ EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const 
     if (predictions[i].shape() != shape)
       throw Error("ensemble selection: candidate " + std::to_string(i) + " predicts " +
                   shape_string(predictions[i].shape()) + " but candidate 0 predicts " + shape_string(shape));
+  // Metrics beyond the default ones (f1, auc, r2, ...) are computed when they are the one chosen by.
+  std::vector<std::string> extra;
+  if (parse_metric_name(config.metric).info && metric_task_problem(config.metric, loss.is_classification()).empty() &&
+      config.metric.rfind("val_", 0) != 0)
+    extra.push_back(config.metric);
   {
-    const Metrics probe = evaluate_predictions(loss, predictions.front(), targets);
+    const Metrics probe = evaluate_predictions(loss, predictions.front(), targets, extra);
     if (!probe.count(config.metric)) {
       std::string known;
       for (const auto& [name, value] : probe) known += (known.empty() ? "" : ", ") + name;
@@ -49,7 +55,7 @@ EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const 
       const float* p = predictions[c].data();
       float* m = mix.data();
       for (int64_t k = 0; k < elements; ++k) m[k] = (s[k] + p[k]) * scale;
-      const Metrics metrics = evaluate_predictions(loss, mix, targets);
+      const Metrics metrics = evaluate_predictions(loss, mix, targets, extra);
       const double score = metrics.at(config.metric), mix_loss = metrics.at("loss");
       if (c == 0 || better(score, mix_loss, best_score, best_loss)) {
         best = c;

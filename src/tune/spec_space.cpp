@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "nntune/error.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/tune/external.hpp"
 #include "nntune/tune/tune_spec.hpp"
 #include "spec/schema.hpp"
@@ -281,8 +282,8 @@ const spec::Node* schema_at(const json& root, const std::string& path) {
       const spec::Node* map = spec::as_map(*node, *value);
       if (!map || !value->is_object() || !value->contains(key)) return nullptr;
       const spec::Field* field = spec::find_field(*map, *value, key);
-      if (!field) return nullptr;
-      node = field->node.get();
+      if (!field && !map->values) return nullptr;
+      node = field ? field->node.get() : map->values.get();  // free keys: the values' schema
       value = &value->at(key);
       i = end == std::string::npos ? path.size() : end;
     }
@@ -409,10 +410,10 @@ spec::NodePtr either(std::vector<spec::NodePtr> alternatives) {
   return n;
 }
 
-const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> v = {"val_accuracy", "val_loss", "val_mae", "val_rmse",
-                                             "accuracy",     "loss",     "mae",     "rmse"};
-  return v;
+std::string metric_list() {
+  std::vector<std::string> names;
+  for (const MetricInfo& m : metric_catalog()) names.push_back(m.name);
+  return schema::join(names);
 }
 
 }  // namespace
@@ -424,10 +425,11 @@ const spec::Node& tune_schema() {
     auto duration = [](double min) { return either({node_of(Kind::String), node_of(Kind::Float, min)}); };
     using schema::opt;
     auto objective = map_node(
-        {opt("metric", names_node("metric", metric_names()), nullptr,
-             "what a trial is scored by (an epoch metric); default val_accuracy, or val_loss for regression"),
+        {opt("metric", node_of(Kind::String), nullptr,
+             "what a trial is scored by (an epoch metric: " + metric_list() +
+                 ", val_ in front for validation data); default val_accuracy, or val_loss for regression"),
          opt("direction", names_node("direction", {"minimize", "maximize"}), nullptr,
-             "default maximize for accuracy, minimize for losses and errors"),
+             "default the metric's: maximize for accuracy, f1, auc, r2, ...; minimize for losses and errors"),
          opt("cv", map_node({schema::req("folds", count(2.0), "k of k-fold cross-validation")}), nullptr,
              "score each trial by the mean of k-fold cross-validation instead of a validation split"),
          opt("command", node_of(Kind::String), nullptr,
@@ -472,7 +474,15 @@ TuneConfig tune_config_from(const json& tune, const SpecTree& tree) {
   TuneConfig c;
   if (const json* o = find(tune, "objective")) {
     if (const json* m = find(*o, "metric")) c.objective.metric = m->get<std::string>();
-    c.objective.direction = c.objective.metric.find("accuracy") != std::string::npos ? Direction::Maximize : Direction::Minimize;
+    if (!find(*o, "command")) {
+      try {
+        require_metric(c.objective.metric, "");
+      } catch (const Error& e) {
+        tree.fail("tune.objective.metric", e.what());
+      }
+    }
+    c.objective.metric = canonical_metric_name(c.objective.metric);
+    c.objective.direction = metric_maximized(c.objective.metric) ? Direction::Maximize : Direction::Minimize;
     if (const json* d = find(*o, "direction"))
       c.objective.direction = d->get<std::string>() == "maximize" ? Direction::Maximize : Direction::Minimize;
     if (const json* cv = find(*o, "cv")) c.objective.cv_folds = cv->at("folds").get<int64_t>();
@@ -678,6 +688,9 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
     if (!(objective_json && find(*objective_json, "direction"))) spec.config.objective.direction = Direction::Minimize;
   }
   const TuneObjective& objective = spec.config.objective;
+  if (const std::string problem = metric_task_problem(objective.metric, first.data.task == Task::Classification);
+      !problem.empty())
+    tree.fail("tune.objective.metric", problem + " (val_ in front for validation data)");
   if (objective.metric.rfind("val_", 0) == 0 && objective.cv_folds == 0 && first.data.validation.kind.empty())
     tree.fail(tree.root.contains("data") ? "data" : "", "the objective " + objective.metric +
                                                             " needs validation data: add data.validation (e.g. {split: 0.2}) "
@@ -737,7 +750,8 @@ json refit_spec(const json& fixed_root, const std::map<int64_t, double>& interme
   // watched that metric too.
   const bool restores_best = train && train->contains("early_stopping") &&
                              (*train)["early_stopping"].value("restore_best", false) &&
-                             (*train)["early_stopping"].value("monitor", EarlyStoppingConfig{}.monitor) == metric;
+                             canonical_metric_name((*train)["early_stopping"].value("monitor", EarlyStoppingConfig{}.monitor)) ==
+                                 canonical_metric_name(metric);
   for (const char* callback : {"early_stopping", "reduce_on_plateau"})
     if (train && train->contains(callback)) {
       changes.push_back(std::string("train.") + callback + " removed: it watches validation data");

@@ -133,6 +133,7 @@ class TrialReporter : public Callback {
     }
     return false;
   }
+  std::vector<std::string> watched_metrics() const override { return {metric_}; }
   bool pruned() const { return pruned_; }
   const std::string& interrupted_by() const { return interrupted_by_; }
 
@@ -211,8 +212,10 @@ class SpecObjective {
 
   double run_network(Trial& trial) const {
     const std::string& metric = spec_.config.objective.metric;
-    const TrainingSpec spec = training_spec_of(materialize_trial(spec_.space, trial));
+    TrainingSpec spec = training_spec_of(materialize_trial(spec_.space, trial));
     if (spec_.config.objective.cv_folds >= 2) {
+      // Each fold's validation metrics must include the objective's.
+      spec.train.metrics.push_back(metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric);
       const auto cv = run_cross_validation(spec, spec_.config.objective.cv_folds);
       const std::string key = metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric;
       const auto it = cv.mean.find(key);

@@ -14,7 +14,7 @@ namespace nntune::tune {
 
 struct EnsembleSelectionConfig {
   int64_t rounds = 20;               // picks at most (with replacement)
-  std::string metric = "accuracy";   // a key of evaluate_predictions: loss, accuracy, mae, rmse
+  std::string metric = "accuracy";   // loss, accuracy | mae, rmse, or another metric of the task (f1, auc, r2, ...)
   bool maximize = true;
 };
 

@@ -19,6 +19,7 @@ class CategoricalCrossEntropy final : public Loss {
       throw Error(name() + ": targets have shape " + shape_string(target.shape()) + " but the network outputs " +
                   shape_string(output.shape()) + "; give class indices (" + std::to_string(n) +
                   ", 1) or one-hot rows (" + std::to_string(n) + ", " + std::to_string(classes) + ")");
+    if (!weights_.empty() || smoothing_ > 0.0f) return weighted_forward_backward(output, target, grad, indices);
     if (grad) grad->resize(output.shape());
     const float inv_n = 1.0f / static_cast<float>(n);
     double total = 0.0;
@@ -59,7 +60,49 @@ class CategoricalCrossEntropy final : public Loss {
   std::string link_name() const override { return "softmax"; }
   bool is_classification() const override { return true; }
 
+  void configure(const LossOptions& options) override {
+    weights_.assign(options.class_weights.begin(), options.class_weights.end());
+    smoothing_ = static_cast<float>(options.label_smoothing);
+  }
+
  private:
+  // With class weights w and/or label smoothing eps, per row with target distribution t (one-hot
+  // for an index) and K classes: t' = t (1 - eps) + eps / K, row weight v = sum_k t_k w_k, and
+  //   loss = v sum_k t'_k (logsumexp(z) - z_k),  gradient = v (softmax(z) sum(t') - t').
+  // A separate path so that the plain loss keeps its arithmetic bit for bit.
+  double weighted_forward_backward(const Tensor& output, const Tensor& target, Tensor* grad, bool indices) const {
+    const int64_t n = output.batch(), classes = output.features();
+    if (!weights_.empty() && static_cast<int64_t>(weights_.size()) != classes)
+      throw Error(name() + ": " + std::to_string(weights_.size()) + " class weights for " + std::to_string(classes) +
+                  " outputs; give one weight per class");
+    if (grad) grad->resize(output.shape());
+    const float inv_n = 1.0f / static_cast<float>(n);
+    const float spread = smoothing_ / static_cast<float>(classes);
+    Eigen::ArrayXf t(classes), p(classes);
+    double total = 0.0;
+    for (int64_t r = 0; r < n; ++r) {
+      ConstArrayMap z(output.data() + r * classes, classes);
+      if (indices) {
+        t.setZero();
+        t[class_index(target[r], r, classes)] = 1.0f;
+      } else {
+        t = ConstArrayMap(target.data() + r * classes, classes);
+      }
+      const float v = weights_.empty() ? 1.0f : (t * ConstArrayMap(weights_.data(), classes)).sum();
+      const Eigen::ArrayXf smoothed = t * (1.0f - smoothing_) + spread;
+      const float max = z.maxCoeff();
+      p = (z - max).exp();
+      const float sum = p.sum();
+      const float log_sum_exp = max + std::log(sum);
+      total += static_cast<double>(v) * static_cast<double>((smoothed * (log_sum_exp - z)).sum());
+      if (grad) ArrayMap(grad->data() + r * classes, classes) = v * inv_n * (p * (smoothed.sum() / sum) - smoothed);
+    }
+    return total / static_cast<double>(n);
+  }
+
+  std::vector<float> weights_;
+  float smoothing_ = 0.0f;
+
   int64_t class_index(float value, int64_t row, int64_t classes) const {
     const bool valid = std::isfinite(value) && value == std::floor(value) && value >= 0.0f &&
                        value < static_cast<float>(classes);
@@ -82,7 +125,9 @@ class CategoricalCrossEntropy final : public Loss {
 
 NNTUNE_REGISTER_COMPONENTS(loss_categorical_crossentropy) {
   nntune::loss_registry().add({.name = "categorical_crossentropy",
-                               .help = "one output per class; applies the softmax itself; integer or one-hot labels",
+                               .help = "one output per class; applies the softmax itself; takes integer labels 0..K-1 as they are (what "
+                                       "Keras calls sparse_categorical_crossentropy) or one-hot rows; class_weight and "
+                                       "label_smoothing apply",
                                .order = 2,
                                // Keras' name for integer labels, which this loss takes as they are.
                                .aliases = {"sparse_categorical_crossentropy"}},
