@@ -126,6 +126,21 @@ def _reshape(node, x, shape):
     return x.reshape(target)
 
 
+def _one_hot_encoder(node, x):
+    """ONNX-ML OneHotEncoder over strings: one more axis of len(cats_strings); an unknown string
+    gives zeros (zeros=1) or fails (zeros=0)."""
+    cats = [c.decode() if isinstance(c, bytes) else c for c in _attr(node, "cats_strings", [])]
+    index = {c: i for i, c in enumerate(cats)}
+    out = np.zeros(x.shape + (len(cats),))
+    for pos, v in np.ndenumerate(x):
+        v = v.decode() if isinstance(v, bytes) else str(v)
+        if v in index:
+            out[pos + (index[v],)] = 1.0
+        elif not _attr(node, "zeros", 1):
+            raise AssertionError(f"OneHotEncoder: unknown category {v!r} with zeros=0")
+    return out
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -201,6 +216,7 @@ OPS = {
     "ReduceSum": _reduce(np.sum),
     "Cast": lambda n, x: x.astype({7: np.int64, 1: np.float64}[_attr(n, "to", None)]),
     "Gather": lambda n, data, indices: np.take(data, indices, axis=_attr(n, "axis", 0)),
+    "OneHotEncoder": _one_hot_encoder,
     "Conv": _conv,
     "MaxPool": _max_pool,
     "AveragePool": _average_pool,
@@ -220,9 +236,12 @@ def _attr(node, name, default):
     return default
 
 
-def evaluate(model, x):
-    """Runs the graph in float64 (a reference less rounded than nntune's float32)."""
+def evaluate(model, x, text=None):
+    """Runs the graph in float64 (a reference less rounded than nntune's float32); `text` feeds
+    the second input (a model's text columns, strings)."""
     values = {}
+    if text is not None:
+        values[model.graph.input[1].name] = text
     for t in model.graph.initializer:
         array = numpy_helper.to_array(t)
         values[t.name] = array if array.dtype == np.int64 else array.astype(np.float64)
@@ -270,13 +289,13 @@ def raw_features(path, skip_rows, header, label_column):
     return np.delete(x, label_column, axis=1)
 
 
-def check(name, nntune, cwd, model_file, data_file, x):
+def check(name, nntune, cwd, model_file, data_file, x, text=None):
     onnx_file = name + ".onnx"
     run([nntune, "export", model_file, "-o", onnx_file], cwd)
     model = onnx.load(os.path.join(cwd, onnx_file))
     onnx.checker.check_model(model, full_check=True)
     header, expected = predictions(nntune, cwd, model_file, data_file)
-    got = evaluate(model, x)
+    got = evaluate(model, x, text)
     if header[0] == "class" and got.shape[1] == 1:  # binary: predict prints P(0), P(1)
         got = np.concatenate([1.0 - got, got], axis=1)
     if got.shape != expected.shape:
@@ -580,19 +599,49 @@ output: {{dir: flowers}}
     model = check("flowers_imputed", nntune, work, "flowers/model.nnt", flowers, x)
     if not {"IsNaN", "Where", "Concat"} <= {n.op_type for n in model.graph.node}:
         raise Failure("flowers_imputed: the graph does not impute")
-    write(os.path.join(work, "flowers_text.yaml"), f"""
+    # The text column 'bed' (with missing cells) one-hot encoded in the graph from a string input;
+    # an unseen category encodes as zeros (on_unknown: zeros) or fails (error).
+    for unknown in ("zeros", "error"):
+        write(os.path.join(work, f"flowers_text_{unknown}.yaml"), f"""
 seed: 3
 data:
   train: {{csv: {{path: {flowers}, label: species, drop: [plant_id, note]}}}}
   impute: most_frequent
-model: {{hidden: [4]}}
-train: {{epochs: 1}}
-output: {{dir: flowers_text}}
+  missing_indicator: true
+  on_unknown: {unknown}
+model: {{hidden: [6]}}
+train: {{epochs: 3}}
+output: {{dir: flowers_text_{unknown}}}
 """)
-    run([nntune, "train", "flowers_text.yaml", "-q", "--no-report"], work)
-    err = run([nntune, "export", "flowers_text/model.nnt", "-o", "t.onnx"], work, expect=1).stderr
-    if "text column 'bed'" not in err or os.path.exists(os.path.join(work, "t.onnx")):
-        raise Failure(f"export of a model with a text column: {err}")
+        run([nntune, "train", f"flowers_text_{unknown}.yaml", "-q", "--no-report"], work)
+    text = np.array([[r["bed"]] for r in rows], dtype=object)
+    if not any(t[0] in ("", "NA") for t in text):
+        raise Failure("flowers.csv has no missing bed to impute")
+    model = check("flowers_text", nntune, work, "flowers_text_zeros/model.nnt", flowers, x, text)
+    if "OneHotEncoder" not in {n.op_type for n in model.graph.node} or model.graph.input[1].name != "text_input":
+        raise Failure("flowers_text: the graph does not one-hot encode its text input")
+    # A bed nntune never saw: all zeros in both.
+    unseen = os.path.join(work, "flowers_unseen.csv")
+    with open(flowers) as f:
+        lines = f.read().splitlines()
+    header = lines[0].split(",")
+    bed = header.index("bed")
+    changed = [lines[0]] + [",".join(c if i != bed else "greenhouse" for i, c in enumerate(l.split(",")))
+                            if k % 3 == 0 and '"' not in l else l for k, l in enumerate(lines[1:])]
+    write(unseen, "\n".join(changed) + "\n")
+    with open(unseen) as f:
+        unseen_rows = list(csv.DictReader(f))
+    check("flowers_text_unseen", nntune, work, "flowers_text_zeros/model.nnt", unseen,
+          np.array([[float(r[c]) if r[c] not in ("", "NA") else np.nan for c in columns] for r in unseen_rows]),
+          np.array([[r["bed"]] for r in unseen_rows], dtype=object))
+    run([nntune, "export", "flowers_text_error/model.nnt", "-o", "strict.onnx"], work)
+    strict = onnx.load(os.path.join(work, "strict.onnx"))
+    onnx.checker.check_model(strict, full_check=True)
+    try:
+        evaluate(strict, x[:3], np.array([["greenhouse"]] * 3, dtype=object))
+        raise Failure("flowers_text_error: an unseen category did not fail the graph")
+    except AssertionError:
+        pass
 
     # 10. Bad input: a file that is not a model, a model file that does not exist.
     write(os.path.join(work, "not_a_model.nnt"), "hello")

@@ -66,6 +66,7 @@ struct CsvOptions {
 };
 // The cells a table reads as missing: empty, NA, N/A, n/a, NaN, nan, NAN, null, NULL, None, #N/A, <NA>.
 bool is_missing_cell(std::string_view cell);
+const std::vector<std::string>& missing_cell_texts();  // the cells is_missing_cell accepts
 Dataset load_csv(const CsvOptions& options);
 
 // IDX files as the MNIST family ships them, plain or gzip-compressed (detected by content).

@@ -477,9 +477,14 @@ Dataset load_table(const CsvOptions& options, std::string_view text) {
 
 }  // namespace
 
+const std::vector<std::string>& missing_cell_texts() {
+  static const std::vector<std::string> missing = {"", "NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "None", "#N/A", "<NA>"};
+  return missing;
+}
+
 bool is_missing_cell(std::string_view cell) {
-  static const std::string_view missing[] = {"", "NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "None", "#N/A", "<NA>"};
-  return std::find(std::begin(missing), std::end(missing), cell) != std::end(missing);
+  const std::vector<std::string>& missing = missing_cell_texts();
+  return std::find(missing.begin(), missing.end(), cell) != missing.end();
 }
 
 Dataset load_csv(const CsvOptions& options) {

@@ -20,6 +20,12 @@ namespace {
 using onnx_export::Attribute;
 using onnx_export::OnnxGraph;
 
+std::string join_with(const std::vector<std::string>& names, const std::string& separator) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? separator : "") + names[i];
+  return out;
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
@@ -42,28 +48,84 @@ std::string export_scaler(const Scaler& scaler, const Shape& sample_shape, const
   return graph.node("Mul", {centred, graph.constant("factor", sample_shape, scaler.factor)});
 }
 
-// What Preprocessing::transform does for numeric columns: missing (NaN) cells replaced by the
-// fitted values (IsNaN + Where), then 0/1 missing indicators appended (a selection matrix picks
-// the indicator columns). Text columns would need string inputs: refused by name.
-std::string export_preprocessing(const Preprocessing& p, const std::string& input, OnnxGraph& graph,
-                                 const std::string& which) {
+// The graph input of a model with text columns: their raw cells, (batch, text columns), beside
+// `input`, which then holds the numeric columns only.
+constexpr const char* kTextInputName = "text_input";
+
+bool has_text_columns(const Preprocessing& p) {
+  return std::any_of(p.categories.begin(), p.categories.end(), [](const auto& c) { return !c.empty(); });
+}
+
+// What Preprocessing::transform does: missing (NaN) numeric cells replaced by the fitted values
+// (IsNaN + Where), text columns one-hot encoded (ONNX-ML OneHotEncoder over the categories and the
+// cells that count as missing, then a MatMul that maps a missing cell to the imputed category, or
+// to zeros), 0/1 missing indicators appended, all in the model's column order.
+std::string export_preprocessing(const Preprocessing& p, const std::string& input, OnnxGraph& graph) {
   if (!p.active()) return input;
-  for (size_t k = 0; k < p.categories.size(); ++k)
-    if (!p.categories[k].empty())
-      throw Error("cannot export " + which + " to ONNX: it one-hot encodes the text column '" + p.columns[k] +
-                  "', and the exported graph takes numbers only; train without it (drop: [" + p.columns[k] +
-                  "]) or encode it as numbers in the CSV to export this model");
-  if (p.fill.empty()) return input;
   const int64_t width = static_cast<int64_t>(p.columns.size());
-  const std::string missing = graph.node("IsNaN", {input});
-  const std::string imputed = graph.node("Where", {missing, graph.constant("fill", {width}, p.fill), input});
-  if (p.indicator_columns.empty()) return imputed;
-  const int64_t count = static_cast<int64_t>(p.indicator_columns.size());
-  std::vector<float> select(static_cast<size_t>(width * count), 0.0f);
-  for (int64_t i = 0; i < count; ++i) select[static_cast<size_t>(p.indicator_columns[static_cast<size_t>(i)] * count + i)] = 1.0f;
-  const std::string flags = graph.node("Cast", {missing}, {Attribute::integer("to", 1)});  // 1: FLOAT
-  const std::string indicators = graph.node("MatMul", {flags, graph.constant("indicator_select", {width, count}, select)});
-  return graph.node("Concat", {imputed, indicators}, {Attribute::integer("axis", 1)});
+  if (!has_text_columns(p)) {
+    if (p.fill.empty()) return input;
+    const std::string missing = graph.node("IsNaN", {input});
+    const std::string imputed = graph.node("Where", {missing, graph.constant("fill", {width}, p.fill), input});
+    if (p.indicator_columns.empty()) return imputed;
+    const int64_t count = static_cast<int64_t>(p.indicator_columns.size());
+    std::vector<float> select(static_cast<size_t>(width * count), 0.0f);
+    for (int64_t i = 0; i < count; ++i) select[static_cast<size_t>(p.indicator_columns[static_cast<size_t>(i)] * count + i)] = 1.0f;
+    const std::string flags = graph.node("Cast", {missing}, {Attribute::integer("to", 1)});  // 1: FLOAT
+    const std::string indicators = graph.node("MatMul", {flags, graph.constant("indicator_select", {width, count}, select)});
+    return graph.node("Concat", {imputed, indicators}, {Attribute::integer("axis", 1)});
+  }
+  // Where each column sits in its input.
+  std::vector<int64_t> position(static_cast<size_t>(width));
+  std::vector<float> numeric_fill;
+  int64_t numeric = 0, text = 0;
+  for (size_t k = 0; k < p.columns.size(); ++k) {
+    position[k] = p.categories[k].empty() ? numeric++ : text++;
+    if (p.categories[k].empty() && !p.fill.empty()) numeric_fill.push_back(p.fill[k]);
+  }
+  std::string numbers = input, flags;
+  if (numeric > 0) {
+    const std::string missing = graph.node("IsNaN", {input});
+    if (!p.fill.empty()) numbers = graph.node("Where", {missing, graph.constant("fill", {numeric}, numeric_fill), input});
+    if (!p.indicator_columns.empty()) flags = graph.node("Cast", {missing}, {Attribute::integer("to", 1)});  // FLOAT
+  }
+  auto column_of = [&](const std::string& tensor, int64_t at) {
+    return graph.node("Gather", {tensor, graph.int_constant("column", {1}, {at})}, {Attribute::integer("axis", 1)});
+  };
+  const std::vector<std::string>& missing_texts = missing_cell_texts();
+  const int64_t m = static_cast<int64_t>(missing_texts.size());
+  std::vector<std::string> pieces;
+  std::vector<std::string> text_missing(p.columns.size());  // per text column: its 0/1 missing flag
+  for (size_t k = 0; k < p.columns.size(); ++k) {
+    if (p.categories[k].empty()) {
+      pieces.push_back(column_of(numbers, position[k]));
+      continue;
+    }
+    const std::vector<std::string>& categories = p.categories[k];
+    const int64_t count = static_cast<int64_t>(categories.size());
+    std::vector<std::string> known = categories;
+    known.insert(known.end(), missing_texts.begin(), missing_texts.end());
+    // zeros = 1: an unseen category encodes as zeros; 0: the runtime fails on it (on_unknown: error).
+    const std::string onehot = graph.multi_node(
+        "OneHotEncoder", {column_of(kTextInputName, position[k])},
+        {Attribute::texts("cats_strings", known), Attribute::integer("zeros", p.on_unknown == "zeros" ? 1 : 0)}, 1,
+        "ai.onnx.ml")[0];
+    graph.declare(onehot, {1, count + m});
+    const std::string flat = graph.node("Reshape", {onehot, graph.int_constant("shape", {2}, {0, count + m})});
+    std::vector<float> map(static_cast<size_t>((count + m) * count), 0.0f);
+    for (int64_t c = 0; c < count; ++c) map[static_cast<size_t>(c * count + c)] = 1.0f;
+    if (!p.fill.empty())
+      for (int64_t r = count; r < count + m; ++r) map[static_cast<size_t>(r * count + static_cast<int64_t>(p.fill[k]))] = 1.0f;
+    pieces.push_back(graph.node("MatMul", {flat, graph.constant("categories", {count + m, count}, map)}));
+    std::vector<float> select(static_cast<size_t>(count + m), 0.0f);
+    for (int64_t r = count; r < count + m; ++r) select[static_cast<size_t>(r)] = 1.0f;
+    text_missing[k] = graph.node("MatMul", {flat, graph.constant("missing_select", {count + m, 1}, select)});
+  }
+  for (int64_t j : p.indicator_columns) {
+    const size_t k = static_cast<size_t>(j);
+    pieces.push_back(p.categories[k].empty() ? column_of(flags, position[k]) : text_missing[k]);
+  }
+  return graph.node("Concat", pieces, {Attribute::integer("axis", 1)});
 }
 
 // The output links that export, by Loss::link_name() ("" is the identity).
@@ -106,7 +168,7 @@ std::string export_single(const Model& model, const std::string& scope, const st
                   ") has no ONNX exporter; layer kinds that export: " + join(onnx_exportable_layer_kinds()));
   }
   graph.set_scope(scope + "preprocessing/");
-  std::string tensor = export_preprocessing(model.preprocessing, input, graph, which);
+  std::string tensor = export_preprocessing(model.preprocessing, input, graph);
   graph.set_scope(scope + "scaler/");
   tensor = export_scaler(model.scaler, network.input_shape(), tensor, graph);
   Shape shape = network.input_shape();
@@ -142,6 +204,12 @@ std::vector<std::string> onnx_exportable_losses() {
 std::string export_onnx_bytes(const Model& model) {
   OnnxGraph graph;
   const std::string input = OnnxGraph::kInputName;
+  // A model with preprocessing takes its raw columns: numbers in `input`, text in text_input.
+  const Preprocessing& p = model.is_ensemble() && !model.members.empty() ? model.members.front().preprocessing
+                                                                          : model.preprocessing;
+  std::vector<std::string> number_columns, text_columns;
+  for (size_t k = 0; k < p.columns.size(); ++k) (p.categories[k].empty() ? number_columns : text_columns).push_back(p.columns[k]);
+  if (!text_columns.empty()) graph.add_input(kTextInputName, {static_cast<int64_t>(text_columns.size())}, true);
   std::string output;
   if (!model.is_ensemble()) {
     output = export_single(model, "", input, graph, "the model");
@@ -170,14 +238,9 @@ std::string export_onnx_bytes(const Model& model) {
   };
   if (classification) metadata.push_back({"nntune.num_classes", std::to_string(model.num_classes)});
   if (model.is_ensemble()) metadata.push_back({"nntune.ensemble_members", std::to_string(model.members.size())});
-  // A model with preprocessing takes its raw columns.
-  const Preprocessing& p = model.is_ensemble() ? model.members.front().preprocessing : model.preprocessing;
-  const Shape input_shape = p.active() ? Shape{static_cast<int64_t>(p.columns.size())} : model.input_shape();
-  if (p.active()) {
-    std::string columns;
-    for (size_t k = 0; k < p.columns.size(); ++k) columns += (k ? "," : "") + p.columns[k];
-    metadata.push_back({"nntune.input_columns", columns});
-  }
+  const Shape input_shape = p.active() ? Shape{static_cast<int64_t>(number_columns.size())} : model.input_shape();
+  if (p.active()) metadata.push_back({"nntune.input_columns", join_with(number_columns, ",")});
+  if (!text_columns.empty()) metadata.push_back({"nntune.text_columns", join_with(text_columns, ",")});
   if (!model.class_names.empty()) {
     std::string names;
     for (size_t k = 0; k < model.class_names.size(); ++k) names += (k ? "," : "") + model.class_names[k];

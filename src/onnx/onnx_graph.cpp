@@ -16,10 +16,10 @@ namespace {
 constexpr int64_t kOpset = 13;
 constexpr int64_t kIrVersion = 7;
 
-void set_shape(onnx::ValueInfoProto& value, const std::string& name, const Shape& sample_shape) {
+void set_shape(onnx::ValueInfoProto& value, const std::string& name, const Shape& sample_shape, bool text = false) {
   value.set_name(name);
   onnx::TypeProto_Tensor* tensor = value.mutable_type()->mutable_tensor_type();
-  tensor->set_elem_type(onnx::TensorProto::FLOAT);
+  tensor->set_elem_type(text ? onnx::TensorProto::STRING : onnx::TensorProto::FLOAT);
   onnx::TensorShapeProto* shape = tensor->mutable_shape();
   shape->add_dim()->set_dim_param("batch");
   for (int64_t d : sample_shape) shape->add_dim()->set_dim_value(d);
@@ -30,7 +30,23 @@ void set_shape(onnx::ValueInfoProto& value, const std::string& name, const Shape
 struct OnnxGraph::Impl {
   onnx::GraphProto graph;
   std::set<std::string> names;
+  struct Input {
+    std::string name;
+    Shape shape;
+    bool text;
+  };
+  std::vector<Input> extra_inputs;
+  bool uses_ml = false;  // an ai.onnx.ml operator was added
 };
+
+void OnnxGraph::declare(const std::string& name, const Shape& sample_shape) {
+  set_shape(*impl_->graph.add_value_info(), name, sample_shape);
+}
+
+void OnnxGraph::add_input(const std::string& name, const Shape& sample_shape, bool text) {
+  impl_->names.insert(name);
+  impl_->extra_inputs.push_back({name, sample_shape, text});
+}
 
 OnnxGraph::OnnxGraph() : impl_(std::make_unique<Impl>()) { impl_->names = {kInputName, kOutputName}; }
 OnnxGraph::~OnnxGraph() = default;
@@ -75,8 +91,13 @@ std::string OnnxGraph::node(const std::string& op_type, const std::vector<std::s
 }
 
 std::vector<std::string> OnnxGraph::multi_node(const std::string& op_type, const std::vector<std::string>& inputs,
-                                               const std::vector<Attribute>& attributes, int outputs) {
+                                               const std::vector<Attribute>& attributes, int outputs,
+                                               const std::string& domain) {
   onnx::NodeProto* node = impl_->graph.add_node();
+  if (!domain.empty()) {
+    node->set_domain(domain);
+    impl_->uses_ml = true;
+  }
   std::vector<std::string> names;
   for (int k = 0; k < outputs; ++k) {
     names.push_back(unique(k == 0 ? op_type : op_type + "_out" + std::to_string(k)));
@@ -140,6 +161,7 @@ std::string OnnxGraph::serialize(const std::string& input, const Shape& input_sh
     copy->add_output(kOutputName);
   }
   set_shape(*graph.add_input(), input, input_shape);
+  for (const Impl::Input& extra : impl_->extra_inputs) set_shape(*graph.add_input(), extra.name, extra.shape, extra.text);
   set_shape(*graph.add_output(), kOutputName, output_shape);
 
   onnx::ModelProto model;
@@ -149,6 +171,12 @@ std::string OnnxGraph::serialize(const std::string& input, const Shape& input_sh
   onnx::OperatorSetIdProto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(kOpset);
+  if (impl_->uses_ml) {
+    // ONNX-ML opset 1 holds OneHotEncoder (one-hot of text columns).
+    onnx::OperatorSetIdProto* ml = model.add_opset_import();
+    ml->set_domain("ai.onnx.ml");
+    ml->set_version(1);
+  }
   for (const auto& [key, value] : metadata) {
     onnx::StringStringEntryProto* entry = model.add_metadata_props();
     entry->set_key(key);

@@ -47,9 +47,16 @@ class OnnxGraph {
   // One node with one output; returns the output's name.
   std::string node(const std::string& op_type, const std::vector<std::string>& inputs,
                    const std::vector<Attribute>& attributes = {});
-  // One node with `outputs` outputs (LSTM's Y and Y_h); returns their names in order.
+  // One node with `outputs` outputs (LSTM's Y and Y_h); returns their names in order. `domain`
+  // "ai.onnx.ml" for the ONNX-ML operators (the model then imports that opset too).
   std::vector<std::string> multi_node(const std::string& op_type, const std::vector<std::string>& inputs,
-                                      const std::vector<Attribute>& attributes, int outputs);
+                                      const std::vector<Attribute>& attributes, int outputs,
+                                      const std::string& domain = "");
+  // Declares the type and shape (batch, sample_shape...) of a float32 tensor inside the graph,
+  // for operators whose outputs ONNX's shape inference does not type (ONNX-ML's OneHotEncoder).
+  void declare(const std::string& name, const Shape& sample_shape);
+  // A second graph input beside `input` (batch, sample_shape...): float32, or strings when text.
+  void add_input(const std::string& name, const Shape& sample_shape, bool text);
 
   // The serialized model: graph input `input` (batch, input_shape...), `output` renamed to
   // "output" (batch, output_shape...), metadata as key/value pairs.
