@@ -643,7 +643,51 @@ output: {{dir: flowers_text_{unknown}}}
     except AssertionError:
         pass
 
-    # 10. Bad input: a file that is not a model, a model file that does not exist.
+    # 10. Series models: the forecast transform around the network (column scaling, per-window
+    # normalisation, delta target, linear skip path), against nntune predict's long-format
+    # forecasts on every window of the file.
+    with open(os.path.join(work, "series.csv"), "w") as f:
+        f.write("t,a,b\n")
+        for i in range(120):
+            f.write(f"{i},{math.sin(i / 5) + i * 0.05:.4f},{math.cos(i / 7) * 3 + 10:.4f}\n")
+    series = np.array([[float(v) for v in line.split(",")[1:]] for line in open(os.path.join(work, "series.csv")).read().split()[1:]])
+    window, horizon = 6, 2
+    for name, forecast in {"delta_last_skip": "{target: delta, normalize: last, skip: linear}",
+                           "value_mean": "{target: value, normalize: mean}",
+                           "value_skip": "{skip: linear}"}.items():
+        write(os.path.join(work, f"series_{name}.yaml"), f"""
+seed: 1
+data:
+  train: {{series: {{path: series.csv, time: t, values: [a, b], targets: [a, b], window: {window}, horizon: {horizon}}}}}
+  validation: {{last: 0.2}}
+  scale: standard
+model:
+  layers: [{{type: gru, units: 4}}, {{type: dense, units: {2 * horizon}}}]
+  forecast: {forecast}
+train: {{epochs: 3}}
+output: {{dir: series_{name}}}
+""")
+        run([nntune, "train", f"series_{name}.yaml", "-q", "--no-report"], work)
+        run([nntune, "export", f"series_{name}/model.nnt", "-o", f"series_{name}.onnx"], work)
+        model = onnx.load(os.path.join(work, f"series_{name}.onnx"))
+        onnx.checker.check_model(model, full_check=True)
+        run([nntune, "predict", f"series_{name}/model.nnt", "series.csv", "-o", "forecast.csv"], work)
+        with open(os.path.join(work, "forecast.csv")) as f:
+            rows = list(csv.DictReader(f))
+        origins = sorted({int(r["origin"]) for r in rows})
+        x = np.stack([series[o - window + 1:o + 1] for o in origins])
+        got = evaluate(model, x)  # (windows, horizon * targets): step-major, targets within
+        worst = 0.0
+        for r in rows:
+            i, step = origins.index(int(r["origin"])), int(r["step"])
+            for k, target in enumerate(("a", "b")):
+                expected = float(r[target])
+                worst = max(worst, abs(got[i, (step - 1) * 2 + k] - expected) / max(1.0, abs(expected)))
+        print(f"series_{name}: {len(origins)} windows, {len(model.graph.node)} nodes, largest difference {worst:.2e}")
+        if not worst <= TOLERANCE:
+            raise Failure(f"series_{name}: the ONNX graph differs from nntune predict by {worst:.3e} (> {TOLERANCE})")
+
+    # 11. Bad input: a file that is not a model, a model file that does not exist.
     write(os.path.join(work, "not_a_model.nnt"), "hello")
     err = run([nntune, "export", "not_a_model.nnt", "-o", "x.onnx"], work, expect=1).stderr
     if "is not an nntune model" not in err or os.path.exists(os.path.join(work, "x.onnx")):

@@ -12,6 +12,7 @@
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
 #include "nntune/onnx.hpp"
+#include "nntune/series.hpp"
 #include "onnx/layer_exporters.hpp"
 
 namespace nntune {
@@ -128,6 +129,67 @@ std::string export_preprocessing(const Preprocessing& p, const std::string& inpu
   return graph.node("Concat", pieces, {Attribute::integer("axis", 1)});
 }
 
+// A series model's transform (ForecastTransform, src/data/series.cpp) around its network, on
+// raw windows x (batch, window, columns): z = (x - offset) * factor, minus each window's last
+// value or mean per column (normalize); after the network, y = (out + base) / factor + offset per
+// output, base = the scaled last value (delta target) or the subtracted reference, plus the
+// linear skip path z * W + b.
+struct ForecastNodes {
+  std::string z, last, reference;  // (batch, window, columns); (batch, columns) twice
+};
+
+ForecastNodes forecast_inputs(const ForecastTransform& f, const std::string& x, OnnxGraph& graph) {
+  const int64_t window = f.window, columns = f.columns;
+  ForecastNodes n;
+  const std::string scaled =
+      graph.node("Mul", {graph.node("Sub", {x, graph.constant("offset", {columns}, f.offset)}),
+                         graph.constant("factor", {columns}, f.factor)});
+  auto flat = [&](const std::string& t) {  // (batch, 1, columns) -> (batch, columns)
+    return graph.node("Reshape", {t, graph.int_constant("shape", {2}, {0, columns})});
+  };
+  const std::string last = graph.node("Gather", {scaled, graph.int_constant("last_step", {1}, {window - 1})},
+                                      {Attribute::integer("axis", 1)});
+  n.last = flat(last);
+  n.z = scaled;
+  if (f.normalize != "none") {
+    const std::string ref =
+        f.normalize == "last"
+            ? last
+            : graph.node("ReduceMean", {scaled}, {Attribute::integers("axes", {1}), Attribute::integer("keepdims", 1)});
+    n.z = graph.node("Sub", {scaled, ref});
+    n.reference = flat(ref);
+  }
+  return n;
+}
+
+std::string forecast_outputs(const ForecastTransform& f, const ForecastNodes& n, const std::string& out,
+                             OnnxGraph& graph) {
+  const int64_t columns = f.columns, outputs = f.outputs(), k_count = static_cast<int64_t>(f.targets.size());
+  // Output k forecasts target column targets[k % targets]: a (columns x outputs) selection.
+  std::vector<float> select(static_cast<size_t>(columns * outputs), 0.0f), factor(static_cast<size_t>(outputs)),
+      offset(static_cast<size_t>(outputs));
+  for (int64_t k = 0; k < outputs; ++k) {
+    const int64_t c = f.targets[static_cast<size_t>(k % k_count)];
+    select[static_cast<size_t>(c * outputs + k)] = 1.0f;
+    factor[static_cast<size_t>(k)] = f.factor[static_cast<size_t>(c)];
+    offset[static_cast<size_t>(k)] = f.offset[static_cast<size_t>(c)];
+  }
+  std::string y = out;
+  const std::string anchor = f.target == "delta" ? n.last : n.reference;
+  if (!anchor.empty())
+    y = graph.node("Add", {y, graph.node("MatMul", {anchor, graph.constant("target_select", {columns, outputs}, select)})});
+  if (!f.skip_weights.empty()) {
+    const int64_t p = f.window * columns;
+    const std::vector<float> weights(f.skip_weights.begin(), f.skip_weights.begin() + p * outputs);
+    const std::vector<float> bias(f.skip_weights.begin() + p * outputs, f.skip_weights.end());
+    const std::string flat_z = graph.node("Reshape", {n.z, graph.int_constant("flat_shape", {2}, {0, p})});
+    y = graph.node("Add", {y, graph.node("Gemm", {flat_z, graph.constant("skip_weight", {p, outputs}, weights),
+                                                 graph.constant("skip_bias", {outputs}, bias)})});
+  }
+  return graph.node("Add", {graph.node("Div", {y, graph.constant("target_factor", {outputs}, factor)}),
+                            graph.constant("target_offset", {outputs}, offset)});
+}
+
 // The output links that export, by Loss::link_name() ("" is the identity).
 const std::vector<std::string>& exportable_links() {
   static const std::vector<std::string> links = {"", "sigmoid", "softmax"};
@@ -154,11 +216,6 @@ std::string export_single(const Model& model, const std::string& scope, const st
                           const std::string& which) {
   const Network& network = model.network;
   if (!network.built()) throw Error("cannot export " + which + " to ONNX: its network is not built (train it first)");
-  // Exporting the network alone would give an ONNX model whose outputs silently differ.
-  if (model.forecast.enabled)
-    throw Error("cannot export " + which + " to ONNX: it is a series model, and its forecast transform (column "
-                "scaling, per-window normalisation, delta target, linear skip path) has no ONNX form yet; use nntune "
-                "predict");
   const auto& exporters = onnx_export::layer_exporter_registry();
   // Refuse before building anything, naming every layer that has no exporter.
   for (size_t i = 0; i < network.layers().size(); ++i) {
@@ -167,8 +224,12 @@ std::string export_single(const Model& model, const std::string& scope, const st
       throw Error("cannot export " + which + " to ONNX: layer " + std::to_string(i) + " (" + kind +
                   ") has no ONNX exporter; layer kinds that export: " + join(onnx_exportable_layer_kinds()));
   }
+  // A series model: its windows scaled and normalised before the network (forecast_inputs),
+  // the anchor and skip path added and the scaling undone after it (forecast_outputs).
+  graph.set_scope(scope + "forecast/");
+  const ForecastNodes forecast = model.forecast.enabled ? forecast_inputs(model.forecast, input, graph) : ForecastNodes{};
   graph.set_scope(scope + "preprocessing/");
-  std::string tensor = export_preprocessing(model.preprocessing, input, graph);
+  std::string tensor = model.forecast.enabled ? forecast.z : export_preprocessing(model.preprocessing, input, graph);
   graph.set_scope(scope + "scaler/");
   tensor = export_scaler(model.scaler, network.input_shape(), tensor, graph);
   Shape shape = network.input_shape();
@@ -180,7 +241,10 @@ std::string export_single(const Model& model, const std::string& scope, const st
     shape = make_layer(layer.config())->build(shape);
   }
   graph.set_scope(scope + "link/");
-  return export_link(model, tensor, graph);
+  tensor = export_link(model, tensor, graph);
+  if (!model.forecast.enabled) return tensor;
+  graph.set_scope(scope + "forecast/");
+  return forecast_outputs(model.forecast, forecast, tensor, graph);
 }
 
 }  // namespace
