@@ -256,14 +256,10 @@ TEST_F(CliTest, EveryCommandHelpHasAnExampleAndStatesItsDefaults) {
     if (line.size() > 2 && line.rfind("  ", 0) == 0 && line[2] != ' ') commands.push_back(line.substr(2, line.find(' ', 2) - 2));
   ASSERT_GE(commands.size(), 18u) << top.out;
   commands.push_back("storage upgrade");
-  // eval and predict: their option blocks belong to the metrics and tables work (issue 15), which
-  // states their defaults; they are checked for an example only.
-  const std::set<std::string> options_checked_elsewhere = {"eval", "predict"};
   for (const std::string& command : commands) {
     const CliRun help = run_nntune(dir, command + " --help");
     ASSERT_EQ(help.exit_code, 0) << command;
     EXPECT_NE(help.out.find("xample"), std::string::npos) << command << " --help has no example:\n" << help.out;
-    if (options_checked_elsewhere.count(command)) continue;
     for (const std::string& option : help_options(help.out)) {
       const bool takes_value = std::regex_search(option, std::regex("^  [-, a-zA-Z0-9]+ (TEXT|INT|UINT|FLOAT|NUMBER)"));
       if (!takes_value) continue;

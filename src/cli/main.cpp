@@ -500,16 +500,18 @@ int cmd_cv(const CvArgs& a) {
 void add_data_options(CLI::App* cmd, DataArgs& a, bool labels_required_text) {
   cmd->add_option("model", a.model, "the model file (model.nnt) written by nntune train")->required();
   cmd->add_option("data", a.data, "a .csv (.gz), .npy or IDX file");
-  cmd->add_option("--spec", a.spec, "take the test set of this spec instead of a DATA file");
-  cmd->add_option("--set", a.overrides, "with --spec: override a spec value, path.to.key=value");
+  cmd->add_option("--spec", a.spec, "take the test set of this spec instead of a DATA file (default: none, give DATA)");
+  cmd->add_option("--set", a.overrides, "with --spec: override a spec value, path.to.key=value (default: none)");
   cmd->add_option("--labels", a.options.labels,
-                  labels_required_text ? "labels for an IDX image file (IDX labels) or an .npy (labels .npy)"
-                                       : "ignored by predict");
+                  labels_required_text
+                      ? "labels for an IDX image file (IDX labels) or an .npy (labels .npy); default: none (a CSV holds its own)"
+                      : "ignored by predict (default: none)");
   cmd->add_option("--label", a.options.label, "CSV label column (name or 0-based index); default: as in training");
   cmd->add_option("--skip-rows", a.options.skip_rows, "CSV rows to skip before the header; default: as in training");
   cmd->add_flag("--no-header", a.no_header, "the CSV has no header row");
   cmd->add_option("--delimiter", a.options.delimiter, "CSV delimiter; default: as in training");
-  cmd->add_option("--batch-size", a.batch_size, "samples per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", a.batch_size, "samples per forward pass (default: " + std::to_string(a.batch_size) + ")")
+      ->check(CLI::PositiveNumber);
 }
 
 // An example in every command's --help, kept here in one table so that each command shows how it
