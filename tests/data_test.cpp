@@ -921,5 +921,33 @@ TEST(Preprocessing, NumericTensorsAreImputedAndTextNeedsATable) {
   EXPECT_FALSE(none.active());
 }
 
+// Sequences (steps, features): per_feature takes each feature's statistics over every step of
+// every sample, repeated per step; per value (the default) each (step, feature) on its own.
+TEST(Scaler, PerFeatureAcrossStepsOfSequences) {
+  // 2 samples x 3 steps x 2 features: feature 0 holds 1..6, feature 1 holds 10, 20, ..., 60.
+  Tensor x({2, 3, 2}, {1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60});
+  for (const std::string kind : {"standard", "minmax"}) {
+    Scaler per_feature;
+    per_feature.kind = kind;
+    per_feature.per_feature = true;
+    per_feature.fit(x);
+    ASSERT_EQ(per_feature.offset.size(), 6u);
+    const double mean0 = 3.5, mean1 = 35.0, sd0 = std::sqrt(17.5 / 6.0), sd1 = 10.0 * sd0;
+    for (int step = 0; step < 3; ++step) {
+      EXPECT_FLOAT_EQ(per_feature.offset[step * 2], kind == "standard" ? mean0 : 1.0f);
+      EXPECT_FLOAT_EQ(per_feature.offset[step * 2 + 1], kind == "standard" ? mean1 : 10.0f);
+      EXPECT_FLOAT_EQ(per_feature.factor[step * 2], kind == "standard" ? 1.0 / sd0 : 1.0 / 5.0);
+      EXPECT_FLOAT_EQ(per_feature.factor[step * 2 + 1], kind == "standard" ? 1.0 / sd1 : 1.0 / 50.0);
+    }
+    Scaler per_value;
+    per_value.kind = kind;
+    per_value.fit(x);
+    EXPECT_FLOAT_EQ(per_value.offset[0], kind == "standard" ? 2.5f : 1.0f);  // step 0 of feature 0: 1 and 4
+    const Scaler again = Scaler::from_json(per_feature.to_json());
+    EXPECT_TRUE(again.per_feature);
+    EXPECT_EQ(again.offset, per_feature.offset);
+  }
+}
+
 }  // namespace
 }  // namespace nntune

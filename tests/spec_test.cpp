@@ -685,5 +685,61 @@ TEST(SpecMetrics, ClassWeightsNamingAMissingClassAreRefusedBeforeTraining) {
   EXPECT_EQ(result.history.epochs.back().metrics.count("val_auc"), 1u);
 }
 
+// A little-endian float32 .npy of `shape` (format 1.0).
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ", ";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  testing::write_file(path, bytes);
+}
+
+// data.scale_per: auto scales per feature across steps when the first layer reads sequences.
+TEST(SpecScale, PerFeatureForSequenceLayersUnlessSaidOtherwise) {
+  TempDir dir;
+  // 24 sequences of 3 steps x 2 features: feature 0 is i + step, feature 1 is 10 i + step.
+  std::vector<float> x, y;
+  for (int i = 0; i < 24; ++i) {
+    for (int t = 0; t < 3; ++t) {
+      x.push_back(static_cast<float>(i + t));
+      x.push_back(static_cast<float>(10 * i + t));
+    }
+    y.push_back(static_cast<float>(i % 2));
+  }
+  write_npy(dir.file("x.npy"), {24, 3, 2}, x);
+  write_npy(dir.file("y.npy"), {24}, y);
+  auto scaler_of = [&](const std::string& layers, const std::string& per) {
+    const TrainingSpec spec = parse_spec("data: {train: {npy: {x: " + dir.file("x.npy") + ", y: " + dir.file("y.npy") +
+                                             "}}, scale: standard" + per + "}\nmodel: {layers: " + layers +
+                                             "}\ntrain: {epochs: 1}\n",
+                                         "s.yaml");
+    TrainingOptions options;
+    options.output_dir = dir.file("out");
+    run_training(spec, {}, options);
+    return load_model(dir.file("out/model.nnt")).scaler;
+  };
+  const std::string recurrent = "[{type: gru, units: 2}, {type: dense, units: 2}]";
+  const Scaler by_feature = scaler_of(recurrent, "");
+  EXPECT_TRUE(by_feature.per_feature);
+  // Feature 0's mean over all steps: 11.5 + 1 = 12.5, the same at every step.
+  EXPECT_FLOAT_EQ(by_feature.offset[0], 12.5f);
+  EXPECT_FLOAT_EQ(by_feature.offset[2], 12.5f);
+  EXPECT_FLOAT_EQ(by_feature.offset[4], 12.5f);
+  const Scaler by_value = scaler_of(recurrent, ", scale_per: value");
+  EXPECT_FALSE(by_value.per_feature);
+  EXPECT_FLOAT_EQ(by_value.offset[0], 11.5f);  // step 0 alone
+  EXPECT_FLOAT_EQ(by_value.offset[4], 13.5f);  // step 2 alone
+  EXPECT_FALSE(scaler_of("[{type: flatten}, {type: dense, units: 2}]", "").per_feature);
+  EXPECT_TRUE(scaler_of("[{type: flatten}, {type: dense, units: 2}]", ", scale_per: feature").per_feature);
+  EXPECT_ERROR_CONTAINS(parse_spec("data: {train: {csv: {path: x.csv}}, scale_per: steps}\nmodel: {hidden: [2]}\n", "s.yaml"),
+                        "data.scale_per");
+}
+
 }  // namespace
 }  // namespace nntune

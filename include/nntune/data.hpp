@@ -86,12 +86,18 @@ Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path, T
 struct Scaler {
   std::string kind = "none";
   float divide_by = 1.0f;  // for kind == divide
-  std::vector<float> offset, factor;
+  // standard / minmax over sequences (steps, features): the statistics of each feature across all
+  // steps (as one would scale a time series), not of each (step, feature) value on its own.
+  bool per_feature = false;
+  std::vector<float> offset, factor;  // per value of a sample (per-feature statistics repeated)
 
   void fit(const Tensor& x);
   void apply(Tensor& x) const;  // no-op for kind none
   nlohmann::json to_json() const;
   static Scaler from_json(const nlohmann::json& j);
+
+ private:
+  void fit_rows(const float* data, int64_t rows, int64_t columns);
 };
 
 // The preprocessing of tabular features, fitted on the training rows only and saved with the

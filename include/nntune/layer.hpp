@@ -77,6 +77,9 @@ class Layer {
   // (element-wise layers, recurrent layers returning sequences); and, for a layer that makes
   // a mask (an embedding with mask_zero), the mask of the last forward pass's output. The
   // network refuses a mask that reaches a layer that cannot take it, when it is built.
+  // Whether the layer reads its samples as sequences (steps, features): the data's scaler then
+  // standardises each feature across steps (data.scale_per: auto).
+  virtual bool reads_sequences() const { return false; }
   virtual bool takes_mask() const { return false; }
   virtual bool keeps_mask() const { return takes_mask(); }
   virtual bool makes_mask() const { return false; }

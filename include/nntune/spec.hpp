@@ -77,6 +77,7 @@ struct DataSpec {
   int64_t num_classes = 0;  // 0: inferred from the labels
   std::string scale = "none";  // none, standard, minmax, divide
   float divide_by = 1.0f;
+  std::string scale_per = "auto";  // value, feature (across a sequence's steps), auto (feature for sequence layers)
   std::string channels = "none";  // none, last, first: a channel axis of size 1 added to 2-D images
   // Tables (CSV): fitted on the training rows, saved with the model (see Preprocessing). The
   // categorical columns and their auto-detection are in each source's CsvOptions.

@@ -41,12 +41,27 @@ void Scaler::fit(const Tensor& x) {
     check_divide_by(divide_by);
     return;
   }
-  const int64_t n = x.batch();
-  const int64_t f = x.features();
-  if (n == 0) throw Error("cannot fit the " + kind + " scaler on an empty data set");
+  if (x.batch() == 0) throw Error("cannot fit the " + kind + " scaler on an empty data set");
+  // Per feature of a sequence: every step of every sample is one row of its last axis's features;
+  // the statistics are then repeated for each step (so apply() and the ONNX export are unchanged).
+  const Shape sample = x.sample_shape();
+  const int64_t width = x.features(), last = sample.empty() ? width : sample.back();
+  const bool across_steps = per_feature && sample.size() >= 2 && last > 0;
+  fit_rows(x.data(), across_steps ? x.batch() * (width / last) : x.batch(), across_steps ? last : width);
+  if (across_steps) {
+    const std::vector<float> o = offset, f = factor;
+    offset.resize(static_cast<size_t>(width));
+    factor.resize(static_cast<size_t>(width));
+    for (int64_t j = 0; j < width; ++j) {
+      offset[static_cast<size_t>(j)] = o[static_cast<size_t>(j % last)];
+      factor[static_cast<size_t>(j)] = f[static_cast<size_t>(j % last)];
+    }
+  }
+}
+
+void Scaler::fit_rows(const float* data, int64_t n, int64_t f) {
   offset.assign(static_cast<size_t>(f), 0.0f);
   factor.assign(static_cast<size_t>(f), 1.0f);
-  const float* data = x.data();
   if (kind == "standard") {
     // Two passes in double: the mean, then the (population) variance around it.
     std::vector<double> mean(static_cast<size_t>(f), 0.0), var(static_cast<size_t>(f), 0.0);
@@ -110,6 +125,7 @@ void Scaler::apply(Tensor& x) const {
 nlohmann::json Scaler::to_json() const {
   nlohmann::json j = {{"kind", kind}};
   if (kind == "divide") j["divide_by"] = divide_by;
+  if (per_feature) j["per_feature"] = true;
   if (!offset.empty() || !factor.empty()) {
     j["offset"] = offset;
     j["factor"] = factor;
@@ -124,6 +140,7 @@ Scaler Scaler::from_json(const nlohmann::json& j) {
     scaler.kind = j.value("kind", std::string("none"));
     check_kind(scaler.kind);
     if (j.contains("divide_by")) scaler.divide_by = j.at("divide_by").get<float>();
+    scaler.per_feature = j.value("per_feature", false);
     if (j.contains("offset")) scaler.offset = j.at("offset").get<std::vector<float>>();
     if (j.contains("factor")) scaler.factor = j.at("factor").get<std::vector<float>>();
   } catch (const nlohmann::json::exception& e) {

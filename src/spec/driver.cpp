@@ -64,6 +64,12 @@ Scaler make_scaler(const TrainingSpec& spec) {
   Scaler scaler;
   scaler.kind = spec.data.scale;
   scaler.divide_by = spec.data.divide_by;
+  if (spec.data.scale_per == "feature") {
+    scaler.per_feature = true;
+  } else if (spec.data.scale_per == "auto" && !spec.model.shorthand && !spec.model.layers.empty()) {
+    // Sequences are scaled per feature across their steps when the first layer reads them so.
+    scaler.per_feature = make_layer(spec.model.layers.front())->reads_sequences();
+  }
   return scaler;
 }
 

@@ -173,6 +173,9 @@ std::shared_ptr<Node> build_root() {
            "frequent value (text columns: always the most frequent category); none: a missing cell is an error"),
        opt("missing_indicator", boolean(), false,
            "with impute: add a 0/1 column per feature column that had missing cells in the training rows"),
+       opt("scale_per", one_of_names("scale_per", {"auto", "value", "feature"}), "auto",
+           "standard/minmax statistics per value of a sample, or per feature (last axis) across a sequence's steps; "
+           "auto: per feature when the first layer reads sequences (rnn, lstm, gru, conv1d), per value otherwise"),
        opt("channels", one_of_names("channels", {"none", "last", "first"}), "none",
            "give 2-D images a channel axis: last makes 28x28 samples 28x28x1 (what conv2d takes), first 1x28x28")});
   auto model = mapping(

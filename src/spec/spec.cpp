@@ -293,6 +293,7 @@ TrainingSpec spec_from_tree(const SpecTree& tree) {
     }
   }
   spec.data.channels = get_or<std::string>(data, "channels", "none");
+  spec.data.scale_per = get_or<std::string>(data, "scale_per", "auto");
   spec.data.impute = get_or<std::string>(data, "impute", "none");
   spec.data.missing_indicator = get_or(data, "missing_indicator", false);
   spec.data.on_unknown = get_or<std::string>(data, "on_unknown", "error");

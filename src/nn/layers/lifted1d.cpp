@@ -32,6 +32,7 @@ class Lifted1d final : public Layer {
   Lifted1d(std::string type, std::unique_ptr<Layer> inner) : type_(std::move(type)), inner_(std::move(inner)) {}
 
   std::string kind() const override { return type_; }
+  bool reads_sequences() const override { return true; }
   std::string output_activation() const override { return inner_->output_activation(); }
 
   Shape build(const Shape& s) override {

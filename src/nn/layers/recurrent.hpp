@@ -63,6 +63,7 @@ class Recurrent : public Layer {
   // padding were not there (wherever it is), the last-step output is the state after the last
   // real step (the reverse direction's after the first), and with return_sequences the padded
   // steps' outputs are zeros (PyTorch's packed sequences; Keras repeats the previous output).
+  bool reads_sequences() const override { return true; }
   bool takes_mask() const override { return true; }
   bool keeps_mask() const override { return options_.return_sequences; }
   Shape build(const Shape& input_sample_shape) override;

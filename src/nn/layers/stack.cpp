@@ -15,6 +15,7 @@ class Stack final : public Layer {
   std::string kind() const override { return kind_; }
   std::string output_activation() const override { return children_.back()->output_activation(); }
   nlohmann::json config() const override { return config_; }
+  bool reads_sequences() const override { return children_.front()->reads_sequences(); }
   bool takes_mask() const override { return children_.front()->takes_mask(); }
   bool keeps_mask() const override {
     for (const auto& child : children_)
