@@ -370,6 +370,12 @@ TEST(CliExamples, OwnDataFlowersTrainEvalPredictExport) {
   const CliRun eval = run_nntune(dir, "eval flowers/model.nnt " + holdout);
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_NE(eval.out.find("samples: 20"), std::string::npos) << eval.out;
+  // The per-class table and the JSON name the classes.
+  EXPECT_NE(eval.out.find("   setosa "), std::string::npos) << eval.out;
+  const CliRun json_eval = run_nntune(dir, "eval flowers/model.nnt " + holdout + " --format json");
+  ASSERT_EQ(json_eval.exit_code, 0) << json_eval.err;
+  EXPECT_EQ(nlohmann::json::parse(json_eval.out).at("class_names"),
+            (nlohmann::json{"setosa", "versicolor", "virginica"}));
   const CliRun predict = run_nntune(dir, "predict flowers/model.nnt " + holdout);
   ASSERT_EQ(predict.exit_code, 0) << predict.err;
   EXPECT_EQ(predict.out.substr(0, predict.out.find('\n')), "plant_id,class,prob_setosa,prob_versicolor,prob_virginica");

@@ -105,10 +105,11 @@ struct EvaluationReport {
   ClassificationMetrics classification;  // classification only
   RegressionMetrics regression;          // regression only
   int64_t top_k = 0;
+  std::vector<std::string> class_names;  // the model's (text labels), or empty: classes by index
   // The documented JSON shape (docs/metrics.md): {"task", "samples", "metrics": {...},
   // "per_class": {"precision": [...], "recall": [...], "f1": [...], "auc": [...], "support": [...]},
   // "confusion_matrix": [[...]]} | {..., "per_output": {"mae": [...], "rmse": [...], "r2": [...]}}.
-  // NaN values are written as null.
+  // NaN values are written as null; "class_names" is added when the model has them.
   nlohmann::json to_json() const;
 };
 // The metrics evaluate_model() reports for a model: loss and accuracy | mae and rmse, and those

@@ -335,7 +335,13 @@ std::string detail_table(const EvaluationReport& r) {
       const size_t i = static_cast<size_t>(k);
       char buf[32];
       std::snprintf(buf, sizeof buf, "%10lld", static_cast<long long>(k));
-      out += std::string(buf) + " " + cell(c.precision[i]) + " " + cell(c.recall[i]) + " " + cell(c.f1[i]) + " " +
+      std::string name = buf;
+      if (i < r.class_names.size()) {
+        // A class name, cut or padded to the column's 10 characters.
+        name = r.class_names[i].substr(0, 10);
+        name.insert(0, 10 - name.size(), ' ');
+      }
+      out += name + " " + cell(c.precision[i]) + " " + cell(c.recall[i]) + " " + cell(c.f1[i]) + " " +
              cell(c.auc[i]);
       std::snprintf(buf, sizeof buf, " %10lld\n", static_cast<long long>(c.support[i]));
       out += buf;

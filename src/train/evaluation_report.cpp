@@ -110,6 +110,7 @@ EvaluationReport evaluate_model_report(Model& model, const Dataset& raw_data, in
   acc.write(report.metrics, "");
   if (classification) {
     report.classification = acc.classification_detail();
+    if (static_cast<int64_t>(model.class_names.size()) == report.classification.classes) report.class_names = model.class_names;
   } else {
     if (!preprocessing_of(model).active()) check_shape(model, raw_data);
     report.regression = regression_metrics(predict(model, raw_data, batch_size), raw_data.y);
@@ -127,6 +128,7 @@ json EvaluationReport::to_json() const {
   if (task == Task::Classification) {
     const ClassificationMetrics& c = classification;
     j["classes"] = c.classes;
+    if (!class_names.empty()) j["class_names"] = class_names;
     j["per_class"] = {{"precision", numbers(c.precision)},
                       {"recall", numbers(c.recall)},
                       {"f1", numbers(c.f1)},
