@@ -58,29 +58,31 @@ std::string OnnxGraph::unique(const std::string& name) {
   return candidate;
 }
 
-std::string OnnxGraph::constant(const std::string& name, const Shape& shape, std::vector<float> values) {
-  if (static_cast<int64_t>(values.size()) != shape_size(shape))
-    throw Error("ONNX export: constant " + scope_ + name + " has " + std::to_string(values.size()) +
-                " values for shape " + shape_string(shape) + " (an exporter bug)");
-  const std::string full = unique(name);
+// The checked, uniquely named initializer of `count` values for `shape`; the caller sets its data.
+onnx::TensorProto* OnnxGraph::initializer(const std::string& name, const Shape& shape, size_t count, int type,
+                                          std::string& full) {
+  if (static_cast<int64_t>(count) != shape_size(shape))
+    throw Error("ONNX export: constant " + scope_ + name + " has " + std::to_string(count) + " values for shape " +
+                shape_string(shape) + " (an exporter bug)");
+  full = unique(name);
   onnx::TensorProto* tensor = impl_->graph.add_initializer();
   tensor->set_name(full);
-  tensor->set_data_type(onnx::TensorProto::FLOAT);
+  tensor->set_data_type(type);
   for (int64_t d : shape) tensor->add_dims(d);
+  return tensor;
+}
+
+std::string OnnxGraph::constant(const std::string& name, const Shape& shape, std::vector<float> values) {
+  std::string full;
+  onnx::TensorProto* tensor = initializer(name, shape, values.size(), onnx::TensorProto::FLOAT, full);
   // raw_data: little-endian float32, the compact form runtimes read directly.
   tensor->set_raw_data(values.data(), values.size() * sizeof(float));
   return full;
 }
 
 std::string OnnxGraph::int_constant(const std::string& name, const Shape& shape, std::vector<int64_t> values) {
-  if (static_cast<int64_t>(values.size()) != shape_size(shape))
-    throw Error("ONNX export: constant " + scope_ + name + " has " + std::to_string(values.size()) +
-                " values for shape " + shape_string(shape) + " (an exporter bug)");
-  const std::string full = unique(name);
-  onnx::TensorProto* tensor = impl_->graph.add_initializer();
-  tensor->set_name(full);
-  tensor->set_data_type(onnx::TensorProto::INT64);
-  for (int64_t d : shape) tensor->add_dims(d);
+  std::string full;
+  onnx::TensorProto* tensor = initializer(name, shape, values.size(), onnx::TensorProto::INT64, full);
   for (int64_t v : values) tensor->add_int64_data(v);
   return full;
 }

@@ -9,6 +9,10 @@
 
 #include "nntune/tensor.hpp"
 
+namespace onnx {
+class TensorProto;
+}
+
 namespace nntune::onnx_export {
 
 struct Attribute {
@@ -68,6 +72,8 @@ class OnnxGraph {
 
  private:
   std::string unique(const std::string& name);
+  onnx::TensorProto* initializer(const std::string& name, const Shape& shape, size_t count, int type,
+                                 std::string& full);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
