@@ -83,8 +83,9 @@ for variant in $variants; do
   best_number=$(build/nntune best fmnist --storage "$db" --format json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])')
   best_model="$tmp/$variant.models/trial_$best_number/model.nnt"
   if [ "$model" = cnn ] && [ -f "$best_model" ]; then
-    build/nntune eval "$best_model" --spec "$spec" >"$tmp/$variant.train.txt" 2>&1 || true
-    sed -i 's/^accuracy/test: accuracy/' "$tmp/$variant.train.txt"
+    build/nntune eval "$best_model" --spec "$tmp/$variant.best.yaml" --format json 2>/dev/null |
+      /usr/bin/python3 -c 'import json,sys; print("test: accuracy", json.load(sys.stdin)["metrics"]["accuracy"])' \
+      >"$tmp/$variant.train.txt" || true
   else
     build/nntune train "$tmp/$variant.best.yaml" --output "$tmp/$variant.best" --quiet >"$tmp/$variant.train.txt" 2>&1
   fi

@@ -138,7 +138,7 @@ TEST_F(SpecTuningTest, KeepBestLeavesTheBestModelsAndTheyMakeAnEnsemble) {
                                          "trial_" + std::to_string(best[1].number)}));
 
   auto storage = open_storage(storage_url());
-  const BuiltEnsemble ensemble = build_ensemble(*storage, "spec", {dir.file("models"), 20, 10});
+  const BuiltEnsemble ensemble = build_ensemble(*storage, "spec", {dir.file("models"), 20, 10, "accuracy"});
   EXPECT_EQ(ensemble.candidates, 2);
   ASSERT_FALSE(ensemble.members.empty());
   double weights = 0.0;
@@ -155,6 +155,21 @@ TEST_F(SpecTuningTest, KeepBestLeavesTheBestModelsAndTheyMakeAnEnsemble) {
   // Chosen on validation data: never worse there than the best single model.
   EXPECT_GE(ensemble.validation.at("accuracy"), ensemble.best_trial_value - 1e-12);
   EXPECT_EQ(ensemble.model.metadata.at("ensemble_of_study"), "spec");
+  EXPECT_EQ(ensemble.selected_by, "accuracy");
+
+  // Chosen by the loss: one round is the candidate of lowest validation loss, so no
+  // lower than that of any single candidate (the accuracy's one-round pick included), and more
+  // rounds never raise it (the best round is kept).
+  const BuiltEnsemble by_loss_1 = build_ensemble(*storage, "spec", {dir.file("models"), 20, 1, "loss"});
+  const BuiltEnsemble by_accuracy_1 = build_ensemble(*storage, "spec", {dir.file("models"), 20, 1, "val_accuracy"});
+  const BuiltEnsemble by_loss = build_ensemble(*storage, "spec", {dir.file("models"), 20, 10, "val_loss"});
+  EXPECT_EQ(build_ensemble(*storage, "spec", {dir.file("models"), 20, 10}).selected_by, "loss");  // the default
+  EXPECT_EQ(by_loss_1.selected_by, "loss");
+  EXPECT_EQ(by_loss.selected_by, "loss");
+  EXPECT_LE(by_loss_1.validation.at("loss"), by_accuracy_1.validation.at("loss") + 1e-12);
+  EXPECT_LE(by_loss.validation.at("loss"), by_loss_1.validation.at("loss") + 1e-12);
+  EXPECT_ERROR_CONTAINS(build_ensemble(*storage, "spec", {dir.file("models"), 20, 10, "accuracyy"}), "unknown metric",
+                        "accuracyy");
 }
 
 TEST_F(SpecTuningTest, AnEnsembleNeedsSavedModels) {

@@ -403,11 +403,11 @@ int cmd_delete(const StudyArgs& a) {
 int cmd_ensemble(const EnsembleArgs& a) {
   refuse_memory_storage(a.storage, "ensemble");
   auto storage = tune::open_storage(a.storage, tune::StorageAccess::ReadOnly);
-  const tune::BuiltEnsemble built = tune::build_ensemble(*storage, a.study, {a.models, a.candidates, a.rounds});
+  const tune::BuiltEnsemble built = tune::build_ensemble(*storage, a.study, {a.models, a.candidates, a.rounds, a.metric});
   std::printf("ensemble of study %s: %lld candidate models (the best complete trials with a saved model), %lld of "
-              "%lld rounds kept\n",
+              "%lld rounds kept, chosen by validation %s\n",
               a.study.c_str(), static_cast<long long>(built.candidates), static_cast<long long>(built.kept_rounds),
-              static_cast<long long>(a.rounds));
+              static_cast<long long>(a.rounds), built.selected_by.c_str());
   for (const tune::EnsembleMember& member : built.members)
     std::printf("  trial %lld: weight %s (%s %s)\n", static_cast<long long>(member.trial),
                 short_number(member.weight).c_str(), built.metric.c_str(), short_number(member.value).c_str());
@@ -496,6 +496,9 @@ TuneCommands::TuneCommands(CLI::App& app) {
   ensemble_->add_option("--candidates", ensemble_args_.candidates,
                         "consider the best K complete trials with a saved model (default 20)")
       ->check(CLI::PositiveNumber);
+  ensemble_->add_option("--metric", ensemble_args_.metric,
+                        "what the selection optimises on the validation data: loss (the members' training loss, e.g. "
+                        "cross-entropy, so the mix stays calibrated) or a metric of the task: accuracy, f1, rmse, ... (default loss)");
   ensemble_->add_option("--rounds", ensemble_args_.rounds, "greedy picks, with replacement, at most (default 20)")
       ->check(CLI::PositiveNumber);
   add_storage_option(ensemble_, ensemble_args_.storage, "the study storage");

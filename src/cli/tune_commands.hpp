@@ -44,6 +44,7 @@ struct EnsembleArgs {
   std::string output = "ensemble.nnt";
   int64_t candidates = 20;         // the best this many complete trials with a saved model
   int64_t rounds = 20;             // greedy picks at most
+  std::string metric = "loss";     // what the selection optimises on the validation data
 };
 
 class TuneCommands {

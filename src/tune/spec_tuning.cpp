@@ -15,6 +15,7 @@
 
 #include "nntune/error.hpp"
 #include "nntune/loss.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/trainer.hpp"
 #include "nntune/tune/ensemble.hpp"
 #include "nntune/tune/external.hpp"
@@ -445,8 +446,10 @@ BuiltEnsemble build_ensemble(Storage& storage, const std::string& study, const B
   built.best_trial_value = *candidates.front().value;
   EnsembleSelectionConfig selection_config;
   selection_config.rounds = options.rounds;
-  selection_config.metric = built.metric.rfind("val_", 0) == 0 ? built.metric.substr(4) : built.metric;
-  selection_config.maximize = summary.direction == Direction::Maximize;
+  const std::string chosen_by = options.metric.empty() ? std::string("loss") : options.metric;
+  selection_config.metric = chosen_by.rfind("val_", 0) == 0 ? chosen_by.substr(4) : chosen_by;
+  selection_config.maximize = selection_config.metric != "loss" && metric_maximized(selection_config.metric);
+  built.selected_by = selection_config.metric;
   const auto loss = make_loss(models.front().loss);
   const EnsembleSelection selection = select_ensemble(predictions, data.validation->y, *loss, selection_config);
   built.kept_rounds = selection.kept_rounds;

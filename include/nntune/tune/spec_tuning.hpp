@@ -105,6 +105,11 @@ struct BuildEnsembleOptions {
   std::string models;        // the save_models directory of the study's trials
   int64_t candidates = 20;   // the best this many complete trials with a saved model
   int64_t rounds = 20;       // greedy picks at most (with replacement)
+  // What the selection minimises or maximises on the validation data: "loss" (the default: the
+  // members' training loss, a proper scoring rule, so the mix stays calibrated; a discrete metric
+  // such as accuracy lets near-constant models in at a large weight, since they move few argmaxes)
+  // or a metric of the task (accuracy, f1, rmse, ...; val_ in front accepted).
+  std::string metric = "loss";
 };
 
 struct EnsembleMember {
@@ -117,7 +122,8 @@ struct BuiltEnsemble {
   Model model;                          // nntune eval / predict take it like any model
   std::vector<EnsembleMember> members;  // best trial first
   int64_t candidates = 0, kept_rounds = 0;
-  std::string metric;                   // the study's objective metric
+  std::string metric;                   // the study's objective metric (the members' values)
+  std::string selected_by;              // the metric the selection used
   double best_trial_value = 0.0;
   Metrics validation;                   // chosen on it, so optimistic
   int64_t validation_size = 0;
