@@ -10,8 +10,9 @@
 #         faster, fp32 sums: an engine setting, not a hyperparameter); beside the anchor's autocast
 #   fp32  the same spec and space with --set train.precision=fp32; beside the anchor in fp32
 #   hyperband  (mlp) bf16 with Hyperband (min 1 epoch, factor 3) instead of the median pruner
-#   wide  (mlp) examples/fashion_mnist_tune_wide.yaml: a wider space (30 epochs, Hyperband,
-#         batch norm, AdamW/Nesterov, cosine schedule), bf16
+#   wide  mlp: examples/fashion_mnist_tune_wide.yaml: a wider space (30 epochs, Hyperband,
+#         batch norm, AdamW/Nesterov, cosine schedule), bf16; cnn: examples/fashion_mnist_cnn_tune_wide.yaml
+#         (18 epochs, Hyperband, batch norm, augmentation, AdamW, cosine schedule), fp32
 # Prints trials finished/pruned, the best validation accuracy at every minute for each side,
 # and the test accuracy of each nntune side's best model (mlp: retrained from `nntune best`'s
 # fixed spec, same seed, so the same model as the trial; cnn: the best trial's saved model,
@@ -60,13 +61,14 @@ for variant in $variants; do
     fp32) spec=$base_spec; sets=(--set train.precision=fp32) ;;
     hyperband) spec=$base_spec
                sets=(--set train.precision=bf16 --set 'tune.pruner={name: hyperband, min_resource: 1, reduction_factor: 3}') ;;
-    wide) spec=examples/fashion_mnist_tune_wide.yaml; sets=() ;;
+    wide) spec=${base_spec%.yaml}_wide.yaml; sets=() ;;
     *) echo "unknown variant '$variant': use bf16, fp32, hyperband or wide" >&2; exit 2 ;;
   esac
-  if [ "$model" = cnn ] && [ "$variant" != fp32 ] && [ "$variant" != bf16 ]; then
-    echo "MODEL=cnn takes the variants fp32 and bf16" >&2; exit 2
+  if [ "$model" = cnn ] && [ "$variant" = hyperband ]; then
+    echo "MODEL=cnn takes the variants fp32, bf16 and wide" >&2; exit 2
   fi
-  if [ "$variant" = fp32 ]; then need_fp32=1; else need_bf16=1; fi
+  # The anchor runs in the precision of the variant: the MLP's wide spec asks for bf16, the CNN's for fp32.
+  if [ "$variant" = fp32 ] || { [ "$variant" = wide ] && [ "$model" = cnn ]; }; then need_fp32=1; else need_bf16=1; fi
   [ -n "${SEED:-}" ] && sets+=(--set "tune.sampler.seed=$SEED")
   echo "== nntune ($variant): tune $spec ${sets[*]} for ${budget}s, 2 jobs"
   db="sqlite:///$tmp/$variant.db"
