@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 #include <sstream>
 
+#include "nn/gemm.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -43,6 +44,25 @@ std::string line_after(const std::string& text, const std::string& prefix) {
   while (std::getline(in, line))
     if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
   return "<no line starting with '" + prefix + "'>";
+}
+
+TEST_F(CliTest, TrainSaysWhichPrecisionTheProductsUsed) {
+  // precision: bf16 allows bf16 where it is faster on this CPU: the user is told what ran.
+  if (!gemm_precision_available(GemmPrecision::Bf16)) GTEST_SKIP() << "this CPU lacks AVX512_BF16";
+  const CliRun bf16 = run_nntune(dir, "train spec.yaml --set train.precision=bf16 --output out --no-report");
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.out << bf16.err;
+  const std::string used = line_after(bf16.out, "precision: ");
+  EXPECT_TRUE(used.rfind("bf16", 0) == 0 || used.rfind("fp32: bf16 was allowed, but ", 0) == 0) << bf16.out;
+  if (gemm_bf16_peak_ratio() < kBf16MinPeakRatio) {
+    EXPECT_NE(used.find("every matrix product ran in fp32"), std::string::npos) << used;
+  }
+  const auto history = nlohmann::json::parse(testing::read_file(dir.file("out/history.json")));
+  EXPECT_EQ(history["precision_used"], used);
+  // fp32 runs say nothing extra on the terminal; history.json still records it.
+  const CliRun fp32 = run_nntune(dir, "train spec.yaml --output out32 --no-report");
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.err;
+  EXPECT_EQ(fp32.out.find("precision: "), std::string::npos) << fp32.out;
+  EXPECT_EQ(nlohmann::json::parse(testing::read_file(dir.file("out32/history.json")))["precision_used"], "fp32");
 }
 
 TEST_F(CliTest, TrainEvalPredictEndToEnd) {

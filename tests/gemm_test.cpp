@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -132,9 +133,27 @@ const std::vector<std::array<int64_t, 3>> kShapes = {
     {20, 1030, 70}, {5, 3, 1100},
 };
 
+// Runs every bf16 product in the bf16 kernel for a scope (by default a product runs there only
+// where it is faster on this CPU), so that the kernel itself is what a test checks.
+class ForceBf16Kernel {
+ public:
+  explicit ForceBf16Kernel(Bf16Choice choice = Bf16Choice::Always) : previous_(bf16_choice()) {
+    set_bf16_choice(choice);
+  }
+  ~ForceBf16Kernel() { set_bf16_choice(previous_); }
+
+ private:
+  Bf16Choice previous_;
+};
+
 class Bf16Gemm : public ::testing::Test {
  protected:
-  void SetUp() override { SKIP_WITHOUT_BF16(); }
+  void SetUp() override {
+    SKIP_WITHOUT_BF16();
+    force_.emplace();
+  }
+  void TearDown() override { force_.reset(); }
+  std::optional<ForceBf16Kernel> force_;
 };
 
 TEST_F(Bf16Gemm, MatchesDoubleProductOfRoundedOperandsForAllTransposes) {
@@ -293,6 +312,7 @@ float probe_product() {
 
 TEST(GemmPrecision, IsPerThreadAndScoped) {
   SKIP_WITHOUT_BF16();
+  const ForceBf16Kernel force;
   // Both threads are alive and have chosen before either multiplies, so a global switch
   // would give both the same answer.
   std::barrier chosen(2);
@@ -324,6 +344,120 @@ TEST(GemmPrecision, IsPerThreadAndScoped) {
   }
   EXPECT_EQ(gemm_precision(), GemmPrecision::Fp32);
   EXPECT_EQ(probe_product(), 1.0f + std::ldexp(1.0f, -10));
+}
+
+// ------------------------------------------------ which kernel runs under precision bf16
+
+// The product of `p` computed by the kernel of one precision, forced.
+std::vector<float> product_with(Problem p, bool bf16) {
+  const ScopedGemmPrecision scope(bf16 ? GemmPrecision::Bf16 : GemmPrecision::Fp32);
+  const ForceBf16Kernel force;
+  run(p, 1.0f, 0.0f);
+  return p.c;
+}
+
+TEST(Bf16Choice, PeakRatioIsMeasuredOnceAndDecidesTheRule) {
+  SKIP_WITHOUT_BF16();
+  const double ratio = gemm_bf16_peak_ratio();
+  // One measurement per process: the same value every time (so the rule cannot flip mid-run).
+  EXPECT_EQ(gemm_bf16_peak_ratio(), ratio);
+  // Any real CPU lies within these (Intel's 2-uop vdpbf16ps: ~0.5; AMD Zen 4: ~2).
+  EXPECT_GT(ratio, 0.1);
+  EXPECT_LT(ratio, 8.0);
+  ASSERT_EQ(bf16_choice(), Bf16Choice::Fastest);
+  if (ratio < kBf16MinPeakRatio) {
+    // bf16 arithmetic is not faster here, so no product may run in the bf16 kernel.
+    for (const auto& [m, n, k] : kShapes)
+      for (int t = 0; t < 4; ++t) EXPECT_FALSE(gemm_bf16_chosen(t & 1, t & 2, m, n, k)) << m << "x" << n << "x" << k;
+    EXPECT_FALSE(gemm_bf16_chosen(false, false, 4096, 512, 2048));
+  }
+}
+
+TEST(Bf16Choice, EachShapeRunsTheKernelItWasGivenAndKeepsIt) {
+  SKIP_WITHOUT_BF16();
+  // Each shape timed in both kernels, even where the peak rule alone would pick fp32.
+  const ForceBf16Kernel time_shapes(Bf16Choice::TimeEveryShape);
+  std::mt19937 rng(23);
+  const ScopedGemmPrecision bf16(GemmPrecision::Bf16);
+  for (const auto& [m, n, k] : std::vector<std::array<int64_t, 3>>{{128, 128, 512}, {31, 47, 65}, {784, 64, 288}}) {
+    for (int t = 0; t < 4; ++t) {
+      const Problem p = make_problem(t & 1, t & 2, m, n, k, rng);
+      const bool chosen = gemm_bf16_chosen(p.trans_a, p.trans_b, m, n, k);
+      EXPECT_EQ(gemm_bf16_chosen(p.trans_a, p.trans_b, m, n, k), chosen);  // cached, not re-timed
+      reset_gemm_usage();
+      Problem got = p;
+      run(got, 1.0f, 0.0f);
+      const GemmUsage usage = gemm_usage();
+      // Bit-identical to the kernel it was given (the two differ: bf16 rounds the operands).
+      EXPECT_EQ(got.c, product_with(p, chosen)) << describe(p);
+      EXPECT_NE(product_with(p, true), product_with(p, false)) << describe(p);
+      EXPECT_EQ(gemm_bf16_chosen(p.trans_a, p.trans_b, m, n, k), chosen);
+      EXPECT_EQ(usage.bf16_products, chosen ? 1 : 0);
+      EXPECT_EQ(usage.fp32_products, chosen ? 0 : 1);
+      EXPECT_EQ(chosen ? usage.bf16_flop : usage.fp32_flop, 2.0 * m * n * k);
+    }
+  }
+}
+
+TEST(Bf16Choice, ThreadsShareTheDecisions) {
+  SKIP_WITHOUT_BF16();
+  // Two trials training in parallel must agree on every shape (the first to need it decides).
+  const ForceBf16Kernel time_shapes(Bf16Choice::TimeEveryShape);
+  std::vector<int> seen(2, -1);
+  std::barrier start(2);
+  auto decide = [&](int i) {
+    start.arrive_and_wait();
+    seen[static_cast<size_t>(i)] = gemm_bf16_chosen(false, false, 200, 96, 300) ? 1 : 0;
+  };
+  std::thread first(decide, 0), second(decide, 1);
+  first.join();
+  second.join();
+  EXPECT_EQ(seen[0], seen[1]);
+  EXPECT_EQ(gemm_bf16_chosen(false, false, 200, 96, 300), seen[0] == 1);
+}
+
+TEST(Bf16Choice, AlwaysRunsEveryProductInTheBf16Kernel) {
+  SKIP_WITHOUT_BF16();
+  const ForceBf16Kernel force;
+  EXPECT_EQ(bf16_choice(), Bf16Choice::Always);
+  const ScopedGemmPrecision bf16(GemmPrecision::Bf16);
+  reset_gemm_usage();
+  EXPECT_EQ(probe_product(), 1.0f);  // rounded to bf16
+  EXPECT_TRUE(gemm_bf16_chosen(true, true, 3, 4, 5));
+  EXPECT_EQ(gemm_usage().bf16_products, 1);
+  EXPECT_EQ(gemm_usage().fp32_products, 0);
+}
+
+TEST(Bf16Choice, Fp32PrecisionNeverRunsTheBf16Kernel) {
+  const ForceBf16Kernel force;  // even with the bf16 kernel forced for bf16 products
+  reset_gemm_usage();
+  EXPECT_EQ(probe_product(), 1.0f + std::ldexp(1.0f, -10));
+  EXPECT_EQ(gemm_usage().fp32_products, 1);
+  EXPECT_EQ(gemm_usage().bf16_products, 0);
+  EXPECT_EQ(gemm_usage().fp32_flop, 2.0);
+}
+
+TEST(Bf16Choice, UsageIsDescribedForTheUser) {
+  GemmUsage none;
+  EXPECT_EQ(describe_gemm_usage(none, GemmPrecision::Fp32), "fp32");
+  GemmUsage all_bf16;
+  all_bf16.bf16_products = 3;
+  all_bf16.bf16_flop = 300.0;
+  EXPECT_EQ(describe_gemm_usage(all_bf16, GemmPrecision::Bf16), "bf16 (every matrix product; sums in fp32)");
+  GemmUsage mixed = all_bf16;
+  mixed.fp32_products = 1;
+  mixed.fp32_flop = 100.0;
+  const std::string text = describe_gemm_usage(mixed, GemmPrecision::Bf16);
+  EXPECT_NE(text.find("bf16 for 75% of the multiply-adds (3 of 4 products)"), std::string::npos) << text;
+  EXPECT_NE(text.find("fp32 where bf16 was not faster"), std::string::npos) << text;
+  GemmUsage all_fp32;
+  all_fp32.fp32_products = 2;
+  all_fp32.fp32_flop = 10.0;
+  const std::string fp32_text = describe_gemm_usage(all_fp32, GemmPrecision::Bf16);
+  EXPECT_EQ(fp32_text.rfind("fp32: bf16 was allowed, but ", 0), 0u) << fp32_text;
+  if (gemm_precision_available(GemmPrecision::Bf16) && gemm_bf16_peak_ratio() < kBf16MinPeakRatio) {
+    EXPECT_NE(fp32_text.find("x its fp32 FMA rate"), std::string::npos) << fp32_text;
+  }
 }
 
 TEST(GemmPrecision, NamesAndErrors) {
@@ -371,9 +505,21 @@ TEST(GemmPrecision, FitUsesTheConfiguredPrecisionOnlyWhileItRuns) {
   config.batch_size = 4;
   config.precision = "bf16";
   PrecisionProbe probe;
-  fit(net, data, nullptr, config, {&probe});
+  const History history = fit(net, data, nullptr, config, {&probe});
   EXPECT_EQ(probe.seen, GemmPrecision::Bf16);
   EXPECT_EQ(gemm_precision(), GemmPrecision::Fp32);
+  // The run says which kernel its products really ran in: bf16 only where it is faster here.
+  const bool bf16_ran = history.precision_used.rfind("bf16", 0) == 0;
+  EXPECT_TRUE(bf16_ran || history.precision_used.rfind("fp32: bf16 was allowed", 0) == 0) << history.precision_used;
+  if (gemm_bf16_peak_ratio() < kBf16MinPeakRatio) {
+    EXPECT_FALSE(bf16_ran) << history.precision_used;
+  }
+  {
+    const ForceBf16Kernel force;
+    EXPECT_EQ(fit(net, data, nullptr, config).precision_used, "bf16 (every matrix product; sums in fp32)");
+  }
+  config.precision = "fp32";
+  EXPECT_EQ(fit(net, data, nullptr, config).precision_used, "fp32");
   config.precision = "fp16";
   EXPECT_ERROR_CONTAINS(fit(net, data, nullptr, config), "precision", "fp16", "fp32, bf16");
   EXPECT_EQ(gemm_precision(), GemmPrecision::Fp32);

@@ -38,8 +38,9 @@ struct TrainConfig {
   uint64_t seed = 0;  // shuffling and dropout; same seed + one thread = bit-identical run
   bool shuffle = true;
   double clip_norm = 0.0;  // 0: no gradient clipping
-  // Matrix products: "fp32", or "bf16" (bf16 operands, fp32 sums; needs AVX512_BF16). Set for
-  // fit()'s thread while it runs, evaluation of validation data included.
+  // Matrix products: "fp32", or "bf16" (bf16 operands, fp32 sums; needs AVX512_BF16), which
+  // allows bf16 where it is faster on this CPU and keeps fp32 elsewhere (History::precision_used
+  // says which ran). Set for fit()'s thread while it runs, evaluation of validation data included.
   std::string precision = "fp32";  // or "bf16", or "auto" (bf16 where the CPU has AVX512_BF16, else fp32)
   Augmentation augment;            // training images only; off by default
   // Metrics reported every epoch besides loss and accuracy (classification) or mae and rmse
@@ -71,6 +72,9 @@ struct History {
   std::vector<EpochLog> epochs;
   std::string stop_reason;  // "" when all epochs ran
   int64_t best_epoch = 0;   // set by early stopping, 0 otherwise
+  // The precision the matrix products really ran in: "fp32", or under precision bf16 / auto
+  // which kernel ran (bf16 runs only where it is faster on this CPU) and why.
+  std::string precision_used;
 };
 
 // What a callback may look at and change while training runs.

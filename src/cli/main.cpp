@@ -266,6 +266,9 @@ int cmd_train(const TrainArgs& a) {
     throw Error((what.rfind("training diverged", 0) == 0 ? what : "training diverged: " + what) + "\nno model was written");
   }
   if (!result.history.stop_reason.empty()) std::printf("stopped: %s\n", result.history.stop_reason.c_str());
+  // A user who asked for bf16 is told when fp32 ran instead (bf16 runs only where it is faster).
+  if (spec.train.precision != "fp32" && !result.history.precision_used.empty())
+    std::printf("precision: %s\n", result.history.precision_used.c_str());
   if (!result.test_metrics.empty())
     std::printf("test: %s\n", format_evaluation(result.test_metrics, result.test_size).c_str());
   std::printf("model: %s\nhistory: %s\n", result.model_path.c_str(), result.history_path.c_str());

@@ -1,8 +1,15 @@
 #include "nn/gemm.hpp"
 
 #include <Eigen/Core>
+#include <time.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <map>
 #include <mutex>
+#include <tuple>
+#include <vector>
 
 #include "nn/gemm_bf16.hpp"
 #include "nn/gemm_fp32.hpp"
@@ -65,13 +72,11 @@ void openblas_single_thread() {
 
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  if (t_precision == GemmPrecision::Bf16) {
-    detail::gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    return;
-  }
+namespace {
+
+// The product in fp32, on the configured backend.
+void fp32_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
 #ifdef NNTUNE_WITH_OPENBLAS
   if (g_backend.load(std::memory_order_relaxed) == GemmBackend::OpenBlas) {
     openblas_single_thread();
@@ -86,6 +91,173 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
     return;
   }
   eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+thread_local GemmUsage t_usage;
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double measure_peak_ratio() {
+  if (!detail::cpu_has_avx512_bf16()) return 0.0;
+  // Thread CPU time, so that being descheduled does not count; each probe is ~1-3 ms, the two
+  // alternate, and the best of 5 of each is kept (noise only ever slows a probe down).
+  constexpr int64_t kRounds = 100000;  // 12 x 100k instructions per probe
+  double bf16_best = 1e30, fp32_best = 1e30;
+  volatile float sink = 0.0f;
+  for (int trial = 0; trial < 5; ++trial) {
+    double t = thread_cpu_seconds();
+    sink = sink + detail::bf16_dot_probe(kRounds);
+    bf16_best = std::min(bf16_best, thread_cpu_seconds() - t);
+    t = thread_cpu_seconds();
+    sink = sink + detail::fp32_fma_probe(kRounds);
+    fp32_best = std::min(fp32_best, thread_cpu_seconds() - t);
+  }
+  const double bf16_rate = 64.0 / std::max(bf16_best, 1e-9), fp32_rate = 32.0 / std::max(fp32_best, 1e-9);
+  return bf16_rate / fp32_rate;
+}
+
+std::atomic<Bf16Choice> g_bf16_choice{Bf16Choice::Fastest};
+
+struct ShapeKey {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  bool operator<(const ShapeKey& o) const {
+    return std::tie(trans_a, trans_b, m, n, k) < std::tie(o.trans_a, o.trans_b, o.m, o.n, o.k);
+  }
+};
+
+// Per-shape decisions, shared by every thread of the process so that parallel trials agree.
+std::mutex g_shapes_mutex;
+std::map<ShapeKey, bool> g_shapes;
+std::atomic<uint64_t> g_shapes_generation{0};  // bumped when the decisions are forgotten
+
+void forget_shape_decisions() {
+  const std::lock_guard<std::mutex> lock(g_shapes_mutex);
+  g_shapes.clear();
+  g_shapes_generation.fetch_add(1, std::memory_order_release);
+}
+
+// CPU seconds of the fastest of a few runs of one kernel on the given operands.
+template <typename Kernel>
+double best_seconds(const Kernel& kernel) {
+  double best = 1e30;
+  for (int trial = 0; trial < 3; ++trial) {
+    const double t = thread_cpu_seconds();
+    kernel();
+    best = std::min(best, thread_cpu_seconds() - t);
+  }
+  return best;
+}
+
+// Times both kernels on synthetic operands of the shape (alternating, best of 3 after a warm-up
+// call each). A very large product is timed on a part of it: rows are independent, so m is cut
+// first (to at least a few hundred rows, several packed blocks), then n; both kernels block k the
+// same way whatever m and n are.
+bool bf16_faster(const ShapeKey& s) {
+  constexpr double kFlopBudget = 2e7;  // ~0.1-0.3 ms per run at the kernels' rates
+  int64_t m = s.m, n = s.n;
+  int64_t k = std::max<int64_t>(s.k, 1);
+  if (2.0 * m * n * k > kFlopBudget) m = std::max<int64_t>(256, static_cast<int64_t>(kFlopBudget / (2.0 * n * k)));
+  m = std::min(m, s.m);
+  if (2.0 * m * n * k > kFlopBudget) n = std::min(n, std::max<int64_t>(256, static_cast<int64_t>(kFlopBudget / (2.0 * m * k))));
+  if (2.0 * m * n * k > kFlopBudget) k = std::min(k, std::max<int64_t>(1024, static_cast<int64_t>(kFlopBudget / (2.0 * m * n))));
+  std::vector<float> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n)), c(static_cast<size_t>(m * n));
+  // Values of either sign and varied magnitude (denormals and zeros would not be typical).
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(static_cast<int>(i * 7919 % 201) - 100) * 0.01f;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(static_cast<int>(i * 104729 % 199) - 99) * 0.01f;
+  const int64_t lda = s.trans_a ? m : k, ldb = s.trans_b ? k : n;
+  auto run_bf16 = [&] {
+    detail::gemm_bf16(s.trans_a, s.trans_b, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n);
+  };
+  auto run_fp32 = [&] {
+    fp32_product(s.trans_a, s.trans_b, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n);
+  };
+  run_bf16();
+  run_fp32();
+  double bf16 = 1e30, fp32 = 1e30;
+  for (int round = 0; round < 2; ++round) {
+    bf16 = std::min(bf16, best_seconds(run_bf16));
+    fp32 = std::min(fp32, best_seconds(run_fp32));
+  }
+  return bf16 * 1.1 < fp32;
+}
+
+bool decide_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k) {
+  const Bf16Choice choice = g_bf16_choice.load(std::memory_order_relaxed);
+  if (choice == Bf16Choice::Always) return true;
+  if (choice == Bf16Choice::Fastest && gemm_bf16_peak_ratio() < kBf16MinPeakRatio) return false;
+  // A per-thread copy of the decisions avoids the lock on every product.
+  thread_local std::map<ShapeKey, bool> local;
+  thread_local uint64_t local_generation = 0;
+  const uint64_t generation = g_shapes_generation.load(std::memory_order_acquire);
+  if (local_generation != generation) local.clear(), local_generation = generation;
+  const ShapeKey key{trans_a, trans_b, m, n, k};
+  if (const auto it = local.find(key); it != local.end()) return it->second;
+  // Timed under the lock: a second thread wanting the same shape waits for the one decision
+  // instead of timing it again, and two timings never compete for the core.
+  const std::lock_guard<std::mutex> lock(g_shapes_mutex);
+  auto it = g_shapes.find(key);
+  if (it == g_shapes.end()) it = g_shapes.emplace(key, bf16_faster(key)).first;
+  local.emplace(key, it->second);
+  return it->second;
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (t_precision == GemmPrecision::Bf16 && decide_bf16(trans_a, trans_b, m, n, k)) {
+    ++t_usage.bf16_products;
+    t_usage.bf16_flop += flop;
+    detail::gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  ++t_usage.fp32_products;
+  t_usage.fp32_flop += flop;
+  fp32_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+Bf16Choice bf16_choice() { return g_bf16_choice.load(); }
+
+void set_bf16_choice(Bf16Choice choice) { g_bf16_choice.store(choice); }
+
+double gemm_bf16_peak_ratio() {
+  static const double ratio = measure_peak_ratio();
+  return ratio;
+}
+
+bool gemm_bf16_chosen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k) {
+  if (!detail::cpu_has_avx512_bf16()) return false;
+  return decide_bf16(trans_a, trans_b, m, n, k);
+}
+
+GemmUsage gemm_usage() { return t_usage; }
+void reset_gemm_usage() { t_usage = GemmUsage{}; }
+
+std::string describe_gemm_usage(const GemmUsage& usage, GemmPrecision requested) {
+  const double total = usage.bf16_flop + usage.fp32_flop;
+  if (requested == GemmPrecision::Fp32) return "fp32";
+  if (usage.bf16_products + usage.fp32_products == 0) return "bf16 allowed (no matrix products ran)";
+  if (usage.fp32_products == 0) return "bf16 (every matrix product; sums in fp32)";
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.2f", gemm_bf16_peak_ratio());
+  if (usage.bf16_products == 0) {
+    if (gemm_bf16_peak_ratio() < kBf16MinPeakRatio)
+      return std::string("fp32: bf16 was allowed, but this CPU's bf16 dot product runs at ") + ratio +
+             "x its fp32 FMA rate, so every matrix product ran in fp32";
+    return "fp32: bf16 was allowed, but it was not faster for any of this network's matrix products here";
+  }
+  char share[32];
+  std::snprintf(share, sizeof share, "%.0f%%", total > 0.0 ? 100.0 * usage.bf16_flop / total : 0.0);
+  return std::string("bf16 for ") + share + " of the multiply-adds (" + std::to_string(usage.bf16_products) + " of " +
+         std::to_string(usage.bf16_products + usage.fp32_products) +
+         " products), fp32 where bf16 was not faster here; sums in fp32";
 }
 
 GemmBackend gemm_backend() { return g_backend.load(); }
@@ -114,7 +286,8 @@ void set_gemm_backend(GemmBackend backend) {
   if (!gemm_backend_available(backend))
     throw Error("GEMM backend '" + gemm_backend_name(backend) +
                 "' is not compiled in; rebuild with -DNNTUNE_BLAS=ON");
-  g_backend.store(backend);
+  // The per-shape bf16 decisions were measured against the previous fp32 backend.
+  if (backend != g_backend.exchange(backend)) forget_shape_decisions();
 }
 
 std::string gemm_backend_name(GemmBackend backend) {

@@ -23,10 +23,11 @@ std::string gemm_backend_name(GemmBackend backend);  // "eigen", "openblas", "av
 std::string openblas_core_name();
 
 // Precision of the products on the calling thread. Fp32 (the default) goes to the backend above.
-// Bf16 rounds both operands to bfloat16 (round to nearest even) and sums the products in fp32
-// with AVX512_BF16 -- the CPU analogue of bf16 autocast: about twice the multiply-adds per
-// instruction, at ~3 significant digits per operand. Thread-local so that trials training in
-// parallel threads each keep their own choice.
+// Bf16 means "bf16 allowed where it is faster; accumulation always fp32": a product runs in the
+// AVX512_BF16 kernel (both operands rounded to bfloat16, round to nearest even, products summed
+// in fp32 -- the CPU analogue of bf16 autocast, ~3 significant digits per operand) only where
+// that kernel is faster than fp32 on this CPU (Bf16Choice below), else in fp32. Thread-local so
+// that trials training in parallel threads each keep their own choice.
 enum class GemmPrecision { Fp32, Bf16 };
 GemmPrecision gemm_precision();
 void set_gemm_precision(GemmPrecision precision);  // throws Error if this CPU cannot run it
@@ -36,6 +37,42 @@ std::string gemm_precision_name(GemmPrecision precision);  // "fp32", "bf16"
 GemmPrecision parse_gemm_precision(const std::string& name);
 // Why bf16 cannot run here ("" when it can), for messages that point at a config field.
 std::string gemm_bf16_unavailable_reason();
+
+// Which kernel a product runs in under GemmPrecision::Bf16 (process-wide).
+// Fastest (the default): once per process, the peak rates of this CPU's bf16 dot product
+// (vdpbf16ps) and its fp32 FMA are measured on register-only loops (~10 ms). The bf16 kernel
+// also has to convert and pack both operands where the fp32 kernel reads A in place, so unless
+// its arithmetic is clearly faster (>= kBf16MinPeakRatio) no product can gain: then every
+// product runs in fp32 (a rule, the same for every shape and run). Where it is faster (AMD Zen 4:
+// about 2x), each product shape (transposes, m, n, k) is timed once in both kernels on synthetic
+// operands before its first product runs, and the bf16 kernel is kept only where it is at least
+// 10% faster. A shape's choice never changes within a process, so a training run is
+// deterministic given its choices; gemm_usage() says which kernel ran.
+// TimeEveryShape: the per-shape timing even where the peak rule says fp32 (tests, and checking
+// the rule on a new CPU). Always: every product in the bf16 kernel (tests and benchmarks of the
+// kernel itself).
+enum class Bf16Choice { Fastest, TimeEveryShape, Always };
+constexpr double kBf16MinPeakRatio = 1.25;
+Bf16Choice bf16_choice();
+void set_bf16_choice(Bf16Choice choice);  // the per-shape decisions are kept
+// Peak FLOP/s of the bf16 dot product over the fp32 FMA on this CPU (measured once; 0 without
+// AVX512_BF16).
+double gemm_bf16_peak_ratio();
+// Whether a product of this shape runs in the bf16 kernel under GemmPrecision::Bf16 (decides
+// and caches the choice if it was not made yet).
+bool gemm_bf16_chosen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k);
+
+// What the products of the calling thread ran on since reset_gemm_usage(): counts and
+// multiply-adds x 2 (FLOP) per kernel precision. fit() reports it in History::precision_used.
+struct GemmUsage {
+  int64_t bf16_products = 0, fp32_products = 0;
+  double bf16_flop = 0.0, fp32_flop = 0.0;
+};
+GemmUsage gemm_usage();
+void reset_gemm_usage();
+// A line for the user: which precision the products used and, when bf16 was allowed but fp32
+// ran, why. `requested` is the precision the run asked for.
+std::string describe_gemm_usage(const GemmUsage& usage, GemmPrecision requested);
 
 // Sets this thread's precision for a scope and restores the previous one on exit.
 class ScopedGemmPrecision {

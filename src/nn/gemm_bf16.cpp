@@ -176,6 +176,21 @@ bool cpu_has_avx512_bf16() {
   return supported;
 }
 
+NNTUNE_BF16_TARGET float bf16_dot_probe(int64_t rounds) {
+  // 12 chains hide the instruction's latency on every CPU measured (4-6 cycles at 1-2 per cycle).
+  __m512 acc[12];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  __m512bh x = (__m512bh)_mm512_set1_epi32(0x3F803F80);  // (1, 1) in bf16
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], x, x);
+    asm volatile("" : "+v"(x));  // x is not a constant the compiler could fold
+  }
+  __m512 sum = acc[0];
+  for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
 NNTUNE_BF16_TARGET void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                                   int64_t ldc) {

@@ -14,4 +14,8 @@ bool cpu_has_avx512_bf16();
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// `rounds` x 12 independent vdpbf16ps on registers (64 FLOP each, nothing read from memory): timed
+// by the caller, the CPU's peak bf16 dot-product rate. Returns a value that depends on them all.
+float bf16_dot_probe(int64_t rounds);
+
 }  // namespace nntune::detail

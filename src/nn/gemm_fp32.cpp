@@ -118,6 +118,20 @@ NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, int64_t ld
 
 bool cpu_has_avx512f() { return simd::cpu_has_avx512(); }
 
+NNTUNE_AVX512_TARGET float fp32_fma_probe(int64_t rounds) {
+  __m512 acc[12];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  __m512 x = _mm512_set1_ps(1.0f);
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(x, x, acc[i]);
+    asm volatile("" : "+v"(x));
+  }
+  __m512 sum = acc[0];
+  for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
 NNTUNE_AVX512_TARGET void gemm_fp32_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                                            const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                                            float* c, int64_t ldc) {

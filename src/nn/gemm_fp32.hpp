@@ -13,4 +13,8 @@ bool cpu_has_avx512f();
 void gemm_fp32_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                       int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// `rounds` x 12 independent 512-bit FMAs on registers (32 FLOP each): timed by the caller, the
+// CPU's peak fp32 rate, the yardstick for bf16_dot_probe. Returns a value that depends on them all.
+float fp32_fma_probe(int64_t rounds);
+
 }  // namespace nntune::detail

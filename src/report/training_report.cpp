@@ -235,6 +235,8 @@ std::string training_report_html(const TrainingReport& r) {
                                (r.history.stop_reason.empty() ? "" : " (stopped: " + r.history.stop_reason + ")") +
                                (r.history.best_epoch > 0 ? ", best epoch " + std::to_string(r.history.best_epoch) : ""));
   summary += row("time", html::duration(r.seconds));
+  if (!r.history.precision_used.empty() && r.history.precision_used != "fp32")
+    summary += row("precision", r.history.precision_used);
   if (!r.history.epochs.empty())
     for (const auto& [name, value] : r.history.epochs.back().metrics) summary += row("last epoch " + name, number(value));
   for (const auto& [name, value] : r.test_metrics) summary += row("test " + name, number(value));

@@ -464,6 +464,7 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   history["epochs"] = epochs;
   history["stop_reason"] = result.history.stop_reason.empty() ? "completed all epochs" : result.history.stop_reason;
   history["best_epoch"] = result.history.best_epoch;
+  history["precision_used"] = result.history.precision_used;
   history["seconds"] = seconds;
   history["test"] = metrics_json(result.test_metrics);
 

@@ -227,7 +227,8 @@ std::shared_ptr<Node> build_root() {
        opt("shuffle", boolean(), true, "shuffle the training data every epoch"),
        opt("clip_norm", real(0.0), 0.0, "clip the gradient's L2 norm to this (0: off)"),
        opt("precision", one_of_names("precision", {"fp32", "bf16", "auto"}), "fp32",
-           "bf16: bfloat16 matrix products (AVX512_BF16); auto: bf16 where the CPU has it"),
+           "bf16: bfloat16 matrix products (AVX512_BF16, fp32 sums) where they are faster than fp32 on this CPU, fp32 "
+           "elsewhere (the run reports which ran); auto: bf16 where the CPU has it"),
        opt("metrics", list_of(text()), json::array(),
            "more metrics each epoch (training and val_): " + metric_list() + "; watched ones are added by themselves"),
        opt("class_weight", class_weight(), "none",

@@ -113,6 +113,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   check_config(config);
   // This thread's matrix products use the run's precision until fit returns (or throws).
   const ScopedGemmPrecision precision_scope(parse_gemm_precision(config.precision));
+  const GemmUsage usage_before = gemm_usage();
   if (!network.built()) throw Error("training: the network is not built; call build() with the input shape first");
   if (train.size() == 0) throw Error("training: the training data set is empty");
   check_dataset(train, network, "training data");
@@ -228,6 +229,14 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   }
   for (Callback* cb : callbacks) cb->on_train_end(state);
   history.stop_reason = state.stop_reason;
+  // Which kernels the products really ran on: bf16 only where it is faster on this CPU.
+  const GemmUsage usage_after = gemm_usage();
+  GemmUsage used;
+  used.bf16_products = usage_after.bf16_products - usage_before.bf16_products;
+  used.fp32_products = usage_after.fp32_products - usage_before.fp32_products;
+  used.bf16_flop = usage_after.bf16_flop - usage_before.bf16_flop;
+  used.fp32_flop = usage_after.fp32_flop - usage_before.fp32_flop;
+  history.precision_used = describe_gemm_usage(used, gemm_precision());
   return history;
 }
 
