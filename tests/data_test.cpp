@@ -782,6 +782,20 @@ TEST(CsvTable, TextColumnsAreCategoriesAndMissingCellsNaN) {
   EXPECT_FALSE(is_missing_cell("0"));
 }
 
+TEST(CsvTable, BlanksAroundAnUnquotedMissingMarkerStillMakeItMissing) {
+  // The scanner trims unquoted cells, so " NA " is NA (a number's or a category's cell alike); a
+  // quoted cell keeps its blanks, as the ONNX graph's text input would see them.
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.allow_missing = true;
+  const Dataset d = load_csv_text(dir, "w,color,y\n NA ,red,0\n2,\t None ,1\n3,\" NA \",0\n", o);
+  EXPECT_TRUE(std::isnan(d.x[0]));
+  EXPECT_TRUE(std::isnan(d.x[3]));
+  ASSERT_EQ(d.levels.size(), 2u);
+  EXPECT_EQ(d.levels[1], (std::vector<std::string>{" NA ", "red"}));
+  EXPECT_FALSE(is_missing_cell(" NA "));
+}
+
 TEST(CsvTableErrors, MissingCellsAreRefusedByDefaultWithRowAndColumn) {
   TempDir dir;
   // The default stays "refuse", with the existing wording.

@@ -482,6 +482,9 @@ const std::vector<std::string>& missing_cell_texts() {
   return missing;
 }
 
+// One rule for tables and series (load_series): the cell matched as it is, after the reader
+// trimmed the blanks around an unquoted cell (load_csv keeps a quoted cell's, as the ONNX
+// export's text input sees it).
 bool is_missing_cell(std::string_view cell) {
   const std::vector<std::string>& missing = missing_cell_texts();
   return std::find(missing.begin(), missing.end(), cell) != missing.end();
