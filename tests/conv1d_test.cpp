@@ -11,6 +11,7 @@
 #include "nntune/layer.hpp"
 #include "nntune/network.hpp"
 #include "nntune/trainer.hpp"
+#include "test_builders.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -20,13 +21,7 @@ using nlohmann::json;
 using testing::BoundLayer;
 using testing::expect_gradients_ok;
 using testing::random_tensor;
-
-Tensor run_forward(Layer& layer, const Tensor& in) {
-  Rng rng(1);
-  Tensor out;
-  layer.forward(in, out, ForwardContext{true, &rng});
-  return out;
-}
+using testing::run_forward;
 
 struct Conv1dCase {
   json config;

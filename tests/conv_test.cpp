@@ -12,6 +12,7 @@
 #include "nntune/model.hpp"
 #include "nntune/network.hpp"
 #include "nntune/spec.hpp"
+#include "test_builders.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -36,12 +37,7 @@ Tensor distinct_tensor(const Shape& shape, uint64_t seed) {
   return t;
 }
 
-Tensor run_forward(Layer& layer, const Tensor& in, bool training = true) {
-  Rng rng(1);
-  Tensor out;
-  layer.forward(in, out, ForwardContext{training, &rng});
-  return out;
-}
+using testing::run_forward;
 
 // ---------------------------------------------------------------- a naive convolution
 

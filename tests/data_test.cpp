@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nntune/data.hpp"
+#include "test_builders.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -391,31 +392,8 @@ TEST(Idx, LoadsFashionMnistTrainingSetQuickly) {
 
 // ---------------------------------------------------------------------------------------- NPY
 
-std::string npy(const std::string& descr, const std::string& shape, const std::string& data, int major = 1,
-                const std::string& fortran = "False") {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
-  const size_t prefix = major == 1 ? 10 : 12;
-  while ((prefix + header.size() + 1) % 64 != 0) header.push_back(' ');
-  header.push_back('\n');
-  std::string bytes = "\x93NUMPY";
-  bytes.push_back(static_cast<char>(major));
-  bytes.push_back(0);
-  const size_t n = header.size();
-  bytes.push_back(static_cast<char>(n & 0xff));
-  bytes.push_back(static_cast<char>((n >> 8) & 0xff));
-  if (major != 1) {
-    bytes.push_back(static_cast<char>((n >> 16) & 0xff));
-    bytes.push_back(static_cast<char>((n >> 24) & 0xff));
-  }
-  return bytes + header + data;
-}
-
-template <typename T>
-std::string raw(const std::vector<T>& values) {
-  std::string out(values.size() * sizeof(T), '\0');
-  std::memcpy(out.data(), values.data(), out.size());
-  return out;
-}
+using testing::npy_bytes;
+using testing::raw_bytes;
 
 TEST(Npy, EveryDtypeAndVersion) {
   TempDir dir;
@@ -425,19 +403,19 @@ TEST(Npy, EveryDtypeAndVersion) {
     std::string descr, data;
   };
   const std::vector<Case> cases = {
-      {"<f4", raw<float>({1, -2, 3, 4, 5, 6})},      {"<f8", raw<double>({1, -2, 3, 4, 5, 6})},
-      {"<i4", raw<int32_t>({1, -2, 3, 4, 5, 6})},    {"<i8", raw<int64_t>({1, -2, 3, 4, 5, 6})},
-      {"|i1", raw<int8_t>({1, -2, 3, 4, 5, 6})},
+      {"<f4", raw_bytes<float>({1, -2, 3, 4, 5, 6})},      {"<f8", raw_bytes<double>({1, -2, 3, 4, 5, 6})},
+      {"<i4", raw_bytes<int32_t>({1, -2, 3, 4, 5, 6})},    {"<i8", raw_bytes<int64_t>({1, -2, 3, 4, 5, 6})},
+      {"|i1", raw_bytes<int8_t>({1, -2, 3, 4, 5, 6})},
   };
   for (int major : {1, 2, 3}) {
     for (const Case& c : cases) {
-      write_file(path, npy(c.descr, "(2, 3)", c.data, major));
+      write_file(path, npy_bytes(c.descr, "(2, 3)", c.data, major));
       const Tensor t = load_npy(path);
       ASSERT_EQ(t.shape(), (Shape{2, 3})) << c.descr << " v" << major;
       for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(t[i], expected[static_cast<size_t>(i)]) << c.descr << " v" << major;
     }
   }
-  write_file(path, npy("|u1", "(3,)", raw<uint8_t>({0, 128, 255})));
+  write_file(path, npy_bytes("|u1", "(3,)", raw_bytes<uint8_t>({0, 128, 255})));
   const Tensor bytes = load_npy(path);
   ASSERT_EQ(bytes.shape(), (Shape{3}));
   EXPECT_EQ(bytes[2], 255.0f);
@@ -445,14 +423,14 @@ TEST(Npy, EveryDtypeAndVersion) {
 
 TEST(Npy, DatasetFromXAndYFiles) {
   TempDir dir;
-  write_file(dir.file("x.npy"), npy("<f4", "(3, 2)", raw<float>({1, 2, 3, 4, 5, 6})));
-  write_file(dir.file("y.npy"), npy("<i8", "(3,)", raw<int64_t>({0, 2, 1})));
+  write_file(dir.file("x.npy"), npy_bytes("<f4", "(3, 2)", raw_bytes<float>({1, 2, 3, 4, 5, 6})));
+  write_file(dir.file("y.npy"), npy_bytes("<i8", "(3,)", raw_bytes<int64_t>({0, 2, 1})));
   Dataset data = load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification);
   EXPECT_EQ(data.x.shape(), (Shape{3, 2}));
   EXPECT_EQ(data.y.shape(), (Shape{3, 1}));
   EXPECT_EQ(data.num_classes, 3);
   EXPECT_EQ(data.y[1], 2.0f);
-  write_file(dir.file("t.npy"), npy("<f8", "(3, 2)", raw<double>({0.5, 1, 1.5, 2, 2.5, 3})));
+  write_file(dir.file("t.npy"), npy_bytes("<f8", "(3, 2)", raw_bytes<double>({0.5, 1, 1.5, 2, 2.5, 3})));
   data = load_npy_dataset(dir.file("x.npy"), dir.file("t.npy"), Task::Regression);
   EXPECT_EQ(data.y.shape(), (Shape{3, 2}));
   EXPECT_EQ(data.y[4], 2.5f);
@@ -465,69 +443,69 @@ TEST(NpyErrors, BadMagicNpzAndVersion) {
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "a.npy", "magic", "numpy.save");
   write_file(dir.file("a.npz"), "PK\x03\x04 zip");
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npz")), ".npz archive");
-  write_file(dir.file("v9.npy"), npy("<f4", "(1,)", raw<float>({1}), 9));
+  write_file(dir.file("v9.npy"), npy_bytes("<f4", "(1,)", raw_bytes<float>({1}), 9));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("v9.npy")), "version 9.0", "1.0, 2.0 and 3.0");
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("missing.npy")), "missing.npy", "No such file");
 }
 
 TEST(NpyErrors, UnsupportedDtypeFortranOrderAndScalar) {
   TempDir dir;
-  write_file(dir.file("a.npy"), npy(">f4", "(1,)", raw<float>({1})));
+  write_file(dir.file("a.npy"), npy_bytes(">f4", "(1,)", raw_bytes<float>({1})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "dtype '>f4' is not supported", "<f4 (float32)", "|u1 (uint8)");
-  write_file(dir.file("a.npy"), npy("<f2", "(1,)", "xx"));
+  write_file(dir.file("a.npy"), npy_bytes("<f2", "(1,)", "xx"));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "'<f2'", "<f8 (float64)");
-  write_file(dir.file("a.npy"), npy("<f4", "(2, 2)", raw<float>({1, 2, 3, 4}), 1, "True"));
+  write_file(dir.file("a.npy"), npy_bytes("<f4", "(2, 2)", raw_bytes<float>({1, 2, 3, 4}), 1, "True"));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "Fortran", "ascontiguousarray");
-  write_file(dir.file("a.npy"), npy("<f4", "()", raw<float>({1})));
+  write_file(dir.file("a.npy"), npy_bytes("<f4", "()", raw_bytes<float>({1})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "0-dimensional");
 }
 
 TEST(NpyErrors, TruncatedDataAndNonFiniteValues) {
   TempDir dir;
-  write_file(dir.file("a.npy"), npy("<f8", "(2, 3)", raw<double>({1, 2, 3, 4})));
+  write_file(dir.file("a.npy"), npy_bytes("<f8", "(2, 3)", raw_bytes<double>({1, 2, 3, 4})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "truncated", "(2, 3) needs 48 bytes of data, got 32");
-  write_file(dir.file("a.npy"), npy("<f4", "(2, 3)", raw<float>({1, 2, 3, 4, std::nanf(""), 6})));
+  write_file(dir.file("a.npy"), npy_bytes("<f4", "(2, 3)", raw_bytes<float>({1, 2, 3, 4, std::nanf(""), 6})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "element (1, 1) is NaN");
-  write_file(dir.file("a.npy"), npy("<f8", "(2,)", raw<double>({1, 1e300})));
+  write_file(dir.file("a.npy"), npy_bytes("<f8", "(2,)", raw_bytes<double>({1, 1e300})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "element (1,) is infinite");
-  write_file(dir.file("a.npy"), npy("<f8", "(2,)", raw<double>({1, std::numeric_limits<double>::infinity()})));
+  write_file(dir.file("a.npy"), npy_bytes("<f8", "(2,)", raw_bytes<double>({1, std::numeric_limits<double>::infinity()})));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "infinite");
 }
 
 TEST(NpyErrors, ShapesWhoseSizeOverflowsAreRefusedClearly) {
   TempDir dir;
   // 2^33 * 2^31 elements: the product wraps to 0 in 64 bits.
-  write_file(dir.file("a.npy"), npy("<f4", "(8589934592, 2147483648)", ""));
+  write_file(dir.file("a.npy"), npy_bytes("<f4", "(8589934592, 2147483648)", ""));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("a.npy")), "a.npy", "(8589934592, 2147483648)", "too large");
   // 2^62 float32 elements: the byte count wraps to 0.
-  write_file(dir.file("b.npy"), npy("<f4", "(1073741824, 1073741824, 4)", ""));
+  write_file(dir.file("b.npy"), npy_bytes("<f4", "(1073741824, 1073741824, 4)", ""));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("b.npy")), "b.npy", "too large");
   // Empty, but the other dimensions still multiply beyond 64 bits.
-  write_file(dir.file("c.npy"), npy("<f8", "(0, 1099511627776, 1099511627776)", ""));
+  write_file(dir.file("c.npy"), npy_bytes("<f8", "(0, 1099511627776, 1099511627776)", ""));
   EXPECT_ERROR_CONTAINS(load_npy(dir.file("c.npy")), "c.npy", "too large");
-  write_file(dir.file("d.npy"), npy("<f8", "(0, 3)", ""));
+  write_file(dir.file("d.npy"), npy_bytes("<f8", "(0, 3)", ""));
   EXPECT_EQ(load_npy(dir.file("d.npy")).size(), 0);
   // Found by the fuzzer: an empty float32 array copied zero bytes from a null pointer (UBSan).
-  write_file(dir.file("e.npy"), npy("<f4", "(0,)", ""));
+  write_file(dir.file("e.npy"), npy_bytes("<f4", "(0,)", ""));
   EXPECT_EQ(load_npy(dir.file("e.npy")).size(), 0);
 }
 
 TEST(NpyErrors, CountMismatchAndBadLabels) {
   TempDir dir;
-  write_file(dir.file("x.npy"), npy("<f4", "(3, 1)", raw<float>({1, 2, 3})));
-  write_file(dir.file("y2.npy"), npy("<i4", "(2,)", raw<int32_t>({0, 1})));
+  write_file(dir.file("x.npy"), npy_bytes("<f4", "(3, 1)", raw_bytes<float>({1, 2, 3})));
+  write_file(dir.file("y2.npy"), npy_bytes("<i4", "(2,)", raw_bytes<int32_t>({0, 1})));
   EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y2.npy"), Task::Classification),
                         "x has 3 rows but y has 2");
-  write_file(dir.file("y.npy"), npy("<f4", "(3,)", raw<float>({0, 1.5f, 1})));
+  write_file(dir.file("y.npy"), npy_bytes("<f4", "(3,)", raw_bytes<float>({0, 1.5f, 1})));
   EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification),
                         "y.npy", "row 1", "non-negative integer");
-  write_file(dir.file("y.npy"), npy("<i4", "(3,)", raw<int32_t>({0, 4, 1})));
+  write_file(dir.file("y.npy"), npy_bytes("<i4", "(3,)", raw_bytes<int32_t>({0, 4, 1})));
   EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification, 3),
                         "label 4 of row 1", "num_classes is 3");
-  write_file(dir.file("y.npy"), npy("<f4", "(3, 2)", raw<float>({1, 0, 0, 1, 1, 0})));
+  write_file(dir.file("y.npy"), npy_bytes("<f4", "(3, 2)", raw_bytes<float>({1, 0, 0, 1, 1, 0})));
   EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification), "argmax");
   // Found by fuzzing: a label beyond int64 made the cast to an integer undefined behaviour.
-  write_file(dir.file("y.npy"), npy("<f8", "(3,)", raw<double>({0, 1.7e19, 1})));
+  write_file(dir.file("y.npy"), npy_bytes("<f8", "(3,)", raw_bytes<double>({0, 1.7e19, 1})));
   EXPECT_ERROR_CONTAINS(load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification),
                         "row 1", "too large for a class index", "task regression");
 }
@@ -780,6 +758,20 @@ TEST(CsvTable, TextColumnsAreCategoriesAndMissingCellsNaN) {
   EXPECT_TRUE(d.has_text());
   for (const char* missing : {"", "NA", "NaN", "nan", "null", "N/A"}) EXPECT_TRUE(is_missing_cell(missing)) << missing;
   EXPECT_FALSE(is_missing_cell("0"));
+}
+
+TEST(CsvTable, BlanksAroundAnUnquotedMissingMarkerStillMakeItMissing) {
+  // The scanner trims unquoted cells, so " NA " is NA (a number's or a category's cell alike); a
+  // quoted cell keeps its blanks, as the ONNX graph's text input would see them.
+  TempDir dir;
+  CsvOptions o = table_options();
+  o.allow_missing = true;
+  const Dataset d = load_csv_text(dir, "w,color,y\n NA ,red,0\n2,\t None ,1\n3,\" NA \",0\n", o);
+  EXPECT_TRUE(std::isnan(d.x[0]));
+  EXPECT_TRUE(std::isnan(d.x[3]));
+  ASSERT_EQ(d.levels.size(), 2u);
+  EXPECT_EQ(d.levels[1], (std::vector<std::string>{" NA ", "red"}));
+  EXPECT_FALSE(is_missing_cell(" NA "));
 }
 
 TEST(CsvTableErrors, MissingCellsAreRefusedByDefaultWithRowAndColumn) {

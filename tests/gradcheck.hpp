@@ -231,11 +231,11 @@ inline GradCheckReport check_loss_gradient(const Loss& loss, Tensor output, cons
   return report;
 }
 
-// A tensor of N(0, 1) values, the same for the same seed.
-inline Tensor random_tensor(const Shape& shape, uint64_t seed) {
+// A tensor of N(0, scale^2) values, the same for the same seed.
+inline Tensor random_tensor(const Shape& shape, uint64_t seed, double scale = 1.0) {
   Tensor t(shape);
   const std::vector<double> v = detail::normal_values(t.size(), seed);
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(v[static_cast<size_t>(i)]);
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(scale * v[static_cast<size_t>(i)]);
   return t;
 }
 

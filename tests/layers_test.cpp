@@ -9,6 +9,7 @@
 #include "nntune/layer.hpp"
 #include "nntune/loss.hpp"
 #include "nntune/network.hpp"
+#include "test_builders.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -20,13 +21,7 @@ using testing::check_layer_gradients;
 using testing::expect_gradients_ok;
 using testing::GradCheckOptions;
 using testing::random_tensor;
-
-Tensor run_forward(Layer& layer, const Tensor& in, bool training, uint64_t seed = 1) {
-  Rng rng(seed);
-  Tensor out;
-  layer.forward(in, out, ForwardContext{training, &rng});
-  return out;
-}
+using testing::run_forward;
 
 // ---------------------------------------------------------------- gradient checks
 

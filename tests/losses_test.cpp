@@ -10,13 +10,7 @@ namespace nntune {
 namespace {
 
 using testing::check_loss_gradient;
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, double scale = 1.0) {
-  Tensor t(shape);
-  const std::vector<double> v = testing::detail::normal_values(t.size(), seed);
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(scale * v[static_cast<size_t>(i)]);
-  return t;
-}
+using testing::random_tensor;
 
 std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.size()); }
 

@@ -12,6 +12,7 @@ Exits 77 (ctest: skipped) when python3-onnx, NumPy or sklearn's CSVs are missing
 build data installs them).
 """
 import csv
+import functools
 import json
 import math
 import os
@@ -192,6 +193,38 @@ def _gru_cell(node, x, w, r, wb, rb, state, hidden, d):
     candidate = np.tanh(part(gx, 2) + reset * part(gh, 2))
     state["h"] = (1.0 - z) * candidate + z * h
 
+def _top_k(node, x, k):
+    """TopK (opset 11): the k largest (largest=1) or smallest values along `axis` and their
+    indices; of two equal values the one with the lower index comes first."""
+    axis = _attr(node, "axis", -1)
+    k = int(np.asarray(k).reshape(-1)[0])
+    # A stable sort keeps equal values in index order, the spec's tie-break; sorted=0 allows any
+    # order, so sorted order serves both.
+    order = np.argsort(-x if _attr(node, "largest", 1) else x, axis=axis, kind="stable")
+    indices = np.take(order, np.arange(k), axis=axis)
+    return np.take_along_axis(x, indices, axis=axis), indices
+
+
+def _gather_elements(node, data, indices):
+    """GatherElements (opset 13): out[i][j][k] = data[i][indices[i][j][k]][k] for axis 1 (and so
+    on for the other axes), out shaped like indices; indices in [-s, s-1]."""
+    axis = _attr(node, "axis", 0) % data.ndim
+    s = data.shape[axis]
+    if not ((indices >= -s) & (indices < s)).all():
+        raise AssertionError(f"GatherElements: an index outside [-{s}, {s - 1}] (node {node.name})")
+    where = list(np.indices(indices.shape, sparse=True))
+    where[axis] = np.where(indices < 0, indices + s, indices)
+    return data[tuple(where)]
+
+
+def _unsqueeze(node, x, axes):
+    """Unsqueeze (opset 13, axes an input): axes name positions in the output, negative from its end."""
+    rank = x.ndim + len(axes)
+    for a in sorted(int(a) % rank for a in axes):
+        x = np.expand_dims(x, a)
+    return x
+
+
 OPS = {
     "Identity": lambda n, x: x,
     "Add": lambda n, a, b: a + b,
@@ -226,6 +259,15 @@ OPS = {
     "IsNaN": lambda n, x: np.isnan(x),
     "Where": lambda n, c, a, b: np.where(c, a, b),
     "Concat": lambda n, *xs: np.concatenate(xs, axis=_attr(n, "axis", 0)),
+    "Equal": lambda n, a, b: a == b,
+    "Not": lambda n, x: np.logical_not(x),
+    "Greater": lambda n, a, b: a > b,
+    "Max": lambda n, *xs: functools.reduce(np.maximum, xs),
+    "Unsqueeze": _unsqueeze,
+    # Expand: multidirectional broadcast of x and `shape` (either may hold 1s).
+    "Expand": lambda n, x, shape: x * np.ones(tuple(int(d) for d in shape), dtype=x.dtype),
+    "TopK": _top_k,
+    "GatherElements": _gather_elements,
 }
 
 
@@ -566,13 +608,64 @@ output: {dir: tokens}
 """)
     run([nntune, "train", "tokens.yaml", "-q", "--no-report"], work)
     check("tokens", nntune, work, "tokens/model.nnt", "tok_x.npy", tokens)
-    # With mask_zero the export is refused by name, nothing written.
-    write(os.path.join(work, "masked.yaml"), open(os.path.join(work, "tokens.yaml")).read()
-          .replace("dim: 4}", "dim: 4, mask_zero: true}").replace("dir: tokens", "dir: masked"))
-    run([nntune, "train", "masked.yaml", "-q", "--no-report"], work)
-    err = run([nntune, "export", "masked/model.nnt", "-o", "masked.onnx"], work, expect=1).stderr
-    if "mask_zero" not in err or os.path.exists(os.path.join(work, "masked.onnx")):
-        raise Failure(f"export of a masked embedding: {err}")
+
+    # 8b. mask_zero: id 0 is padding that the recurrent layers skip wherever it is (before, between
+    # and after the real steps, or the whole sequence), every cell, one and two directions, both
+    # merges, stacks, and whole sequences (zeros at padding) feeding element-wise layers and
+    # another recurrent layer under the same mask.
+    steps = 7
+    tokens = rng.integers(1, 12, size=(96, steps)).astype(np.float32)
+    for i in range(tokens.shape[0]):
+        pattern = i % 6
+        if pattern == 1:    # padding at the end
+            tokens[i, steps - 1 - i % 4:] = 0
+        elif pattern == 2:  # padding at the start
+            tokens[i, :1 + i % 3] = 0
+        elif pattern == 3:  # zeros between real steps
+            tokens[i, rng.choice(np.arange(1, steps - 1), size=2, replace=False)] = 0
+        elif pattern == 4:  # everywhere: start, middle and end
+            tokens[i, [0, 3, steps - 1]] = 0
+        elif pattern == 5 and i % 4 == 1:  # no real step at all
+            tokens[i] = 0
+    if not (tokens == 0).all(axis=1).any():
+        raise Failure("the masked token set has no sequence that is all padding")
+    labels = ((tokens * (np.arange(steps) % 2)).sum(axis=1) > (tokens * (1 - np.arange(steps) % 2)).sum(axis=1))
+    np.save(os.path.join(work, "mtok_x.npy"), tokens)
+    np.save(os.path.join(work, "mtok_y.npy"), labels.astype(np.int64))
+    for name, layers in {
+        "lstm": """
+    - {type: lstm, units: 5}""",
+        "gru_concat": """
+    - {type: gru, units: 4, return_sequences: true, bidirectional: true}
+    - {type: lstm, units: 3}""",
+        "rnn_sum": """
+    - {type: rnn, units: 4, activation: relu, return_sequences: true, bidirectional: true, merge: sum}
+    - {type: tanh}
+    - {type: layer_norm}
+    - {type: gru, units: 3, layers: 2, dropout: 0.1}""",
+        "stacks": """
+    - {type: lstm, units: 4, layers: 2, bidirectional: true, return_sequences: true}
+    - {type: dropout, rate: 0.1}
+    - {type: rnn, units: 3, bidirectional: true}""",
+        "gru_sum": """
+    - {type: gru, units: 4, bidirectional: true, merge: sum}""",
+    }.items():
+        write(os.path.join(work, f"masked_{name}.yaml"), f"""
+seed: 4
+data:
+  train: {{npy: {{x: mtok_x.npy, y: mtok_y.npy}}}}
+  validation: {{split: 0.25}}
+model:
+  layers:
+    - {{type: embedding, vocabulary: 12, dim: 3, mask_zero: true}}{layers}
+    - {{type: dense, units: 2}}
+train: {{optimizer: {{name: adam, lr: 0.02}}, batch_size: 16, epochs: 3}}
+output: {{dir: masked_{name}}}
+""")
+        run([nntune, "train", f"masked_{name}.yaml", "-q", "--no-report"], work)
+        model = check(f"masked_{name}", nntune, work, f"masked_{name}/model.nnt", "mtok_x.npy", tokens)
+        if not {"TopK", "GatherElements"} <= {n.op_type for n in model.graph.node}:
+            raise Failure(f"masked_{name}: the graph does not gather the real steps")
 
     # 9. A table with missing cells: imputation and missing indicators folded into the graph, which
     # takes the raw columns (NaN for a missing cell); a text column is refused by name.

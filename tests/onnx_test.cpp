@@ -112,6 +112,35 @@ TEST(OnnxExport, EnsembleMembersAreScopedAndWeighted) {
   EXPECT_EQ(bytes.find("m2/"), std::string::npos);
 }
 
+TEST(OnnxExport, AStepMaskReachesTheRecurrentLayersThatKeepIt) {
+  // mask_zero exports (tests/onnx_export_test.py checks the numbers): the embedding makes the
+  // mask and each recurrent layer under it, stacked ones included, gathers its real steps (TopK
+  // of a key); without mask_zero no step is gathered.
+  auto tokens = [](bool mask_zero) {
+    Rng rng(1);
+    Model model;
+    model.network = Network::from_config(
+        {{"input_shape", {5}},
+         {"layers",
+          {{{"type", "embedding"}, {"vocabulary", 6}, {"dim", 2}, {"mask_zero", mask_zero}},
+           {{"type", "gru"}, {"units", 3}, {"return_sequences", true}, {"bidirectional", true}},
+           {{"type", "tanh"}},
+           {{"type", "lstm"}, {"units", 2}, {"layers", 2}},
+           {{"type", "dense"}, {"units", 3}}}}},
+        rng);
+    model.loss = "categorical_crossentropy";
+    model.num_classes = 3;
+    return export_onnx_bytes(model);
+  };
+  const std::string masked = tokens(true);
+  for (const std::string name : {"layer0_embedding/Not", "layer1_gru/TopK", "layer1_gru/reverse_key",
+                                 "layer3_lstm/TopK", "layer3_lstm/padding_key", "GatherElements"})
+    EXPECT_NE(masked.find(name), std::string::npos) << name;
+  const std::string plain = tokens(false);
+  EXPECT_EQ(plain.find("TopK"), std::string::npos);
+  EXPECT_EQ(plain.find("layer0_embedding/Not"), std::string::npos);
+}
+
 TEST(OnnxExport, WritesTheFileOrSaysWhyNot) {
   TempDir dir;
   const Model model = make_model(kLayers);

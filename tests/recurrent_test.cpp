@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <functional>
 
 #include "gradcheck.hpp"
@@ -15,6 +14,7 @@
 #include "nntune/onnx.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/trainer.hpp"
+#include "test_builders.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -349,25 +349,6 @@ TEST(Recurrent, RemembersTheFirstStepWhereTheLastStepAloneIsChance) {
 
 // ---- the spec, the CLI and the model file ----
 
-std::string npy_header(const std::string& descr, const std::string& shape) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header.push_back(' ');
-  header.push_back('\n');
-  std::string bytes = "\x93NUMPY";
-  bytes.push_back(1);
-  bytes.push_back(0);
-  bytes.push_back(static_cast<char>(header.size() & 0xff));
-  bytes.push_back(static_cast<char>(header.size() >> 8));
-  return bytes + header;
-}
-
-template <typename T>
-std::string npy(const std::string& descr, const std::string& shape, const T* values, size_t count) {
-  std::string data(count * sizeof(T), '\0');
-  std::memcpy(data.data(), values, data.size());
-  return npy_header(descr, shape) + data;
-}
-
 TEST(Recurrent, ASpecWithAnLstmTrainsThroughTheCliAndItsModelPredictsTheSameAfterLoading) {
   testing::TempDir dir;
   const int64_t n = 400, steps = 6;
@@ -375,8 +356,9 @@ TEST(Recurrent, ASpecWithAnLstmTrainsThroughTheCliAndItsModelPredictsTheSameAfte
   std::vector<int64_t> labels(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = static_cast<int64_t>(d.y[i]);
   // (N, T, F) arrays load as sequences: samples of shape (T, F).
-  testing::write_file(dir.file("x.npy"), npy("<f4", "(400, 6, 1)", d.x.data(), static_cast<size_t>(d.x.size())));
-  testing::write_file(dir.file("y.npy"), npy("<i8", "(400,)", labels.data(), labels.size()));
+  const std::string x_values = testing::raw_bytes(d.x.data(), static_cast<size_t>(d.x.size()));
+  testing::write_file(dir.file("x.npy"), testing::npy_bytes("<f4", "(400, 6, 1)", x_values));
+  testing::write_file(dir.file("y.npy"), testing::npy_bytes("<i8", "(400,)", testing::raw_bytes(labels)));
   const Dataset loaded = load_npy_dataset(dir.file("x.npy"), dir.file("y.npy"), Task::Classification);
   EXPECT_EQ(loaded.x.shape(), Shape({400, 6, 1}));
   testing::write_file(dir.file("spec.yaml"),

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nntune/data.hpp"
 #include "nntune/model.hpp"
 #include "nntune/onnx.hpp"
 #include "nntune/series.hpp"
@@ -70,6 +71,24 @@ TEST(Series, InterpolatesGapsLinearlyAndHoldsTheEnds) {
   ASSERT_EQ(s.rows(), 6);
   for (int r = 0; r < 6; ++r) EXPECT_FLOAT_EQ(s.values[r], expected[static_cast<size_t>(r)]) << "row " << r;
   EXPECT_EQ(s.filled, 4);
+}
+
+TEST(Series, ReadsEveryCellATableReadsAsMissing) {
+  // One rule for tables and series (is_missing_cell), blanks around a cell trimmed.
+  TempDir dir;
+  SeriesOptions o;
+  o.time = "t";
+  o.missing = "interpolate";
+  std::string text = "t,v\n0,0\n";
+  int64_t t = 1;
+  for (const std::string& cell : missing_cell_texts()) text += std::to_string(t++) + ", " + cell + " \n";
+  text += std::to_string(t) + "," + std::to_string(t) + "\n";
+  const Series s = series_from(dir, text, o);
+  ASSERT_EQ(s.rows(), t + 1);
+  EXPECT_EQ(s.filled, static_cast<int64_t>(missing_cell_texts().size()));
+  for (int64_t r = 0; r <= t; ++r) EXPECT_FLOAT_EQ(s.values[r], static_cast<float>(r)) << "row " << r;
+  o.missing = "refuse";
+  EXPECT_ERROR_CONTAINS(series_from(dir, "t,v\n1,1\n2, None\n", o), "line 3, column 2", "missing: interpolate");
 }
 
 TEST(Series, MissingValuesAreRefusedByDefaultWithLineAndColumn) {

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include "test_builders.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -76,6 +78,41 @@ std::string two_class_csv(int rows) {
            std::to_string(cls) + "\n";
   }
   return csv;
+}
+
+std::string npy_bytes(const std::string& descr, const std::string& shape, const std::string& data, int major,
+                      const std::string& fortran) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
+  // The magic, the version and the header's length (2 bytes in version 1, 4 after) come first;
+  // the header is padded with blanks so that the data starts at a multiple of 64.
+  const size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64 != 0) header.push_back(' ');
+  header.push_back('\n');
+  std::string bytes = "\x93NUMPY";
+  bytes.push_back(static_cast<char>(major));
+  bytes.push_back(0);
+  const size_t n = header.size();
+  bytes.push_back(static_cast<char>(n & 0xff));
+  bytes.push_back(static_cast<char>((n >> 8) & 0xff));
+  if (major != 1) {
+    bytes.push_back(static_cast<char>((n >> 16) & 0xff));
+    bytes.push_back(static_cast<char>((n >> 24) & 0xff));
+  }
+  return bytes + header + data;
+}
+
+void write_npy(const std::string& path, const Shape& shape, const std::vector<float>& values) {
+  std::string tuple = "(";
+  for (size_t i = 0; i < shape.size(); ++i) tuple += (i ? ", " : "") + std::to_string(shape[i]);
+  tuple += shape.size() == 1 ? ",)" : ")";
+  write_file(path, npy_bytes("<f4", tuple, raw_bytes(values)));
+}
+
+Tensor run_forward(Layer& layer, const Tensor& in, bool training, uint64_t seed) {
+  Rng rng(seed);
+  Tensor out;
+  layer.forward(in, out, ForwardContext{training, &rng});
+  return out;
 }
 
 }  // namespace nntune::testing

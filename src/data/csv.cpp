@@ -195,6 +195,42 @@ void check_class_index(const CsvScanner& scanner, int64_t line, int64_t c, std::
               (after.empty() ? std::string() : " after " + after) + "; check the file, skip_rows and header settings");
 }
 
+// What both readers take from the top of a file: the rows skipped, the header's names (none
+// without a header) and the number of fields every row must have, from the header or, without
+// one, from the first data row.
+struct CsvHead {
+  std::vector<std::string> names;
+  int64_t num_columns = -1;
+  std::string expected_from;
+
+  // A data row of `count` fields: the first one fixes the width when there was no header.
+  void first_row(int64_t count) {
+    if (num_columns >= 0) return;
+    num_columns = count;
+    expected_from = "the first data row";
+  }
+  void check_width(int64_t count, int64_t line, const CsvOptions& options) const {
+    if (count != num_columns)
+      throw Error("CSV file " + detail::quoted(options.path) + ": line " + std::to_string(line) + " has " +
+                  std::to_string(count) + " fields, expected " + std::to_string(num_columns) + " as in " +
+                  expected_from + "; every row needs the same number of fields (check for a missing value or an "
+                  "unquoted '" + std::string(1, options.delimiter) + "' inside a field)");
+  }
+};
+
+CsvHead read_head(CsvScanner& scanner, const CsvOptions& options) {
+  scanner.skip_lines(options.skip_rows);
+  CsvHead head;
+  std::vector<std::string_view> fields;
+  int64_t line = 0;
+  if (options.header && scanner.next(fields, line)) {
+    for (std::string_view f : fields) head.names.emplace_back(f);
+    head.num_columns = static_cast<int64_t>(head.names.size());
+    head.expected_from = "the header row";
+  }
+  return head;
+}
+
 bool table_mode(const CsvOptions& o) {
   return !o.labels.empty() || !o.features.empty() || !o.drop.empty() || !o.id.empty() || !o.categorical.empty() ||
          !o.class_names.empty() || o.allow_missing;
@@ -205,32 +241,18 @@ bool table_mode(const CsvOptions& o) {
 Dataset load_table(const CsvOptions& options, std::string_view text) {
   const std::string& path = options.path;
   CsvScanner scanner(text, options.delimiter, path);
-  scanner.skip_lines(options.skip_rows);
+  CsvHead head = read_head(scanner, options);
+  const std::vector<std::string>& names = head.names;
   std::vector<std::string_view> fields;
   int64_t line = 0;
-  std::vector<std::string> names;
-  int64_t num_columns = -1;
-  std::string expected_from;
-  if (options.header && scanner.next(fields, line)) {
-    for (std::string_view f : fields) names.emplace_back(f);
-    num_columns = static_cast<int64_t>(names.size());
-    expected_from = "the header row";
-  }
   // The cells, row after row; quoted fields with "" inside live in `owned`, the rest in `text`.
   std::deque<std::string> owned;
   std::vector<std::string_view> cells;
   std::vector<int64_t> lines;
   while (scanner.next(fields, line)) {
     const int64_t count = static_cast<int64_t>(fields.size());
-    if (num_columns < 0) {
-      num_columns = count;
-      expected_from = "the first data row";
-    }
-    if (count != num_columns)
-      throw Error("CSV file " + detail::quoted(path) + ": line " + std::to_string(line) + " has " + std::to_string(count) +
-                  " fields, expected " + std::to_string(num_columns) + " as in " + expected_from +
-                  "; every row needs the same number of fields (check for a missing value or an unquoted '" +
-                  std::string(1, options.delimiter) + "' inside a field)");
+    head.first_row(count);
+    head.check_width(count, line, options);
     for (std::string_view f : fields) {
       const bool in_text = f.data() >= text.data() && f.data() + f.size() <= text.data() + text.size();
       cells.push_back(in_text ? f : std::string_view(owned.emplace_back(f)));
@@ -239,6 +261,7 @@ Dataset load_table(const CsvOptions& options, std::string_view text) {
   }
   const int64_t rows = static_cast<int64_t>(lines.size());
   if (rows == 0) no_data_rows(options);
+  const int64_t num_columns = head.num_columns;
   auto cell = [&](int64_t row, int64_t column) { return cells[static_cast<size_t>(row * num_columns + column)]; };
   // A column's header name, or its 0-based index in a file without a header (both resolve).
   auto column_name = [&](int64_t c) { return names.empty() ? std::to_string(c) : names[static_cast<size_t>(c)]; };
@@ -482,6 +505,9 @@ const std::vector<std::string>& missing_cell_texts() {
   return missing;
 }
 
+// One rule for tables and series (load_series): the cell matched as it is, after the reader
+// trimmed the blanks around an unquoted cell (load_csv keeps a quoted cell's, as the ONNX
+// export's text input sees it).
 bool is_missing_cell(std::string_view cell) {
   const std::vector<std::string>& missing = missing_cell_texts();
   return std::find(missing.begin(), missing.end(), cell) != missing.end();
@@ -504,20 +530,10 @@ Dataset load_csv(const CsvOptions& options) {
   // Text in a table that may hold it (class names, categories) switches to the table mode.
   const bool text_allowed = options.text_labels || options.auto_categorical;
   CsvScanner scanner(text, options.delimiter, path);
-  scanner.skip_lines(options.skip_rows);
-
+  CsvHead head = read_head(scanner, options);
+  const std::vector<std::string>& names = head.names;
   std::vector<std::string_view> fields;
   int64_t line = 0;
-  std::vector<std::string> names;
-  int64_t num_columns = -1;
-  std::string expected_from;
-  if (options.header) {
-    if (scanner.next(fields, line)) {
-      for (std::string_view f : fields) names.emplace_back(f);
-      num_columns = static_cast<int64_t>(names.size());
-      expected_from = "the header row";
-    }
-  }
 
   const bool classification = options.task == Task::Classification;
   std::vector<float> features, labels;
@@ -549,21 +565,15 @@ Dataset load_csv(const CsvOptions& options) {
 
   while (scanner.next(fields, line)) {
     const int64_t count = static_cast<int64_t>(fields.size());
-    if (num_columns < 0) {
-      num_columns = count;
-      expected_from = "the first data row";
-    }
+    head.first_row(count);
     if (label_column < 0) {
-      label_column = resolve_label_column(num_columns, line);
+      const int64_t columns = head.num_columns;
+      label_column = resolve_label_column(columns, line);
       // A guess at the row count (about 4 characters per cell), to avoid most regrowth.
-      const int64_t feature_columns = options.features_only ? num_columns : num_columns - 1;
-      features.reserve(static_cast<size_t>(feature_columns) * (text.size() / (4 * num_columns) + 1));
+      const int64_t feature_columns = options.features_only ? columns : columns - 1;
+      features.reserve(static_cast<size_t>(feature_columns) * (text.size() / (4 * columns) + 1));
     }
-    if (count != num_columns)
-      throw Error("CSV file " + detail::quoted(path) + ": line " + std::to_string(line) + " has " + std::to_string(count) +
-                  " fields, expected " + std::to_string(num_columns) + " as in " + expected_from +
-                  "; every row needs the same number of fields (check for a missing value or an unquoted '" +
-                  std::string(1, options.delimiter) + "' inside a field)");
+    head.check_width(count, line, options);
     for (int64_t c = 0; c < count; ++c) {
       const std::string_view cell = fields[static_cast<size_t>(c)];
       double value = 0.0;
@@ -593,6 +603,7 @@ Dataset load_csv(const CsvOptions& options) {
   }
 
   if (rows == 0) no_data_rows(options);
+  const int64_t num_columns = head.num_columns;
 
   Dataset data;
   data.task = options.task;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "data/file_bytes.hpp"
+#include "nntune/data.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune {
@@ -61,11 +62,6 @@ bool parse_double(std::string_view text, double& out) {
   if (text.front() == '+') text.remove_prefix(1);
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
-}
-
-bool is_missing(std::string_view cell) {
-  cell = trim(cell);
-  return cell.empty() || cell == "NA" || cell == "NaN" || cell == "nan" || cell == "null";
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -214,7 +210,7 @@ Series load_series(const SeriesOptions& options) {
         series.values[r * columns + c] = static_cast<float>(v);
         continue;
       }
-      if (!is_missing(cell))
+      if (!is_missing_cell(cell))  // the cells a table reads as missing (fields come trimmed)
         throw Error(where(lines[static_cast<size_t>(r)], at + 1) + "cell '" + cell + "' of column '" +
                     names[static_cast<size_t>(at)] + "' is not a number; series value columns must be numeric "
                     "(choose other columns with values:, or encode the column as numbers)");

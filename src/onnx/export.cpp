@@ -233,10 +233,13 @@ std::string export_single(const Model& model, const std::string& scope, const st
   graph.set_scope(scope + "scaler/");
   tensor = export_scaler(model.scaler, network.input_shape(), tensor, graph);
   Shape shape = network.input_shape();
+  graph.set_step_mask("");
   for (size_t i = 0; i < network.layers().size(); ++i) {
     const Layer& layer = *network.layers()[i];
     graph.set_scope(scope + "layer" + std::to_string(i) + "_" + layer.kind() + "/");
     tensor = exporters.find(layer.kind())->factory(layer, shape, tensor, graph);
+    // The step mask goes on as Network::forward hands it on (an embedding with mask_zero sets it).
+    if (!layer.makes_mask() && !layer.keeps_mask()) graph.set_step_mask("");
     // The next input shape from the layer's own shape inference, on a fresh copy of it.
     shape = make_layer(layer.config())->build(shape);
   }

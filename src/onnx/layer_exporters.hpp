@@ -42,8 +42,11 @@ std::string lifted1d_nodes(const Layer& layer, const Shape& input_shape, const s
 
 // A recurrent layer (rnn, lstm, gru; bidirectional or not) as ONNX's op of the same cell:
 // `gate_order` lists, in ONNX's gate order, the layer's index of each gate (the layer keeps
-// PyTorch's order). The sequence is transposed to ONNX's time-major layout and back, and the
-// directions merged (concatenated or summed) as the layer does.
+// PyTorch's order); an "activations" list in `attributes` names one direction's (repeated for
+// each). The sequence is transposed to ONNX's time-major layout and back, and the directions
+// merged (concatenated or summed) as the layer does. Under a step mask (OnnxGraph::step_mask)
+// each direction's real steps are gathered to the front of its sequence first, as the layer's
+// masked pass does (layer_exporters.cpp says how).
 std::string recurrent_nodes(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph,
                             const std::string& op_type, const std::vector<int64_t>& gate_order,
                             std::vector<Attribute> attributes);

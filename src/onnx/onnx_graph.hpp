@@ -44,6 +44,11 @@ class OnnxGraph {
 
   // Prefix of every name added from now on ("m0/layer1_dense/").
   void set_scope(std::string scope) { scope_ = std::move(scope); }
+  // The step mask of the tensor the next layer reads, as the network hands ForwardContext::mask
+  // on: a bool (batch, steps) tensor, true at a real step, made by an embedding with mask_zero;
+  // "" when every step is real. export_single keeps it while the layers keep the mask.
+  void set_step_mask(std::string mask) { step_mask_ = std::move(mask); }
+  const std::string& step_mask() const { return step_mask_; }
   // A float32 constant (graph initializer) of `shape` ({} for a scalar); returns its name.
   std::string constant(const std::string& name, const Shape& shape, std::vector<float> values);
   // An int64 constant (shapes, axes); returns its name.
@@ -77,7 +82,7 @@ class OnnxGraph {
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::string scope_;
+  std::string scope_, step_mask_;
 };
 
 }  // namespace nntune::onnx_export

@@ -5,10 +5,9 @@ namespace nntune::onnx_export {
 namespace {
 
 std::string export_rnn(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph) {
-  const bool bidirectional = layer.config().value("bidirectional", false);
   const std::string activation = layer.config().value("activation", std::string("tanh")) == "relu" ? "Relu" : "Tanh";
   return recurrent_nodes(layer, input_shape, input, graph, "RNN", {0},
-                         {Attribute::texts("activations", std::vector<std::string>(bidirectional ? 2 : 1, activation))});
+                         {Attribute::texts("activations", {activation})});
 }
 
 }  // namespace
