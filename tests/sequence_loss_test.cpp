@@ -24,6 +24,7 @@ namespace {
 using nlohmann::json;
 using testing::BoundLayer;
 using testing::random_tensor;
+using testing::write_npy;
 
 // ---- dense per step ----
 
@@ -284,19 +285,6 @@ TEST(StepLosses, RegressionPerStepReportsMaeRmseAndR2OverRealSteps) {
 
 // ---- .npy targets per step through a spec and the command line ----
 
-void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
-  std::string dims;
-  for (int64_t d : shape) dims += std::to_string(d) + ", ";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-  header.append(63 - (10 + header.size()) % 64, ' ');
-  header += '\n';
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size() & 0xff);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header;
-  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-  testing::write_file(path, bytes);
-}
 
 std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.size()); }
 

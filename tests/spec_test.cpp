@@ -20,6 +20,7 @@ namespace {
 
 using nlohmann::json;
 using testing::TempDir;
+using testing::write_npy;
 
 // A valid spec; tests replace one line of it.
 const char* const kBase =
@@ -685,20 +686,6 @@ TEST(SpecMetrics, ClassWeightsNamingAMissingClassAreRefusedBeforeTraining) {
   EXPECT_EQ(result.history.epochs.back().metrics.count("val_auc"), 1u);
 }
 
-// A little-endian float32 .npy of `shape` (format 1.0).
-void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
-  std::string dims;
-  for (int64_t d : shape) dims += std::to_string(d) + ", ";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-  header.append(63 - (10 + header.size()) % 64, ' ');
-  header += '\n';
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size() & 0xff);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header;
-  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-  testing::write_file(path, bytes);
-}
 
 // data.scale_per: auto scales per feature across steps when the first layer reads sequences.
 TEST(SpecScale, PerFeatureForSequenceLayersUnlessSaidOtherwise) {

@@ -68,6 +68,20 @@ CliRun run_nntune(const TempDir& dir, const std::string& args) {
   return run;
 }
 
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ", ";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  write_file(path, bytes);
+}
+
 std::string two_class_csv(int rows) {
   std::string csv = "a,b,label\n";
   for (int i = 0; i < rows; ++i) {

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "nntune/error.hpp"
 
@@ -57,6 +59,9 @@ struct CliRun {
   std::string out, err;
 };
 CliRun run_nntune(const TempDir& dir, const std::string& args);
+
+// A little-endian float32 .npy of `shape` (format 1.0).
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values);
 
 // A CSV "a,b,label" of two classes that a small network separates in a few epochs.
 std::string two_class_csv(int rows);
