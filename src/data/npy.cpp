@@ -204,9 +204,13 @@ Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path, T
     if (data.y.rank() != 3) data.y.reshape({n, data.y.features()});
     return data;
   }
-  if (data.y.rank() > 2)
+  // (n, steps) labels are per step only with the steps of x, which also tells them from one-hot rows.
+  const bool per_step = data.y.rank() == 2 && data.y.shape()[1] > 1 && data.x.rank() >= 2 &&
+                        data.x.shape()[1] == data.y.shape()[1];
+  if (data.y.rank() > 2 || (data.y.rank() == 2 && data.y.shape()[1] != 1 && !per_step))
     throw Error(".npy file " + detail::quoted(y_path) + ": classification labels must be class indices of shape (n,) "
-                "or (n, 1), or one per step (n, steps) for a sequence output, got " + shape_string(data.y.shape()) +
+                "or (n, 1), or one per step of x (n, steps) for a sequence output, got " + shape_string(data.y.shape()) +
+                " for x of shape " + shape_string(data.x.shape()) +
                 " (for one-hot labels save numpy.argmax(y, axis=-1) instead; for targets use task regression)");
   // (n, steps) with steps > 1: a class index per step (sequence tagging), kept as it is.
   const int64_t steps = data.y.rank() == 2 ? data.y.shape()[1] : 1;
