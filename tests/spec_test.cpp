@@ -21,6 +21,7 @@ namespace {
 
 using nlohmann::json;
 using testing::TempDir;
+using testing::write_npy;
 
 // A valid spec; tests replace one line of it.
 const char* const kBase =
@@ -686,7 +687,6 @@ TEST(SpecMetrics, ClassWeightsNamingAMissingClassAreRefusedBeforeTraining) {
   EXPECT_EQ(result.history.epochs.back().metrics.count("val_auc"), 1u);
 }
 
-using testing::write_npy;
 
 // data.scale_per: auto scales per feature across steps when the first layer reads sequences.
 TEST(SpecScale, PerFeatureForSequenceLayersUnlessSaidOtherwise) {

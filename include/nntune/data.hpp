@@ -15,8 +15,9 @@ enum class Task { Classification, Regression };
 
 struct Dataset {
   Tensor x;  // (n, ...) features
-  // Classification: (n, 1) class indices stored as floats, in [0, num_classes).
-  // Regression: (n, outputs) targets.
+  // Classification: (n, 1) class indices stored as floats, in [0, num_classes), or (n, steps):
+  // one per step of a sequence output (.npy labels of that shape).
+  // Regression: (n, outputs) targets, or (n, steps, outputs) per step (.npy targets of that shape).
   Tensor y;
   Task task = Task::Classification;
   int64_t num_classes = 0;  // classification only
@@ -77,7 +78,8 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
 Tensor load_idx_array(const std::string& path);
 // A NumPy .npy array (float32/float64/int/uint8, C order) as a tensor of the same shape.
 Tensor load_npy(const std::string& path);
-// x from one .npy, y from another (1-D class indices or 2-D targets).
+// x from one .npy, y from another: class indices (n,) or (n, 1), or one per step (n, steps) for
+// a sequence output; regression targets (n, values), or per step (n, steps, values).
 Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path, Task task, int64_t num_classes = 0);
 
 // Per-feature scaling x' = (x - offset) * factor, fitted on training data only and saved with

@@ -23,6 +23,10 @@ class Network {
 
   // Runs every layer; the returned tensor is owned by the network until the next forward.
   const Tensor& forward(const Tensor& x, const ForwardContext& ctx);
+  // The step mask of the last forward()'s output ((batch, steps), 1 = real step), or null: the
+  // output is a sequence masked by an embedding with mask_zero upstream. Losses and metrics
+  // score only its real steps.
+  const Tensor* output_mask() const { return output_mask_; }
   // After forward(training): fills gradients() from dLoss/dOutput.
   void backward(const Tensor& grad_output);
 
@@ -50,6 +54,7 @@ class Network {
   std::vector<Tensor> activations_;  // activations_[i] = output of layer i
   std::vector<Tensor> grad_buffers_;  // two ping-pong buffers for dLoss/dActivation
   const Tensor* last_input_ = nullptr;
+  const Tensor* output_mask_ = nullptr;
   std::vector<float> params_, grads_;
   Shape input_shape_, output_shape_;
   bool built_ = false;

@@ -132,13 +132,20 @@ nlohmann::json effective_spec(const TrainingSpec& spec);
 std::vector<nlohmann::json> expand_layers(const ModelSpec& model, const Shape& input_sample_shape,
                                           int64_t output_width);
 // The width the last layer must have: num_classes for categorical cross-entropy, 1 for binary
-// cross-entropy, the target width for regression.
+// cross-entropy, the target width for regression (of one step for targets per step).
 int64_t required_output_width(const TrainingSpec& spec, const Dataset& train);
+// The steps of targets given per step, 0 for one target per sample: class indices of shape
+// (n, steps) with steps > 1, or regression targets of shape (n, steps, values).
+int64_t target_steps(const TrainingSpec& spec, const Dataset& train);
 // Walks the layers' shapes and throws Error at the offending layer's line:column (dense on a
-// multi-dimensional input without flatten, last width not matching output_width, ...).
-void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width);
+// multi-dimensional input without flatten, last width not matching output_width, ...). With
+// target_steps > 0 the model must end with sequences of shape (target_steps, output_width);
+// otherwise with samples of shape (output_width).
+void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width,
+                        int64_t target_steps = 0);
 // Builds (and initialises) the network from the spec; errors carry the spec location.
-Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width, Rng& rng);
+Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width, Rng& rng,
+                      int64_t target_steps = 0);
 
 // The data a spec names, loaded and split, before scaling.
 struct SpecData {

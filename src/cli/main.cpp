@@ -429,10 +429,15 @@ int cmd_predict(DataArgs a) {
     if (!file) throw Error("cannot write '" + a.output + "' (does its directory exist?)");
   }
   std::ostream& csv = a.output.empty() ? std::cout : file;
-  const int64_t n = out.batch(), width = out.features();
+  // Sequence outputs (samples of shape (steps, outputs)): one row per step, after the sample (its
+  // id, or its 0-based index) and the step; padding steps included (their outputs are computed too).
+  const int64_t steps = out.rank() == 3 ? out.shape()[1] : 0;
+  const int64_t samples = out.batch(), width = steps > 0 ? out.shape()[2] : out.features();
+  const int64_t n = steps > 0 ? samples * steps : samples;
   const bool classification = model.task == Task::Classification;
   const bool binary = classification && width == 1;  // sigmoid output: P(class 1)
   if (ids) csv << csv_cell(data.id_name) << ",";
+  if (steps > 0) csv << (ids ? "" : "sample,") << "step,";
   if (classification) {
     csv << "class";
     for (int64_t k = 0; k < (binary ? 2 : width); ++k)
@@ -457,7 +462,9 @@ int cmd_predict(DataArgs a) {
   };
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out.data() + i * width;
-    if (ids) csv << csv_cell(data.ids[static_cast<size_t>(i)]) << ",";
+    const int64_t sample = steps > 0 ? i / steps : i;
+    if (ids) csv << csv_cell(data.ids[static_cast<size_t>(sample)]) << ",";
+    if (steps > 0) csv << (ids ? "" : std::to_string(sample) + ",") << i % steps << ",";
     if (classification) {
       if (binary) {
         put_class(row[0] >= 0.5f ? 1 : 0);
@@ -485,7 +492,13 @@ int cmd_predict(DataArgs a) {
   }
   csv.flush();
   if (!csv) throw Error("writing the predictions failed (disk full?)");
-  if (!a.output.empty()) std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(n), a.output.c_str());
+  if (!a.output.empty()) {
+    if (steps > 0)
+      std::fprintf(stderr, "wrote the predictions of %lld sequences (%lld steps each, one row per step) to %s\n",
+                   static_cast<long long>(samples), static_cast<long long>(steps), a.output.c_str());
+    else
+      std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(n), a.output.c_str());
+  }
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "cli/study_option.hpp"
 #include "nntune/error.hpp"
+#include "nntune/metrics.hpp"
 #include "nntune/model.hpp"
 #include "nntune/tune/storage.hpp"
 #include "report/study_report.hpp"
@@ -102,11 +103,22 @@ std::string write_training_report(const std::string& spec_path, const TrainingSp
     r.confusion_source = "No confusion matrix: the spec has no validation or test data to score.";
   } else {
     Model model = saved ? std::move(*saved) : load_model(result.model_path);
-    const Tensor outputs = predict(model, *scored);
-    r.confusion = report::confusion_matrix(outputs, scored->y, model.num_classes);
+    std::string counted = std::to_string(scored->size()) + " samples";
+    if (model.output_shape().size() == 2) {
+      // Sequences tagged per step: the evaluation's confusion matrix counts the real steps
+      // (padding left out by the step mask), which predictions alone cannot tell.
+      const EvaluationReport steps = evaluate_model_report(model, *scored);
+      report::ConfusionMatrix m;
+      m.classes = steps.classification.classes;
+      for (const auto& row : steps.classification.confusion) m.counts.insert(m.counts.end(), row.begin(), row.end());
+      counted = std::to_string(m.total()) + " steps of " + counted;
+      r.confusion = m;
+    } else {
+      r.confusion = report::confusion_matrix(predict(model, *scored), scored->y, model.num_classes);
+    }
     r.class_names = model.class_names;
-    r.confusion_source = std::string(scored_is_validation ? "validation" : "test") + " data (" +
-                         std::to_string(scored->size()) + " samples, the saved model)";
+    r.confusion_source = std::string(scored_is_validation ? "validation" : "test") + " data (" + counted +
+                         ", the saved model)";
   }
   const std::string path = (fs::path(result.model_path).parent_path() / "report.html").string();
   write_text(path, report::training_report_html(r));

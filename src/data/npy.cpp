@@ -200,28 +200,39 @@ Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path, T
                 "; both need one row per sample");
   if (data.x.rank() == 1) data.x.reshape({n, 1});
   if (task == Task::Regression) {
-    data.y.reshape({n, data.y.features()});
+    // (n, steps, values) stays: targets per step for a sequence output; else one row per sample.
+    if (data.y.rank() != 3) data.y.reshape({n, data.y.features()});
     return data;
   }
-  if (data.y.rank() > 2 || (data.y.rank() == 2 && data.y.shape()[1] != 1))
+  // (n, steps) labels are per step only with the steps of x, which also tells them from one-hot rows.
+  const bool per_step = data.y.rank() == 2 && data.y.shape()[1] > 1 && data.x.rank() >= 2 &&
+                        data.x.shape()[1] == data.y.shape()[1];
+  if (data.y.rank() > 2 || (data.y.rank() == 2 && data.y.shape()[1] != 1 && !per_step))
     throw Error(".npy file " + detail::quoted(y_path) + ": classification labels must be class indices of shape (n,) "
-                "or (n, 1), got " + shape_string(data.y.shape()) +
-                " (for one-hot labels save numpy.argmax(y, axis=1) instead; for targets use task regression)");
-  data.y.reshape({n, 1});
+                "or (n, 1), or one per step of x (n, steps) for a sequence output, got " + shape_string(data.y.shape()) +
+                " for x of shape " + shape_string(data.x.shape()) +
+                " (for one-hot labels save numpy.argmax(y, axis=-1) instead; for targets use task regression)");
+  // (n, steps) with steps > 1: a class index per step (sequence tagging), kept as it is.
+  const int64_t steps = data.y.rank() == 2 ? data.y.shape()[1] : 1;
+  data.y.reshape({n, steps});
+  auto where = [&](int64_t i) {
+    return steps == 1 ? "of row " + std::to_string(i) + " (0-based)"
+                      : "of row " + std::to_string(i / steps) + ", step " + std::to_string(i % steps) + " (0-based)";
+  };
   int64_t max_label = -1;
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < n * steps; ++i) {
     const float label = data.y[i];
     if (label < 0.0f || label != std::floor(label))
-      throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(label) + " of row " +
-                  std::to_string(i) + " (0-based) is not a non-negative integer class index; classification "
+      throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(label) + " " + where(i) +
+                  " is not a non-negative integer class index; classification "
                   "labels must be 0, 1, 2, ... (for a numeric target use task regression)");
     if (num_classes > 0 && label >= static_cast<float>(num_classes))
       throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(static_cast<int64_t>(label)) +
-                  " of row " + std::to_string(i) + " (0-based) is out of range: num_classes is " +
+                  " " + where(i) + " is out of range: num_classes is " +
                   std::to_string(num_classes) + ", so labels must be 0.." + std::to_string(num_classes - 1));
     if (label >= static_cast<float>(detail::kMaxInferredClasses))
-      throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(label) + " of row " +
-                  std::to_string(i) + " (0-based) is too large for a class index; is y a regression target? "
+      throw Error(".npy file " + detail::quoted(y_path) + ": label " + std::to_string(label) + " " + where(i) +
+                  " is too large for a class index; is y a regression target? "
                   "(set task regression)");
     max_label = std::max(max_label, static_cast<int64_t>(label));
   }

@@ -514,7 +514,14 @@ Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
     const Tensor& y = network.forward(whole ? x : batch, eval);
     std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
   }
-  loss->link(out);
+  if (out.rank() == 3) {
+    // Sequences: the link (softmax) applies to each step's outputs.
+    out.reshape({n * out.shape()[1], out.shape()[2]});
+    loss->link(out);
+    out.reshape(out_shape);
+  } else {
+    loss->link(out);
+  }
   if (model.forecast.enabled) return model.forecast.outputs_from_network(raw, out);
   return out;
 }

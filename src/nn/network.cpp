@@ -25,8 +25,8 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
     }
     for (const ParamBlock& block : layers_[i]->params()) total += block.size;
   }
-  // A step mask (an embedding with mask_zero) must only reach layers that honour it, and must
-  // end before the output: no loss takes a mask yet.
+  // A step mask (an embedding with mask_zero) must only reach layers that honour it. It may reach
+  // the output: losses and metrics then score the real steps only (StepRows, src/nn/step_rows.hpp).
   int64_t masked_by = -1;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = *layers_[i];
@@ -39,11 +39,6 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
     else if (!layer.keeps_mask())
       masked_by = -1;
   }
-  if (masked_by >= 0)
-    throw Error("the network's output is a sequence still masked by layer " + std::to_string(masked_by + 1) + " (" +
-                layers_[static_cast<size_t>(masked_by)]->kind() +
-                " with mask_zero: true), and losses do not take step masks; end with a recurrent layer without "
-                "return_sequences, or set mask_zero: false");
   output_shape_ = shape;
   params_.assign(static_cast<size_t>(total), 0.0f);
   grads_.assign(static_cast<size_t>(total), 0.0f);
@@ -83,6 +78,7 @@ const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
     mask = layer.makes_mask() ? layer.output_mask() : mask && layer.keeps_mask() ? mask : nullptr;
     in = &activations_[i];
   }
+  output_mask_ = mask;
   return *in;
 }
 

@@ -345,11 +345,13 @@ SpecData load_spec_data(const TrainingSpec& spec) {
     const int64_t train_classes = data.train.num_classes;
     auto check = [&](const DataSourceSpec& source, const std::optional<Dataset>& part) {
       if (!part || source.kind == "split" || source.kind == "last" || part->num_classes <= train_classes) return;
-      for (int64_t i = 0; i < part->size(); ++i) {
+      // Every label, of each step too for labels per step (n, steps).
+      const int64_t per_row = part->y.features();
+      for (int64_t i = 0; i < part->y.size(); ++i) {
         const auto label = static_cast<int64_t>(part->y[i]);
         if (label < train_classes) continue;
         spec.tree.fail(source.path_in_spec + "." + source.kind,
-                       "label " + std::to_string(label) + " (data row " + std::to_string(i + 1) + ") of " + part->source +
+                       "label " + std::to_string(label) + " (data row " + std::to_string(i / per_row + 1) + ") of " + part->source +
                            " is not in the training data, whose labels are 0.." + std::to_string(train_classes - 1) +
                            "; fix the labels, or set data.num_classes if that class is meant to exist");
       }
@@ -411,7 +413,7 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
 
   Rng rng(spec.seed);
   const int64_t output_width = required_output_width(spec, data.train);
-  Network network = build_network(spec, data.train.x.sample_shape(), output_width, rng);
+  Network network = build_network(spec, data.train.x.sample_shape(), output_width, rng, target_steps(spec, data.train));
   result.num_params = network.num_params();
   if (spec.data.task == Task::Classification && spec.train.class_weight != "none") {
     // Checked here, before any epoch, so that the message points into the spec.
@@ -518,9 +520,10 @@ CrossValidationResult run_cross_validation(const TrainingSpec& spec, int64_t fol
   const int64_t output_width = required_output_width(spec, data.train);
   const Shape input_shape = data.train.x.sample_shape();
   // Fail on a bad model before the first fold starts.
-  check_model_shapes(spec, input_shape, output_width);
+  const int64_t steps = target_steps(spec, data.train);
+  check_model_shapes(spec, input_shape, output_width, steps);
 
-  auto make_network = [&](Rng& rng) { return build_network(spec, input_shape, output_width, rng); };
+  auto make_network = [&](Rng& rng) { return build_network(spec, input_shape, output_width, rng, steps); };
   auto prepare_fold = [&](Dataset& train, Dataset& validation) {
     Scaler scaler = make_scaler(spec);
     scaler.fit(train.x);

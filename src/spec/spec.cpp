@@ -465,8 +465,15 @@ std::vector<json> expand_layers(const ModelSpec& model, const Shape& input_sampl
 }
 
 int64_t required_output_width(const TrainingSpec& spec, const Dataset& train) {
-  if (spec.data.task == Task::Regression) return train.y.features();
+  // Per-step regression targets (n, steps, values): the width of one step.
+  if (spec.data.task == Task::Regression) return train.y.rank() == 3 ? train.y.shape()[2] : train.y.features();
   return make_loss(spec.train.loss)->output_width(train.num_classes, train.y.features());
+}
+
+int64_t target_steps(const TrainingSpec& spec, const Dataset& train) {
+  const Shape& y = train.y.shape();
+  if (spec.data.task == Task::Regression) return y.size() == 3 ? y[1] : 0;
+  return y.size() == 2 && y[1] > 1 ? y[1] : 0;  // class indices per step: (n, steps)
 }
 
 namespace {
@@ -494,15 +501,49 @@ std::unique_ptr<Layer> make_spec_layer(const TrainingSpec& spec, size_t i, json 
 }
 }  // namespace
 
+namespace {
+// Targets per step (n, steps) or (n, steps, values): the model must end with (steps, width).
+void check_sequence_output(const TrainingSpec& spec, const std::vector<json>& layers, const Shape& shape,
+                           int64_t output_width, int64_t steps) {
+  const Shape wanted = {steps, output_width};
+  if (shape == wanted) return;
+  const size_t last = layers.size() - 1;
+  const std::string what = spec.data.task == Task::Regression
+                               ? std::to_string(output_width) + " value(s) per step"
+                               : std::to_string(output_width) + " output(s) per step (" + spec.train.loss + ")";
+  const std::string head = "the targets are per step (" + std::to_string(steps) + " steps, " + what +
+                           "), so the model must end with samples of shape " + shape_string(wanted) +
+                           ", but the last layer gives " + shape_string(shape);
+  if (spec.model.shorthand)
+    spec.tree.fail("model.hidden", head + "; the MLP shorthand gives one output row per sample: list model.layers "
+                                          "with a recurrent layer with return_sequences: true and a dense layer after it");
+  const std::string last_path = layer_path(spec, last);
+  if (shape.size() != 2)
+    spec.tree.fail(last_path, head + "; keep the sequence to the end: return_sequences: true on the last recurrent "
+                                     "layer, no flatten or global pooling after it, then {type: dense, units: " +
+                                     std::to_string(output_width) + "} (applied per step)");
+  if (shape[0] != steps)
+    spec.tree.fail(last_path, head + "; the model's sequences have " + std::to_string(shape[0]) +
+                                     " steps but the targets have " + std::to_string(steps));
+  const bool sized_last = layers[last].contains("units");
+  spec.tree.fail(sized_last ? last_path + ".units" : last_path,
+                 head + (sized_last ? "; set units: " + std::to_string(output_width)
+                                    : "; end the model with {type: dense, units: " + std::to_string(output_width) + "}"));
+}
+}  // namespace
+
 // A dry run of the network's build: every layer's own build() says whether it fits its input and
 // what it gives (no second shape calculator to drift from the layers), then the model's end must
 // fit the loss and the data.
-void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width) {
+void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width,
+                        int64_t target_steps) {
   const std::vector<json> layers = expand_layers(spec.model, input_sample_shape, output_width);
   const SpecTree& tree = spec.tree;
   Shape shape = input_sample_shape;
   std::unique_ptr<Layer> last_layer;
+  std::vector<Shape> inputs;  // each layer's input sample shape
   for (size_t i = 0; i < layers.size(); ++i) {
+    inputs.push_back(shape);
     last_layer = make_spec_layer(spec, i, layers[i]);
     try {
       shape = last_layer->build(shape);
@@ -510,14 +551,35 @@ void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shap
       tree.fail(layer_path(spec, i), e.what());
     }
   }
-  if (spec.model.shorthand) return;  // the output layer was sized to fit
   const size_t last = layers.size() - 1;
+  if (spec.model.shorthand && target_steps == 0) return;  // the output layer was sized to fit
   const std::string last_path = layer_path(spec, last);
   const std::string link = last_layer->output_activation();
   const auto loss = make_loss(spec.train.loss);
   if (!link.empty() && link == loss->link_name())
     tree.fail(last_path, "the last layer applies " + link + ", but " + spec.train.loss +
                              " applies it itself (on the raw outputs); remove the " + link + " from the last layer");
+  if (target_steps > 0) {
+    check_sequence_output(spec, layers, shape, output_width, target_steps);
+    return;
+  }
+  if (shape.size() == 2) {
+    // A sequence out but one target per sample: a dense layer that took a sequence applied per
+    // step, which is the mistake to point at (it used to need a flat input); else the layer
+    // that ends the model.
+    for (size_t i = 0; i < layers.size(); ++i)
+      if (layers[i].value("type", "") == "dense" && inputs[i].size() == 2)
+        tree.fail(layer_path(spec, i), layer_configs::dense_flat_input_problem(inputs[i]) +
+                                           ", or end the sequence before it with a recurrent layer without return_sequences "
+                                           "(a dense layer on a sequence applies to each step, which needs targets per step: "
+                                           "shape (n, " + std::to_string(inputs[i][0]) + ") of class indices or (n, " +
+                                           std::to_string(inputs[i][0]) + ", values))");
+    tree.fail(last_path, "the last layer gives sequences of shape " + shape_string(shape) +
+                             " (one output row per step), but the targets are one per sample; end the sequence with a "
+                             "recurrent layer without return_sequences (or flatten, or a global pooling layer), or give "
+                             "targets per step: shape (n, " + std::to_string(shape[0]) + ") of class indices or (n, " +
+                             std::to_string(shape[0]) + ", values)");
+  }
   if (shape.size() != 1 || shape[0] != output_width) {
     std::string need;
     if (loss->required_classes() > 0)
@@ -535,8 +597,9 @@ void check_model_shapes(const TrainingSpec& spec, const Shape& input_sample_shap
   }
 }
 
-Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width, Rng& rng) {
-  check_model_shapes(spec, input_sample_shape, output_width);
+Network build_network(const TrainingSpec& spec, const Shape& input_sample_shape, int64_t output_width, Rng& rng,
+                      int64_t target_steps) {
+  check_model_shapes(spec, input_sample_shape, output_width, target_steps);
   const std::vector<json> layers = expand_layers(spec.model, input_sample_shape, output_width);
   Network network;
   for (size_t i = 0; i < layers.size(); ++i) network.add(make_spec_layer(spec, i, layers[i]));

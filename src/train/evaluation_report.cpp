@@ -113,7 +113,15 @@ EvaluationReport evaluate_model_report(Model& model, const Dataset& raw_data, in
     if (static_cast<int64_t>(model.class_names.size()) == report.classification.classes) report.class_names = model.class_names;
   } else {
     if (!preprocessing_of(model).active()) check_shape(model, raw_data);
-    report.regression = regression_metrics(predict(model, raw_data, batch_size), raw_data.y);
+    Tensor predictions = predict(model, raw_data, batch_size), targets = raw_data.y;
+    if (predictions.rank() == 3) {
+      // Sequences: per output over the steps (each step a row). Padding steps count here: the
+      // predictions carry no step mask (the scalars above leave them out).
+      const int64_t rows = predictions.batch() * predictions.shape()[1], outputs = predictions.shape()[2];
+      predictions.reshape({rows, outputs});
+      if (targets.size() == predictions.size()) targets.reshape({rows, outputs});
+    }
+    report.regression = regression_metrics(predictions, targets);
   }
   return report;
 }

@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "nn/gemm.hpp"
+#include "nn/step_rows.hpp"
 #include "nntune/error.hpp"
 #include "nntune/trainer.hpp"
 #include "train/augmentation.hpp"
@@ -53,6 +54,10 @@ void check_config(const TrainConfig& config) {
 // one-output binary targets by t > 0.5.
 std::vector<int64_t> class_labels(const Dataset& data, int64_t classes) {
   const int64_t n = data.y.batch(), cols = data.y.features();
+  if (cols != 1 && cols != classes)
+    throw Error("class_weight: balanced counts one label per sample, but the labels have shape " +
+                shape_string(data.y.sample_shape()) + " per sample (labels per step, whose padding it cannot tell); "
+                "give the weights explicitly (class_weights or class_weight_map)");
   std::vector<int64_t> labels(static_cast<size_t>(n));
   for (int64_t r = 0; r < n; ++r) {
     const float* row = data.y.data() + r * cols;
@@ -154,6 +159,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   Tensor batch_x, batch_y, grad_output;
+  StepRows step_rows;  // sequence outputs: the loss and metrics per (unmasked) step
   std::vector<float>& params = network.parameters();
   std::vector<float>& grads = network.gradients();
   const int64_t num_params = network.num_params();
@@ -174,7 +180,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
       lr = scheduled_lr(config.schedule, config.optimizer.lr, step, steps_per_epoch, config.epochs) * state.lr_factor;
 
       const Tensor& output = network.forward(batch_x, ctx);
-      const double data_loss = train_loss->forward_backward(output, batch_y, &grad_output);
+      const double data_loss = step_rows.loss(*train_loss, output, batch_y, network.output_mask(), &grad_output);
       if (!std::isfinite(data_loss)) diverged("the loss", data_loss, epoch, batch + 1, step + 1, lr, params);
       network.backward(grad_output);
       const double penalty = network.apply_regularization();
@@ -195,7 +201,10 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
       if (!std::isfinite(grad_norm) || lr * grad_norm > kMaxUpdateNorm)
         diverged("the gradient norm", grad_norm, epoch, batch + 1, step + 1, lr, params);
       // Metrics from the training-mode output (Keras convention); backward leaves it intact.
-      epoch_metrics.add(output, batch_y, batch_loss);
+      if (StepRows::per_step(output))
+        epoch_metrics.add(step_rows.output_rows(), step_rows.target_rows(), batch_loss);
+      else
+        epoch_metrics.add(output, batch_y, batch_loss);
       optimizer->step(params.data(), grads.data(), num_params, lr);
 
       bool batch_stop = false;
@@ -289,12 +298,17 @@ MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const 
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   Tensor batch_x, batch_y;
+  StepRows step_rows;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
     data.x.gather_into(order, begin, end, batch_x);
     data.y.gather_into(order, begin, end, batch_y);
     const Tensor& output = network.forward(batch_x, ctx);
-    metrics.add(output, batch_y, loss.forward_backward(output, batch_y, nullptr));
+    const double value = step_rows.loss(loss, output, batch_y, network.output_mask(), nullptr);
+    if (StepRows::per_step(output))
+      metrics.add(step_rows.output_rows(), step_rows.target_rows(), value);
+    else
+      metrics.add(output, batch_y, value);
   }
   return metrics;
 }
@@ -311,7 +325,13 @@ MetricAccumulator evaluate_predictions_accumulate(const Loss& loss, const Tensor
   loss.unlink(output);
   check_extra_metrics(loss, extra, "evaluate");
   MetricAccumulator metrics(loss, extra);
-  metrics.add(output, targets, loss.forward_backward(output, targets, nullptr));
+  // Sequences: per step, every step (predictions carry no step mask).
+  StepRows step_rows;
+  const double value = step_rows.loss(loss, output, targets, nullptr, nullptr);
+  if (StepRows::per_step(output))
+    metrics.add(step_rows.output_rows(), step_rows.target_rows(), value);
+  else
+    metrics.add(output, targets, value);
   return metrics;
 }
 

@@ -1,6 +1,10 @@
 // Fully connected layer with the bias and the activation fused in: forward is one GEMM plus
 // one pass over the output, backward one pass (activation derivative + bias gradient) plus
 // two GEMMs. Weight is stored (inputs x units) row-major, so out = in * W + b.
+// On sequences (samples of shape (steps, features)) it applies to every step's features, the last
+// axis (Keras' and PyTorch's Linear): the batch's steps are the GEMM's rows, so nothing changes
+// but the row count. Inputs of rank 3 or more (images) still need a flatten: a dense layer over
+// every pixel's channels is rarely what was meant.
 #include "nn/gemm.hpp"
 #include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
@@ -23,15 +27,15 @@ class Dense final : public Layer {
   std::string kind() const override { return "dense"; }
 
   Shape build(const Shape& input_sample_shape) override {
-    if (input_sample_shape.size() != 1)
-      throw Error("a dense layer needs a flat (1-D) input but gets samples of shape " +
-                  shape_string(input_sample_shape) + "; add {type: flatten} before it");
-    inputs_ = input_sample_shape[0];
+    if (input_sample_shape.size() != 1 && input_sample_shape.size() != 2)
+      throw Error(layer_configs::dense_flat_input_problem(input_sample_shape));
+    inputs_ = input_sample_shape.back();
+    steps_ = input_sample_shape.size() == 2 ? input_sample_shape[0] : 0;
     params_.clear();
     params_.push_back({"weight", inputs_ * units_, true});
     if (use_bias_) params_.push_back({"bias", units_, false});
-    batch_shape_ = {0, units_};
-    return {units_};
+    batch_shape_ = steps_ > 0 ? Shape{0, steps_, units_} : Shape{0, units_};
+    return steps_ > 0 ? Shape{steps_, units_} : Shape{units_};
   }
 
   void init_params(Rng& rng) override {
@@ -39,9 +43,13 @@ class Dense final : public Layer {
     if (use_bias_) initialize(bias_init_, params_[1].value, params_[1].size, inputs_, units_, rng);
   }
 
+  // Per step, each step is on its own: a step mask passes through (padding steps are computed
+  // and left for the loss to skip).
+  bool takes_mask() const override { return steps_ > 0; }
+
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
-    const int64_t n = in.batch();
-    batch_shape_[0] = n;
+    batch_shape_[0] = in.batch();
+    const int64_t n = rows(in);
     out.resize(batch_shape_);
     const float* bias = use_bias_ ? params_[1].value : nullptr;
     bool keep_pre_activation = false;
@@ -51,12 +59,12 @@ class Dense final : public Layer {
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
-    const int64_t n = in.batch();
+    const int64_t n = rows(in);
     float* bias_grad = use_bias_ ? params_[1].grad : nullptr;
     // dLoss/dz: grad_out itself for a linear activation, else a layer-owned buffer.
     const float* dz = grad_out.data();
     if (activation_.kind != ActivationKind::Linear) {
-      batch_shape_[0] = n;
+      batch_shape_[0] = in.batch();
       grad_pre_activation_.resize(batch_shape_);
       activation_backward(activation_, pre_activation_.data(), out.data(), grad_out.data(),
                           grad_pre_activation_.data(), bias_grad, n, units_);
@@ -88,11 +96,15 @@ class Dense final : public Layer {
 
  private:
   int64_t units_;
+  // The GEMM's rows: samples, or samples x steps.
+  int64_t rows(const Tensor& in) const { return steps_ > 0 ? in.batch() * steps_ : in.batch(); }
+
   int64_t inputs_ = 0;
+  int64_t steps_ = 0;  // > 0: applied per step of (steps, inputs) samples
   Activation activation_;
   Initializer kernel_init_, bias_init_;
   bool use_bias_;
-  Shape batch_shape_;           // (batch, units); a member so resizing never allocates
+  Shape batch_shape_;           // (batch, units) or (batch, steps, units); a member so resizing never allocates
   Tensor pre_activation_;       // kept only when f' cannot be read from the output (gelu, ...)
   Tensor grad_pre_activation_;  // dLoss/dz, reused across batches
 };
@@ -135,9 +147,14 @@ nlohmann::json nntune::layer_configs::dense(int64_t units, const std::string& ac
   return {{"type", "dense"}, {"units", units}, {"activation", activation}, {"kernel_init", kernel_init}};
 }
 
+std::string nntune::layer_configs::dense_flat_input_problem(const std::vector<int64_t>& input_sample_shape) {
+  return "a dense layer needs a flat (1-D) input but gets samples of shape " + shape_string(input_sample_shape) +
+         "; add {type: flatten} before it";
+}
+
 NNTUNE_REGISTER_COMPONENTS(layer_dense) {
   nntune::layer_registry().add({.name = "dense",
-                                .help = "fully connected: out = activation(in * W + b) over a flat (1-D) input",
+                                .help = "fully connected: out = activation(in * W + b) over a flat (1-D) input, or over each step of a sequence (steps, features)",
                                 .keys = nntune::layers::dense_keys(),
                                 .order = 0,
                                 .example = {{"units", 10}}},

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace nntune::layer_configs {
 
@@ -11,5 +12,10 @@ nlohmann::json dense(int64_t units, const std::string& activation, const std::st
 nlohmann::json flatten();
 nlohmann::json batch_norm();
 nlohmann::json dropout(double rate);
+
+// Why a dense layer refuses samples of this shape as a flat input ("a dense layer needs a flat
+// (1-D) input ..."): its own build() says it for images (rank 3+), and the spec says it for a
+// sequence the dense layer would take per step when the targets are one per sample.
+std::string dense_flat_input_problem(const std::vector<int64_t>& input_sample_shape);
 
 }  // namespace nntune::layer_configs

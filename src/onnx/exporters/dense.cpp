@@ -7,6 +7,9 @@ namespace {
 
 // out = f(in * W + b), W stored (inputs x units) row-major as Gemm's B.
 std::string export_dense(const Layer& layer, const Shape& input_shape, const std::string& input, OnnxGraph& graph) {
+  if (input_shape.size() != 1)
+    throw Error("cannot export a dense layer applied per step (to samples of shape " + shape_string(input_shape) +
+                ") to ONNX yet; only dense layers on flat inputs are exported");
   const nlohmann::json config = layer.config();
   const ParamBlock& weight = param_block(layer, "weight");
   const int64_t inputs = input_shape.at(0), units = weight.size / inputs;
