@@ -116,10 +116,10 @@ NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, int64_t ld
 
 // Sets flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6) for one product, and puts the
 // caller's MXCSR back afterwards. Why: an FMA that reads or produces a subnormal (|x| < 1.2e-38)
-// takes a microcode assist on Intel cores (~180x slower in build/conv_gemm_bench --tiny); training with a saturated softmax
-// or a large learning rate feeds such values in (a Fashion-MNIST CNN trial ran 10x slower than
-// its FLOP count: weight decay had left most of its conv weights subnormal, docs/benchmarks.md).
-// Every flushed value is below 2^-126 in magnitude. bf16 (vdpbf16ps) flushes anyway.
+// takes a microcode assist on Intel cores (~180x slower: build/conv_gemm_bench --tiny). Weight
+// decay can leave weights there (a Fashion-MNIST CNN trial ran ~8x slower than its FLOP count
+// with 80% of a conv's weights subnormal, docs/benchmarks.md). Every flushed value is below
+// 2^-126 in magnitude. bf16 (vdpbf16ps) flushes anyway.
 class FlushSubnormals {
  public:
   FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtz | kDaz); }
