@@ -67,6 +67,11 @@ bool gemm_bf16_chosen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
 struct GemmUsage {
   int64_t bf16_products = 0, fp32_products = 0;
   double bf16_flop = 0.0, fp32_flop = 0.0;
+  // What ran between two readings.
+  GemmUsage operator-(const GemmUsage& earlier) const {
+    return {bf16_products - earlier.bf16_products, fp32_products - earlier.fp32_products, bf16_flop - earlier.bf16_flop,
+            fp32_flop - earlier.fp32_flop};
+  }
 };
 GemmUsage gemm_usage();
 void reset_gemm_usage();

@@ -36,10 +36,10 @@ class StepRows {
   const Tensor& output_rows() const { return out_; }
   const Tensor& target_rows() const { return target_; }
 
-  // The same gathering without a loss (metrics of predictions).
+ private:
+  // The rows of a sequence output and its targets (unmasked steps only, in order).
   void gather(const Tensor& output, const Tensor& target, const Tensor* mask);
 
- private:
   Tensor out_, target_, row_grad_;
   std::vector<int64_t> kept_;  // per row: its index among the batch * steps steps
   Shape rows_shape_, target_rows_shape_;

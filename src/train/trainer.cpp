@@ -111,6 +111,16 @@ void check_dataset(const Dataset& data, const Network& network, const std::strin
                                        : " An earlier update already overflowed some parameters to infinity."));
 }
 
+// A batch into the metrics, scored as its loss was: a sequence output per (unmasked) step, as the
+// rows of step_rows' last loss() call; any other output as it is.
+void add_to_metrics(train_detail::MetricAccumulator& metrics, const StepRows& step_rows, const Tensor& output,
+                    const Tensor& target, double loss) {
+  if (StepRows::per_step(output))
+    metrics.add(step_rows.output_rows(), step_rows.target_rows(), loss);
+  else
+    metrics.add(output, target, loss);
+}
+
 }  // namespace
 
 History fit(Network& network, const Dataset& train, const Dataset* validation, const TrainConfig& config,
@@ -201,10 +211,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
       if (!std::isfinite(grad_norm) || lr * grad_norm > kMaxUpdateNorm)
         diverged("the gradient norm", grad_norm, epoch, batch + 1, step + 1, lr, params);
       // Metrics from the training-mode output (Keras convention); backward leaves it intact.
-      if (StepRows::per_step(output))
-        epoch_metrics.add(step_rows.output_rows(), step_rows.target_rows(), batch_loss);
-      else
-        epoch_metrics.add(output, batch_y, batch_loss);
+      add_to_metrics(epoch_metrics, step_rows, output, batch_y, batch_loss);
       optimizer->step(params.data(), grads.data(), num_params, lr);
 
       bool batch_stop = false;
@@ -239,13 +246,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   for (Callback* cb : callbacks) cb->on_train_end(state);
   history.stop_reason = state.stop_reason;
   // Which kernels the products really ran on: bf16 only where it is faster on this CPU.
-  const GemmUsage usage_after = gemm_usage();
-  GemmUsage used;
-  used.bf16_products = usage_after.bf16_products - usage_before.bf16_products;
-  used.fp32_products = usage_after.fp32_products - usage_before.fp32_products;
-  used.bf16_flop = usage_after.bf16_flop - usage_before.bf16_flop;
-  used.fp32_flop = usage_after.fp32_flop - usage_before.fp32_flop;
-  history.precision_used = describe_gemm_usage(used, gemm_precision());
+  history.precision_used = describe_gemm_usage(gemm_usage() - usage_before, gemm_precision());
   return history;
 }
 
@@ -304,11 +305,8 @@ MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const 
     data.x.gather_into(order, begin, end, batch_x);
     data.y.gather_into(order, begin, end, batch_y);
     const Tensor& output = network.forward(batch_x, ctx);
-    const double value = step_rows.loss(loss, output, batch_y, network.output_mask(), nullptr);
-    if (StepRows::per_step(output))
-      metrics.add(step_rows.output_rows(), step_rows.target_rows(), value);
-    else
-      metrics.add(output, batch_y, value);
+    add_to_metrics(metrics, step_rows, output, batch_y,
+                   step_rows.loss(loss, output, batch_y, network.output_mask(), nullptr));
   }
   return metrics;
 }
@@ -327,11 +325,7 @@ MetricAccumulator evaluate_predictions_accumulate(const Loss& loss, const Tensor
   MetricAccumulator metrics(loss, extra);
   // Sequences: per step, every step (predictions carry no step mask).
   StepRows step_rows;
-  const double value = step_rows.loss(loss, output, targets, nullptr, nullptr);
-  if (StepRows::per_step(output))
-    metrics.add(step_rows.output_rows(), step_rows.target_rows(), value);
-  else
-    metrics.add(output, targets, value);
+  add_to_metrics(metrics, step_rows, output, targets, step_rows.loss(loss, output, targets, nullptr, nullptr));
   return metrics;
 }
 
