@@ -100,6 +100,31 @@ TEST_F(SpecTuningTest, AWorkerJoinsFromTheStoredSpecAndSharesTheBudget) {
   EXPECT_EQ(summary.system_attrs.at("worker_plan").at("overrides").size(), 1u);  // tune.storage left out
 }
 
+TEST_F(SpecTuningTest, EnqueuedTrialsRunFirstAndOnlyWhenTheStudyIsCreated) {
+  std::vector<std::string> set = overrides(3);
+  // A name with brackets is quoted inside a YAML flow mapping.
+  set.push_back(
+      "tune.enqueue=[{train.optimizer.lr: 0.0123, \"model.hidden[0].units\": 7}, {model.activation: tanh}]");
+  SpecStudy created = open_spec_study(load_tune_spec(dir.file("spec.yaml"), set), {dir.file("spec.yaml"), set});
+  EXPECT_EQ(run_spec_trials(created, {}).finished_here, 3);
+  std::vector<FrozenTrial> trials = stored_trials("spec");
+  ASSERT_EQ(trials.size(), 3u);
+  const nlohmann::json first = trials[0].external_params(), second = trials[1].external_params();
+  EXPECT_EQ(first.at("train.optimizer.lr"), 0.0123);
+  EXPECT_EQ(first.at("model.hidden[0].units"), 7);
+  EXPECT_EQ(second.at("model.activation"), "tanh");
+  // The unnamed parameters of a point are sampled: the second trial's lr is not the first's.
+  EXPECT_NE(second.at("train.optimizer.lr"), 0.0123);
+  // Resuming the study (more trials) samples new points instead of enqueueing these again.
+  set[0] = "tune.trials=5";
+  SpecStudy resumed = open_spec_study(load_tune_spec(dir.file("spec.yaml"), set), {dir.file("spec.yaml"), set});
+  EXPECT_FALSE(resumed.created);
+  EXPECT_EQ(run_spec_trials(resumed, {}).finished_here, 2);
+  trials = stored_trials("spec");
+  ASSERT_EQ(trials.size(), 5u);
+  for (size_t i = 3; i < 5; ++i) EXPECT_NE(trials[i].external_params().at("train.optimizer.lr"), 0.0123);
+}
+
 TEST_F(SpecTuningTest, JoiningAStudyWithoutAStoredSpecSaysHowToStoreOne) {
   auto storage = open_storage(storage_url());
   storage->create_study("bare", Direction::Minimize);

@@ -308,6 +308,34 @@ void expect_invalid_train(const std::string& train_line, const std::vector<std::
   }
 }
 
+TEST(TuneSpec, EnqueuedPointsAreReadAndCheckedAgainstTheSpace) {
+  const TuneSpec spec = parse(spec_with(kModel, kTrain,
+                                        "  enqueue:\n"
+                                        "    - {train.optimizer: adam, train.optimizer.adam.lr: 0.001}\n"
+                                        "    - train.batch_size: 32\n"));
+  ASSERT_EQ(spec.config.enqueue.size(), 2u);
+  EXPECT_EQ(spec.config.enqueue[0], (json{{"train.optimizer", "adam"}, {"train.optimizer.adam.lr", 0.001}}));
+  EXPECT_EQ(spec.config.enqueue[1], (json{{"train.batch_size", 32}}));
+}
+
+TEST(TuneSpecErrors, EnqueuedPointsNameParametersOfTheSpaceWithValuesInside) {
+  // The tune section starts on line 13; the enqueued point is on line 15.
+  auto expect_invalid = [](const std::string& point, const std::vector<std::string>& parts) {
+    try {
+      parse(spec_with(kModel, kTrain, "  enqueue:\n    - " + point + "\n"));
+      ADD_FAILURE() << "accepted: " << point;
+    } catch (const Error& e) {
+      for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << " lacks " << p;
+    }
+  };
+  expect_invalid("{train.optimizer.adam.lrr: 0.001}", {"s.yaml:15:", "tune.enqueue[0].train.optimizer.adam.lrr",
+                                                       "not a parameter of the search space", "train.optimizer.adam.lr"});
+  expect_invalid("{train.optimizer.adam.lr: 0.5}", {"s.yaml:15:", "value 0.5 is outside the space", "[0.0001, 0.01]"});
+  expect_invalid("{train.optimizer: rmsprop}", {"s.yaml:15:", "\"rmsprop\" is not one of the choices"});
+  expect_invalid("{train.batch_size: 24}", {"s.yaml:15:", "train.batch_size", "not one of the choices"});
+  expect_invalid("lr", {"s.yaml:15:", "tune.enqueue[0]"});
+}
+
 TEST(TuneSpecErrors, LowAboveHigh) {
   expect_invalid_train("  optimizer: {name: adam, lr: {float: [0.1, 0.01]}}\n", {"s.yaml:8:", "train.optimizer.lr", "low 0.1 > high 0.01"});
 }

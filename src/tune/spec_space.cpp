@@ -460,7 +460,13 @@ const spec::Node& tune_schema() {
              "where the study lives: sqlite:///FILE.db, postgresql://USER@HOST/DB, or memory"),
          opt("retries", count(0.0), 1, "a trial whose worker died runs again with the same parameters, this often"),
          opt("grace", duration(1e-3), "5m", "a running trial without a heartbeat for this long is failed"),
-         opt("heartbeat", duration(1e-3), "5s", "how often running trials send a heartbeat")});
+         opt("heartbeat", duration(1e-3), "5s", "how often running trials send a heartbeat"),
+         opt("enqueue",
+             schema::list_of(schema::map_of(either({node_of(Kind::Bool), node_of(Kind::Float), node_of(Kind::String)}))),
+             nullptr,
+             "trials to run first, before the sampler's own (a known-good start, as Optuna's enqueue_trial): a list "
+             "of {parameter: value}, names as nntune trials shows them; parameters left out are sampled. A new "
+             "study only: resuming one does not enqueue them again")});
   }();
   return *schema;
 }
@@ -529,6 +535,8 @@ TuneConfig tune_config_from(const json& tune, const SpecTree& tree) {
     tree.fail(find(tune, "heartbeat") ? "tune.heartbeat" : "tune.grace",
               "the heartbeat (" + std::to_string(c.heartbeat_seconds) + " s) must be shorter than the grace period (" +
                   std::to_string(c.grace_seconds) + " s), or live trials would be failed as stale");
+  if (const json* points = find(tune, "enqueue"))
+    for (const json& point : *points) c.enqueue.push_back(point);
   c.study = tune.value("study", c.study);
   c.storage = tune.value("storage", c.storage);
   if (c.study.empty()) c.study = fs::path(tree.source).stem().string();
@@ -628,6 +636,34 @@ void validate_search_space(const SpecTree& space, bool external) {
   space_parameters(space, external);  // a named parameter keeps one distribution everywhere
 }
 
+namespace {
+
+// Every enqueued point names parameters of the space and gives values inside their
+// distributions: a typo would otherwise run a sampled value silently in place of the intended one.
+void check_enqueued_points(const TuneConfig& config, const SpecTree& space, const SpecTree& marks, bool external) {
+  if (config.enqueue.empty()) return;
+  const auto parameters = space_parameters(space, external);
+  for (size_t i = 0; i < config.enqueue.size(); ++i) {
+    const std::string at = "tune.enqueue[" + std::to_string(i) + "]";
+    for (const auto& [name, value] : config.enqueue[i].items()) {
+      const auto known = std::find_if(parameters.begin(), parameters.end(), [&](const auto& p) { return p.first == name; });
+      if (known == parameters.end()) {
+        std::string names;
+        for (const auto& p : parameters) names += (names.empty() ? "" : ", ") + p.first;
+        marks.fail(child(at, name), "is not a parameter of the search space (its parameters: " +
+                                        (names.empty() ? std::string("none") : names) + ")", true);
+      }
+      try {
+        known->second.to_internal(value);
+      } catch (const Error& e) {
+        marks.fail(child(at, name), e.what());
+      }
+    }
+  }
+}
+
+}  // namespace
+
 TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source_name,
                          const std::vector<std::string>& overrides, const std::string& base_dir) try {
   SpecTree tree = parse_spec_tree(yaml_text, source_name, base_dir);
@@ -676,6 +712,7 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
     if (!spec.config.objective.working_dir.empty() && !fs::path(spec.config.objective.working_dir).is_absolute() &&
         !tree.base_dir.empty())
       spec.config.objective.working_dir = (fs::path(tree.base_dir) / spec.config.objective.working_dir).string();
+    check_enqueued_points(spec.config, space, tree, true);
     spec.space = std::move(space);
     return spec;
   }
@@ -696,6 +733,7 @@ TuneSpec parse_tune_spec(const std::string& yaml_text, const std::string& source
                                                             " needs validation data: add data.validation (e.g. {split: 0.2}) "
                                                             "or use tune.objective.cv");
   fit_pruner_to_epochs(spec.config.pruner, first.train.epochs);
+  check_enqueued_points(spec.config, tree, tree, false);
   spec.space = std::move(tree);
   return spec;
 } catch (const nlohmann::json::exception& e) {

@@ -307,6 +307,9 @@ SpecStudy open_spec_study(TuneSpec spec, const SpecStudyOptions& options) {
   SpecStudy result{std::move(study), std::move(spec)};
   result.created = created;
   result.budget = budget;
+  // The spec's enqueued trials come first (waiting trials are claimed in creation order).
+  if (created)
+    for (const json& point : result.spec.config.enqueue) result.study.enqueue(point);
   if (grid && created) {
     for (const json& point : grid_points) result.study.enqueue(point);
     storage->set_study_system_attr(result.study.id(), kGridPoints, static_cast<int64_t>(grid_points.size()));

@@ -53,6 +53,9 @@ struct TuneConfig {
   int64_t retries = 1;
   double grace_seconds = 300.0;
   double heartbeat_seconds = 5.0;
+  // Trials to run first ({parameter: external value}, others sampled): enqueued once, when the
+  // study is created (Study::enqueue).
+  std::vector<nlohmann::json> enqueue;
 };
 
 struct TuneSpec {
