@@ -5,6 +5,9 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 #include "nntune/error.hpp"
 #include "nntune/layer.hpp"
@@ -155,6 +158,34 @@ TEST(TrainerTest, RegressionFitsALine) {
   EXPECT_NEAR(net.parameters()[0], 2.0f, 1e-3);  // weight
   EXPECT_NEAR(net.parameters()[1], 1.0f, 1e-3);  // bias
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+// Training flushes subnormals on its thread (not only in nntune's GEMM kernel): a subnormal
+// weight whose gradient is 0 reads as 0 in the optimiser's update (denormals-are-zero), where it
+// would otherwise stay as it is, and every later operation on it took a microcode assist. The
+// caller's MXCSR is back after fit.
+TEST(TrainerTest, TrainingFlushesSubnormalParametersAndRestoresTheCallersMxcsr) {
+  Network net = make_network({{{"type", "dense"}, {"units", 1}}}, {2}, 5);
+  Dataset data = line_data(64);
+  std::vector<float> x;
+  for (int64_t i = 0; i < data.size(); ++i) x.insert(x.end(), {data.x.data()[i], 0.0f});  // feature 1 always 0
+  data.x = Tensor({data.size(), 2}, x);
+  const float subnormal = 1.0e-39f;
+  ASSERT_EQ(std::fpclassify(subnormal), FP_SUBNORMAL);
+  net.parameters()[1] = subnormal;  // the weight of feature 1: its gradient is exactly 0
+  TrainConfig c;
+  c.loss = "mse";
+  c.optimizer.name = "sgd";
+  c.optimizer.lr = 0.1;
+  c.epochs = 1;
+  c.batch_size = 16;
+  const unsigned mxcsr_before = _mm_getcsr();
+  fit(net, data, nullptr, c);
+  EXPECT_EQ(_mm_getcsr(), mxcsr_before);
+  EXPECT_EQ(net.parameters()[1], 0.0f);
+  EXPECT_GT(std::abs(net.parameters()[0]), 0.1f);  // the other weight learned
+}
+#endif
 
 TEST(TrainerTest, EvaluateOnHandComputedValues) {
   Network net = make_network({{{"type", "dense"}, {"units", 1}}}, {1}, 0);

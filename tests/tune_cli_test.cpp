@@ -256,6 +256,17 @@ TEST_F(TuneCliTest, InvalidSpaceIsRefusedWithItsLocation) {
   EXPECT_NE(run.err.find("bad.yaml:2:45: model.dropout: must be >= 0 and < 1, got 1.5"), std::string::npos) << run.err;
 }
 
+TEST_F(TuneCliTest, CountsOnTheCommandLineSayWhatTheyMustBe) {
+  CliRun run = run_nntune(dir, "tune spec.yaml --trials 0");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("--trials: must be greater than 0, got 0"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("179769313486"), std::string::npos) << run.err;  // not CLI11's range up to DBL_MAX
+  run = run_nntune(dir, "tune spec.yaml --retries -1");
+  EXPECT_NE(run.err.find("--retries: must be at least 0, got -1"), std::string::npos) << run.err;
+  run = run_nntune(dir, "tune spec.yaml --trials many");
+  EXPECT_NE(run.err.find("'many' is not a number"), std::string::npos) << run.err;
+}
+
 TEST_F(TuneCliTest, ExternalProgramObjective) {
   testing::write_file(dir.file("ext.yaml"),
                       "space:\n"

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/checks.hpp"
 #include "cli/format.hpp"
 #include "cli/progress.hpp"
 #include "cli/storage_commands.hpp"
@@ -533,7 +534,7 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool labels_required_text) {
   cmd->add_flag("--no-header", a.no_header, "the CSV has no header row");
   cmd->add_option("--delimiter", a.options.delimiter, "CSV delimiter; default: as in training");
   cmd->add_option("--batch-size", a.batch_size, "samples per forward pass (default: " + std::to_string(a.batch_size) + ")")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive());
 }
 
 // An example in every command's --help, kept here in one table so that each command shows how it
@@ -605,7 +606,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   eval->add_option("--top-k", eval_args.top_k,
                    "report top_K_accuracy for this K (default: top_5_accuracy when there are more than 5 classes)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive());
 
   DataArgs predict_args;
   CLI::App* predict_cmd = app.add_subcommand("predict", "write predictions of a saved model as CSV");

@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/checks.hpp"
 #include "cli/format.hpp"
 #include "cli/progress.hpp"
 #include "cli/study_option.hpp"
@@ -428,7 +429,7 @@ TuneCommands::TuneCommands(CLI::App& app) {
   tune_->add_option("spec", t.spec, "the tuning spec (YAML with a tune: section)")->required();
   tune_->add_option("--trials,-n", t.trials, "total trials of the study, resuming counts earlier ones (default: the spec's tune.trials, else 20; a grid: "
                     "all its points)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   tune_->add_option("--timeout", t.timeout, "stop starting trials after this long: 600, 600s, 10m, 1h (default: the spec's tune.timeout, else none)");
   tune_->add_option("--jobs,-j", t.jobs, "trials in parallel (threads) (default: the spec's tune.jobs, else 1)")->check(CLI::Range(1, 256));
   tune_->add_option("--sampler", t.sampler, "random, grid, sobol, tpe, tpe-mv, gp or auto (default: the spec's tune.sampler, else auto)");
@@ -443,11 +444,11 @@ TuneCommands::TuneCommands(CLI::App& app) {
   tune_->add_option("--keep-best", t.keep_best,
                     "with --save-models: keep only the models of the best K complete trials, for nntune ensemble "
                     "(default 0: keep all)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->needs(save);
   tune_->add_option("--retries", t.retries, "run a trial whose worker died again, with the same parameters, up to N times (default: the spec's "
                     "tune.retries, else 1)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   tune_->add_option("--grace", t.grace, "a running trial without a heartbeat for this long is failed: 30s, 5m (default: the spec's tune.grace, "
                     "else 5m)");
   tune_->add_option("--heartbeat", t.heartbeat, "how often running trials send a heartbeat (default: the spec's tune.heartbeat, else 5s)");
@@ -470,7 +471,7 @@ TuneCommands::TuneCommands(CLI::App& app) {
                       "parameter's name (default number)");
   trials_->add_option("--top", trials_args_.top,
                       "show only the first N trials after sorting (default 0: all); with --sort value, the best N")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   storage_option(trials_, trials_args_);
   best_ = app.add_subcommand("best", "the best trial of a study and its fixed spec (for nntune train)");
   add_study_argument(best_, best_args_.study, true);
@@ -495,12 +496,12 @@ TuneCommands::TuneCommands(CLI::App& app) {
   ensemble_->add_option("-o,--output", ensemble_args_.output, "the model file to write (default ensemble.nnt)");
   ensemble_->add_option("--candidates", ensemble_args_.candidates,
                         "consider the best K complete trials with a saved model (default 20)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   ensemble_->add_option("--metric", ensemble_args_.metric,
                         "what the selection optimises on the validation data: loss (the members' training loss, e.g. "
                         "cross-entropy, so the mix stays calibrated) or a metric of the task: accuracy, f1, rmse, ... (default loss)");
   ensemble_->add_option("--rounds", ensemble_args_.rounds, "greedy picks, with replacement, at most (default 20)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   add_storage_option(ensemble_, ensemble_args_.storage, "the study storage");
   ask_tell_.emplace(app);
   worker_.emplace(app);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/checks.hpp"
 #include "cli/format.hpp"
 #include "cli/study_option.hpp"
 #include "nntune/error.hpp"
@@ -402,7 +403,7 @@ WorkerCommands::WorkerCommands(CLI::App& app) {
   worker_->add_option("--jobs,-j", w.jobs, "trials in parallel in this worker (threads) (default 1)")->check(CLI::Range(1, 256));
   CLI::Option* save = worker_->add_option("--save-models", w.save_models, "save each trial's model under DIR/trial_N (default: no models are kept)");
   worker_->add_option("--keep-best", w.keep_best, "with --save-models: keep only the models of the best K complete trials (default 0: keep all)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->needs(save);
   worker_->add_flag("--quiet,-q", w.quiet, "print nothing while running");
 

@@ -114,24 +114,6 @@ NNTUNE_AVX512_TARGET void micro_kernel(int64_t depth, const float* a, int64_t ld
   }
 }
 
-// Sets flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6) for one product, and puts the
-// caller's MXCSR back afterwards. Why: an FMA that reads or produces a subnormal (|x| < 1.2e-38)
-// takes a microcode assist on Intel cores (~180x slower: build/conv_gemm_bench --tiny). Weight
-// decay can leave weights there (a Fashion-MNIST CNN trial ran ~8x slower than its FLOP count
-// with 80% of a conv's weights subnormal, docs/benchmarks.md). Every flushed value is below
-// 2^-126 in magnitude. bf16 (vdpbf16ps) flushes anyway.
-class FlushSubnormals {
- public:
-  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtz | kDaz); }
-  ~FlushSubnormals() { _mm_setcsr(saved_); }
-  FlushSubnormals(const FlushSubnormals&) = delete;
-  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
-
- private:
-  static constexpr unsigned kFtz = 0x8000, kDaz = 0x0040;
-  unsigned saved_;
-};
-
 }  // namespace
 
 bool cpu_has_avx512f() { return simd::cpu_has_avx512(); }
@@ -159,7 +141,8 @@ NNTUNE_AVX512_TARGET void gemm_fp32_avx512(bool trans_a, bool trans_b, int64_t m
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  const FlushSubnormals flush;
+  // Also per product (not only in fit): the kernel serves inference and other callers too.
+  const simd::FlushSubnormals flush;
   const bool a_k_contiguous = !trans_a;
   const bool b_k_contiguous = trans_b;
   // k is cut into equal slices (784 -> 3 x 262, not 384 + 384 + 16): every kernel call then

@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "nn/gemm.hpp"
+#include "nn/simd.hpp"
 #include "nn/step_rows.hpp"
 #include "nntune/error.hpp"
 #include "nntune/trainer.hpp"
@@ -128,6 +129,9 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   check_config(config);
   // This thread's matrix products use the run's precision until fit returns (or throws).
   const ScopedGemmPrecision precision_scope(parse_gemm_precision(config.precision));
+  // Subnormals flush to zero for the whole training on this thread: the optimiser updates, batch
+  // norm, OpenBLAS and Eigen products, not only nntune's own GEMM kernel (simd.hpp says why).
+  const simd::FlushSubnormals flush_subnormals;
   const GemmUsage usage_before = gemm_usage();
   if (!network.built()) throw Error("training: the network is not built; call build() with the input shape first");
   if (train.size() == 0) throw Error("training: the training data set is empty");
