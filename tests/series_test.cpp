@@ -429,36 +429,46 @@ TEST(ForecastTransform, InputsTransformedPerBatchEqualTheWholeTransformedSet) {
   }
 }
 
-// Training on windows cut per batch gives bit for bit the run on the copied windows.
+// Training on windows cut per batch gives the run on the copied windows: every epoch's metrics,
+// the trained parameters and an evaluation. Within one process the two runs' buffers lie at
+// different addresses, and vectorised sums that peel elements up to an aligned address then add
+// in another order, so the last bits may differ (seen in about 1 of 3 runs of this binary); the
+// batches themselves are compared bit for bit above, and two processes (nntune train before and
+// after the views, docs/benchmarks.md) give identical histories, weights and forecasts.
 TEST(ForecastTransform, TrainingOnViewsEqualsTrainingOnCopiedWindows) {
   const std::shared_ptr<const Series> s = wiggly_series(90);
   const TransformedWindows w = transformed_windows(s, 6, 2, "last", "value");
   const Dataset train_view = w.view.slice(0, 30), validation_view = w.view.slice(30, w.view.size());
   const Dataset train_copy = w.copy.slice(0, 30), validation_copy = w.copy.slice(30, w.copy.size());
   ASSERT_TRUE(train_view.windowed() && validation_view.windowed());
-  auto network = [] {
+  ASSERT_FALSE(train_copy.windowed());
+  auto run = [](const Dataset& train, const Dataset& validation) {
     Network net;
     net.add(make_layer({{"type", "lstm"}, {"units", 5}}));
     net.add(make_layer({{"type", "dense"}, {"units", 4}}));
     Rng rng(7);
     net.build({6, 3}, rng);
-    return net;
+    TrainConfig config;
+    config.loss = "mse";
+    config.optimizer.name = "adam";
+    config.optimizer.lr = 0.01;
+    config.batch_size = 8;
+    config.epochs = 3;
+    config.seed = 11;
+    std::vector<double> out;
+    for (const EpochLog& e : fit(net, train, &validation, config).epochs)
+      for (const auto& [name, value] : e.metrics) out.push_back(value);
+    out.insert(out.end(), net.parameters().begin(), net.parameters().end());
+    for (const auto& [name, value] : evaluate(net, *make_loss("mse"), validation, 7)) out.push_back(value);
+    return out;
   };
-  TrainConfig config;
-  config.loss = "mse";
-  config.optimizer.name = "adam";
-  config.optimizer.lr = 0.01;
-  config.batch_size = 8;
-  config.epochs = 3;
-  config.seed = 11;
-  Network a = network(), b = network();
-  const History on_views = fit(a, train_view, &validation_view, config);
-  const History on_copies = fit(b, train_copy, &validation_copy, config);
-  ASSERT_EQ(on_views.epochs.size(), on_copies.epochs.size());
-  for (size_t e = 0; e < on_views.epochs.size(); ++e) EXPECT_EQ(on_views.epochs[e].metrics, on_copies.epochs[e].metrics) << e;
-  EXPECT_EQ(a.parameters(), b.parameters());
-  const std::unique_ptr<Loss> loss = make_loss("mse");
-  EXPECT_EQ(evaluate(a, *loss, validation_view, 7), evaluate(b, *loss, validation_copy, 7));
+  const std::vector<double> on_views = run(train_view, validation_view);
+  const std::vector<double> on_copies = run(train_copy, validation_copy);
+  ASSERT_EQ(on_views.size(), on_copies.size());
+  ASSERT_GT(on_copies.size(), 3u * 6u);  // 3 epochs x 6 metrics, the parameters, 3 metrics
+  // A window off by one row, or a batch transformed twice, moves these by far more.
+  for (size_t i = 0; i < on_views.size(); ++i)
+    ASSERT_NEAR(on_views[i], on_copies[i], 1e-5 * std::max(1.0, std::abs(on_copies[i]))) << i;
 }
 
 // Windows of 3 rows of v_t = a1 v_{t-1} + a2 v_{t-2} + c, plus a bump every 7 rows so the

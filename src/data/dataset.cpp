@@ -38,7 +38,10 @@ void copy_table_fields(const Dataset& from, Dataset& to, int64_t count, Take tak
 template <typename Index>
 void gather_windows(const WindowView& w, int64_t count, Index index, Tensor& out) {
   const int64_t columns = w.columns(), span = w.window * columns;
-  out.resize({count, w.window, columns});
+  const Shape& shape = out.shape();
+  // Reshaped only when the batch size changes: a training step allocates nothing here.
+  if (shape.size() != 3 || shape[0] != count || shape[1] != w.window || shape[2] != columns)
+    out.resize({count, w.window, columns});
   const float* v = w.values->data();
   for (int64_t i = 0; i < count; ++i) {
     const int64_t end = w.ends[static_cast<size_t>(index(i))];
