@@ -2,17 +2,25 @@
 // model file, predict's timestamps and the inputs refused before training.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <memory>
+#include <numeric>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nntune/data.hpp"
+#include "nntune/layer.hpp"
+#include "nntune/loss.hpp"
 #include "nntune/model.hpp"
 #include "nntune/onnx.hpp"
 #include "nntune/series.hpp"
 #include "nntune/spec.hpp"
+#include "nntune/trainer.hpp"
 #include "test_util.hpp"
 
 namespace nntune {
@@ -197,6 +205,93 @@ TEST(SeriesWindows, ForecastWindowsEndAtTheLastRowAndReachPastIt) {
   EXPECT_TRUE(std::isnan(d.y[3 * 2 + 0]));
 }
 
+// The windows as make_windows copied them before they became views: rows [t - window, t) of
+// every column for each window end t, one after the other.
+std::vector<float> copied_windows(const Series& s, int64_t window, const std::vector<int64_t>& ends,
+                                  const std::vector<int64_t>& order) {
+  const int64_t columns = s.values.features();
+  std::vector<float> out;
+  for (int64_t i : order) {
+    const int64_t t = ends[static_cast<size_t>(i)];
+    for (int64_t r = t - window; r < t; ++r)
+      for (int64_t c = 0; c < columns; ++c) out.push_back(s.values[r * columns + c]);
+  }
+  return out;
+}
+
+std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.size()); }
+
+// A three-column series with values that are not simple functions of the row.
+std::shared_ptr<const Series> wiggly_series(int64_t rows) {
+  auto s = std::make_shared<Series>();
+  s->columns = {"a", "b", "c"};
+  s->target_columns = {2, 0};
+  s->values = Tensor({rows, 3});
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < 3; ++c) s->values[r * 3 + c] = std::sin(0.37f * static_cast<float>(r) + static_cast<float>(c)) * (c + 1.5f);
+  return s;
+}
+
+TEST(SeriesWindows, ViewsGatherExactlyTheWindowsThatWereCopied) {
+  const std::shared_ptr<const Series> s = wiggly_series(97);
+  for (const auto& [window, horizon, stride] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {1, 1, 1}, {3, 2, 2}, {7, 1, 3}, {12, 4, 1}, {30, 6, 5}, {90, 3, 1}}) {
+    SCOPED_TRACE("window " + std::to_string(window) + ", horizon " + std::to_string(horizon) + ", stride " +
+                 std::to_string(stride));
+    std::vector<int64_t> ends, copy_ends;
+    const Dataset view = make_windows(s, window, horizon, stride, 5, 95, &ends);
+    const Dataset copy = make_windows(*s, window, horizon, stride, 5, 95, &copy_ends);
+    ASSERT_EQ(ends, copy_ends);
+    // No (n, window, columns) copy: x is empty and the samples point into the series itself.
+    ASSERT_TRUE(view.windowed());
+    EXPECT_EQ(view.x.size(), 0);
+    EXPECT_EQ(view.windows->values.get(), &s->values);
+    EXPECT_FALSE(copy.windowed());
+    ASSERT_EQ(view.size(), static_cast<int64_t>(ends.size()));
+    ASSERT_GT(view.size(), 0);
+    EXPECT_EQ(view.sample_shape(), (Shape{window, 3}));
+    EXPECT_EQ(values_of(view.y), values_of(copy.y));
+    std::vector<int64_t> all(ends.size());
+    std::iota(all.begin(), all.end(), int64_t{0});
+    EXPECT_EQ(values_of(copy.x), copied_windows(*s, window, ends, all));
+    EXPECT_EQ(values_of(view.materialized_x()), values_of(copy.x));
+    // Shuffled batches of several sizes, through one reused buffer as the trainer gathers them.
+    std::vector<int64_t> order = all;
+    Rng rng(window * 31 + stride);
+    std::shuffle(order.begin(), order.end(), rng);
+    Tensor batch;
+    for (int64_t size : {1, 4, 9}) {
+      for (int64_t begin = 0; begin < view.size(); begin += size) {
+        const int64_t end = std::min(view.size(), begin + size);
+        view.gather_x(order, begin, end, batch);
+        ASSERT_EQ(batch.shape(), (Shape{end - begin, window, 3}));
+        const std::vector<int64_t> part(order.begin() + begin, order.begin() + end);
+        ASSERT_EQ(values_of(batch), copied_windows(*s, window, ends, part)) << "batch at " << begin;
+      }
+    }
+    // Subsets and slices stay views of the same series, and hold the same samples as the copy's.
+    const std::vector<int64_t> some = {static_cast<int64_t>(ends.size()) - 1, 0, static_cast<int64_t>(ends.size()) / 2};
+    const Dataset sub = view.subset(some);
+    EXPECT_EQ(sub.windows->values.get(), &s->values);
+    EXPECT_EQ(values_of(sub.materialized_x()), values_of(copy.subset(some).x));
+    EXPECT_EQ(values_of(sub.y), values_of(copy.subset(some).y));
+    const Dataset sliced = view.slice(1, view.size());
+    EXPECT_EQ(values_of(sliced.materialized_x()), values_of(copy.slice(1, copy.size()).x));
+    // Forecast windows likewise (targets past the end are NaN in both).
+    std::vector<int64_t> forecast_ends;
+    const Dataset future = forecast_windows(s, window, horizon, stride, &forecast_ends);
+    const Dataset future_copy = forecast_windows(*s, window, horizon, stride, nullptr);
+    EXPECT_EQ(future.x.size(), 0);
+    std::vector<int64_t> every(forecast_ends.size());
+    std::iota(every.begin(), every.end(), int64_t{0});
+    EXPECT_EQ(values_of(future.materialized_x()), copied_windows(*s, window, forecast_ends, every));
+    EXPECT_EQ(values_of(future_copy.x), copied_windows(*s, window, forecast_ends, every));
+    ASSERT_EQ(future.y.size(), future_copy.y.size());
+    for (int64_t i = 0; i < future.y.size(); ++i)
+      ASSERT_TRUE(future.y[i] == future_copy.y[i] || (std::isnan(future.y[i]) && std::isnan(future_copy.y[i]))) << i;
+  }
+}
+
 TEST(SeriesSplit, LatestRowsAreTestThenValidationNoTargetShared) {
   const SeriesSplit split = split_series(2284, 0.2, 0.2);
   EXPECT_EQ(split.test_begin, 2284 - 456);  // floor(0.2 * 2284) = 456 test rows, as the anchor
@@ -285,6 +380,95 @@ TEST(ForecastTransform, PerWindowNormalisationSubtractsAndAddsBackTheReference) 
   EXPECT_FLOAT_EQ(z[0] + z[2] + z[4], 0.0f);
   EXPECT_FLOAT_EQ(z[1], -10.0f);
   EXPECT_FLOAT_EQ(mean.outputs_from_network(x, Tensor({1, 1}, {1.0f}))[0], 21.0f);  // mean 20 + 1
+}
+
+// A series model's windows, as fit_forecast leaves them for the trainer: the raw windows with
+// the transform applied per gathered batch, and (for comparison) the old whole transformed copy.
+struct TransformedWindows {
+  Dataset view, copy;
+};
+TransformedWindows transformed_windows(const std::shared_ptr<const Series>& s, int64_t window, int64_t horizon,
+                                       const std::string& normalize, const std::string& target) {
+  ForecastTransform f;
+  f.enabled = true;
+  f.window = window;
+  f.horizon = horizon;
+  f.columns = 3;
+  f.targets = s->target_columns;
+  f.normalize = normalize;
+  f.target = target;
+  const Dataset raw = make_windows(s, window, horizon, 2, 0, s->rows());
+  f.fit(s->values.rows(0, 60), "standard", 1.0f, Tensor(), raw.y);
+  TransformedWindows out;
+  out.copy = make_windows(*s, window, horizon, 2, 0, s->rows());
+  out.copy.y = f.network_targets(out.copy.x, out.copy.y);
+  out.copy.x = f.network_inputs(out.copy.x);
+  out.view = raw;
+  out.view.y = out.copy.y;
+  auto view = std::make_shared<WindowView>(*raw.windows);
+  view->transform = [f](Tensor& batch) { f.transform_inputs(batch); };
+  out.view.windows = view;
+  return out;
+}
+
+TEST(ForecastTransform, InputsTransformedPerBatchEqualTheWholeTransformedSet) {
+  const std::shared_ptr<const Series> s = wiggly_series(80);
+  for (const char* normalize : {"none", "last", "mean"}) {
+    const TransformedWindows w = transformed_windows(s, 9, 2, normalize, "delta");
+    EXPECT_EQ(values_of(w.view.materialized_x()), values_of(w.copy.x)) << normalize;
+    std::vector<int64_t> order(static_cast<size_t>(w.view.size()));
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::reverse(order.begin(), order.end());
+    Tensor batch, expected;
+    for (int64_t begin = 0; begin < w.view.size(); begin += 5) {
+      const int64_t end = std::min(w.view.size(), begin + 5);
+      w.view.gather_x(order, begin, end, batch);
+      w.copy.x.gather_into(order, begin, end, expected);
+      ASSERT_EQ(values_of(batch), values_of(expected)) << normalize << " batch at " << begin;
+    }
+  }
+}
+
+// Training on windows cut per batch gives the run on the copied windows: every epoch's metrics,
+// the trained parameters and an evaluation. Within one process the two runs' buffers lie at
+// different addresses, and vectorised sums that peel elements up to an aligned address then add
+// in another order, so the last bits may differ (seen in about 1 of 3 runs of this binary); the
+// batches themselves are compared bit for bit above, and two processes (nntune train before and
+// after the views, docs/benchmarks.md) give identical histories, weights and forecasts.
+TEST(ForecastTransform, TrainingOnViewsEqualsTrainingOnCopiedWindows) {
+  const std::shared_ptr<const Series> s = wiggly_series(90);
+  const TransformedWindows w = transformed_windows(s, 6, 2, "last", "value");
+  const Dataset train_view = w.view.slice(0, 30), validation_view = w.view.slice(30, w.view.size());
+  const Dataset train_copy = w.copy.slice(0, 30), validation_copy = w.copy.slice(30, w.copy.size());
+  ASSERT_TRUE(train_view.windowed() && validation_view.windowed());
+  ASSERT_FALSE(train_copy.windowed());
+  auto run = [](const Dataset& train, const Dataset& validation) {
+    Network net;
+    net.add(make_layer({{"type", "lstm"}, {"units", 5}}));
+    net.add(make_layer({{"type", "dense"}, {"units", 4}}));
+    Rng rng(7);
+    net.build({6, 3}, rng);
+    TrainConfig config;
+    config.loss = "mse";
+    config.optimizer.name = "adam";
+    config.optimizer.lr = 0.01;
+    config.batch_size = 8;
+    config.epochs = 3;
+    config.seed = 11;
+    std::vector<double> out;
+    for (const EpochLog& e : fit(net, train, &validation, config).epochs)
+      for (const auto& [name, value] : e.metrics) out.push_back(value);
+    out.insert(out.end(), net.parameters().begin(), net.parameters().end());
+    for (const auto& [name, value] : evaluate(net, *make_loss("mse"), validation, 7)) out.push_back(value);
+    return out;
+  };
+  const std::vector<double> on_views = run(train_view, validation_view);
+  const std::vector<double> on_copies = run(train_copy, validation_copy);
+  ASSERT_EQ(on_views.size(), on_copies.size());
+  ASSERT_GT(on_copies.size(), 3u * 6u);  // 3 epochs x 6 metrics, the parameters, 3 metrics
+  // A window off by one row, or a batch transformed twice, moves these by far more.
+  for (size_t i = 0; i < on_views.size(); ++i)
+    ASSERT_NEAR(on_views[i], on_copies[i], 1e-5 * std::max(1.0, std::abs(on_copies[i]))) << i;
 }
 
 // Windows of 3 rows of v_t = a1 v_{t-1} + a2 v_{t-2} + c, plus a bump every 7 rows so the
@@ -399,8 +583,70 @@ TEST(SeriesSpec, LoadsWindowsSplitInTimeOrder) {
   EXPECT_EQ(data.train.size(), 32 - 4);
   EXPECT_EQ(data.validation->size(), 8);
   EXPECT_EQ(data.test->size(), 10);
-  EXPECT_EQ(data.train.x.sample_shape(), (Shape{4, 1}));
+  EXPECT_EQ(data.train.sample_shape(), (Shape{4, 1}));
   EXPECT_EQ(data.test->y[0], 400.0f);  // the first test target is row 40
+}
+
+TEST(SeriesSpec, EveryPartIsAViewOfTheOneLoadedSeries) {
+  TempDir dir;
+  write_file(dir.file("s.csv"), two_columns(50));
+  const SpecData data = load_spec_data(parse_in(dir, series_spec("window: 4")));
+  for (const Dataset* part : {&data.train, &*data.validation, &*data.test}) {
+    ASSERT_TRUE(part->windowed()) << part->source;
+    EXPECT_EQ(part->x.size(), 0);  // no (windows, window, columns) copy
+    EXPECT_EQ(part->windows->values.get(), &data.series->values);
+  }
+}
+
+// The peak memory (VmHWM) of this process since clear_refs reset it, in bytes; -1 where the
+// kernel does not offer the reset.
+int64_t reset_peak_rss() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (!f) return -1;
+  const bool ok = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && ok ? 0 : -1;
+}
+int64_t peak_rss() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  int64_t kb = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %lld kB", reinterpret_cast<long long*>(&kb)) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+// Long windows of a long series: copied whole they would take 24000 x 3000 floats (288 MB);
+// training, evaluating and predicting on the views must stay far below that.
+TEST(SeriesWindows, TrainingAndPredictingOnViewsNeverCopiesTheWindowsWhole) {
+  auto series = std::make_shared<Series>();
+  series->columns = {"v"};
+  series->target_columns = {0};
+  series->values = Tensor({27000, 1});
+  for (int64_t r = 0; r < 27000; ++r) series->values[r] = std::sin(0.01f * static_cast<float>(r));
+  const std::shared_ptr<const Series> s = series;
+  const Dataset windows = make_windows(s, 3000, 1, 1, 0, s->rows());
+  ASSERT_EQ(windows.size(), 24000);
+  const int64_t copy_bytes = windows.size() * 3000 * static_cast<int64_t>(sizeof(float));
+  Model model;
+  Rng rng(1);
+  model.network.add(make_layer({{"type", "flatten"}}));
+  model.network.add(make_layer({{"type", "dense"}, {"units", 1}}));
+  model.network.build({3000, 1}, rng);
+  model.loss = "mse";
+  model.task = Task::Regression;
+  TrainConfig config;
+  config.loss = "mse";
+  config.batch_size = 256;
+  config.epochs = 1;
+  if (reset_peak_rss() < 0 || peak_rss() < 0) GTEST_SKIP() << "no /proc/self/clear_refs to reset the peak memory";
+  const int64_t before = peak_rss();
+  fit(model.network, windows, &windows, config);
+  const Tensor forecasts = predict(model, windows, 1024);
+  const int64_t grown = peak_rss() - before;
+  ASSERT_EQ(forecasts.batch(), 24000);
+  EXPECT_LT(grown, copy_bytes / 4) << "peak memory grew by " << grown << " bytes; a whole copy is " << copy_bytes;
 }
 
 TEST(SeriesSpec, TrainsSavesAndEvaluatesInTheDataUnitsWithScalerFromTrainingRows) {
@@ -417,10 +663,10 @@ TEST(SeriesSpec, TrainsSavesAndEvaluatesInTheDataUnitsWithScalerFromTrainingRows
   EXPECT_NEAR(model.forecast.offset[0], 190.0f, 1e-3f);
   const SpecData data = load_spec_data(spec);
   // a rises by 10 a row: the skip path alone (a zero network output) forecasts the test part.
-  const Tensor skip_only = model.forecast.outputs_from_network(data.test->x, Tensor(data.test->y.shape()));
+  const Tensor skip_only = model.forecast.outputs_from_network(data.test->materialized_x(), Tensor(data.test->y.shape()));
   for (int64_t i = 0; i < skip_only.size(); ++i) ASSERT_NEAR(skip_only[i], data.test->y[i], 0.05f) << i;
   // The test RMSE is measured in the data's units, on the saved model's forecasts.
-  const Tensor forecast = predict(model, data.test->x);
+  const Tensor forecast = predict(model, data.test->materialized_x());
   double squares = 0.0;
   for (int64_t i = 0; i < forecast.size(); ++i) squares += std::pow(forecast[i] - data.test->y[i], 2.0);
   ASSERT_TRUE(result.test_metrics.count("rmse"));

@@ -2,6 +2,8 @@
 // Data sets and loaders. Every loader error names the file, and the line/column or record
 // where it applies, and says what to do.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -13,8 +15,22 @@ namespace nntune {
 
 enum class Task { Classification, Regression };
 
+// The samples of a windowed data set (series windows, nntune/series.hpp): sample i is the rows
+// [ends[i] - window, ends[i]) of `values`, read from the series when a batch is gathered rather
+// than copied out, so memory stays the series' size whatever the window length.
+struct WindowView {
+  std::shared_ptr<const Tensor> values;  // (rows, columns), shared with the loaded series
+  int64_t window = 0;
+  std::vector<int64_t> ends;  // per sample: one past its last row
+  // Applied in place to every gathered batch (n, window, columns): a series model's network
+  // inputs (ForecastTransform::transform_inputs), which work window by window. Empty: raw windows.
+  std::function<void(Tensor&)> transform;
+
+  int64_t columns() const { return values ? values->features() : 0; }
+};
+
 struct Dataset {
-  Tensor x;  // (n, ...) features
+  Tensor x;  // (n, ...) features; empty for a windowed data set (see `windows`)
   // Classification: (n, 1) class indices stored as floats, in [0, num_classes), or (n, steps):
   // one per step of a sequence output (.npy labels of that shape).
   // Regression: (n, outputs) targets, or (n, steps, outputs) per step (.npy targets of that shape).
@@ -34,9 +50,24 @@ struct Dataset {
   std::vector<std::string> ids;           // per row: its id cell
   std::vector<int64_t> lines;             // per row: the file line it came from (for messages)
 
-  bool has_text() const;  // some column of x is categorical
+  // Series windows: the samples are views of the series (x stays empty); null for other data.
+  std::shared_ptr<const WindowView> windows;
 
-  int64_t size() const { return x.batch(); }
+  bool has_text() const;  // some column of x is categorical
+  bool windowed() const { return windows != nullptr; }
+
+  int64_t size() const { return windows ? static_cast<int64_t>(windows->ends.size()) : x.batch(); }
+  Shape sample_shape() const;  // of one sample: x's, or (window, columns)
+  // The samples order[begin, end) into out (end - begin, sample...), as Tensor::gather_into does
+  // for x; a windowed set copies each window from the series and applies the view's transform.
+  // out keeps its allocation when large enough (one batch buffer for a whole run).
+  void gather_x(const std::vector<int64_t>& order, int64_t begin, int64_t end, Tensor& out) const;
+  // Samples [begin, end) in order: the same as gather_x over 0..n-1.
+  void rows_x(int64_t begin, int64_t end, Tensor& out) const;
+  // Every sample in one tensor: x itself, or (windowed) all windows copied out of the series,
+  // (n, window, columns) with the view's transform applied. The one place a windowed set is
+  // copied whole: only for consumers that need all samples at once, on data known to be small.
+  Tensor materialized_x() const;
   Dataset subset(const std::vector<int64_t>& indices) const;
   Dataset slice(int64_t begin, int64_t end) const;
 };

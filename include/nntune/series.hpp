@@ -10,6 +10,7 @@
 // (horizon * targets); consecutive windows start `stride` rows apart.
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -62,14 +63,21 @@ struct SeriesSplit {
 SeriesSplit split_series(int64_t rows, double validation, double test);
 
 // Windows whose targets all lie in rows [target_begin, target_end), starting at the earliest
-// such window and stepping `stride`. x: (n, window, columns); y: (n, horizon * targets).
+// such window and stepping `stride`. Samples: (window, columns); y: (n, horizon * targets).
 // `first_target_rows` (optional) gets the row of each window's first target. A window's
 // inputs may lie before target_begin (the past is known when forecasting).
+// Given the series by shared pointer, the windows are views of it (Dataset::windows, x empty):
+// memory stays the series' size plus the targets, whatever the window length. Given a plain
+// reference, they are copied into x, (n, window, columns): for small series only.
+Dataset make_windows(const std::shared_ptr<const Series>& series, int64_t window, int64_t horizon, int64_t stride,
+                     int64_t target_begin, int64_t target_end, std::vector<int64_t>* first_target_rows = nullptr);
 Dataset make_windows(const Series& series, int64_t window, int64_t horizon, int64_t stride, int64_t target_begin,
                      int64_t target_end, std::vector<int64_t>* first_target_rows = nullptr);
 // The windows of a forecast: every window of inputs [r - window, r) for r in (window, rows],
 // stepping back from the end by `stride` so the last window ends at the last row, with targets
-// where the series has them (NaN past the end).
+// where the series has them (NaN past the end). Views or copies as make_windows.
+Dataset forecast_windows(const std::shared_ptr<const Series>& series, int64_t window, int64_t horizon, int64_t stride,
+                         std::vector<int64_t>* first_target_rows);
 Dataset forecast_windows(const Series& series, int64_t window, int64_t horizon, int64_t stride,
                          std::vector<int64_t>* first_target_rows);
 
@@ -111,6 +119,9 @@ struct ForecastTransform {
   void fit(const Tensor& training_rows, const std::string& scale_kind, float divide_by, const Tensor& train_x,
            const Tensor& train_y);
   Tensor network_inputs(const Tensor& raw_x) const;
+  // The same in place, window by window: a batch of windows gathered from a series view
+  // (WindowView::transform) gets exactly the values network_inputs gives the whole set.
+  void transform_inputs(Tensor& x) const;
   // What the network learns: raw targets -> scaled, minus base and skip.
   Tensor network_targets(const Tensor& raw_x, const Tensor& raw_y) const;
   // The network's outputs -> raw units (inverse of network_targets).

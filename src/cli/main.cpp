@@ -305,7 +305,7 @@ SeriesWindows series_windows(const Model& model, const nlohmann::json& format, c
     if (!data.test) throw Error(a.spec + ": the spec has no data.test to evaluate on");
     w.series = data.series;
     w.horizon = spec.data.train.series.horizon;
-    w.windows = make_windows(*w.series, spec.data.train.series.window, w.horizon, 1, data.series_split.test_begin,
+    w.windows = make_windows(w.series, spec.data.train.series.window, w.horizon, 1, data.series_split.test_begin,
                              w.series->rows(), &w.first_rows);
     return w;
   }
@@ -313,9 +313,9 @@ SeriesWindows series_windows(const Model& model, const nlohmann::json& format, c
   w.series = std::make_shared<Series>(load_series(o));
   w.horizon = o.horizon;
   if (with_future)
-    w.windows = forecast_windows(*w.series, o.window, o.horizon, 1, &w.first_rows);
+    w.windows = forecast_windows(w.series, o.window, o.horizon, 1, &w.first_rows);
   else
-    w.windows = make_windows(*w.series, o.window, o.horizon, 1, 0, w.series->rows(), &w.first_rows);
+    w.windows = make_windows(w.series, o.window, o.horizon, 1, 0, w.series->rows(), &w.first_rows);
   if (w.windows.size() == 0)
     throw Error(a.data + " has " + std::to_string(w.series->rows()) + " rows: too few for one window of " +
                 std::to_string(o.window) + " rows" + (with_future ? "" : " and its " + std::to_string(o.horizon) + " target row(s)"));
@@ -401,7 +401,7 @@ int cmd_predict(DataArgs a) {
   Model model = load_model(a.model);
   if (const nlohmann::json* format = series_format(model)) {
     const SeriesWindows w = series_windows(model, *format, a, true);
-    const Tensor out = predict(model, w.windows.x, a.batch_size);
+    const Tensor out = predict(model, w.windows, a.batch_size);  // batch by batch from the series
     std::ofstream file;
     if (!a.output.empty()) {
       file.open(a.output, std::ios::binary);

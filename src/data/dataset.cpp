@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -32,7 +34,57 @@ void copy_table_fields(const Dataset& from, Dataset& to, int64_t count, Take tak
     for (int64_t i = 0; i < count; ++i) to.lines.push_back(from.lines[static_cast<size_t>(take(i))]);
 }
 
+// Windows index(0..count-1) of the view into out, then the view's transform on the batch.
+template <typename Index>
+void gather_windows(const WindowView& w, int64_t count, Index index, Tensor& out) {
+  const int64_t columns = w.columns(), span = w.window * columns;
+  const Shape& shape = out.shape();
+  // Reshaped only when the batch size changes: a training step allocates nothing here.
+  if (shape.size() != 3 || shape[0] != count || shape[1] != w.window || shape[2] != columns)
+    out.resize({count, w.window, columns});
+  const float* v = w.values->data();
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t end = w.ends[static_cast<size_t>(index(i))];
+    std::copy(v + (end - w.window) * columns, v + end * columns, out.data() + i * span);
+  }
+  if (w.transform) w.transform(out);
+}
+
+// Other windows of the same series, window length and transform.
+std::shared_ptr<const WindowView> same_series(const WindowView& w, std::vector<int64_t> ends) {
+  auto view = std::make_shared<WindowView>();
+  view->values = w.values;
+  view->window = w.window;
+  view->ends = std::move(ends);
+  view->transform = w.transform;
+  return view;
+}
+
 }  // namespace
+
+Shape Dataset::sample_shape() const {
+  return windows ? Shape{windows->window, windows->columns()} : x.sample_shape();
+}
+
+void Dataset::gather_x(const std::vector<int64_t>& order, int64_t begin, int64_t end, Tensor& out) const {
+  if (!windows) return x.gather_into(order, begin, end, out);
+  gather_windows(*windows, end - begin, [&](int64_t i) { return order[static_cast<size_t>(begin + i)]; }, out);
+}
+
+void Dataset::rows_x(int64_t begin, int64_t end, Tensor& out) const {
+  if (windows) return gather_windows(*windows, end - begin, [&](int64_t i) { return begin + i; }, out);
+  out.resize(with_batch(end - begin, x.sample_shape()));
+  const int64_t f = x.features();
+  if (end > begin && f > 0)
+    std::memcpy(out.data(), x.data() + begin * f, sizeof(float) * static_cast<size_t>((end - begin) * f));
+}
+
+Tensor Dataset::materialized_x() const {
+  if (!windows) return x;
+  Tensor out;
+  rows_x(0, size(), out);
+  return out;
+}
 
 bool Dataset::has_text() const {
   for (const auto& l : levels)
@@ -48,7 +100,14 @@ Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
                   " of the subset) is out of range for " + describe(*this) + " of " + std::to_string(n) + " rows");
   }
   Dataset out;
-  out.x = x.gather(indices);
+  if (windows) {
+    std::vector<int64_t> ends;
+    ends.reserve(indices.size());
+    for (int64_t i : indices) ends.push_back(windows->ends[static_cast<size_t>(i)]);
+    out.windows = same_series(*windows, std::move(ends));
+  } else {
+    out.x = x.gather(indices);
+  }
   if (!y.shape().empty()) out.y = y.gather(indices);  // features only (predict): no y
   out.task = task;
   out.num_classes = num_classes;
@@ -63,7 +122,11 @@ Dataset Dataset::slice(int64_t begin, int64_t end) const {
     throw Error("rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") are out of range for " +
                 describe(*this) + " of " + std::to_string(n) + " rows");
   Dataset out;
-  out.x = x.rows(begin, end);
+  if (windows) {
+    out.windows = same_series(*windows, std::vector<int64_t>(windows->ends.begin() + begin, windows->ends.begin() + end));
+  } else {
+    out.x = x.rows(begin, end);
+  }
   if (!y.shape().empty()) out.y = y.rows(begin, end);
   out.task = task;
   out.num_classes = num_classes;

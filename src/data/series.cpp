@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <ostream>
 #include <string_view>
 
@@ -289,26 +290,65 @@ SeriesSplit split_series(int64_t rows, double validation, double test) {
 
 namespace {
 
-Dataset windows_at(const Series& series, int64_t window, int64_t horizon, const std::vector<int64_t>& starts) {
+// The windows ending at `ends` as views of `values` (the series' own, shared), with their
+// targets copied out (they are few: horizon x targets per window).
+Dataset windows_at(std::shared_ptr<const Tensor> values, const Series& series, int64_t window, int64_t horizon,
+                   std::vector<int64_t> ends) {
   const int64_t columns = series.values.features();
   const int64_t targets = static_cast<int64_t>(series.target_columns.size());
-  const int64_t n = static_cast<int64_t>(starts.size());
+  const int64_t n = static_cast<int64_t>(ends.size());
   Dataset data;
   data.task = Task::Regression;
   data.source = series.source;
-  data.x = Tensor({n, window, columns});
   data.y = Tensor({n, horizon * targets});
   const float* v = series.values.data();
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t t = starts[static_cast<size_t>(i)];
-    std::copy(v + (t - window) * columns, v + t * columns, data.x.data() + i * window * columns);
+    const int64_t t = ends[static_cast<size_t>(i)];
     for (int64_t s = 0; s < horizon; ++s)
       for (int64_t k = 0; k < targets; ++k)
         data.y[(i * horizon + s) * targets + k] =
             t + s < series.rows() ? v[(t + s) * columns + series.target_columns[static_cast<size_t>(k)]]
                                   : std::numeric_limits<float>::quiet_NaN();
   }
+  auto view = std::make_shared<WindowView>();
+  view->values = std::move(values);
+  view->window = window;
+  view->ends = std::move(ends);
+  data.windows = std::move(view);
   return data;
+}
+
+// The windows copied into x: a view of a series the caller owns, copied before it returns.
+Dataset copied(Dataset view) {
+  view.x = view.materialized_x();
+  view.windows.reset();
+  return view;
+}
+
+// The series' values, shared for as long as any window of it lives.
+std::shared_ptr<const Tensor> shared_values(const std::shared_ptr<const Series>& series) {
+  if (!series) throw Error("make_windows: no series (a null pointer)");
+  return std::shared_ptr<const Tensor>(series, &series->values);
+}
+
+// A series the caller owns and keeps alive while the windows are copied (no ownership taken).
+std::shared_ptr<const Tensor> borrowed_values(const Series& series) {
+  return std::shared_ptr<const Tensor>(std::shared_ptr<const Tensor>(), &series.values);
+}
+
+std::vector<int64_t> training_ends(const Series& series, int64_t window, int64_t horizon, int64_t stride,
+                                   int64_t target_begin, int64_t target_end) {
+  std::vector<int64_t> starts;
+  for (int64_t t = std::max(target_begin, window); t + horizon <= std::min(target_end, series.rows()); t += stride)
+    starts.push_back(t);
+  return starts;
+}
+
+std::vector<int64_t> forecast_ends(const Series& series, int64_t window, int64_t stride) {
+  std::vector<int64_t> starts;
+  for (int64_t t = series.rows(); t >= window; t -= stride) starts.push_back(t);
+  std::reverse(starts.begin(), starts.end());
+  return starts;
 }
 
 void check_window(int64_t window, int64_t horizon, int64_t stride) {
@@ -322,21 +362,35 @@ void check_window(int64_t window, int64_t horizon, int64_t stride) {
 Dataset make_windows(const Series& series, int64_t window, int64_t horizon, int64_t stride, int64_t target_begin,
                      int64_t target_end, std::vector<int64_t>* first_target_rows) {
   check_window(window, horizon, stride);
-  std::vector<int64_t> starts;
-  for (int64_t t = std::max(target_begin, window); t + horizon <= std::min(target_end, series.rows()); t += stride)
-    starts.push_back(t);
-  if (first_target_rows) *first_target_rows = starts;
-  return windows_at(series, window, horizon, starts);
+  std::vector<int64_t> ends = training_ends(series, window, horizon, stride, target_begin, target_end);
+  if (first_target_rows) *first_target_rows = ends;
+  return copied(windows_at(borrowed_values(series), series, window, horizon, std::move(ends)));
+}
+
+Dataset make_windows(const std::shared_ptr<const Series>& series, int64_t window, int64_t horizon, int64_t stride,
+                     int64_t target_begin, int64_t target_end, std::vector<int64_t>* first_target_rows) {
+  check_window(window, horizon, stride);
+  std::shared_ptr<const Tensor> values = shared_values(series);
+  std::vector<int64_t> ends = training_ends(*series, window, horizon, stride, target_begin, target_end);
+  if (first_target_rows) *first_target_rows = ends;
+  return windows_at(std::move(values), *series, window, horizon, std::move(ends));
 }
 
 Dataset forecast_windows(const Series& series, int64_t window, int64_t horizon, int64_t stride,
                          std::vector<int64_t>* first_target_rows) {
   check_window(window, horizon, stride);
-  std::vector<int64_t> starts;
-  for (int64_t t = series.rows(); t >= window; t -= stride) starts.push_back(t);
-  std::reverse(starts.begin(), starts.end());
-  if (first_target_rows) *first_target_rows = starts;
-  return windows_at(series, window, horizon, starts);
+  std::vector<int64_t> ends = forecast_ends(series, window, stride);
+  if (first_target_rows) *first_target_rows = ends;
+  return copied(windows_at(borrowed_values(series), series, window, horizon, std::move(ends)));
+}
+
+Dataset forecast_windows(const std::shared_ptr<const Series>& series, int64_t window, int64_t horizon, int64_t stride,
+                         std::vector<int64_t>* first_target_rows) {
+  check_window(window, horizon, stride);
+  std::shared_ptr<const Tensor> values = shared_values(series);
+  std::vector<int64_t> ends = forecast_ends(*series, window, stride);
+  if (first_target_rows) *first_target_rows = ends;
+  return windows_at(std::move(values), *series, window, horizon, std::move(ends));
 }
 
 SeriesOptions series_options_from_json(const nlohmann::json& j, const std::string& path) {
@@ -440,11 +494,16 @@ void ForecastTransform::fit(const Tensor& training_rows, const std::string& scal
 }
 
 Tensor ForecastTransform::network_inputs(const Tensor& raw_x) const {
-  const Shape expected = {window, columns};
-  if (raw_x.sample_shape() != expected)
-    throw Error("the series model takes windows of shape " + shape_string(expected) + " (window, columns) but got " +
-                shape_string(raw_x.sample_shape()));
   Tensor z = raw_x;
+  transform_inputs(z);
+  return z;
+}
+
+void ForecastTransform::transform_inputs(Tensor& z) const {
+  const Shape expected = {window, columns};
+  if (z.sample_shape() != expected)
+    throw Error("the series model takes windows of shape " + shape_string(expected) + " (window, columns) but got " +
+                shape_string(z.sample_shape()));
   const int64_t n = z.batch();
   for (int64_t i = 0; i < n; ++i) {
     float* w = z.data() + i * window * columns;
@@ -460,7 +519,6 @@ Tensor ForecastTransform::network_inputs(const Tensor& raw_x) const {
       for (int64_t t = 0; t < window; ++t) w[t * columns + c] -= ref;
     }
   }
-  return z;
 }
 
 Tensor ForecastTransform::anchor(const Tensor& raw_x, const Tensor& z) const {

@@ -526,6 +526,52 @@ Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
   return out;
 }
 
+// predict_network on series windows, one batch at a time: each batch of windows is cut from the
+// series, transformed and run, so no (windows, window, columns) copy of the data is made. Every
+// step works window by window, so the numbers are those of predict_network on the copied windows.
+Tensor predict_windows(Model& model, const Dataset& raw, int64_t batch_size) {
+  Network& network = model.network;
+  if (!network.built()) throw Error("predict: the model's network is not built (train or load a model first)");
+  if (model.preprocessing.active())
+    throw Error("predict: the model reads table columns but " + raw.source + " holds series windows");
+  const std::unique_ptr<Loss> loss = make_loss(model.loss);
+  const int64_t n = raw.size();
+  Shape out_shape = {n};
+  for (int64_t d : network.output_shape()) out_shape.push_back(d);
+  Tensor out(out_shape);
+  const int64_t per_sample = out.features();
+  ForwardContext eval;
+  Tensor batch;
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(n, begin + batch_size);
+    raw.rows_x(begin, end, batch);
+    if (batch.sample_shape() != network.input_shape() && same_but_unit_axes(batch.sample_shape(), network.input_shape()))
+      batch.reshape(with_batch(batch.batch(), network.input_shape()));
+    if (model.forecast.enabled) model.forecast.transform_inputs(batch);
+    else model.scaler.apply(batch);
+    const Tensor& y = network.forward(batch, eval);
+    std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
+  }
+  if (out.rank() == 3) {
+    out.reshape({n * out.shape()[1], out.shape()[2]});
+    loss->link(out);
+    out.reshape(out_shape);
+  } else {
+    loss->link(out);
+  }
+  if (!model.forecast.enabled) return out;
+  // Back to the data's units: the transform reads each window's raw values again.
+  const int64_t outputs = model.forecast.outputs();
+  Tensor result({n, outputs});
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(n, begin + batch_size);
+    raw.rows_x(begin, end, batch);
+    const Tensor y = model.forecast.outputs_from_network(batch, out.rows(begin, end));  // checks the width
+    std::memcpy(result.data() + begin * outputs, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * outputs));
+  }
+  return result;
+}
+
 // predict on raw tensors or tables: `member` gives one single model's output.
 template <typename Single>
 Tensor predict_any(Model& model, int64_t batch_size, Single single) {
@@ -552,6 +598,7 @@ Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
 
 Tensor predict(Model& model, const Dataset& raw, int64_t batch_size) {
   return predict_any(model, batch_size, [&](Model& m) {
+    if (raw.windowed()) return predict_windows(m, raw, batch_size);
     if (!m.preprocessing.active() && raw.has_text())
       throw Error("the data " + raw.source + " holds text but the model reads numbers only");
     return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw) : raw.x, batch_size);

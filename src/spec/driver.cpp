@@ -164,7 +164,7 @@ double held_out_amount(const DataSourceSpec& part) {
 // Cuts the windows of every part at the spec's window length; refuses, with the spec path and
 // the numbers involved, a window or horizon the series or one of its parts cannot hold.
 void window_series(const TrainingSpec& spec, SpecData& data) {
-  const Series& series = *data.series;
+  const Series& series = *data.series;  // the windows are views of it (data.series shares it)
   const SeriesOptions& o = spec.data.train.series;
   const SeriesSplit& split = data.series_split;
   const std::string at = "data.train.series";
@@ -173,7 +173,7 @@ void window_series(const TrainingSpec& spec, SpecData& data) {
     spec.tree.fail(at + ".window", "window " + std::to_string(o.window) + " plus horizon " + std::to_string(o.horizon) +
                                        " needs " + std::to_string(o.window + o.horizon) + " rows but " + series.source +
                                        " has " + std::to_string(rows) + "; shorten the window or the horizon");
-  data.train = make_windows(series, o.window, o.horizon, o.stride, 0, split.validation_begin);
+  data.train = make_windows(data.series, o.window, o.horizon, o.stride, 0, split.validation_begin);
   if (data.train.size() == 0)
     spec.tree.fail(at + ".window", "window " + std::to_string(o.window) + " plus horizon " + std::to_string(o.horizon) +
                                        " is longer than the training part of the series (rows 1.." +
@@ -188,7 +188,7 @@ void window_series(const TrainingSpec& spec, SpecData& data) {
                          std::to_string(o.horizon) + ": no window's targets fit in it (the horizon reaches past its end); "
                          "hold out more rows or shorten the horizon");
     // Every window of a held-out part is scored (stride applies to training windows only).
-    out = make_windows(series, o.window, o.horizon, 1, begin, end);
+    out = make_windows(data.series, o.window, o.horizon, 1, begin, end);
   };
   part(spec.data.validation, split.validation_begin, split.test_begin, data.validation);
   part(spec.data.test, split.test_begin, rows, data.test);
@@ -208,6 +208,10 @@ SpecData load_series_data(const TrainingSpec& spec) {
   return data;
 }
 
+// Windows per step when the network targets of a whole windowed set are computed: bounds that
+// pass's memory to one batch of windows.
+constexpr int64_t kWindowChunk = 1024;
+
 // The series model's transform, fitted on the training part; the network's data transformed.
 ForecastTransform fit_forecast(const TrainingSpec& spec, SpecData& data) {
   const Series& series = *data.series;
@@ -222,11 +226,27 @@ ForecastTransform fit_forecast(const TrainingSpec& spec, SpecData& data) {
   f.skip = spec.model.forecast_skip;
   // Scaling statistics from the training rows only: nothing of validation or test leaks in.
   const Tensor training_rows = series.values.rows(0, data.series_split.validation_begin);
-  f.fit(training_rows, spec.data.scale, spec.data.divide_by, data.train.x, data.train.y);
+  // The skip path's least squares needs every training window at once (its design matrix holds
+  // them all anyway); without it the windows are never copied whole.
+  f.fit(training_rows, spec.data.scale, spec.data.divide_by, f.skip == "linear" ? data.train.materialized_x() : Tensor(),
+        data.train.y);
+  const auto transform = std::make_shared<const ForecastTransform>(f);
   for (Dataset* d : {&data.train, data.validation ? &*data.validation : nullptr}) {
     if (!d) continue;
-    d->y = f.network_targets(d->x, d->y);
-    d->x = f.network_inputs(d->x);
+    // Targets batch by batch of windows (each window's on its own, so the numbers are those of
+    // the whole set at once); the inputs are transformed as the trainer gathers each batch.
+    const int64_t n = d->size(), o = f.outputs();
+    Tensor targets({n, o}), raw;
+    for (int64_t begin = 0; begin < n; begin += kWindowChunk) {
+      const int64_t end = std::min(n, begin + kWindowChunk);
+      d->rows_x(begin, end, raw);
+      const Tensor part = f.network_targets(raw, d->y.rows(begin, end));
+      std::copy(part.data(), part.data() + part.size(), targets.data() + begin * o);
+    }
+    d->y = std::move(targets);
+    auto view = std::make_shared<WindowView>(*d->windows);
+    view->transform = [transform](Tensor& batch) { transform->transform_inputs(batch); };
+    d->windows = std::move(view);
   }
   return f;
 }
@@ -413,7 +433,7 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
 
   Rng rng(spec.seed);
   const int64_t output_width = required_output_width(spec, data.train);
-  Network network = build_network(spec, data.train.x.sample_shape(), output_width, rng, target_steps(spec, data.train));
+  Network network = build_network(spec, data.train.sample_shape(), output_width, rng, target_steps(spec, data.train));
   result.num_params = network.num_params();
   if (spec.data.task == Task::Classification && spec.train.class_weight != "none") {
     // Checked here, before any epoch, so that the message points into the spec.
@@ -518,7 +538,7 @@ CrossValidationResult run_cross_validation(const TrainingSpec& spec, int64_t fol
     throw Error("--folds " + std::to_string(folds) + " is more than the " + std::to_string(data.train.size()) +
                 " training samples");
   const int64_t output_width = required_output_width(spec, data.train);
-  const Shape input_shape = data.train.x.sample_shape();
+  const Shape input_shape = data.train.sample_shape();
   // Fail on a bad model before the first fold starts.
   const int64_t steps = target_steps(spec, data.train);
   check_model_shapes(spec, input_shape, output_width, steps);

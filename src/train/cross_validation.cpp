@@ -25,7 +25,8 @@ int64_t class_of(const Tensor& y, int64_t row) {
 
 Dataset take(const Dataset& data, const std::vector<int64_t>& indices, const std::string& part) {
   Dataset out;
-  out.x = data.x.gather(indices);
+  if (data.windowed()) out.windows = data.subset(indices).windows;  // series windows stay views
+  else out.x = data.x.gather(indices);
   out.y = data.y.gather(indices);
   out.task = data.task;
   out.num_classes = data.num_classes;
@@ -69,8 +70,8 @@ CrossValidationResult cross_validate(const std::function<Network(Rng&)>& make_ne
                                      const std::function<void(Dataset& train, Dataset& validation)>& prepare_fold,
                                      const std::function<std::vector<Callback*>()>& make_callbacks) {
   if (!make_network) throw Error("cross-validation: no network factory given");
-  if (data.x.batch() != data.y.batch())
-    throw Error("cross-validation: x has " + std::to_string(data.x.batch()) + " samples but y has " +
+  if (data.size() != data.y.batch())
+    throw Error("cross-validation: x has " + std::to_string(data.size()) + " samples but y has " +
                 std::to_string(data.y.batch()));
   const std::vector<int64_t> fold_of = train_detail::cross_validation_folds(data, folds, config.seed);
   const std::unique_ptr<Loss> loss = make_loss(config.loss);

@@ -14,8 +14,9 @@ namespace {
 using nlohmann::json;
 
 void check_shape(const Model& model, const Dataset& raw_data) {
-  if (raw_data.x.sample_shape() != model.input_shape() && !same_but_unit_axes(raw_data.x.sample_shape(), model.input_shape()))
-    throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(raw_data.x.sample_shape()) +
+  const Shape sample = raw_data.sample_shape();
+  if (sample != model.input_shape() && !same_but_unit_axes(sample, model.input_shape()))
+    throw Error("the data " + raw_data.source + " has samples of shape " + shape_string(sample) +
                 " but the model expects " + shape_string(model.input_shape()));
 }
 
@@ -40,6 +41,10 @@ train_detail::MetricAccumulator accumulate(Model& model, const Dataset& raw_data
   if (model.is_ensemble() || model.forecast.enabled)  // scored on predict's outputs, in the data's units
     return train_detail::evaluate_predictions_accumulate(*loss, predict(model, raw_data, batch_size), raw_data.y, extra);
   Dataset data = raw_data;
+  if (data.windowed()) {  // windows for a model without a series transform: scaled whole below
+    data.x = raw_data.materialized_x();
+    data.windows.reset();
+  }
   if (prep.active())
     data.x = prep.transform(raw_data);
   else if (raw_data.has_text())

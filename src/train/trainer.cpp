@@ -73,13 +73,32 @@ std::vector<int64_t> class_labels(const Dataset& data, int64_t classes) {
   return labels;
 }
 
+// Windows are checked where they come from: every series row some window reads (the view's
+// transform only scales, centres and differences finite values).
+void check_window_rows(const WindowView& w, const std::string& where) {
+  if (w.ends.empty()) return;
+  const auto [low, high] = std::minmax_element(w.ends.begin(), w.ends.end());
+  const int64_t columns = w.columns(), first = *low - w.window, last = *high;
+  if (first < 0 || last > w.values->batch())
+    throw Error(where + ": windows reach rows " + std::to_string(first) + ".." + std::to_string(last) +
+                " of a series of " + std::to_string(w.values->batch()) + " rows");
+  const float* v = w.values->data() + first * columns;
+  const int64_t count = (last - first) * columns;
+  if (Eigen::Map<const Eigen::ArrayXf>(v, count).allFinite()) return;
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(v[i]))
+      throw Error(where + ": series row " + std::to_string(first + i / columns) + " (0-based), column " +
+                  std::to_string(i % columns) + " is " + format_number(v[i]) +
+                  "; remove or impute non-finite values before training");
+}
+
 void check_dataset(const Dataset& data, const Network& network, const std::string& role) {
   const std::string where = data.source.empty() ? role : role + " (" + data.source + ")";
-  if (data.x.batch() != data.y.batch())
-    throw Error(where + ": x has " + std::to_string(data.x.batch()) + " samples but y has " +
+  if (data.size() != data.y.batch())
+    throw Error(where + ": x has " + std::to_string(data.size()) + " samples but y has " +
                 std::to_string(data.y.batch()));
-  if (data.x.sample_shape() != network.input_shape())
-    throw Error(where + ": samples have shape " + shape_string(data.x.sample_shape()) + " but the network expects " +
+  if (data.sample_shape() != network.input_shape())
+    throw Error(where + ": samples have shape " + shape_string(data.sample_shape()) + " but the network expects " +
                 shape_string(network.input_shape()));
   // Non-finite inputs would surface later as a diverged loss; say where they are instead.
   auto check_finite = [&](const Tensor& t, const char* what) {
@@ -93,7 +112,8 @@ void check_dataset(const Dataset& data, const Network& network, const std::strin
                     "; remove or impute non-finite values before training");
     }
   };
-  check_finite(data.x, "x");
+  if (data.windowed()) check_window_rows(*data.windows, where);
+  else check_finite(data.x, "x");
   check_finite(data.y, "y");
 }
 
@@ -136,7 +156,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   if (!network.built()) throw Error("training: the network is not built; call build() with the input shape first");
   if (train.size() == 0) throw Error("training: the training data set is empty");
   check_dataset(train, network, "training data");
-  if (const std::string problem = train_detail::augmentation_problem(config.augment, train.x.sample_shape());
+  if (const std::string problem = train_detail::augmentation_problem(config.augment, train.sample_shape());
       !problem.empty())
     throw Error("training: augment: " + problem);
   if (validation && validation->size() == 0) validation = nullptr;
@@ -188,7 +208,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
     double lr = 0.0;
     for (int64_t batch = 0; batch < steps_per_epoch; ++batch, ++step) {
       const int64_t begin = batch * batch_size, end = std::min(n, begin + batch_size);
-      train.x.gather_into(order, begin, end, batch_x);
+      train.gather_x(order, begin, end, batch_x);  // series windows: cut from the series here
       train.y.gather_into(order, begin, end, batch_y);
       train_detail::augment_images(batch_x, config.augment, augment_rng);
       lr = scheduled_lr(config.schedule, config.optimizer.lr, step, steps_per_epoch, config.epochs) * state.lr_factor;
@@ -293,8 +313,8 @@ MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const 
                                       const std::vector<std::string>& extra) {
   if (batch_size < 1) throw Error("evaluate: batch_size must be >= 1, got " + std::to_string(batch_size));
   if (data.size() == 0) throw Error("evaluate: the data set is empty");
-  if (data.x.batch() != data.y.batch())
-    throw Error("evaluate: x has " + std::to_string(data.x.batch()) + " samples but y has " +
+  if (data.size() != data.y.batch())
+    throw Error("evaluate: x has " + std::to_string(data.size()) + " samples but y has " +
                 std::to_string(data.y.batch()));
   check_extra_metrics(loss, extra, "evaluate");
   const ForwardContext ctx{false, nullptr};
@@ -306,7 +326,7 @@ MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const 
   StepRows step_rows;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
-    data.x.gather_into(order, begin, end, batch_x);
+    data.gather_x(order, begin, end, batch_x);
     data.y.gather_into(order, begin, end, batch_y);
     const Tensor& output = network.forward(batch_x, ctx);
     add_to_metrics(metrics, step_rows, output, batch_y,
