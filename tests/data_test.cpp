@@ -1,7 +1,7 @@
 // Loaders (CSV, IDX, NPY), data set slicing, validation split and scaling.
 #include <zlib.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -16,7 +16,6 @@
 namespace nntune {
 namespace {
 
-using testing::kUnderSanitizer;
 using testing::TempDir;
 using testing::write_file;
 
@@ -376,18 +375,25 @@ TEST(Idx, LoadsRealFashionMnistTestSet) {
   for (int count : per_class) EXPECT_EQ(count, 1000);  // the test set is balanced
 }
 
-TEST(Idx, LoadsFashionMnistTrainingSetQuickly) {
+// The whole training set: its shape, and what Fashion-MNIST is known to hold (6,000 images of
+// each of the 10 classes, pixels 0-255). How fast it loads is a benchmark's business
+// (tests never bound wall-clock time: the machine is shared).
+TEST(Idx, LoadsTheFashionMnistTrainingSet) {
   if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed at " << kFashion;
-  if (kUnderSanitizer) GTEST_SKIP() << "a time bound means nothing under a sanitizer";
   const std::string base = kFashion;
-  const auto start = std::chrono::steady_clock::now();
   const Dataset train = load_idx(base + "train-images-idx3-ubyte.gz", base + "train-labels-idx1-ubyte.gz", 10);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(train.x.shape(), (Shape{60000, 28, 28}));
-  RecordProperty("load_seconds", std::to_string(seconds));
-  std::printf("Fashion-MNIST training set (60000 images) loaded in %.3f s\n", seconds);
-  // Target < 1 s; the bound leaves room for a busy shared machine.
-  EXPECT_LT(seconds, 3.0);
+  ASSERT_EQ(train.y.shape(), (Shape{60000, 1}));
+  std::vector<int64_t> per_class(10, 0);
+  for (int64_t i = 0; i < train.size(); ++i) {
+    const float label = train.y.data()[i];
+    ASSERT_TRUE(label >= 0.0f && label < 10.0f && label == std::floor(label)) << "label " << label << " of image " << i;
+    ++per_class[static_cast<size_t>(label)];
+  }
+  for (int64_t count : per_class) EXPECT_EQ(count, 6000);
+  const auto [low, high] = std::minmax_element(train.x.data(), train.x.data() + train.x.size());
+  EXPECT_EQ(*low, 0.0f);
+  EXPECT_EQ(*high, 255.0f);
 }
 
 // ---------------------------------------------------------------------------------------- NPY

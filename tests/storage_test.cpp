@@ -27,7 +27,6 @@
 namespace nntune::tune {
 namespace {
 
-using nntune::testing::kUnderSanitizer;
 using nntune::testing::TempDir;
 
 std::string env(const char* name) {
@@ -408,8 +407,9 @@ TEST(OpenStorage, BadUrlsNameTheUrlAndWhatToDo) {
                         "writable");
 }
 
-TEST(SqliteStorage, ReadsTwoThousandTrialsInAFewMilliseconds) {
-  if (kUnderSanitizer) GTEST_SKIP() << "a time bound means nothing under a sanitizer";
+// Two thousand trials read back whole, in order (how fast is bench/storage_bench's business:
+// tests never bound wall-clock time on a shared machine).
+TEST(SqliteStorage, ReadsTwoThousandTrialsBackWhole) {
   TempDir dir;
   auto storage = open_storage("sqlite:///" + dir.file("big.db"));
   const int64_t study = storage->create_study("big", Direction::Minimize);
@@ -424,18 +424,18 @@ TEST(SqliteStorage, ReadsTwoThousandTrialsInAFewMilliseconds) {
     finished.intermediate = {{1, i + 0.5}, {2, i + 0.25}};
     storage->create_trial(study, &finished);
   }
-  double best_ms = 1e9;
-  for (int repeat = 0; repeat < 3; ++repeat) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto trials = storage->get_all_trials(study);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    best_ms = std::min(best_ms, ms);
-    ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
-    EXPECT_EQ(trials.back().params.size(), 5u);
-    EXPECT_EQ(trials.back().intermediate.size(), 2u);
+  const auto trials = storage->get_all_trials(study);
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
+  for (int i = 0; i < kTrials; ++i) {
+    const FrozenTrial& t = trials[static_cast<size_t>(i)];
+    ASSERT_EQ(t.number, i);
+    ASSERT_EQ(t.value, i);
+    ASSERT_EQ(t.params.size(), 5u);
+    EXPECT_EQ(t.params.at("c"), std::fmod(i * 0.37, 10.0) - 5.0);
+    ASSERT_EQ(t.intermediate.size(), 2u);
+    EXPECT_EQ(t.intermediate.at(2), i + 0.25);
+    EXPECT_EQ(t.system_attrs.at("worker").at("pid"), 1);
   }
-  std::cout << "get_all_trials, " << kTrials << " trials x 5 params on SQLite: " << best_ms << " ms\n";
-  EXPECT_LT(best_ms, 100.0);  // a few ms on an idle machine; loose for a shared one
 }
 
 // ---------------------------------------------------------------------------------------------
