@@ -678,10 +678,10 @@ output: {{dir: masked_{name}}}
         "masked_lstm": ("true", "steps_y.npy", "categorical_crossentropy", """
     - {type: lstm, units: 5, return_sequences: true, bidirectional: true}
     - {type: dense, units: 4, activation: tanh}
-    - {type: dense, units: 3}"""),
+    - {type: dense, units: 2}"""),
         "gru": ("false", "steps_y.npy", "categorical_crossentropy", """
     - {type: gru, units: 4, return_sequences: true}
-    - {type: dense, units: 3, use_bias: false}"""),
+    - {type: dense, units: 2, use_bias: false}"""),
         "masked_regression": ("true", "steps_v.npy", "mse", """
     - {type: lstm, units: 4, return_sequences: true}
     - {type: dense, units: 1}"""),
