@@ -667,6 +667,64 @@ output: {{dir: masked_{name}}}
         if not {"TopK", "GatherElements"} <= {n.op_type for n in model.graph.node}:
             raise Failure(f"masked_{name}: the graph does not gather the real steps")
 
+    # 8c. One prediction per step: a recurrent layer's whole sequence into dense layers applied per
+    # step (MatMul over (batch, steps, features), Add), the softmax link per step, with and without
+    # mask_zero (padding before, between and after real steps, whole rows of padding). nntune
+    # predict writes one row per real step (sample, step); the graph gives every step.
+    step_labels = (tokens > np.roll(tokens, 1, axis=1)).astype(np.int64)
+    np.save(os.path.join(work, "steps_y.npy"), step_labels)
+    np.save(os.path.join(work, "steps_v.npy"), (tokens / 10.0 - 0.3)[:, :, None].astype(np.float32))
+    for name, (mask_zero, labels_file, loss, head) in {
+        "masked_lstm": ("true", "steps_y.npy", "categorical_crossentropy", """
+    - {type: lstm, units: 5, return_sequences: true, bidirectional: true}
+    - {type: dense, units: 4, activation: tanh}
+    - {type: dense, units: 2}"""),
+        "gru": ("false", "steps_y.npy", "categorical_crossentropy", """
+    - {type: gru, units: 4, return_sequences: true}
+    - {type: dense, units: 2, use_bias: false}"""),
+        "masked_regression": ("true", "steps_v.npy", "mse", """
+    - {type: lstm, units: 4, return_sequences: true}
+    - {type: dense, units: 1}"""),
+    }.items():
+        write(os.path.join(work, f"steps_{name}.yaml"), f"""
+seed: 5
+data:
+  task: {"regression" if loss == "mse" else "classification"}
+  train: {{npy: {{x: mtok_x.npy, y: {labels_file}}}}}
+  validation: {{split: 0.25}}
+model:
+  layers:
+    - {{type: embedding, vocabulary: 12, dim: 3, mask_zero: {mask_zero}}}{head}
+train: {{loss: {loss}, optimizer: {{name: adam, lr: 0.02}}, batch_size: 16, epochs: 2}}
+output: {{dir: steps_{name}}}
+""")
+        run([nntune, "train", f"steps_{name}.yaml", "-q", "--no-report"], work)
+        run([nntune, "export", f"steps_{name}/model.nnt", "-o", f"steps_{name}.onnx"], work)
+        model = onnx.load(os.path.join(work, f"steps_{name}.onnx"))
+        onnx.checker.check_model(model, full_check=True)
+        if "MatMul" not in {n.op_type for n in model.graph.node}:
+            raise Failure(f"steps_{name}: the graph has no MatMul for the dense layer per step")
+        run([nntune, "predict", f"steps_{name}/model.nnt", "mtok_x.npy", "-o", "steps.csv"], work)
+        with open(os.path.join(work, "steps.csv")) as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        values = [i for i, column in enumerate(header) if column not in ("sample", "step", "class")]
+        got = evaluate(model, tokens)  # (samples, steps, outputs)
+        if got.shape[:2] != tokens.shape:
+            raise Failure(f"steps_{name}: the ONNX graph gives shape {got.shape} for tokens {tokens.shape}")
+        # The rows nntune writes: every step, or the real ones (token != 0) under the mask.
+        real = tokens != 0 if mask_zero == "true" else np.ones(tokens.shape, dtype=bool)
+        if [(int(r[0]), int(r[1])) for r in body] != [tuple(ix) for ix in np.argwhere(real)]:
+            raise Failure(f"steps_{name}: nntune predict's rows are not the real steps in order")
+        worst = 0.0
+        for r in body:
+            expected = np.array([float(r[i]) for i in values])
+            worst = max(worst, float((np.abs(got[int(r[0]), int(r[1])] - expected) / np.maximum(1.0, np.abs(expected))).max()))
+        print(f"steps_{name}: {len(body)} steps of {tokens.shape[0]} sequences, {len(model.graph.node)} nodes, "
+              f"largest difference {worst:.2e}")
+        if not worst <= 1e-6:
+            raise Failure(f"steps_{name}: the ONNX graph differs from nntune predict by {worst:.3e} (> 1e-6)")
+
     # 9. A table with missing cells: imputation and missing indicators folded into the graph, which
     # takes the raw columns (NaN for a missing cell); a text column is refused by name.
     flowers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "data", "flowers.csv")

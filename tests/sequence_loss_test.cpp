@@ -4,6 +4,7 @@
 // task learnt end to end (C++ API and command line: train, eval, predict).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -16,6 +17,8 @@
 #include "nntune/network.hpp"
 #include "nntune/spec.hpp"
 #include "nntune/trainer.hpp"
+#include "nntune/tune/ensemble.hpp"
+#include "nntune/metrics.hpp"
 #include "test_builders.hpp"
 #include "test_util.hpp"
 
@@ -353,19 +356,237 @@ TEST(StepTargets, NpyLabelsPerStepTrainEvaluateAndPredictFromTheCommandLine) {
   std::string line;
   std::getline(csv, line);
   EXPECT_EQ(line, "sample,step,class,p0,p1");
-  int64_t rows = 0, correct = 0, real = 0;
+  // One row per real step, in order, each naming its sample and step; padding steps left out.
+  std::vector<int64_t> real_steps;
+  for (int64_t i = 0; i < test.x.size(); ++i)
+    if (test.x[i] != 0.0f) real_steps.push_back(i);
+  ASSERT_LT(real_steps.size(), 800u);  // the data has padding
+  size_t rows = 0;
+  int64_t correct = 0;
   while (std::getline(csv, line)) {
     int64_t sample = 0, step = 0, cls = 0;
     ASSERT_EQ(std::sscanf(line.c_str(), "%ld,%ld,%ld,", &sample, &step, &cls), 3) << line;
-    EXPECT_EQ(sample * 8 + step, rows) << line;
-    if (test.x[rows] != 0.0f) {
-      ++real;
-      correct += static_cast<float>(cls) == test.y[rows] ? 1 : 0;
-    }
+    ASSERT_LT(rows, real_steps.size()) << line;
+    EXPECT_EQ(sample * 8 + step, real_steps[rows]) << line;
+    correct += static_cast<float>(cls) == test.y[sample * 8 + step] ? 1 : 0;
     ++rows;
   }
-  EXPECT_EQ(rows, 800);
-  EXPECT_GT(static_cast<double>(correct) / static_cast<double>(real), 0.95);
+  EXPECT_EQ(rows, real_steps.size());
+  EXPECT_NE(predicted.err.find("one row per real step: " + std::to_string(real_steps.size()) + " rows"), std::string::npos)
+      << predicted.err;
+  EXPECT_GT(static_cast<double>(correct) / static_cast<double>(rows), 0.95);
+}
+
+// ---- saved models, ensembles and class weights under the step mask ----
+
+// A masked per-step model as a saved Model would hold it (no scaling), randomly initialised.
+Model tagger_model(uint64_t seed, int64_t outputs, const std::string& loss, Task task) {
+  Model model;
+  for (const json& c : tagger_layers(10, 6, outputs)) model.network.add(make_layer(c));
+  Rng rng(seed);
+  model.network.build({8}, rng);
+  model.loss = loss;
+  model.task = task;
+  model.num_classes = task == Task::Classification ? outputs : 0;
+  return model;
+}
+
+// The same data with other targets at every padding step.
+Dataset other_padding_targets(const Dataset& data, float value) {
+  Dataset other = data;
+  const int64_t width = data.y.size() / data.x.size();
+  for (int64_t i = 0; i < data.x.size(); ++i)
+    if (data.x[i] == 0.0f)
+      for (int64_t k = 0; k < width; ++k) other.y[i * width + k] = value;
+  return other;
+}
+
+TEST(StepMaskedModels, PredictGivesTheStepMaskOfTheInputs) {
+  Model model = tagger_model(1, 3, "categorical_crossentropy", Task::Classification);
+  const Dataset data = tagging_data(20, 6);
+  Tensor mask;
+  const Tensor out = predict(model, data.x, 7, &mask);  // several batches
+  ASSERT_EQ(out.shape(), (Shape{20, 8, 3}));
+  ASSERT_EQ(mask.shape(), (Shape{20, 8}));
+  for (int64_t i = 0; i < mask.size(); ++i) EXPECT_EQ(mask[i], data.x[i] != 0.0f ? 1.0f : 0.0f) << i;
+  // Without mask_zero: no mask.
+  Model plain;
+  json layers = tagger_layers(10, 6, 3);
+  layers[0]["mask_zero"] = false;
+  for (const json& c : layers) plain.network.add(make_layer(c));
+  Rng rng(1);
+  plain.network.build({8}, rng);
+  plain.loss = "categorical_crossentropy";
+  predict(plain, data.x, 1024, &mask);
+  EXPECT_EQ(mask.size(), 0);
+}
+
+TEST(StepMaskedModels, TheRegressionTableOfEvalCountsRealStepsOnly) {
+  // Two outputs per step: the per-output table is printed (text) and written (json).
+  Dataset data = tagging_data(40, 7);
+  data.task = Task::Regression;
+  data.num_classes = 0;
+  data.y = Tensor({40, 8, 2});
+  for (int64_t i = 0; i < data.x.size(); ++i) {
+    data.y[2 * i] = data.x[i] / 10.0f;
+    data.y[2 * i + 1] = -data.x[i] / 5.0f;
+  }
+  Model model = tagger_model(2, 2, "mse", Task::Regression);
+  const EvaluationReport report = evaluate_model_report(model, data);
+  const EvaluationReport other = evaluate_model_report(model, other_padding_targets(data, 50.0f));
+  ASSERT_EQ(report.regression.outputs, 2);
+  int64_t real = 0;
+  for (int64_t i = 0; i < data.x.size(); ++i) real += data.x[i] != 0.0f ? 1 : 0;
+  EXPECT_EQ(report.regression.samples, real);
+  for (size_t o = 0; o < 2; ++o) {
+    EXPECT_DOUBLE_EQ(other.regression.mae_per_output[o], report.regression.mae_per_output[o]);
+    EXPECT_DOUBLE_EQ(other.regression.rmse_per_output[o], report.regression.rmse_per_output[o]);
+    EXPECT_DOUBLE_EQ(other.regression.r2_per_output[o], report.regression.r2_per_output[o]);
+  }
+  // The table agrees with the scalars (both over the real steps).
+  EXPECT_NEAR(report.regression.mae, report.metrics.at("mae"), 1e-9);
+  EXPECT_NEAR(report.regression.rmse, report.metrics.at("rmse"), 1e-9);
+  EXPECT_NEAR(report.regression.r2, report.metrics.at("r2"), 1e-9);
+  // The per-output figures by hand over the real steps: the model's predictions there.
+  const Tensor out = predict(model, data.x);
+  for (int64_t o = 0; o < 2; ++o) {
+    double abs = 0.0;
+    for (int64_t i = 0; i < data.x.size(); ++i)
+      if (data.x[i] != 0.0f) abs += std::fabs(static_cast<double>(out[2 * i + o]) - data.y[2 * i + o]);
+    EXPECT_NEAR(report.regression.mae_per_output[static_cast<size_t>(o)], abs / static_cast<double>(real), 1e-6);
+  }
+}
+
+TEST(StepMaskedModels, AnEnsembleScoresRealStepsOnly) {
+  const Dataset data = tagging_data(60, 8);
+  // An ensemble of two copies of one model predicts what the model predicts, and scores the
+  // same: the real steps only (the model's own evaluation uses its step mask).
+  Model single = tagger_model(3, 2, "categorical_crossentropy", Task::Classification);
+  std::vector<Model> members;
+  members.push_back(tagger_model(3, 2, "categorical_crossentropy", Task::Classification));
+  members.push_back(tagger_model(3, 2, "categorical_crossentropy", Task::Classification));
+  Model ensemble = make_ensemble(std::move(members), {1.0, 1.0});
+  const Metrics alone = evaluate_model(single, data), mixed = evaluate_model(ensemble, data);
+  EXPECT_NEAR(mixed.at("loss"), alone.at("loss"), 1e-6);
+  EXPECT_DOUBLE_EQ(mixed.at("accuracy"), alone.at("accuracy"));
+  const Metrics flipped = evaluate_model(ensemble, other_padding_targets(data, 1.0f));
+  EXPECT_DOUBLE_EQ(flipped.at("accuracy"), mixed.at("accuracy"));
+  EXPECT_DOUBLE_EQ(flipped.at("loss"), mixed.at("loss"));
+  // The classification table of eval too.
+  const EvaluationReport a = evaluate_model_report(ensemble, data), b = evaluate_model_report(single, data);
+  EXPECT_EQ(a.classification.confusion, b.classification.confusion);
+}
+
+TEST(StepMaskedModels, EnsembleSelectionScoresRealStepsOnly) {
+  const Dataset data = tagging_data(50, 9);
+  Model a = tagger_model(4, 2, "categorical_crossentropy", Task::Classification),
+        b = tagger_model(5, 2, "categorical_crossentropy", Task::Classification);
+  Tensor mask_a, mask_b;
+  const std::vector<Tensor> predictions = {predict(a, data.x, 1024, &mask_a), predict(b, data.x, 1024, &mask_b)};
+  Tensor mask;
+  combine_step_masks(mask, mask_a);
+  combine_step_masks(mask, mask_b);
+  ASSERT_EQ(mask.shape(), (Shape{50, 8}));
+  const auto loss = make_loss("categorical_crossentropy");
+  tune::EnsembleSelectionConfig config;
+  config.rounds = 3;
+  config.metric = "loss";
+  config.maximize = false;
+  const tune::EnsembleSelection s = tune::select_ensemble(predictions, data.y, *loss, config, &mask);
+  const tune::EnsembleSelection flipped =
+      tune::select_ensemble(predictions, other_padding_targets(data, 1.0f).y, *loss, config, &mask);
+  EXPECT_EQ(flipped.score_per_round, s.score_per_round);
+  // The kept ensemble's loss is the masked loss of its mix.
+  Tensor mix(predictions[0].shape());
+  for (int64_t k = 0; k < mix.size(); ++k)
+    mix[k] = static_cast<float>(s.weights[0] * predictions[0][k] + s.weights[1] * predictions[1][k]);
+  EXPECT_NEAR(s.score, evaluate_predictions(*loss, mix, data.y, {}, &mask).at("loss"), 1e-5);
+  // Masks of other lengths do not combine.
+  EXPECT_ERROR_CONTAINS(combine_step_masks(mask, Tensor({50, 7})), "(50, 8)", "(50, 7)", "different lengths");
+}
+
+TEST(StepClassWeights, BalancedCountsTheClassesOfRealStepsAndWeighsEachStep) {
+  // Padding tagged 1 everywhere: counted, it would make class 1 look common.
+  Dataset data = tagging_data(80, 10);
+  data = other_padding_targets(data, 1.0f);
+  Network net;  // 3 classes
+  for (const json& c : tagger_layers(10, 5, 3)) net.add(make_layer(c));
+  Rng rng(2);
+  net.build({8}, rng);
+  TrainConfig config;
+  config.class_weight = "balanced";
+  int64_t count[2] = {0, 0}, real = 0;
+  for (int64_t i = 0; i < data.x.size(); ++i)
+    if (data.x[i] != 0.0f) {
+      ++count[static_cast<int>(data.y[i])];
+      ++real;
+    }
+  // tagger() has 3 outputs: class 2 never occurs, so balanced refuses; 2 classes fit.
+  EXPECT_ERROR_CONTAINS(resolve_class_weights(config, data, 3, &net), "class 2 has no training sample");
+  Network two;
+  for (const json& c : tagger_layers(10, 5, 2)) two.add(make_layer(c));
+  two.build({8}, rng);
+  const std::vector<double> w = resolve_class_weights(config, data, 2, &two);
+  ASSERT_EQ(w.size(), 2u);
+  for (int c = 0; c < 2; ++c) EXPECT_DOUBLE_EQ(w[static_cast<size_t>(c)], static_cast<double>(real) / (2.0 * count[c])) << c;
+  // One-hot rows per step count the same.
+  Dataset one_hot = data;
+  one_hot.y = Tensor({80, 8, 2});
+  for (int64_t i = 0; i < data.y.size(); ++i) one_hot.y[2 * i + static_cast<int64_t>(data.y[i])] = 1.0f;
+  EXPECT_EQ(resolve_class_weights(config, one_hot, 2, &two), w);
+  // Without a step mask every step counts.
+  Network unmasked;
+  json layers = tagger_layers(10, 5, 2);
+  layers[0]["mask_zero"] = false;
+  for (const json& c : layers) unmasked.add(make_layer(c));
+  unmasked.build({8}, rng);
+  int64_t all_ones = 0;
+  for (int64_t i = 0; i < data.y.size(); ++i) all_ones += data.y[i] == 1.0f ? 1 : 0;
+  EXPECT_DOUBLE_EQ(resolve_class_weights(config, data, 2, &unmasked)[1], 640.0 / (2.0 * static_cast<double>(all_ones)));
+  // Training with it runs (the weights apply to each step's loss).
+  config.epochs = 1;
+  config.batch_size = 16;
+  const History h = fit(two, data, nullptr, config);
+  EXPECT_TRUE(std::isfinite(h.epochs.back().metrics.at("loss")));
+}
+
+TEST(StepClassWeights, TheWeightedLossPerStepUnderAMaskHasTheRightValueAndGradient) {
+  const int64_t n = 3, steps = 4;
+  const Tensor mask({n, steps}, {1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1});
+  for (const std::string name : {"categorical_crossentropy", "binary_crossentropy"}) {
+    LossOptions options;
+    const auto plain = make_loss(name);
+    const int64_t width = plain->output_width(3, 3);
+    options.class_weights = width == 1 ? std::vector<double>{0.4, 2.5} : std::vector<double>{0.5, 3.0, 1.5};
+    const auto weighted = make_loss(name, options);
+    for (const bool one_hot : {false, true}) {
+      if (one_hot && width == 1) continue;
+      SCOPED_TRACE(name + (one_hot ? " one-hot" : ""));
+      const Tensor target = step_targets(*plain, n, steps, width, 13, one_hot);
+      const Tensor output = random_tensor({n, steps, width}, 17);
+      StepLoss step_loss(*weighted, &mask);
+      const auto report = testing::check_loss_gradient(step_loss, output, target);
+      EXPECT_TRUE(report.passed()) << report.summary();
+      // Keras's per-step class weighting: the mean over the real steps of w[class] * loss(step).
+      double expected = 0.0;
+      int64_t real = 0;
+      for (int64_t i = 0; i < n * steps; ++i) {
+        if (mask[i] == 0.0f) continue;
+        ++real;
+        const int64_t target_width = target.features() / steps;
+        Tensor o({1, width}), t({1, target_width});
+        for (int64_t k = 0; k < width; ++k) o[k] = output[i * width + k];
+        for (int64_t k = 0; k < target_width; ++k) t[k] = target[i * target_width + k];
+        const int64_t cls = one_hot ? static_cast<int64_t>(std::max_element(t.data(), t.data() + width) - t.data())
+                                    : static_cast<int64_t>(t[0]);
+        expected += options.class_weights[static_cast<size_t>(cls)] * plain->forward_backward(o, t, nullptr);
+      }
+      Tensor grad;
+      EXPECT_NEAR(step_loss.forward_backward(output, target, &grad), expected / static_cast<double>(real), 1e-6);
+      for (int64_t i = 0; i < n * steps; ++i)
+        for (int64_t k = 0; mask[i] == 0.0f && k < width; ++k) EXPECT_EQ(grad[i * width + k], 0.0f);
+    }
+  }
 }
 
 }  // namespace

@@ -52,10 +52,18 @@ Model load_model(const std::string& path);
 // ensemble returns the weighted mean of its members' predictions.
 // A model with preprocessing takes its raw columns here (NaN for a missing cell); one that
 // one-hot encodes text needs the Dataset form below.
-Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size = 1024);
+// step_mask (when not null): for sequence outputs masked by an embedding with mask_zero, the step
+// mask of the outputs, (samples, steps), 1 = real step, 0 = padding (an ensemble's: a step is
+// real when every member that masks calls it real); an empty tensor when every output is real.
+Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size = 1024, Tensor* step_mask = nullptr);
 // The same on a table as load_csv (table mode) or load_csv_for_model reads it: text columns
 // one-hot encoded as in training, missing cells imputed, then scaled.
-Tensor predict(Model& model, const Dataset& raw, int64_t batch_size = 1024);
+Tensor predict(Model& model, const Dataset& raw, int64_t batch_size = 1024, Tensor* step_mask = nullptr);
+
+// Step masks of one data set from several models (ensemble members, selection candidates): mask
+// becomes the steps real in both (an empty tensor is every step real). Throws Error when their
+// shapes differ.
+void combine_step_masks(Tensor& mask, const Tensor& other);
 
 // Reads a CSV laid out like the model's training data: the training CSV settings (delimiter,
 // header, ...) unless `options` changes them, the feature columns found by name, the id column

@@ -27,6 +27,11 @@ class Network {
   // output is a sequence masked by an embedding with mask_zero upstream. Losses and metrics
   // score only its real steps.
   const Tensor* output_mask() const { return output_mask_; }
+  // The step mask forward(x) would give its output, without the whole forward: only the layers up
+  // to the one that makes it run (an embedding with mask_zero, usually the first), in evaluation
+  // mode. False (mask untouched) when the output is not masked. Overwrites those layers' outputs:
+  // not for use between a forward(training) and its backward.
+  bool output_step_mask(const Tensor& x, Tensor& mask);
   // After forward(training): fills gradients() from dLoss/dOutput.
   void backward(const Tensor& grad_output);
 
@@ -50,11 +55,15 @@ class Network {
   void set_state(const std::vector<float>& state);
 
  private:
+  // The first `count` layers on x (output_mask_ set to their output's mask); forward() runs all.
+  const Tensor& run_layers(const Tensor& x, const ForwardContext& ctx, size_t count);
+
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Tensor> activations_;  // activations_[i] = output of layer i
   std::vector<Tensor> grad_buffers_;  // two ping-pong buffers for dLoss/dActivation
   const Tensor* last_input_ = nullptr;
   const Tensor* output_mask_ = nullptr;
+  int64_t output_masked_by_ = -1;  // the layer whose step mask reaches the output, or -1
   std::vector<float> params_, grads_;
   Shape input_shape_, output_shape_;
   bool built_ = false;

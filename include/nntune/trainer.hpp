@@ -133,15 +133,20 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
 Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size = 1024,
                  const std::vector<std::string>& metrics = {});
 // The same metrics of predictions already through the loss's link (class probabilities, or
-// values), as predict() and ensembles give them, against targets as in a Dataset.
+// values), as predict() and ensembles give them, against targets as in a Dataset. step_mask:
+// the step mask predict() gives with sequence predictions (null or empty: every step is real);
+// only the real steps are scored.
 Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets,
-                             const std::vector<std::string>& metrics = {});
+                             const std::vector<std::string>& metrics = {}, const Tensor* step_mask = nullptr);
 
 // The class weights config.class_weight gives for the training data (empty for "none"), one per
 // class (classes: the network's outputs, 2 for one-output binary cross-entropy). Throws Error
 // for a class without training samples (balanced), a listed class that does not exist, or a
-// list of the wrong length.
-std::vector<double> resolve_class_weights(const TrainConfig& config, const Dataset& train, int64_t classes);
+// list of the wrong length. `network` (built; needed by balanced for labels per step): a
+// network with per-step outputs has its labels counted per step, over the real steps of its
+// step mask only (as the loss scores them); the weights then apply per step.
+std::vector<double> resolve_class_weights(const TrainConfig& config, const Dataset& train, int64_t classes,
+                                          Network* network = nullptr);
 
 struct CrossValidationResult {
   std::vector<Metrics> folds;  // validation metrics of each fold (keys without "val_")

@@ -416,7 +416,8 @@ int cmd_predict(DataArgs a) {
     return 0;
   }
   const Dataset data = a.spec.empty() ? load_features(model, a.data, a.options) : spec_test_set(a.spec, a.overrides);
-  const Tensor out = predict(model, data, a.batch_size);
+  Tensor step_mask;  // sequences masked by mask_zero: which steps are real
+  const Tensor out = predict(model, data, a.batch_size, &step_mask);
   // Named classes and targets when the training table had them, an id column when the data has one.
   const std::vector<std::string>& names = model.class_names;
   const bool ids = !data.ids.empty();
@@ -431,7 +432,7 @@ int cmd_predict(DataArgs a) {
   }
   std::ostream& csv = a.output.empty() ? std::cout : file;
   // Sequence outputs (samples of shape (steps, outputs)): one row per step, after the sample (its
-  // id, or its 0-based index) and the step; padding steps included (their outputs are computed too).
+  // id, or its 0-based index) and the step (0-based); under a step mask the real steps only.
   const int64_t steps = out.rank() == 3 ? out.shape()[1] : 0;
   const int64_t samples = out.batch(), width = steps > 0 ? out.shape()[2] : out.features();
   const int64_t n = steps > 0 ? samples * steps : samples;
@@ -461,7 +462,10 @@ int cmd_predict(DataArgs a) {
     std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
     csv << buf;
   };
+  int64_t written = 0;
   for (int64_t i = 0; i < n; ++i) {
+    if (steps > 0 && step_mask.size() > 0 && step_mask[i] == 0.0f) continue;  // padding
+    ++written;
     const float* row = out.data() + i * width;
     const int64_t sample = steps > 0 ? i / steps : i;
     if (ids) csv << csv_cell(data.ids[static_cast<size_t>(sample)]) << ",";
@@ -494,7 +498,13 @@ int cmd_predict(DataArgs a) {
   csv.flush();
   if (!csv) throw Error("writing the predictions failed (disk full?)");
   if (!a.output.empty()) {
-    if (steps > 0)
+    if (steps > 0 && step_mask.size() > 0)
+      std::fprintf(stderr,
+                   "wrote the predictions of %lld sequences (%lld steps each, one row per real step: %lld rows, "
+                   "padding left out) to %s\n",
+                   static_cast<long long>(samples), static_cast<long long>(steps), static_cast<long long>(written),
+                   a.output.c_str());
+    else if (steps > 0)
       std::fprintf(stderr, "wrote the predictions of %lld sequences (%lld steps each, one row per step) to %s\n",
                    static_cast<long long>(samples), static_cast<long long>(steps), a.output.c_str());
     else

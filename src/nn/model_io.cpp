@@ -482,8 +482,9 @@ Model make_ensemble(std::vector<Model> members, std::vector<double> weights) {
 
 namespace {
 
-// The network and output link on inputs already preprocessed (not yet scaled).
-Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
+// The network and output link on inputs already preprocessed (not yet scaled). step_mask (when
+// not null): the network's output mask of every batch (Network::output_mask), or empty.
+Tensor predict_network(Model& model, Tensor x, int64_t batch_size, Tensor* step_mask) {
   Network& network = model.network;
   if (!network.built()) throw Error("predict: the model's network is not built (train or load a model first)");
   const std::unique_ptr<Loss> loss = make_loss(model.loss);
@@ -507,12 +508,18 @@ Tensor predict_network(Model& model, Tensor x, int64_t batch_size) {
   const int64_t per_sample = out.features();
   ForwardContext eval;  // training = false: no dropout, batch norm uses running statistics
   Tensor batch;
+  if (step_mask) *step_mask = Tensor();
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
     const bool whole = begin == 0 && end == n;
     if (!whole) batch = x.rows(begin, end);
     const Tensor& y = network.forward(whole ? x : batch, eval);
     std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
+    if (const Tensor* mask = network.output_mask(); step_mask && mask) {
+      const int64_t steps = mask->features();
+      if (step_mask->size() == 0) *step_mask = Tensor({n, steps});
+      std::memcpy(step_mask->data() + begin * steps, mask->data(), sizeof(float) * static_cast<size_t>((end - begin) * steps));
+    }
   }
   if (out.rank() == 3) {
     // Sequences: the link (softmax) applies to each step's outputs.
@@ -572,36 +579,55 @@ Tensor predict_windows(Model& model, const Dataset& raw, int64_t batch_size) {
   return result;
 }
 
-// predict on raw tensors or tables: `member` gives one single model's output.
+// predict on raw tensors or tables: `single(member, mask)` gives one single model's output and
+// its step mask.
 template <typename Single>
-Tensor predict_any(Model& model, int64_t batch_size, Single single) {
+Tensor predict_any(Model& model, int64_t batch_size, Tensor* step_mask, Single single) {
   if (batch_size <= 0) throw Error("predict: batch size must be positive, got " + std::to_string(batch_size));
-  if (!model.is_ensemble()) return single(model);
+  if (!model.is_ensemble()) return single(model, step_mask);
   // The mean of the members' linked outputs (probabilities, not logits: as in soft voting).
-  Tensor mean;
+  Tensor mean, member_mask;
+  if (step_mask) *step_mask = Tensor();
   for (size_t i = 0; i < model.members.size(); ++i) {
-    const Tensor out = single(model.members[i]);
+    const Tensor out = single(model.members[i], step_mask ? &member_mask : nullptr);
     if (i == 0) mean = Tensor(out.shape());
     const float w = static_cast<float>(model.member_weights[i]);
     for (int64_t k = 0; k < out.size(); ++k) mean[k] += w * out[k];
+    // A step is padding when any member that masks calls it padding (members read the same data).
+    if (step_mask) combine_step_masks(*step_mask, member_mask);
   }
   return mean;
 }
 
 }  // namespace
 
-Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size) {
-  return predict_any(model, batch_size, [&](Model& m) {
-    return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw_x) : raw_x, batch_size);
+void combine_step_masks(Tensor& mask, const Tensor& other) {
+  if (other.size() == 0) return;
+  if (mask.size() == 0) {
+    mask = other;
+    return;
+  }
+  if (mask.shape() != other.shape())
+    throw Error("step masks of shapes " + shape_string(mask.shape()) + " and " + shape_string(other.shape()) +
+                " do not combine: the models predict sequences of different lengths");
+  for (int64_t k = 0; k < mask.size(); ++k) mask[k] = mask[k] != 0.0f && other[k] != 0.0f ? 1.0f : 0.0f;
+}
+
+Tensor predict(Model& model, const Tensor& raw_x, int64_t batch_size, Tensor* step_mask) {
+  return predict_any(model, batch_size, step_mask, [&](Model& m, Tensor* mask) {
+    return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw_x) : raw_x, batch_size, mask);
   });
 }
 
-Tensor predict(Model& model, const Dataset& raw, int64_t batch_size) {
-  return predict_any(model, batch_size, [&](Model& m) {
-    if (raw.windowed()) return predict_windows(m, raw, batch_size);
+Tensor predict(Model& model, const Dataset& raw, int64_t batch_size, Tensor* step_mask) {
+  return predict_any(model, batch_size, step_mask, [&](Model& m, Tensor* mask) {
+    if (raw.windowed()) {
+      if (mask) *mask = Tensor();  // series windows are (window, columns) values: no padded steps
+      return predict_windows(m, raw, batch_size);
+    }
     if (!m.preprocessing.active() && raw.has_text())
       throw Error("the data " + raw.source + " holds text but the model reads numbers only");
-    return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw) : raw.x, batch_size);
+    return predict_network(m, m.preprocessing.active() ? m.preprocessing.transform(raw) : raw.x, batch_size, mask);
   });
 }
 

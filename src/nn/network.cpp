@@ -39,6 +39,7 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
     else if (!layer.keeps_mask())
       masked_by = -1;
   }
+  output_masked_by_ = masked_by;
   output_shape_ = shape;
   params_.assign(static_cast<size_t>(total), 0.0f);
   grads_.assign(static_cast<size_t>(total), 0.0f);
@@ -64,9 +65,13 @@ const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
     throw Error("input samples have shape " + shape_string(x.sample_shape()) + " but the network expects " +
                 shape_string(input_shape_));
   last_input_ = &x;
+  return run_layers(x, ctx, layers_.size());
+}
+
+const Tensor& Network::run_layers(const Tensor& x, const ForwardContext& ctx, size_t count) {
   const Tensor* in = &x;
   const Tensor* mask = nullptr;  // the step mask of `in`, if an embedding made one
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     Layer& layer = *layers_[i];
     if (mask) {
       ForwardContext masked = ctx;
@@ -80,6 +85,18 @@ const Tensor& Network::forward(const Tensor& x, const ForwardContext& ctx) {
   }
   output_mask_ = mask;
   return *in;
+}
+
+bool Network::output_step_mask(const Tensor& x, Tensor& mask) {
+  if (!built_) throw Error("network used before build()");
+  if (output_masked_by_ < 0) return false;
+  const Shape& shape = x.shape();
+  if (shape.size() != input_shape_.size() + 1 || !std::equal(input_shape_.begin(), input_shape_.end(), shape.begin() + 1))
+    throw Error("input samples have shape " + shape_string(x.sample_shape()) + " but the network expects " +
+                shape_string(input_shape_));
+  run_layers(x, ForwardContext{false, nullptr}, static_cast<size_t>(output_masked_by_) + 1);
+  mask = *output_mask_;
+  return true;
 }
 
 void Network::backward(const Tensor& grad_output) {

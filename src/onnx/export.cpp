@@ -202,9 +202,11 @@ std::string export_link(const Model& model, const std::string& input, OnnxGraph&
   if (link.empty()) return input;
   if (link == "sigmoid") return graph.node("Sigmoid", {input});
   if (link == "softmax") {
-    if (model.output_shape().size() != 1)
+    // Classes on the last axis: one sample's, or each step's of a sequence (as predict links them).
+    if (model.output_shape().size() != 1 && model.output_shape().size() != 2)
       throw Error("cannot export to ONNX: the softmax output link over outputs of shape " +
-                  shape_string(model.output_shape()) + " is not supported (only one dimension of classes)");
+                  shape_string(model.output_shape()) + " is not supported (only one dimension of classes, per "
+                  "sample or per step)");
     return graph.node("Softmax", {input}, {Attribute::integer("axis", -1)});
   }
   throw Error("cannot export to ONNX: the loss '" + model.loss + "' has no known output link; supported losses: " +

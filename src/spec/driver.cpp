@@ -438,7 +438,8 @@ TrainingResult run_training(const TrainingSpec& spec, const std::vector<Callback
   if (spec.data.task == Task::Classification && spec.train.class_weight != "none") {
     // Checked here, before any epoch, so that the message points into the spec.
     try {
-      resolve_class_weights(spec.train, data.train, make_loss(spec.train.loss)->output_width(2, 1) == 1 ? 2 : output_width);
+      resolve_class_weights(spec.train, data.train, make_loss(spec.train.loss)->output_width(2, 1) == 1 ? 2 : output_width,
+                            &network);
     } catch (const Error& e) {
       spec.tree.fail("train.class_weight", e.what());
     }

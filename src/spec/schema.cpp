@@ -232,8 +232,8 @@ std::shared_ptr<Node> build_root() {
        opt("metrics", list_of(text()), json::array(),
            "more metrics each epoch (training and val_): " + metric_list() + "; watched ones are added by themselves"),
        opt("class_weight", class_weight(), "none",
-           "weigh the training loss per class: balanced (n / (classes * count)), [w0, w1, ...] or {class: weight} "
-           "(others 1); cross-entropies only"),
+           "weigh the training loss per class: balanced (n / (classes * count); labels per step: counted over the real "
+           "steps, weights per step), [w0, w1, ...] or {class: weight} (others 1); cross-entropies only"),
        opt("label_smoothing", real(0.0, false, 1.0, true), 0.0,
            "cross-entropy targets become t (1 - eps) + eps / classes while training (e.g. 0.1)"),
        opt("early_stopping", early_stopping, nullptr, "stop when the monitored metric stops improving"),

@@ -38,8 +38,11 @@ train_detail::MetricAccumulator accumulate(Model& model, const Dataset& raw_data
   const Preprocessing& prep = preprocessing_of(model);
   if (!prep.active()) check_shape(model, raw_data);
   const auto loss = make_loss(model.loss);
-  if (model.is_ensemble() || model.forecast.enabled)  // scored on predict's outputs, in the data's units
-    return train_detail::evaluate_predictions_accumulate(*loss, predict(model, raw_data, batch_size), raw_data.y, extra);
+  if (model.is_ensemble() || model.forecast.enabled) {  // scored on predict's outputs, in the data's units
+    Tensor step_mask;  // sequences: the real steps, as the members' networks mask them
+    const Tensor predictions = predict(model, raw_data, batch_size, &step_mask);
+    return train_detail::evaluate_predictions_accumulate(*loss, predictions, raw_data.y, extra, &step_mask);
+  }
   Dataset data = raw_data;
   if (data.windowed()) {  // windows for a model without a series transform: scaled whole below
     data.x = raw_data.materialized_x();
@@ -117,16 +120,8 @@ EvaluationReport evaluate_model_report(Model& model, const Dataset& raw_data, in
     report.classification = acc.classification_detail();
     if (static_cast<int64_t>(model.class_names.size()) == report.classification.classes) report.class_names = model.class_names;
   } else {
-    if (!preprocessing_of(model).active()) check_shape(model, raw_data);
-    Tensor predictions = predict(model, raw_data, batch_size), targets = raw_data.y;
-    if (predictions.rank() == 3) {
-      // Sequences: per output over the steps (each step a row). Padding steps count here: the
-      // predictions carry no step mask (the scalars above leave them out).
-      const int64_t rows = predictions.batch() * predictions.shape()[1], outputs = predictions.shape()[2];
-      predictions.reshape({rows, outputs});
-      if (targets.size() == predictions.size()) targets.reshape({rows, outputs});
-    }
-    report.regression = regression_metrics(predictions, targets);
+    // Per output over the rows the scalars counted (sequences: each real step a row).
+    report.regression = acc.regression_detail();
   }
   return report;
 }

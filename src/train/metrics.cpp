@@ -92,6 +92,7 @@ void MetricAccumulator::reset() {
   predicted_.clear();
   scores_.clear();
   output_sq_.clear();
+  output_abs_.clear();
   target_mean_.clear();
   target_m2_.clear();
 }
@@ -113,6 +114,7 @@ void MetricAccumulator::add(const Tensor& output, const Tensor& target, double l
     if (keep_regression_) {
       if (output_sq_.empty()) {
         output_sq_.assign(static_cast<size_t>(outputs), 0.0);
+        output_abs_.assign(static_cast<size_t>(outputs), 0.0);
         target_mean_.assign(static_cast<size_t>(outputs), 0.0);
         target_m2_.assign(static_cast<size_t>(outputs), 0.0);
       }
@@ -121,6 +123,7 @@ void MetricAccumulator::add(const Tensor& output, const Tensor& target, double l
           const size_t i = static_cast<size_t>(o);
           const double t = y[r * outputs + o], e = static_cast<double>(out[r * outputs + o]) - t;
           output_sq_[i] += e * e;
+          output_abs_[i] += std::fabs(e);
           const double delta = t - target_mean_[i];  // Welford, as regression_metrics()
           target_mean_[i] += delta / static_cast<double>(seen + r + 1);
           target_m2_[i] += delta * (t - target_mean_[i]);
@@ -176,6 +179,29 @@ void MetricAccumulator::add(const Tensor& output, const Tensor& target, double l
 ClassificationMetrics MetricAccumulator::classification_detail() const {
   if (!classification_ || !keep_labels_ || classes_ < 2) return {};
   return classification_metrics(labels_, predicted_, classes_, scores_);
+}
+
+RegressionMetrics MetricAccumulator::regression_detail() const {
+  if (classification_ || !keep_regression_)
+    throw Error("metrics: the per-output regression detail needs a regression accumulator with a regression metric "
+                "beyond mae and rmse (r2, mse)");
+  RegressionMetrics m;
+  m.samples = samples_ == 0 ? 0 : elements_ / static_cast<int64_t>(std::max<size_t>(output_sq_.size(), 1));
+  m.outputs = static_cast<int64_t>(output_sq_.size());
+  if (m.samples == 0) return m;
+  const double rows = static_cast<double>(m.samples);
+  double r2_total = 0.0;
+  for (size_t o = 0; o < output_sq_.size(); ++o) {
+    m.mae_per_output.push_back(output_abs_[o] / rows);
+    m.rmse_per_output.push_back(std::sqrt(output_sq_[o] / rows));
+    m.r2_per_output.push_back(target_m2_[o] > 0.0 ? 1.0 - output_sq_[o] / target_m2_[o] : (output_sq_[o] == 0.0 ? 1.0 : 0.0));
+    r2_total += m.r2_per_output.back();
+  }
+  m.mae = abs_sum_ / static_cast<double>(elements_);
+  m.mse = sq_sum_ / static_cast<double>(elements_);
+  m.rmse = std::sqrt(m.mse);
+  m.r2 = r2_total / static_cast<double>(m.outputs);
+  return m;
 }
 
 void MetricAccumulator::write(Metrics& metrics, const std::string& prefix) const {

@@ -40,6 +40,9 @@ class MetricAccumulator {
   // The detail behind the figures (classification: labels and scores are kept when extra
   // metrics need them).
   ClassificationMetrics classification_detail() const;
+  // Regression, per output over the rows added (the real steps of sequences), as
+  // regression_metrics() computes them; needs a regression metric beyond mae and rmse in `extra`.
+  RegressionMetrics regression_detail() const;
 
  private:
   bool classification_;
@@ -55,7 +58,7 @@ class MetricAccumulator {
   std::vector<int64_t> labels_, predicted_;
   std::vector<float> scores_;
   // Regression, per output: squared error and the targets' running mean and sum of squares.
-  std::vector<double> output_sq_, target_mean_, target_m2_;
+  std::vector<double> output_sq_, output_abs_, target_mean_, target_m2_;
 };
 
 // Throws Error unless every name is a known metric of the loss's task (names without val_).
@@ -69,7 +72,7 @@ std::vector<std::string> requested_metrics(const Loss& loss, const std::vector<s
 MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const Dataset& data, int64_t batch_size,
                                       const std::vector<std::string>& extra);
 MetricAccumulator evaluate_predictions_accumulate(const Loss& loss, const Tensor& predictions, const Tensor& targets,
-                                                  const std::vector<std::string>& extra);
+                                                  const std::vector<std::string>& extra, const Tensor* step_mask = nullptr);
 
 // Names of the metrics an epoch will report, for validating monitored names early.
 std::vector<std::string> metric_names(const Loss& loss, bool with_validation, const std::vector<std::string>& extra = {});

@@ -51,24 +51,49 @@ void check_config(const TrainConfig& config) {
                 " is invalid; it must be in [0, 1) (0.1 is usual)");
 }
 
-// The class of every training sample: index targets as they are, one-hot rows by their argmax,
-// one-output binary targets by t > 0.5.
-std::vector<int64_t> class_labels(const Dataset& data, int64_t classes) {
+// The class of every training sample (labels per step: of every real step, as the loss scores
+// them): index targets as they are, one-hot rows by their argmax, one-output binary targets by
+// t > 0.5. `network` (may be null for labels per sample) tells per-step outputs and their mask.
+std::vector<int64_t> class_labels(const Dataset& data, int64_t classes, Network* network) {
   const int64_t n = data.y.batch(), cols = data.y.features();
-  if (cols != 1 && cols != classes)
+  const Shape* out = network && network->built() ? &network->output_shape() : nullptr;
+  const int64_t steps = out && out->size() == 2 ? (*out)[0] : 0;  // per-step outputs (steps, features)
+  // Rows of labels: one per sample, or one per step of per-step outputs.
+  const int64_t width = steps > 0 && cols % steps == 0 ? cols / steps : cols;
+  if (steps == 0 && cols != 1 && cols != classes)
     throw Error("class_weight: balanced counts one label per sample, but the labels have shape " +
                 shape_string(data.y.sample_shape()) + " per sample (labels per step, whose padding it cannot tell); "
                 "give the weights explicitly (class_weights or class_weight_map)");
-  std::vector<int64_t> labels(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r) {
-    const float* row = data.y.data() + r * cols;
+  if (width != 1 && width != classes)
+    throw Error("class_weight: balanced: labels of shape " + shape_string(data.y.sample_shape()) +
+                " per sample do not give one class index or one-hot row per step of the outputs " +
+                shape_string(*out));
+  const int64_t rows_per_sample = cols / width;
+  // Labels per step: the step mask of the inputs, in batches (the masking layer's output is
+  // (batch, steps, dim)), so that padding steps are not counted.
+  Tensor real;
+  if (steps > 0) {
+    Tensor batch_mask;
+    for (int64_t begin = 0; begin < n; begin += 1024) {
+      const int64_t end = std::min(n, begin + 1024);
+      if (!network->output_step_mask(data.x.rows(begin, end), batch_mask)) break;
+      if (real.size() == 0) real = Tensor({n, steps});
+      std::copy(batch_mask.data(), batch_mask.data() + batch_mask.size(), real.data() + begin * steps);
+    }
+  }
+  std::vector<int64_t> labels;
+  labels.reserve(static_cast<size_t>(n * rows_per_sample));
+  for (int64_t r = 0; r < n * rows_per_sample; ++r) {
+    if (real.size() > 0 && real[r] == 0.0f) continue;  // padding
+    const float* row = data.y.data() + r * width;
     int64_t c;
-    if (cols == 1) c = classes == 2 && row[0] != std::floor(row[0]) ? (row[0] > 0.5f ? 1 : 0) : static_cast<int64_t>(row[0]);
-    else c = std::max_element(row, row + cols) - row;
+    if (width == 1) c = classes == 2 && row[0] != std::floor(row[0]) ? (row[0] > 0.5f ? 1 : 0) : static_cast<int64_t>(row[0]);
+    else c = std::max_element(row, row + width) - row;
     if (c < 0 || c >= classes)
-      throw Error("training: class_weight: sample " + std::to_string(r) + " has class " + format_number(row[0]) +
-                  ", outside 0.." + std::to_string(classes - 1));
-    labels[static_cast<size_t>(r)] = c;
+      throw Error("training: class_weight: sample " + std::to_string(r / rows_per_sample) +
+                  (rows_per_sample > 1 ? ", step " + std::to_string(r % rows_per_sample) : std::string()) +
+                  " has class " + format_number(row[0]) + ", outside 0.." + std::to_string(classes - 1));
+    labels.push_back(c);
   }
   return labels;
 }
@@ -167,7 +192,7 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   const std::unique_ptr<Loss> loss = make_loss(config.loss);
   const int64_t classes = loss->output_width(2, 1) == 1 ? 2 : network.output_shape().empty() ? 0 : network.output_shape().back();
   LossOptions loss_options;
-  if (loss->is_classification()) loss_options.class_weights = resolve_class_weights(config, train, classes);
+  if (loss->is_classification()) loss_options.class_weights = resolve_class_weights(config, train, classes, &network);
   else if (config.class_weight != "none")
     throw Error("training: class_weight applies to classification; " + config.loss + " is a regression loss");
   loss_options.label_smoothing = config.label_smoothing;
@@ -274,11 +299,12 @@ History fit(Network& network, const Dataset& train, const Dataset* validation, c
   return history;
 }
 
-std::vector<double> resolve_class_weights(const TrainConfig& config, const Dataset& train, int64_t classes) {
+std::vector<double> resolve_class_weights(const TrainConfig& config, const Dataset& train, int64_t classes,
+                                          Network* network) {
   if (config.class_weight == "none") return {};
   std::vector<double> weights(static_cast<size_t>(std::max<int64_t>(classes, 0)), 1.0);
   if (config.class_weight == "balanced") {
-    const std::vector<int64_t> labels = class_labels(train, classes);
+    const std::vector<int64_t> labels = class_labels(train, classes, network);
     std::vector<int64_t> count(weights.size(), 0);
     for (int64_t c : labels) ++count[static_cast<size_t>(c)];
     for (size_t c = 0; c < weights.size(); ++c) {
@@ -336,7 +362,7 @@ MetricAccumulator evaluate_accumulate(Network& network, const Loss& loss, const 
 }
 
 MetricAccumulator evaluate_predictions_accumulate(const Loss& loss, const Tensor& predictions, const Tensor& targets,
-                                                  const std::vector<std::string>& extra) {
+                                                  const std::vector<std::string>& extra, const Tensor* step_mask) {
   if (predictions.batch() != targets.batch())
     throw Error("evaluate_predictions: " + std::to_string(predictions.batch()) + " predictions but " +
                 std::to_string(targets.batch()) + " targets");
@@ -347,9 +373,10 @@ MetricAccumulator evaluate_predictions_accumulate(const Loss& loss, const Tensor
   loss.unlink(output);
   check_extra_metrics(loss, extra, "evaluate");
   MetricAccumulator metrics(loss, extra);
-  // Sequences: per step, every step (predictions carry no step mask).
+  // Sequences: per step, the real steps of the mask predict() gave (every step without one).
   StepRows step_rows;
-  add_to_metrics(metrics, step_rows, output, targets, step_rows.loss(loss, output, targets, nullptr, nullptr));
+  if (step_mask && step_mask->size() == 0) step_mask = nullptr;
+  add_to_metrics(metrics, step_rows, output, targets, step_rows.loss(loss, output, targets, step_mask, nullptr));
   return metrics;
 }
 
@@ -363,9 +390,9 @@ Metrics evaluate(Network& network, const Loss& loss, const Dataset& data, int64_
 }
 
 Metrics evaluate_predictions(const Loss& loss, const Tensor& predictions, const Tensor& targets,
-                             const std::vector<std::string>& extra) {
+                             const std::vector<std::string>& extra, const Tensor* step_mask) {
   Metrics result;
-  train_detail::evaluate_predictions_accumulate(loss, predictions, targets, extra).write(result, "");
+  train_detail::evaluate_predictions_accumulate(loss, predictions, targets, extra, step_mask).write(result, "");
   return result;
 }
 

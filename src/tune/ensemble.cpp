@@ -10,7 +10,7 @@
 namespace nntune::tune {
 
 EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const Tensor& targets, const Loss& loss,
-                                  const EnsembleSelectionConfig& config) {
+                                  const EnsembleSelectionConfig& config, const Tensor* step_mask) {
   if (predictions.empty()) throw Error("ensemble selection: no candidate models");
   if (config.rounds < 1) throw Error("ensemble selection: rounds must be >= 1, got " + std::to_string(config.rounds));
   const Shape& shape = predictions.front().shape();
@@ -24,7 +24,7 @@ EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const 
       config.metric.rfind("val_", 0) != 0)
     extra.push_back(config.metric);
   {
-    const Metrics probe = evaluate_predictions(loss, predictions.front(), targets, extra);
+    const Metrics probe = evaluate_predictions(loss, predictions.front(), targets, extra, step_mask);
     if (!probe.count(config.metric)) {
       std::string known;
       for (const auto& [name, value] : probe) known += (known.empty() ? "" : ", ") + name;
@@ -55,7 +55,7 @@ EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const 
       const float* p = predictions[c].data();
       float* m = mix.data();
       for (int64_t k = 0; k < elements; ++k) m[k] = (s[k] + p[k]) * scale;
-      const Metrics metrics = evaluate_predictions(loss, mix, targets, extra);
+      const Metrics metrics = evaluate_predictions(loss, mix, targets, extra, step_mask);
       const double score = metrics.at(config.metric), mix_loss = metrics.at("loss");
       if (c == 0 || better(score, mix_loss, best_score, best_loss)) {
         best = c;

@@ -439,9 +439,13 @@ BuiltEnsemble build_ensemble(Storage& storage, const std::string& study, const B
 
   std::vector<Model> models;
   std::vector<Tensor> predictions;
+  // Sequences: every candidate is scored on the steps all of them call real (as an ensemble of
+  // them predicts), so that rounds compare on the same steps.
+  Tensor step_mask, candidate_mask;
   for (const FrozenTrial& t : candidates) {
     models.push_back(load_model(model_file(t)));
-    predictions.push_back(predict(models.back(), *data.validation));
+    predictions.push_back(predict(models.back(), *data.validation, 1024, &candidate_mask));
+    combine_step_masks(step_mask, candidate_mask);
   }
   BuiltEnsemble built;
   built.metric = objective.value("metric", std::string("val_loss"));
@@ -454,7 +458,7 @@ BuiltEnsemble build_ensemble(Storage& storage, const std::string& study, const B
   selection_config.maximize = selection_config.metric != "loss" && metric_maximized(selection_config.metric);
   built.selected_by = selection_config.metric;
   const auto loss = make_loss(models.front().loss);
-  const EnsembleSelection selection = select_ensemble(predictions, data.validation->y, *loss, selection_config);
+  const EnsembleSelection selection = select_ensemble(predictions, data.validation->y, *loss, selection_config, &step_mask);
   built.kept_rounds = selection.kept_rounds;
 
   // The best trial's model on the test data, before the members move into the ensemble.

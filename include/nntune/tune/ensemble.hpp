@@ -29,8 +29,10 @@ struct EnsembleSelection {
 
 // `predictions`: each candidate's linked outputs (probabilities or values) on the held-out data,
 // all of one shape; `targets` as in a Dataset. Candidates should come best first: ties go to
-// the earlier one. Throws Error for no candidates, mismatched shapes or an unknown metric.
+// the earlier one. step_mask: for sequence predictions, the steps to score (predict()'s step
+// masks of the candidates combined by combine_step_masks, nntune/model.hpp); null or empty: all.
+// Throws Error for no candidates, mismatched shapes or an unknown metric.
 EnsembleSelection select_ensemble(const std::vector<Tensor>& predictions, const Tensor& targets, const Loss& loss,
-                                  const EnsembleSelectionConfig& config);
+                                  const EnsembleSelectionConfig& config, const Tensor* step_mask = nullptr);
 
 }  // namespace nntune::tune
