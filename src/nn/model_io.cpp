@@ -482,6 +482,18 @@ Model make_ensemble(std::vector<Model> members, std::vector<double> weights) {
 
 namespace {
 
+// The loss's link (softmax, sigmoid) on network outputs; on sequences it applies to each step's outputs.
+void apply_link(const Loss& loss, Tensor& out) {
+  if (out.rank() != 3) {
+    loss.link(out);
+    return;
+  }
+  const Shape shape = out.shape();
+  out.reshape({shape[0] * shape[1], shape[2]});
+  loss.link(out);
+  out.reshape(shape);
+}
+
 // The network and output link on inputs already preprocessed (not yet scaled). step_mask (when
 // not null): the network's output mask of every batch (Network::output_mask), or empty.
 Tensor predict_network(Model& model, Tensor x, int64_t batch_size, Tensor* step_mask) {
@@ -521,14 +533,7 @@ Tensor predict_network(Model& model, Tensor x, int64_t batch_size, Tensor* step_
       std::memcpy(step_mask->data() + begin * steps, mask->data(), sizeof(float) * static_cast<size_t>((end - begin) * steps));
     }
   }
-  if (out.rank() == 3) {
-    // Sequences: the link (softmax) applies to each step's outputs.
-    out.reshape({n * out.shape()[1], out.shape()[2]});
-    loss->link(out);
-    out.reshape(out_shape);
-  } else {
-    loss->link(out);
-  }
+  apply_link(*loss, out);
   if (model.forecast.enabled) return model.forecast.outputs_from_network(raw, out);
   return out;
 }
@@ -559,13 +564,7 @@ Tensor predict_windows(Model& model, const Dataset& raw, int64_t batch_size) {
     const Tensor& y = network.forward(batch, eval);
     std::memcpy(out.data() + begin * per_sample, y.data(), sizeof(float) * static_cast<size_t>((end - begin) * per_sample));
   }
-  if (out.rank() == 3) {
-    out.reshape({n * out.shape()[1], out.shape()[2]});
-    loss->link(out);
-    out.reshape(out_shape);
-  } else {
-    loss->link(out);
-  }
+  apply_link(*loss, out);
   if (!model.forecast.enabled) return out;
   // Back to the data's units: the transform reads each window's raw values again.
   const int64_t outputs = model.forecast.outputs();
