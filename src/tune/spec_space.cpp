@@ -645,7 +645,10 @@ void check_enqueued_points(const TuneConfig& config, const SpecTree& space, cons
   const auto parameters = space_parameters(space, external);
   for (size_t i = 0; i < config.enqueue.size(); ++i) {
     const std::string at = "tune.enqueue[" + std::to_string(i) + "]";
-    for (const auto& [name, value] : config.enqueue[i].items()) {
+    for (const auto& item : config.enqueue[i].items()) {
+      // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+      const std::string name = item.key();
+      const json& value = item.value();
       const auto known = std::find_if(parameters.begin(), parameters.end(), [&](const auto& p) { return p.first == name; });
       if (known == parameters.end()) {
         std::string names;
