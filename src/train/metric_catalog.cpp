@@ -9,6 +9,7 @@
 #include "core/schema.hpp"
 #include "nntune/error.hpp"
 #include "nntune/metrics.hpp"
+#include "train/train_internal.hpp"
 
 namespace nntune {
 namespace {
@@ -278,12 +279,10 @@ RegressionMetrics regression_metrics(const Tensor& predictions, const Tensor& ta
   if (predictions.batch() != targets.batch() || predictions.features() != targets.features())
     throw Error("regression metrics: predictions of shape " + shape_string(predictions.shape()) + " but targets of shape " +
                 shape_string(targets.shape()));
-  RegressionMetrics m;
-  m.samples = predictions.batch();
-  m.outputs = predictions.features();
-  const size_t outputs = static_cast<size_t>(m.outputs);
+  const int64_t rows = predictions.batch();
+  const size_t outputs = static_cast<size_t>(predictions.features());
   std::vector<double> mean(outputs, 0.0), abs(outputs, 0.0), sq(outputs, 0.0), m2(outputs, 0.0);
-  for (int64_t r = 0; r < m.samples; ++r)
+  for (int64_t r = 0; r < rows; ++r)
     for (size_t o = 0; o < outputs; ++o) {
       const size_t i = static_cast<size_t>(r) * outputs + o;
       const double t = targets.data()[i], e = static_cast<double>(predictions.data()[i]) - t;
@@ -293,22 +292,34 @@ RegressionMetrics regression_metrics(const Tensor& predictions, const Tensor& ta
       mean[o] += delta / static_cast<double>(r + 1);
       m2[o] += delta * (t - mean[o]);
     }
-  const double n = static_cast<double>(m.samples);
+  return train_detail::regression_from_sums(rows, abs, sq, m2);
+}
+
+namespace train_detail {
+
+RegressionMetrics regression_from_sums(int64_t rows, const std::vector<double>& abs, const std::vector<double>& sq,
+                                       const std::vector<double>& target_m2) {
+  RegressionMetrics m;
+  m.samples = rows;
+  m.outputs = static_cast<int64_t>(sq.size());
+  const double n = static_cast<double>(rows);
   double abs_total = 0.0, sq_total = 0.0, r2_total = 0.0;
-  for (size_t o = 0; o < outputs; ++o) {
+  for (size_t o = 0; o < sq.size(); ++o) {
     m.mae_per_output.push_back(abs[o] / n);
     m.rmse_per_output.push_back(std::sqrt(sq[o] / n));
-    m.r2_per_output.push_back(m2[o] > 0.0 ? 1.0 - sq[o] / m2[o] : (sq[o] == 0.0 ? 1.0 : 0.0));
+    m.r2_per_output.push_back(target_m2[o] > 0.0 ? 1.0 - sq[o] / target_m2[o] : (sq[o] == 0.0 ? 1.0 : 0.0));
     abs_total += abs[o];
     sq_total += sq[o];
     r2_total += m.r2_per_output.back();
   }
-  const double elements = n * static_cast<double>(outputs);
+  const double elements = n * static_cast<double>(m.outputs);
   m.mae = abs_total / elements;
   m.mse = sq_total / elements;
   m.rmse = std::sqrt(m.mse);
-  m.r2 = r2_total / static_cast<double>(outputs);
+  m.r2 = r2_total / static_cast<double>(m.outputs);
   return m;
 }
+
+}  // namespace train_detail
 
 }  // namespace nntune

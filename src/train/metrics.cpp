@@ -185,23 +185,13 @@ RegressionMetrics MetricAccumulator::regression_detail() const {
   if (classification_ || !keep_regression_)
     throw Error("metrics: the per-output regression detail needs a regression accumulator with a regression metric "
                 "beyond mae and rmse (r2, mse)");
-  RegressionMetrics m;
-  m.samples = samples_ == 0 ? 0 : elements_ / static_cast<int64_t>(std::max<size_t>(output_sq_.size(), 1));
-  m.outputs = static_cast<int64_t>(output_sq_.size());
-  if (m.samples == 0) return m;
-  const double rows = static_cast<double>(m.samples);
-  double r2_total = 0.0;
-  for (size_t o = 0; o < output_sq_.size(); ++o) {
-    m.mae_per_output.push_back(output_abs_[o] / rows);
-    m.rmse_per_output.push_back(std::sqrt(output_sq_[o] / rows));
-    m.r2_per_output.push_back(target_m2_[o] > 0.0 ? 1.0 - output_sq_[o] / target_m2_[o] : (output_sq_[o] == 0.0 ? 1.0 : 0.0));
-    r2_total += m.r2_per_output.back();
+  const int64_t rows = samples_ == 0 ? 0 : elements_ / static_cast<int64_t>(std::max<size_t>(output_sq_.size(), 1));
+  if (rows == 0) {
+    RegressionMetrics m;
+    m.outputs = static_cast<int64_t>(output_sq_.size());
+    return m;
   }
-  m.mae = abs_sum_ / static_cast<double>(elements_);
-  m.mse = sq_sum_ / static_cast<double>(elements_);
-  m.rmse = std::sqrt(m.mse);
-  m.r2 = r2_total / static_cast<double>(m.outputs);
-  return m;
+  return regression_from_sums(rows, output_abs_, output_sq_, target_m2_);
 }
 
 void MetricAccumulator::write(Metrics& metrics, const std::string& prefix) const {

@@ -27,6 +27,12 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream);
 // one column) or vs the argmax of one-hot targets; binary loss with several columns: per-element
 // logit > 0 vs target (multi-label). Regression: mae and rmse over all output elements.
 // `extra`: further metrics to report (names without val_, checked with check_extra_metrics).
+// RegressionMetrics from per-output sums over `rows` rows: absolute and squared errors, and the
+// targets' sums of squares about their mean (regression_metrics() and
+// MetricAccumulator::regression_detail() both end here).
+RegressionMetrics regression_from_sums(int64_t rows, const std::vector<double>& abs, const std::vector<double>& sq,
+                                       const std::vector<double>& target_m2);
+
 class MetricAccumulator {
  public:
   explicit MetricAccumulator(const Loss& loss, std::vector<std::string> extra = {});
