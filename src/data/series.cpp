@@ -357,40 +357,48 @@ void check_window(int64_t window, int64_t horizon, int64_t stride) {
                 std::to_string(horizon) + ", stride " + std::to_string(stride));
 }
 
+
+// The windows of a split (make_windows) or of a forecast (forecast_windows) over `values`: the
+// shared series, or a borrowed one the caller copies the windows out of.
+Dataset split_windows(std::shared_ptr<const Tensor> values, const Series& series, int64_t window, int64_t horizon,
+                      int64_t stride, int64_t target_begin, int64_t target_end, std::vector<int64_t>* first_target_rows) {
+  check_window(window, horizon, stride);
+  std::vector<int64_t> ends = training_ends(series, window, horizon, stride, target_begin, target_end);
+  if (first_target_rows) *first_target_rows = ends;
+  return windows_at(std::move(values), series, window, horizon, std::move(ends));
+}
+
+Dataset forecast_windows_of(std::shared_ptr<const Tensor> values, const Series& series, int64_t window,
+                            int64_t horizon, int64_t stride, std::vector<int64_t>* first_target_rows) {
+  check_window(window, horizon, stride);
+  std::vector<int64_t> ends = forecast_ends(series, window, stride);
+  if (first_target_rows) *first_target_rows = ends;
+  return windows_at(std::move(values), series, window, horizon, std::move(ends));
+}
+
 }  // namespace
 
 Dataset make_windows(const Series& series, int64_t window, int64_t horizon, int64_t stride, int64_t target_begin,
                      int64_t target_end, std::vector<int64_t>* first_target_rows) {
-  check_window(window, horizon, stride);
-  std::vector<int64_t> ends = training_ends(series, window, horizon, stride, target_begin, target_end);
-  if (first_target_rows) *first_target_rows = ends;
-  return copied(windows_at(borrowed_values(series), series, window, horizon, std::move(ends)));
+  return copied(split_windows(borrowed_values(series), series, window, horizon, stride, target_begin, target_end,
+                              first_target_rows));
 }
 
 Dataset make_windows(const std::shared_ptr<const Series>& series, int64_t window, int64_t horizon, int64_t stride,
                      int64_t target_begin, int64_t target_end, std::vector<int64_t>* first_target_rows) {
-  check_window(window, horizon, stride);
   std::shared_ptr<const Tensor> values = shared_values(series);
-  std::vector<int64_t> ends = training_ends(*series, window, horizon, stride, target_begin, target_end);
-  if (first_target_rows) *first_target_rows = ends;
-  return windows_at(std::move(values), *series, window, horizon, std::move(ends));
+  return split_windows(std::move(values), *series, window, horizon, stride, target_begin, target_end, first_target_rows);
 }
 
 Dataset forecast_windows(const Series& series, int64_t window, int64_t horizon, int64_t stride,
                          std::vector<int64_t>* first_target_rows) {
-  check_window(window, horizon, stride);
-  std::vector<int64_t> ends = forecast_ends(series, window, stride);
-  if (first_target_rows) *first_target_rows = ends;
-  return copied(windows_at(borrowed_values(series), series, window, horizon, std::move(ends)));
+  return copied(forecast_windows_of(borrowed_values(series), series, window, horizon, stride, first_target_rows));
 }
 
 Dataset forecast_windows(const std::shared_ptr<const Series>& series, int64_t window, int64_t horizon, int64_t stride,
                          std::vector<int64_t>* first_target_rows) {
-  check_window(window, horizon, stride);
   std::shared_ptr<const Tensor> values = shared_values(series);
-  std::vector<int64_t> ends = forecast_ends(*series, window, stride);
-  if (first_target_rows) *first_target_rows = ends;
-  return windows_at(std::move(values), *series, window, horizon, std::move(ends));
+  return forecast_windows_of(std::move(values), *series, window, horizon, stride, first_target_rows);
 }
 
 SeriesOptions series_options_from_json(const nlohmann::json& j, const std::string& path) {
