@@ -11,8 +11,14 @@ set_source_files_properties(${NNTUNE_AVX512_SOURCES} PROPERTIES
 # unaligned head in scalar code and the rest in vectors; with a*b + c*d contracted into an FMA
 # differently in the two, a training run's result depended on where its buffers landed (two
 # identical runs in one process differed). Without contraction both round every step alike.
+# For the same reason the square roots must be exact in both: with EIGEN_FAST_MATH (Eigen's
+# default) the AVX-512 packet sqrt is rsqrt14 plus one Newton step, 1-2 bits away from the
+# scalar std::sqrt of the head, and Adam's updates again depended on the buffers' addresses. The
+# rules with a sqrt are plain loops, vectorised by the compiler with the exact sqrt once errno
+# is out of the way; EIGEN_FAST_MATH=0 keeps any Eigen sqrt there exact too (it is then scalar).
 file(GLOB NNTUNE_OPTIMIZER_KERNEL_SOURCES CONFIGURE_DEPENDS src/train/optimizer_kernels*.cpp)
-set_property(SOURCE ${NNTUNE_OPTIMIZER_KERNEL_SOURCES} APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)
+set_property(SOURCE ${NNTUNE_OPTIMIZER_KERNEL_SOURCES} APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off -fno-math-errno)
+set_property(SOURCE ${NNTUNE_OPTIMIZER_KERNEL_SOURCES} APPEND PROPERTY COMPILE_DEFINITIONS EIGEN_FAST_MATH=0)
 
 # Eigen's heap alignment is part of the ABI (Tensor's allocator follows it) and follows the -m
 # flags: installed users get the library's value, so that a program compiled with other flags

@@ -9,6 +9,7 @@
 #include "gradcheck.hpp"
 #include "network_check.hpp"
 #include "nntune/layer.hpp"
+#include "nntune/loss.hpp"
 #include "nntune/model.hpp"
 #include "nntune/network.hpp"
 #include "nntune/spec.hpp"
@@ -442,6 +443,90 @@ TEST(ConvNetwork, TrainsOnAToyImageTask) {
     for (int64_t i = 0; i < net.num_params(); ++i) net.parameters()[i] -= 0.5f * net.gradients()[i];
   }
   EXPECT_LT(loss_of(), 0.2 * before);
+}
+
+// Network::build fuses an activation layer into the conv2d or dense layer before it (one pass over
+// the output instead of two). The fused network must compute exactly what the same layers with
+// the activation declared on them compute, keep its config (the model file lists both layers),
+// and pass a numerical gradient check.
+TEST(LayerFusion, AnActivationLayerAfterConvOrDenseIsAppliedByIt) {
+  const json he = {{"name", "he_normal"}};
+  Network fused;
+  fused.add(make_layer({{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"}, {"kernel_init", he}}));
+  fused.add(make_layer({{"type", "relu"}}));
+  fused.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));
+  fused.add(make_layer({{"type", "flatten"}}));
+  fused.add(make_layer({{"type", "dense"}, {"units", 6}, {"kernel_init", he}}));
+  fused.add(make_layer({{"type", "elu"}}));
+  fused.add(make_layer({{"type", "dropout"}, {"rate", 0.25}}));
+  fused.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  Network declared;
+  declared.add(make_layer(
+      {{"type", "conv2d"}, {"filters", 4}, {"kernel", 3}, {"padding", "same"}, {"kernel_init", he}, {"activation", "relu"}}));
+  declared.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));
+  declared.add(make_layer({{"type", "flatten"}}));
+  declared.add(make_layer({{"type", "dense"}, {"units", 6}, {"kernel_init", he}, {"activation", "elu"}}));
+  declared.add(make_layer({{"type", "dropout"}, {"rate", 0.25}}));
+  declared.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  Rng init_a(5), init_b(5);
+  fused.build({6, 6, 2}, init_a);
+  declared.build({6, 6, 2}, init_b);
+  ASSERT_EQ(fused.parameters(), declared.parameters());
+  for (size_t i = 0; i < fused.layers().size(); ++i)
+    EXPECT_EQ(fused.fused_into_previous(i), i == 1 || i == 5) << "layer " << i;
+
+  // The config is the one written: conv2d linear, then its own relu layer.
+  const json config = fused.config();
+  EXPECT_EQ(config["layers"][0]["activation"], "linear");
+  EXPECT_EQ(config["layers"][1]["type"], "activation");
+  EXPECT_EQ(config["layers"][1]["name"], "relu");
+  EXPECT_EQ(config["layers"][4]["activation"], "linear");
+
+  const Tensor x = random_tensor({3, 6, 6, 2}, 31);
+  Rng mask_a(9), mask_b(9);
+  const Tensor& out_a = fused.forward(x, ForwardContext{true, &mask_a});
+  const Tensor& out_b = declared.forward(x, ForwardContext{true, &mask_b});
+  ASSERT_EQ(std::vector<float>(out_a.data(), out_a.data() + out_a.size()),
+            std::vector<float>(out_b.data(), out_b.data() + out_b.size()));
+  const Tensor grad = random_tensor({3, 3}, 32);
+  fused.backward(grad);
+  declared.backward(grad);
+  EXPECT_EQ(fused.gradients(), declared.gradients());
+  testing::expect_rebuilt_network_computes_the_same(fused, x);
+
+  // Numerically: the loss through the fused network against finite differences.
+  const Tensor y({3, 1}, {0, 2, 1});
+  auto loss = make_loss("categorical_crossentropy");
+  auto loss_value = [&](Tensor* g) {
+    Rng rng(8);  // the same dropout mask every pass
+    return loss->forward_backward(fused.forward(x, ForwardContext{true, &rng}), y, g);
+  };
+  Tensor loss_grad;
+  loss_value(&loss_grad);
+  fused.backward(loss_grad);
+  const std::vector<double> analytic(fused.gradients().begin(), fused.gradients().end());
+  const testing::BlockCheck check = testing::detail::check_block(
+      "parameters", fused.parameters().data(), fused.num_params(), analytic, [&] { return loss_value(nullptr); },
+      GradCheckOptions{});
+  EXPECT_EQ(check.failed, 0) << check.first_failure;
+  EXPECT_GT(check.checked, fused.num_params() / 2);
+}
+
+TEST(LayerFusion, OnlyAnElementWiseActivationAfterALayerWithoutOneIsFused) {
+  Network net;
+  net.add(make_layer({{"type", "conv2d"}, {"filters", 2}, {"kernel", 1}, {"activation", "tanh"}}));
+  net.add(make_layer({{"type", "relu"}}));  // conv2d has an activation already
+  net.add(make_layer({{"type", "batch_norm"}}));
+  net.add(make_layer({{"type", "relu"}}));  // batch norm cannot take it
+  net.add(make_layer({{"type", "flatten"}}));
+  net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  net.add(make_layer({{"type", "softmax"}}));  // normalises a row: not element-wise
+  net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  net.add(make_layer({{"type", "sigmoid"}}));  // fused, at the end of the network too
+  Rng rng(1);
+  net.build({3, 3, 1}, rng);
+  for (size_t i = 0; i < net.layers().size(); ++i) EXPECT_EQ(net.fused_into_previous(i), i == 8) << "layer " << i;
+  EXPECT_EQ(net.layers().back()->output_activation(), "sigmoid");
 }
 
 // An IDX file of unsigned bytes (MNIST's format): magic 0 0 8 ndims, big-endian dims, the bytes.

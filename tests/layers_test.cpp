@@ -306,6 +306,35 @@ TEST(Dropout, TrainingDropsTheRateAndPreservesTheMean) {
   EXPECT_FALSE(std::equal(out.data(), out.data() + out.size(), other.data()));
 }
 
+TEST(Dropout, MaskValuesAreIndependentOfTheirNeighboursAndOfThePreviousPass) {
+  // The mask is a hash of each value's position under a key drawn per pass: neighbouring values
+  // and successive passes must still be dropped independently (both dropped: rate^2 of pairs).
+  const int64_t n = 200000;
+  const double rate = 0.3;
+  BoundLayer dropout(make_layer({{"type", "dropout"}, {"rate", rate}}), {n});
+  Tensor in({1, n});
+  std::fill(in.data(), in.data() + in.size(), 1.0f);
+  Rng rng(5);
+  Tensor first, second;
+  dropout->forward(in, first, ForwardContext{true, &rng});
+  dropout->forward(in, second, ForwardContext{true, &rng});
+  int64_t neighbours = 0, across = 0, second_dropped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const bool a = first[i] == 0.0f, b = second[i] == 0.0f;
+    if (i + 1 < n && a && first[i + 1] == 0.0f) ++neighbours;
+    if (a && b) ++across;
+    second_dropped += b;
+  }
+  // Binomial standard deviation of a count near n * 0.09: about 128; allow 5 of them.
+  EXPECT_NEAR(static_cast<double>(neighbours), rate * rate * (n - 1), 650.0);
+  EXPECT_NEAR(static_cast<double>(across), rate * rate * n, 650.0);
+  EXPECT_NEAR(static_cast<double>(second_dropped) / n, rate, 0.005);
+  // Backward drops the forward pass's values, scaled alike.
+  Tensor grad_out = random_tensor({1, n}, 6), grad_in;
+  dropout->backward(in, second, grad_out, &grad_in);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(grad_in[i], second[i] == 0.0f ? 0.0f : grad_out[i] * second[i]) << i;
+}
+
 TEST(Dropout, TrainingWithoutAGeneratorIsAnError) {
   BoundLayer dropout(make_layer({{"type", "dropout"}, {"rate", 0.3}}), {4});
   Tensor out;

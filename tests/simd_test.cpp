@@ -70,6 +70,89 @@ TEST(SimdKernels, OptimizerRulesMatchTheBaselineOnEveryLevel) {
   });
 }
 
+// The buffers of a training run (std::vector parameters and optimiser state) start wherever the
+// allocator puts them. A vectorised loop handles a buffer's unaligned head or tail apart from its
+// body; if the two rounded differently (Eigen's packet sqrt is an approximation its scalar head
+// does not share), a run's result would depend on the addresses. So every element must come out
+// the same bits at every offset.
+TEST(SimdKernels, OptimizerRulesGiveTheSameBitsWhereverTheBuffersStart) {
+  const std::vector<float> w = random_values(1, -1, 1), s1 = random_values(2, 0, 1), s2 = random_values(3, 0, 1),
+                           g = random_values(4, -2, 2);
+  const int64_t n = kN - 16;
+  using Step = void (*)(const ok::Kernels&, float*, float*, float*, const float*, int64_t);
+  const std::vector<std::pair<const char*, Step>> rules = {
+      {"adam", [](const ok::Kernels& k, float* w, float* m, float* v, const float* g, int64_t n) {
+         k.adam(w, m, v, g, n, 0.01f, 1.3f, 0.9f, 0.1f, 0.999f, 0.001f, 1e-8f);
+       }},
+      {"rmsprop", [](const ok::Kernels& k, float* w, float* v, float* buf, const float* g, int64_t n) {
+         k.rmsprop(w, v, buf, g, n, 0.01f, 0.9f, 1e-8f, 0.5f);
+       }},
+      {"adagrad", [](const ok::Kernels& k, float* w, float* s, float*, const float* g, int64_t n) {
+         k.adagrad(w, s, g, n, 0.1f, 1e-8f);
+       }},
+      {"sgd", [](const ok::Kernels& k, float* w, float* v, float*, const float* g, int64_t n) {
+         k.sgd(w, v, g, n, 0.1f, 0.9f, true);
+       }}};
+  for (Level level : {Level::Baseline, Level::Avx2, Level::Avx512}) {
+    if (!simd::supported(level)) continue;
+    SCOPED_TRACE(simd::name(level));
+    for (const auto& [name, step] : rules) {
+      SCOPED_TRACE(name);
+      std::vector<float> first;
+      for (int64_t offset = 0; offset < 16; ++offset) {
+        // Each buffer at its own offset from the vector's (aligned) start.
+        std::vector<float> wb(kN + 16), ab(kN + 16), bb(kN + 16), gb(kN + 16);
+        const int64_t ow = offset, oa = (offset * 5) % 16, ob = (offset * 7) % 16, og = (offset * 3) % 16;
+        std::copy(w.begin(), w.begin() + n, wb.begin() + ow);
+        std::copy(s1.begin(), s1.begin() + n, ab.begin() + oa);
+        std::copy(s2.begin(), s2.begin() + n, bb.begin() + ob);
+        std::copy(g.begin(), g.begin() + n, gb.begin() + og);
+        for (int repeat = 0; repeat < 3; ++repeat)
+          step(ok::kernels(level), wb.data() + ow, ab.data() + oa, bb.data() + ob, gb.data() + og, n);
+        std::vector<float> result(wb.begin() + ow, wb.begin() + ow + n);
+        result.insert(result.end(), ab.begin() + oa, ab.begin() + oa + n);
+        result.insert(result.end(), bb.begin() + ob, bb.begin() + ob + n);
+        if (offset == 0)
+          first = result;
+        else
+          ASSERT_EQ(result, first) << "buffers at offsets " << ow << ", " << oa << ", " << ob << ", " << og;
+      }
+    }
+  }
+}
+
+// Dropout's mask is a function of the key and each value's position: the same bits on every level
+// and wherever the buffers start (backward regenerates the forward's mask from the key).
+TEST(SimdKernels, DropoutMaskIsTheSameOnEveryLevelAndAtEveryAddress) {
+  layers::DropoutKey key;
+  key.seed = 0x1234abcd5678ef01ULL;
+  key.drop_below = static_cast<uint32_t>(0.35 * 4294967296.0);
+  key.keep_scale = 1.0f / 0.65f;
+  const std::vector<float> x = random_values(8, -1, 1);
+  std::vector<float> y0(kN);
+  layers::activation_kernels(Level::Baseline).dropout(x.data(), y0.data(), kN, key);
+  int64_t dropped = 0;
+  for (int64_t i = 0; i < kN; ++i) {
+    if (y0[i] == 0.0f) {
+      ++dropped;
+    } else {
+      ASSERT_EQ(y0[i], x[i] * key.keep_scale) << i;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(dropped) / kN, 0.35, 0.05);
+  for (Level level : {Level::Baseline, Level::Avx2, Level::Avx512}) {
+    if (!simd::supported(level)) continue;
+    SCOPED_TRACE(simd::name(level));
+    for (int64_t offset = 0; offset < 16; ++offset) {
+      std::vector<float> xb(kN + 16), yb(kN + 16);
+      std::copy(x.begin(), x.end(), xb.begin() + offset);
+      const int64_t out_offset = (offset * 7) % 16;
+      layers::activation_kernels(level).dropout(xb.data() + offset, yb.data() + out_offset, kN, key);
+      ASSERT_EQ(std::vector<float>(yb.begin() + out_offset, yb.begin() + out_offset + kN), y0) << "offset " << offset;
+    }
+  }
+}
+
 TEST(SimdKernels, ActivationsMatchTheBaselineOnEveryLevel) {
   using layers::Activation;
   using layers::ActivationKind;

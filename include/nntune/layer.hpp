@@ -85,6 +85,13 @@ class Layer {
   virtual bool makes_mask() const { return false; }
   virtual const Tensor* output_mask() const { return nullptr; }
 
+  // Fusion, asked once by Network::build when the next layer is an element-wise activation
+  // layer ({"type": "activation", "name": "relu"}, its config()): a layer that returns true
+  // applies that function to its own output from then on, while the output is still in cache
+  // (dense and conv2d without an activation of their own), and the network skips the activation
+  // layer in forward and backward. config() does not change: a saved model lists both layers.
+  virtual bool absorb_activation(const nlohmann::json& activation_config) { return false; }
+
   // Non-trainable state saved with a model (batch-norm running statistics).
   virtual std::vector<float> state() const { return {}; }
   virtual void set_state(const std::vector<float>& state) {}

@@ -18,6 +18,8 @@ class Network {
   void add(std::unique_ptr<Layer> layer);
   // Shapes every layer for one input sample, allocates the flat buffers, binds the blocks
   // and initialises the parameters. Throws Error (naming the layer) on impossible shapes.
+  // An activation layer right after a layer that can apply it itself (dense, conv2d without an
+  // activation) is fused into that layer: one pass over the output instead of two.
   void build(const Shape& input_sample_shape, Rng& rng);
   bool built() const { return built_; }
 
@@ -44,6 +46,8 @@ class Network {
   double apply_regularization();
 
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  // Whether layer i (an activation layer) is applied by the layer before it (see build()).
+  bool fused_into_previous(size_t i) const { return i < fused_.size() && fused_[i]; }
   const Shape& input_shape() const { return input_shape_; }    // one sample
   const Shape& output_shape() const { return output_shape_; }  // one sample
 
@@ -59,7 +63,13 @@ class Network {
   const Tensor& run_layers(const Tensor& x, const ForwardContext& ctx, size_t count);
 
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Tensor> activations_;  // activations_[i] = output of layer i
+  // The tensor that holds layer i's output: its own, or that of the layer it was fused into.
+  const Tensor& output_of(size_t i) const;
+
+  std::vector<Tensor> activations_;  // activations_[i] = output of layer i (empty when fused)
+  // fused_[i]: layer i (an activation) is applied by layer i-1 (Layer::absorb_activation), so
+  // forward and backward skip it.
+  std::vector<bool> fused_;
   std::vector<Tensor> grad_buffers_;  // two ping-pong buffers for dLoss/dActivation
   const Tensor* last_input_ = nullptr;
   const Tensor* output_mask_ = nullptr;

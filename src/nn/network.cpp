@@ -52,6 +52,9 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
     }
     layer->init_params(rng);
   }
+  fused_.assign(layers_.size(), false);
+  for (size_t i = 1; i < layers_.size(); ++i)
+    if (!fused_[i - 1] && layers_[i]->kind() == "activation") fused_[i] = layers_[i - 1]->absorb_activation(layers_[i]->config());
   activations_.assign(layers_.size(), Tensor());
   grad_buffers_.assign(2, Tensor());
   built_ = true;
@@ -72,6 +75,7 @@ const Tensor& Network::run_layers(const Tensor& x, const ForwardContext& ctx, si
   const Tensor* in = &x;
   const Tensor* mask = nullptr;  // the step mask of `in`, if an embedding made one
   for (size_t i = 0; i < count; ++i) {
+    if (fused_[i]) continue;  // layer i-1 applied it; an element-wise layer keeps the mask
     Layer& layer = *layers_[i];
     if (mask) {
       ForwardContext masked = ctx;
@@ -107,12 +111,20 @@ void Network::backward(const Tensor& grad_output) {
   size_t first_trainable = 0;
   while (first_trainable < layers_.size() && layers_[first_trainable]->params().empty()) ++first_trainable;
   const Tensor* grad = &grad_output;
+  size_t buffer = 0;  // alternates, so a layer never writes the gradient it reads
   for (size_t i = layers_.size(); i-- > first_trainable;) {
-    const Tensor& in = i == 0 ? *last_input_ : activations_[i - 1];
-    Tensor* grad_in = i == first_trainable ? nullptr : &grad_buffers_[i % 2];
+    if (fused_[i]) continue;  // layer i-1's backward applies its derivative
+    const Tensor& in = i == 0 ? *last_input_ : output_of(i - 1);
+    Tensor* grad_in = i == first_trainable ? nullptr : &grad_buffers_[buffer];
+    buffer ^= 1;
     layers_[i]->backward(in, activations_[i], *grad, grad_in);
     grad = grad_in;
   }
+}
+
+const Tensor& Network::output_of(size_t i) const {
+  while (fused_[i]) --i;  // fused_[0] is never set: layer 0 has nothing before it
+  return activations_[i];
 }
 
 double Network::apply_regularization() {

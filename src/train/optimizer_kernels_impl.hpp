@@ -1,10 +1,10 @@
 // The optimiser kernels' bodies, included once per level: by optimizer_kernels.cpp (baseline)
 // and by optimizer_kernels_avx2.cpp / _avx512.cpp, which define NNTUNE_SIMD_LEVEL_* first so that
-// nn/simd.hpp renames Eigen and the namespace. Eigen's arrays vectorise sqrt (std::sqrt does not,
-// for errno) and fuse each rule into one pass over the chunk.
+// nn/simd.hpp renames Eigen and the namespace. Each rule is one pass over the chunk.
 #include "train/optimizer_kernels.hpp"  // (first: it brings nn/simd.hpp's renaming before Eigen)
 
 #include <Eigen/Core>
+#include <cmath>
 
 #ifndef NNTUNE_SIMD_NS
 #define NNTUNE_SIMD_NS baseline
@@ -37,34 +37,42 @@ void sgd(float* w_, float* v_, const float* g_, int64_t n, float rate, float mu,
     w -= rate * v;
 }
 
-void adagrad(float* w_, float* s_, const float* g_, int64_t n, float rate, float eps) {
-  ArrayMap w(w_, n), s(s_, n);
-  ConstArrayMap g(g_, n);
-  s += g.square();
-  w -= rate * g / (s.sqrt() + eps);
-}
-
-void rmsprop(float* w_, float* v_, float* buf_, const float* g_, int64_t n, float rate, float rho, float eps,
-             float mu) {
-  ArrayMap w(w_, n), v(v_, n);
-  ConstArrayMap g(g_, n);
-  v = rho * v + (1.0f - rho) * g.square();
-  if (buf_) {
-    ArrayMap buf(buf_, n);
-    buf = mu * buf + g / (v.sqrt() + eps);
-    w -= rate * buf;
-  } else {
-    w -= rate * g / (v.sqrt() + eps);
+// The rules with a square root are plain loops that the compiler vectorises (-fno-math-errno,
+// cmake/nntune_portable.cmake): every element, in the vector body or the scalar remainder, gets
+// the correctly rounded sqrt. Eigen's packet sqrt (EIGEN_FAST_MATH) is an approximation that its
+// scalar head does not share, so results depended on the buffers' alignment.
+void adagrad(float* __restrict w, float* __restrict s, const float* __restrict g, int64_t n, float rate, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float si = s[i] + g[i] * g[i];
+    s[i] = si;
+    w[i] -= rate * g[i] / (std::sqrt(si) + eps);
   }
 }
 
-void adam(float* w_, float* m_, float* v_, const float* g_, int64_t n, float step, float inv_sqrt_c2, float b1,
-          float c1, float b2, float c2, float eps) {
-  ArrayMap w(w_, n), m(m_, n), v(v_, n);
-  ConstArrayMap g(g_, n);
-  m = b1 * m + c1 * g;
-  v = b2 * v + c2 * g.square();
-  w -= step * m / (v.sqrt() * inv_sqrt_c2 + eps);
+void rmsprop(float* __restrict w, float* __restrict v, float* __restrict buf, const float* __restrict g, int64_t n,
+             float rate, float rho, float eps, float mu) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float vi = rho * v[i] + (1.0f - rho) * (g[i] * g[i]);
+    v[i] = vi;
+    if (buf) {
+      const float bi = mu * buf[i] + g[i] / (std::sqrt(vi) + eps);
+      buf[i] = bi;
+      w[i] -= rate * bi;
+    } else {
+      w[i] -= rate * g[i] / (std::sqrt(vi) + eps);
+    }
+  }
+}
+
+void adam(float* __restrict w, float* __restrict m, float* __restrict v, const float* __restrict g, int64_t n,
+          float step, float inv_sqrt_c2, float b1, float c1, float b2, float c2, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float mi = b1 * m[i] + c1 * g[i];
+    const float vi = b2 * v[i] + c2 * (g[i] * g[i]);
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= step * mi / (std::sqrt(vi) * inv_sqrt_c2 + eps);
+  }
 }
 
 }  // namespace

@@ -21,6 +21,19 @@ bool parse_activation_kind(const std::string& name, ActivationKind& kind) {
   return true;
 }
 
+bool elementwise_activation(const nlohmann::json& activation_config, Activation& act) {
+  if (!activation_config.is_object() || activation_config.value("type", "") != "activation") return false;
+  const auto name = activation_config.find("name");
+  if (name == activation_config.end() || !name->is_string()) return false;
+  Activation parsed;
+  if (!parse_activation_kind(name->get<std::string>(), parsed.kind) || parsed.kind == ActivationKind::Softmax)
+    return false;
+  parsed.slope = activation_config.value("slope", parsed.slope);
+  parsed.alpha = activation_config.value("alpha", parsed.alpha);
+  act = parsed;
+  return true;
+}
+
 std::string default_kernel_initializer_name(ActivationKind kind) {
   // He initialisation keeps the activation variance constant through ReLU-like units, which
   // zero about half their inputs; Glorot's (Xavier) assumes a linear/symmetric unit such as
@@ -86,5 +99,7 @@ void activation_backward(const Activation& act, const float* z, const float* y, 
 }
 
 void column_sums(const float* m, int64_t rows, int64_t cols, float* sums) { chosen().column_sums(m, rows, cols, sums); }
+
+void dropout_apply(const float* x, float* y, int64_t size, const DropoutKey& key) { chosen().dropout(x, y, size, key); }
 
 }  // namespace nntune::layers

@@ -3,6 +3,7 @@
 // bias + activation into its forward pass and the derivative into its backward pass).
 // Matrices are row-major (rows = samples, cols = features); softmax works along each row.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ struct Activation {
 const std::vector<std::string>& activation_kind_names();
 std::string activation_name(ActivationKind kind);
 bool parse_activation_kind(const std::string& name, ActivationKind& kind);
+
+// The function of an activation layer's config ({"type": "activation", "name": "relu", slope /
+// alpha}) for a layer that offers to apply it itself (Layer::absorb_activation): false for
+// softmax (it normalises a row, not each value) and for anything that is not such a config.
+bool elementwise_activation(const nlohmann::json& activation_config, Activation& act);
 
 // The kernel initialiser of a layer whose output goes through this activation (dense, conv2d)
 // when the config names none: he_normal for ReLU-like units, xavier_uniform otherwise.
@@ -56,13 +62,37 @@ void activation_backward(const Activation& act, const float* z, const float* y, 
 // sums[c] = sum over rows of m[r][c].
 void column_sums(const float* m, int64_t rows, int64_t cols, float* sums);
 
-// The three kernels above as compiled for one instruction set (activation_kernels_impl.hpp);
+// Inverted dropout's mask as a function of a value's position (counter-based, as Philox in
+// PyTorch's GPU dropout and JAX): value i of a pass is dropped when a keyed hash of i falls below
+// drop_below = rate * 2^32, and kept values are scaled by 1/(1-rate). The layer draws one 64-bit
+// seed per forward pass; backward regenerates the same mask from it instead of storing one, and
+// the hash vectorises where a sequential generator (mt19937) draws one value at a time.
+struct DropoutKey {
+  uint64_t seed = 0;
+  uint32_t drop_below = 0;
+  float keep_scale = 1.0f;
+  // The two 32-bit keys of the values [block, block + kDropoutBlock) (splitmix64 of the seed,
+  // the block and the round), so no two blocks of one pass share their keys.
+  uint32_t block_key(int64_t block, int round) const {
+    uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(block >> 32) * 2 + static_cast<uint64_t>(round) + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return static_cast<uint32_t>(z ^ (z >> 31));
+  }
+};
+constexpr int64_t kDropoutBlock = int64_t{1} << 32;  // values per key pair: a 32-bit counter
+// y = x * mask (x = the input forward, dLoss/dOut backward: the same key gives the same mask).
+// y may alias x.
+void dropout_apply(const float* x, float* y, int64_t size, const DropoutKey& key);
+
+// The kernels above as compiled for one instruction set (activation_kernels_impl.hpp);
 // the functions above call those of simd::level().
 struct ActivationKernels {
   void (*forward)(const Activation&, const float* z, const float* bias, float* y, int64_t rows, int64_t cols);
   void (*backward)(const Activation&, const float* z, const float* y, const float* dy, float* dz, float* bias_grad,
                    int64_t rows, int64_t cols);
   void (*column_sums)(const float* m, int64_t rows, int64_t cols, float* sums);
+  void (*dropout)(const float* x, float* y, int64_t size, const DropoutKey& key);
 };
 const ActivationKernels& activation_kernels(simd::Level level);  // the level must be simd::supported
 namespace baseline { extern const ActivationKernels table; }

@@ -180,8 +180,35 @@ void column_sums(const float* m, int64_t rows, int64_t cols, float* sums) {
   for (int64_t r = 0; r < rows; ++r) total += ConstArrayMap(m + r * cols, cols);
 }
 
+// A 32-bit integer hash with low bias (Wellons' "lowbias32": two multiply-xorshift rounds,
+// a bijection); plain uint32 arithmetic, so the loop below vectorises.
+inline uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+void dropout(const float* x, float* y, int64_t size, const DropoutKey& key) {
+  // Value i is kept when its hash is at least drop_below: the hash of the counter i, keyed twice.
+  for (int64_t block = 0; block < size; block += kDropoutBlock) {
+    const int64_t count = std::min(kDropoutBlock, size - block);
+    // Locals: a store to y could otherwise alias the key's fields and stop the vectorisation.
+    const uint32_t k0 = key.block_key(block, 0), k1 = key.block_key(block, 1), drop_below = key.drop_below;
+    const float keep_scale = key.keep_scale;
+    const float* xb = x + block;
+    float* yb = y + block;
+    for (int64_t i = 0; i < count; ++i) {
+      const uint32_t bits = mix32(mix32(static_cast<uint32_t>(i) ^ k0) ^ k1);
+      yb[i] = bits < drop_below ? 0.0f : xb[i] * keep_scale;
+    }
+  }
+}
+
 }  // namespace
 
-const ActivationKernels table = {forward, backward, column_sums};
+const ActivationKernels table = {forward, backward, column_sums, dropout};
 
 }  // namespace nntune::layers::NNTUNE_SIMD_NS

@@ -52,6 +52,7 @@ class Conv2d final : public Layer {
       : filters_(filters),
         window_(window),
         groups_(groups),
+        declared_(activation),
         activation_(activation),
         kernel_init_(std::move(kernel_init)),
         bias_init_(std::move(bias_init)),
@@ -59,7 +60,12 @@ class Conv2d final : public Layer {
 
   std::string kind() const override { return "conv2d"; }
   std::string output_activation() const override {
-    return activation_.kind == ActivationKind::Linear ? "" : activation_name(activation_.kind);
+    return declared_.kind == ActivationKind::Linear ? "" : activation_name(declared_.kind);
+  }
+
+  // Without an activation of its own, the layer applies the next layer's (Network::build's fusion).
+  bool absorb_activation(const nlohmann::json& activation_config) override {
+    return activation_.kind == ActivationKind::Linear && elementwise_activation(activation_config, activation_);
   }
 
   Shape build(const Shape& input_sample_shape) override {
@@ -175,7 +181,7 @@ class Conv2d final : public Layer {
             {"padding", padding_config(window_)},
             {"dilation", pair_config(window_.dilation)},
             {"groups", groups_},
-            {"activation", activation_name(activation_.kind)},
+            {"activation", activation_name(declared_.kind)},
             {"kernel_init", initializer_config(kernel_init_)},
             {"bias_init", initializer_config(bias_init_)},
             {"use_bias", use_bias_}};
@@ -259,7 +265,8 @@ class Conv2d final : public Layer {
   int64_t filters_;
   Window2d window_;
   int64_t groups_;
-  Activation activation_;
+  Activation declared_;    // as configured: what config() saves
+  Activation activation_;  // as applied: declared_, or the activation fused in after it
   Initializer kernel_init_, bias_init_;
   bool use_bias_;
   WindowPlan plan_;

@@ -19,6 +19,7 @@ class Dense final : public Layer {
  public:
   Dense(int64_t units, Activation activation, Initializer kernel_init, Initializer bias_init, bool use_bias)
       : units_(units),
+        declared_(activation),
         activation_(activation),
         kernel_init_(std::move(kernel_init)),
         bias_init_(std::move(bias_init)),
@@ -82,13 +83,18 @@ class Dense final : public Layer {
   }
 
   std::string output_activation() const override {
-    return activation_.kind == ActivationKind::Linear ? "" : activation_name(activation_.kind);
+    return declared_.kind == ActivationKind::Linear ? "" : activation_name(declared_.kind);
+  }
+
+  // Without an activation of its own, the layer applies the next layer's (Network::build's fusion).
+  bool absorb_activation(const nlohmann::json& activation_config) override {
+    return activation_.kind == ActivationKind::Linear && elementwise_activation(activation_config, activation_);
   }
 
   nlohmann::json config() const override {
     return {{"type", "dense"},
             {"units", units_},
-            {"activation", activation_name(activation_.kind)},
+            {"activation", activation_name(declared_.kind)},
             {"kernel_init", initializer_config(kernel_init_)},
             {"bias_init", initializer_config(bias_init_)},
             {"use_bias", use_bias_}};
@@ -101,7 +107,8 @@ class Dense final : public Layer {
 
   int64_t inputs_ = 0;
   int64_t steps_ = 0;  // > 0: applied per step of (steps, inputs) samples
-  Activation activation_;
+  Activation declared_;    // as configured: what config() saves
+  Activation activation_;  // as applied: declared_, or the activation fused in after it
   Initializer kernel_init_, bias_init_;
   bool use_bias_;
   Shape batch_shape_;           // (batch, units) or (batch, steps, units); a member so resizing never allocates

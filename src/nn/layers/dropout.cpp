@@ -2,6 +2,7 @@
 // scaled by 1/(1-rate), so evaluation is the identity and the expected activation is unchanged.
 #include <cstring>
 
+#include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
 #include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
@@ -12,7 +13,11 @@ namespace {
 
 class Dropout final : public Layer {
  public:
-  explicit Dropout(double rate) : rate_(rate) {}
+  explicit Dropout(double rate) : rate_(rate) {
+    // rate < 1 (the schema's bound), so drop_below < 2^32.
+    key_.drop_below = static_cast<uint32_t>(rate * 4294967296.0);
+    key_.keep_scale = static_cast<float>(1.0 / (1.0 - rate));
+  }
 
   std::string kind() const override { return "dropout"; }
   // Per value (per step): padded steps do not change the real ones, so a step mask passes through.
@@ -27,8 +32,8 @@ class Dropout final : public Layer {
       return;
     }
     if (!ctx.rng) throw Error("dropout layer: a training forward pass needs a random generator (ForwardContext::rng)");
-    fill_mask(in.shape(), *ctx.rng);
-    out.matrix().array() = in.matrix().array() * mask_.matrix().array();
+    key_.seed = (*ctx.rng)();
+    dropout_apply(in.data(), out.data(), in.size(), key_);
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
@@ -38,31 +43,15 @@ class Dropout final : public Layer {
       std::memcpy(grad_in->data(), grad_out.data(), sizeof(float) * static_cast<size_t>(grad_out.size()));
       return;
     }
-    grad_in->matrix().array() = grad_out.matrix().array() * mask_.matrix().array();
+    dropout_apply(grad_out.data(), grad_in->data(), grad_out.size(), key_);  // the forward pass's mask again
   }
 
   nlohmann::json config() const override { return {{"type", "dropout"}, {"rate", rate_}}; }
 
  private:
-  // mask = 0 (dropped) or 1/(1-rate) (kept). Each 64-bit draw gives two 32-bit uniforms.
-  void fill_mask(const Shape& shape, Rng& rng) {
-    mask_.resize(shape);
-    const uint64_t drop_below = static_cast<uint64_t>(rate_ * 4294967296.0);  // rate * 2^32
-    const float keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
-    float* mask = mask_.data();
-    const int64_t size = mask_.size();
-    int64_t i = 0;
-    for (; i + 1 < size; i += 2) {
-      const uint64_t bits = rng();
-      mask[i] = (bits & 0xffffffffu) < drop_below ? 0.0f : keep_scale;
-      mask[i + 1] = (bits >> 32) < drop_below ? 0.0f : keep_scale;
-    }
-    if (i < size) mask[i] = (rng() & 0xffffffffu) < drop_below ? 0.0f : keep_scale;
-  }
-
   double rate_;
   bool masked_ = false;  // whether the last forward pass applied the mask
-  Tensor mask_;
+  DropoutKey key_;       // the last forward pass's mask (seed, threshold, scale)
 };
 
 
