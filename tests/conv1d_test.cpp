@@ -94,6 +94,29 @@ TEST(Conv1d, FusedActivationAndFanIn) {
   EXPECT_NEAR(std::sqrt(sum_sq / static_cast<double>(w.size)), std::sqrt(2.0 / 200.0), 0.01);
 }
 
+TEST(Conv1d, TakesAFollowingActivationLayerAsItsTwinDoes) {
+  // Network::build fuses {type: relu} into the conv1d before it: the same outputs and gradients as
+  // the activation declared on the layer.
+  const json he = {{"name", "he_normal"}};
+  Network fused, declared;
+  fused.add(make_layer({{"type", "conv1d"}, {"filters", 3}, {"kernel", 3}, {"padding", "same"}, {"kernel_init", he}}));
+  fused.add(make_layer({{"type", "relu"}}));
+  declared.add(make_layer(
+      {{"type", "conv1d"}, {"filters", 3}, {"kernel", 3}, {"padding", "same"}, {"kernel_init", he}, {"activation", "relu"}}));
+  Rng a(4), b(4);
+  fused.build({7, 2}, a);
+  declared.build({7, 2}, b);
+  EXPECT_TRUE(fused.fused_into_previous(1));
+  const Tensor x = random_tensor({2, 7, 2}, 5);
+  const Tensor& ya = fused.forward(x, ForwardContext{true, &a});
+  const Tensor& yb = declared.forward(x, ForwardContext{true, &b});
+  ASSERT_EQ(std::vector<float>(ya.data(), ya.data() + ya.size()), std::vector<float>(yb.data(), yb.data() + yb.size()));
+  const Tensor grad = random_tensor({2, 7, 3}, 6);
+  fused.backward(grad);
+  declared.backward(grad);
+  EXPECT_EQ(fused.gradients(), declared.gradients());
+}
+
 TEST(Pool1d, ValuesAndGradients) {
   const Tensor x({1, 5, 2}, {1, -1, 4, 2, 3, -5, 0, 8, 2, 7});
   BoundLayer max_pool(make_layer({{"type", "max_pool1d"}, {"kernel", 2}}), {5, 2});

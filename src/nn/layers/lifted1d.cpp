@@ -34,6 +34,10 @@ class Lifted1d final : public Layer {
   std::string kind() const override { return type_; }
   bool reads_sequences() const override { return true; }
   std::string output_activation() const override { return inner_->output_activation(); }
+  // conv1d takes a following activation as its 2-D twin does.
+  bool absorb_activation(const nlohmann::json& activation_config) override {
+    return inner_->absorb_activation(activation_config);
+  }
 
   Shape build(const Shape& s) override {
     if (s.size() != 2)
