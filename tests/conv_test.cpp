@@ -9,7 +9,6 @@
 #include "gradcheck.hpp"
 #include "network_check.hpp"
 #include "nntune/layer.hpp"
-#include "nntune/loss.hpp"
 #include "nntune/model.hpp"
 #include "nntune/network.hpp"
 #include "nntune/spec.hpp"
@@ -495,19 +494,8 @@ TEST(LayerFusion, AnActivationLayerAfterConvOrDenseIsAppliedByIt) {
   testing::expect_rebuilt_network_computes_the_same(fused, x);
 
   // Numerically: the loss through the fused network against finite differences.
-  const Tensor y({3, 1}, {0, 2, 1});
-  auto loss = make_loss("categorical_crossentropy");
-  auto loss_value = [&](Tensor* g) {
-    Rng rng(8);  // the same dropout mask every pass
-    return loss->forward_backward(fused.forward(x, ForwardContext{true, &rng}), y, g);
-  };
-  Tensor loss_grad;
-  loss_value(&loss_grad);
-  fused.backward(loss_grad);
-  const std::vector<double> analytic(fused.gradients().begin(), fused.gradients().end());
-  const testing::BlockCheck check = testing::detail::check_block(
-      "parameters", fused.parameters().data(), fused.num_params(), analytic, [&] { return loss_value(nullptr); },
-      GradCheckOptions{});
+  const testing::BlockCheck check =
+      testing::check_network_gradients(fused, x, Tensor({3, 1}, {0, 2, 1}), "categorical_crossentropy");
   EXPECT_EQ(check.failed, 0) << check.first_failure;
   EXPECT_GT(check.checked, fused.num_params() / 2);
 }

@@ -7,7 +7,6 @@
 #include "network_check.hpp"
 #include "nn/layers/layer_registry.hpp"
 #include "nntune/layer.hpp"
-#include "nntune/loss.hpp"
 #include "nntune/network.hpp"
 #include "test_builders.hpp"
 #include "test_util.hpp"
@@ -100,19 +99,8 @@ TEST(NetworkGradient, StackOfEveryLayerKindThroughALoss) {
   Rng init(3);
   net.build({2, 2}, init);
   const Tensor x = random_tensor({5, 2, 2}, 21);
-  const Tensor y({5, 1}, {0, 2, 1, 1, 0});
-  auto loss = make_loss("categorical_crossentropy");
-  auto loss_value = [&](Tensor* grad) {
-    Rng rng(8);  // same dropout mask every pass
-    return loss->forward_backward(net.forward(x, ForwardContext{true, &rng}), y, grad);
-  };
-  Tensor grad;
-  loss_value(&grad);
-  net.backward(grad);
-  const std::vector<double> analytic(net.gradients().begin(), net.gradients().end());
-  const testing::BlockCheck check = testing::detail::check_block(
-      "parameters", net.parameters().data(), net.num_params(), analytic, [&] { return loss_value(nullptr); },
-      GradCheckOptions{});
+  const testing::BlockCheck check =
+      testing::check_network_gradients(net, x, Tensor({5, 1}, {0, 2, 1, 1, 0}), "categorical_crossentropy");
   EXPECT_EQ(check.failed, 0) << check.first_failure;
   EXPECT_LE(check.skipped, check.checked / 20);
   std::cout << "network: " << check.checked << " checked, " << check.skipped << " kinks skipped, max rel err "

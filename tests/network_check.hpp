@@ -2,8 +2,11 @@
 // Checks on whole networks shared by the layer test binaries.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
+#include "gradcheck.hpp"
+#include "nntune/loss.hpp"
 #include "nntune/network.hpp"
 #include "nntune/tensor.hpp"
 
@@ -20,6 +23,22 @@ inline void expect_rebuilt_network_computes_the_same(Network& net, const Tensor&
   const std::vector<float> expected(a.data(), a.data() + a.size());
   const Tensor& b = copy.forward(x, ForwardContext{false, nullptr});
   EXPECT_EQ(std::vector<float>(b.data(), b.data() + b.size()), expected);
+}
+
+// The gradient of `loss_name` through the whole network (training mode, the same dropout masks in
+// every pass) against finite differences of every parameter.
+inline BlockCheck check_network_gradients(Network& net, const Tensor& x, const Tensor& y, const std::string& loss_name) {
+  auto loss = make_loss(loss_name);
+  auto loss_value = [&](Tensor* grad) {
+    Rng rng(8);  // the same dropout masks every pass
+    return loss->forward_backward(net.forward(x, ForwardContext{true, &rng}), y, grad);
+  };
+  Tensor grad;
+  loss_value(&grad);
+  net.backward(grad);
+  const std::vector<double> analytic(net.gradients().begin(), net.gradients().end());
+  return detail::check_block("parameters", net.parameters().data(), net.num_params(), analytic,
+                             [&] { return loss_value(nullptr); }, GradCheckOptions{});
 }
 
 }  // namespace nntune::testing

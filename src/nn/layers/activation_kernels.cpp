@@ -21,7 +21,8 @@ bool parse_activation_kind(const std::string& name, ActivationKind& kind) {
   return true;
 }
 
-bool elementwise_activation(const nlohmann::json& activation_config, Activation& act) {
+bool absorb_elementwise_activation(const nlohmann::json& activation_config, Activation& applied) {
+  if (applied.kind != ActivationKind::Linear) return false;
   if (!activation_config.is_object() || activation_config.value("type", "") != "activation") return false;
   const auto name = activation_config.find("name");
   if (name == activation_config.end() || !name->is_string()) return false;
@@ -30,7 +31,7 @@ bool elementwise_activation(const nlohmann::json& activation_config, Activation&
     return false;
   parsed.slope = activation_config.value("slope", parsed.slope);
   parsed.alpha = activation_config.value("alpha", parsed.alpha);
-  act = parsed;
+  applied = parsed;
   return true;
 }
 

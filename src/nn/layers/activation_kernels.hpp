@@ -25,10 +25,12 @@ const std::vector<std::string>& activation_kind_names();
 std::string activation_name(ActivationKind kind);
 bool parse_activation_kind(const std::string& name, ActivationKind& kind);
 
-// The function of an activation layer's config ({"type": "activation", "name": "relu", slope /
-// alpha}) for a layer that offers to apply it itself (Layer::absorb_activation): false for
-// softmax (it normalises a row, not each value) and for anything that is not such a config.
-bool elementwise_activation(const nlohmann::json& activation_config, Activation& act);
+// Layer::absorb_activation for a layer that applies `applied` to its output (dense, conv2d):
+// when that is linear and the config is an element-wise activation layer's ({"type":
+// "activation", "name": "relu", slope / alpha}), `applied` becomes that function and the answer
+// is true; false (nothing changed) for a layer with an activation of its own, for softmax (it
+// normalises a row, not each value) and for anything that is not such a config.
+bool absorb_elementwise_activation(const nlohmann::json& activation_config, Activation& applied);
 
 // The kernel initialiser of a layer whose output goes through this activation (dense, conv2d)
 // when the config names none: he_normal for ReLU-like units, xavier_uniform otherwise.

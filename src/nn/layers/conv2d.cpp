@@ -65,7 +65,7 @@ class Conv2d final : public Layer {
 
   // Without an activation of its own, the layer applies the next layer's (Network::build's fusion).
   bool absorb_activation(const nlohmann::json& activation_config) override {
-    return activation_.kind == ActivationKind::Linear && elementwise_activation(activation_config, activation_);
+    return absorb_elementwise_activation(activation_config, activation_);
   }
 
   Shape build(const Shape& input_sample_shape) override {

@@ -88,7 +88,7 @@ class Dense final : public Layer {
 
   // Without an activation of its own, the layer applies the next layer's (Network::build's fusion).
   bool absorb_activation(const nlohmann::json& activation_config) override {
-    return activation_.kind == ActivationKind::Linear && elementwise_activation(activation_config, activation_);
+    return absorb_elementwise_activation(activation_config, activation_);
   }
 
   nlohmann::json config() const override {
