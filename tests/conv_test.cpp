@@ -505,7 +505,7 @@ TEST(LayerFusion, OnlyAnElementWiseActivationAfterALayerWithoutOneIsFused) {
   net.add(make_layer({{"type", "conv2d"}, {"filters", 2}, {"kernel", 1}, {"activation", "tanh"}}));
   net.add(make_layer({{"type", "relu"}}));  // conv2d has an activation already
   net.add(make_layer({{"type", "batch_norm"}}));
-  net.add(make_layer({{"type", "relu"}}));  // batch norm cannot take it
+  net.add(make_layer({{"type", "relu"}}));  // batch norm takes it
   net.add(make_layer({{"type", "flatten"}}));
   net.add(make_layer({{"type", "dense"}, {"units", 3}}));
   net.add(make_layer({{"type", "softmax"}}));  // normalises a row: not element-wise
@@ -513,8 +513,87 @@ TEST(LayerFusion, OnlyAnElementWiseActivationAfterALayerWithoutOneIsFused) {
   net.add(make_layer({{"type", "sigmoid"}}));  // fused, at the end of the network too
   Rng rng(1);
   net.build({3, 3, 1}, rng);
-  for (size_t i = 0; i < net.layers().size(); ++i) EXPECT_EQ(net.fused_into_previous(i), i == 8) << "layer " << i;
+  for (size_t i = 0; i < net.layers().size(); ++i)
+    EXPECT_EQ(net.fused_into_previous(i), i == 3 || i == 8) << "layer " << i;
   EXPECT_EQ(net.layers().back()->output_activation(), "sigmoid");
+}
+
+// Equal to the bit, or (where an activation's vector and scalar code round differently, and the
+// two sides split the values into rows differently) to float rounding.
+void expect_same_values(const std::vector<float>& a, const std::vector<float>& b, bool bitwise) {
+  if (bitwise) {
+    EXPECT_EQ(a, b);
+    return;
+  }
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1.0 + std::abs(b[i]))) << "value " << i;
+}
+
+std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.data(), t.data() + t.size()); }
+
+// batch_norm with the activation that follows taken over computes what batch_norm and then the
+// activation layer compute (relu: to the bit): outputs, input and parameter gradients, with
+// batch statistics and with running ones. gelu's derivative needs the pre-activation
+// (recomputed in backward); the others' are read from the output.
+TEST(LayerFusion, BatchNormAppliesTheActivationAfterIt) {
+  for (const std::string activation : {"relu", "elu", "gelu", "sigmoid"}) {
+    for (const bool training : {true, false}) {
+      SCOPED_TRACE(activation + (training ? " training" : " evaluation"));
+      const Shape sample = {3, 4, 5};  // 12 pixels of 5 channels
+      BoundLayer fused(make_layer({{"type", "batch_norm"}}), sample), alone(make_layer({{"type", "batch_norm"}}), sample);
+      BoundLayer act(make_layer({{"type", activation}}), sample);
+      ASSERT_TRUE(fused->absorb_activation(act->config()));
+      ASSERT_FALSE(fused->absorb_activation(act->config()));  // it has one now
+      for (size_t i = 0; i < fused.values.size(); ++i)
+        fused.values[i] = alone.values[i] = 0.3f + 0.1f * static_cast<float>(i % 7) - (i >= 5 ? 0.4f : 0.0f);
+      if (!training) {
+        const std::vector<float> running = {0.1f, -0.2f, 0.3f, 0.0f, 0.2f, 0.5f, 1.5f, 0.25f, 1.0f, 2.0f};
+        fused->set_state(running);
+        alone->set_state(running);
+      }
+      const Tensor x = random_tensor({6, 3, 4, 5}, 40);
+      const ForwardContext ctx{training, nullptr};
+      Tensor y_fused, y_alone, y;
+      fused->forward(x, y_fused, ctx);
+      alone->forward(x, y_alone, ctx);
+      act->forward(y_alone, y, ctx);
+      const bool bitwise = activation == "relu";
+      expect_same_values(values_of(y_fused), values_of(y), bitwise);
+      const Tensor dy = random_tensor(x.shape(), 41);
+      Tensor dx_fused, dz, dx_alone;
+      fused->backward(x, y_fused, dy, &dx_fused);
+      act->backward(y_alone, y, dy, &dz);
+      alone->backward(x, y_alone, dz, &dx_alone);
+      expect_same_values(values_of(dx_fused), values_of(dx_alone), bitwise);
+      expect_same_values(fused.grads, alone.grads, bitwise);
+      // Without an input gradient (the network's first layer) the parameter gradients are the same.
+      const std::vector<float> with_input = fused.grads;
+      std::fill(fused.grads.begin(), fused.grads.end(), 0.0f);
+      fused->backward(x, y_fused, dy, nullptr);
+      EXPECT_EQ(fused.grads, with_input);
+      GradCheckOptions options;
+      options.training = training;
+      expect_gradients_ok(*fused.layer, x, options);
+    }
+  }
+}
+
+// The batch variance from one pass over data far from zero (mean 1000, spread 0.01): a float
+// E[x^2] - E[x]^2 would lose every digit; the shifted sums keep them.
+TEST(BatchNormImages, VarianceOfDataFarFromZeroKeepsItsDigits) {
+  BoundLayer bn(make_layer({{"type", "batch_norm"}, {"momentum", 0.0}, {"epsilon", 1e-12}}), {16, 16, 2});
+  Tensor x = random_tensor({64, 16, 16, 2}, 42);
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = (i % 2 ? -1000.0f : 1000.0f) + 0.01f * x[i];
+  double mean[2] = {0, 0}, var[2] = {0, 0};
+  const double n = static_cast<double>(x.size() / 2);
+  for (int64_t i = 0; i < x.size(); ++i) mean[i % 2] += x[i] / n;
+  for (int64_t i = 0; i < x.size(); ++i) var[i % 2] += (x[i] - mean[i % 2]) * (x[i] - mean[i % 2]) / n;
+  run_forward(*bn.layer, x);
+  const std::vector<float> state = bn->state();
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_NEAR(state[static_cast<size_t>(c)], mean[c], 1e-4);
+    EXPECT_NEAR(state[static_cast<size_t>(2 + c)], var[c], 1e-3 * var[c]) << "channel " << c;
+  }
 }
 
 // An IDX file of unsigned bytes (MNIST's format): magic 0 0 8 ndims, big-endian dims, the bytes.

@@ -1,5 +1,8 @@
 // Batch normalisation over the features of each (flattened) sample:
-//   y = gamma * (x - mean) / sqrt(var + epsilon) + beta
+//   y = f(gamma * (x - mean) / sqrt(var + epsilon) + beta)
+// where f is the identity, or an element-wise activation layer that follows and that the layer
+// takes over (Network::build's fusion: Layer::absorb_activation), so that conv -> batch_norm ->
+// relu passes over its largest tensors once less each way.
 // Images, samples of shape (height, width, channels), are normalised per channel as PyTorch's
 // BatchNorm2d: one mean, variance, gamma and beta per channel, over the batch and every pixel.
 // With channels last (NHWC) that is the same computation over batch * height * width rows of
@@ -9,9 +12,13 @@
 // defaults momentum 0.99 and epsilon 1e-3, and the running variance is updated with the biased
 // batch variance (divide by n), the same one used to normalise the batch. (PyTorch would use
 // the unbiased n-1 variance for the running estimate.)
-#include <Eigen/Core>
+// The kernels are plain loops over rows of `features` values: with a few dozen channels and
+// ~10^5 rows per batch a per-row Eigen expression costs more than its arithmetic.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
 #include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
@@ -20,14 +27,55 @@
 namespace nntune::layers {
 namespace {
 
-using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
-using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+// Rows per chunk: a chunk of every tensor a pass reads stays in the first-level cache, where
+// the activation's pass and the sums over the chunk find it.
+int64_t chunk_rows(int64_t features) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, features)); }
+
+// sum_a[c] += sum_r (a[r][c] - center_a[c]) and sum_ab[c] += sum_r (a[r][c] - center_a[c]) *
+// (b[r][c] - center_b[c]) over `rows` rows, in float within the chunk and in double across
+// chunks (10^5 rows would lose digits in float).
+void add_column_sums(const float* a, const float* center_a, const float* b, const float* center_b, int64_t rows,
+                     int64_t features, std::vector<float>& partial_a, std::vector<float>& partial_ab,
+                     std::vector<double>& sum_a, std::vector<double>& sum_ab) {
+  std::fill(partial_a.begin(), partial_a.end(), 0.0f);
+  std::fill(partial_ab.begin(), partial_ab.end(), 0.0f);
+  float* __restrict pa = partial_a.data();
+  float* __restrict pab = partial_ab.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* ar = a + r * features;
+    const float* br = b + r * features;
+    for (int64_t c = 0; c < features; ++c) {
+      const float da = ar[c] - center_a[c];
+      pa[c] += da;
+      pab[c] += da * (br[c] - center_b[c]);
+    }
+  }
+  for (int64_t c = 0; c < features; ++c) {
+    sum_a[static_cast<size_t>(c)] += pa[c];
+    sum_ab[static_cast<size_t>(c)] += pab[c];
+  }
+}
+
+// y[r][c] = x[r][c] * scale[c] + shift[c]: the one place z is computed, forward and (where the
+// activation's derivative needs z) backward, so both see the same bits.
+void scale_shift_rows(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t features) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict xr = x + r * features;
+    float* __restrict yr = y + r * features;
+    for (int64_t c = 0; c < features; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+  }
+}
 
 class BatchNorm final : public Layer {
  public:
   BatchNorm(double momentum, double epsilon) : momentum_(momentum), epsilon_(epsilon) {}
 
   std::string kind() const override { return "batch_norm"; }
+
+  // Takes over an element-wise activation layer that follows (its config stays in the network's).
+  bool absorb_activation(const nlohmann::json& activation_config) override {
+    return absorb_elementwise_activation(activation_config, activation_);
+  }
 
   Shape build(const Shape& input_sample_shape) override {
     const bool image = input_sample_shape.size() == 3;
@@ -36,74 +84,121 @@ class BatchNorm final : public Layer {
     params_.clear();
     params_.push_back({"gamma", features_, false});
     params_.push_back({"beta", features_, false});
-    running_mean_.assign(static_cast<size_t>(features_), 0.0f);
-    running_var_.assign(static_cast<size_t>(features_), 1.0f);
-    mean_.setZero(features_);
-    inv_std_.setZero(features_);
-    scale_.setZero(features_);
-    shift_.setZero(features_);
-    sum_.setZero(features_);
+    const size_t f = static_cast<size_t>(features_);
+    running_mean_.assign(f, 0.0f);
+    running_var_.assign(f, 1.0f);
+    for (std::vector<float>* v : {&mean_, &inv_std_, &scale_, &shift_, &partial_a_, &partial_ab_, &zeros_}) v->assign(f, 0.0f);
+    for (std::vector<double>* v : {&sum_a_, &sum_ab_}) v->assign(f, 0.0);
     return input_sample_shape;
   }
 
   void init_params(Rng& rng) override {
-    ArrayMap(params_[0].value, features_).setOnes();
-    ArrayMap(params_[1].value, features_).setZero();
+    std::fill(params_[0].value, params_[0].value + features_, 1.0f);
+    std::fill(params_[1].value, params_[1].value + features_, 0.0f);
   }
 
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
     const int64_t n = in.batch() * rows_per_sample_;  // rows of `features_` values
+    const size_t f = static_cast<size_t>(features_);
     out.resize(in.shape());
-    ConstArrayMap gamma(params_[0].value, features_), beta(params_[1].value, features_);
-    ArrayMap running_mean(running_mean_.data(), features_), running_var(running_var_.data(), features_);
+    const float* gamma = params_[0].value;
+    const float* beta = params_[1].value;
     used_batch_stats_ = ctx.training;
     if (ctx.training) {
       if (n == 0) throw Error("batch_norm layer: cannot normalise an empty batch");
-      // Two passes (mean, then centred squares) for a variance that does not cancel.
-      mean_.setZero();
-      for (int64_t r = 0; r < n; ++r) mean_ += row(in, r);
-      mean_ /= static_cast<float>(n);
-      sum_.setZero();  // sum of squared deviations
-      for (int64_t r = 0; r < n; ++r) sum_ += (row(in, r) - mean_).square();
-      sum_ /= static_cast<float>(n);
-      const Eigen::ArrayXf& batch_var = sum_;
-      inv_std_ = (batch_var + static_cast<float>(epsilon_)).rsqrt();
+      // One pass over data shifted by a sample of it (the first row): with the shift near the
+      // mean, E[(x-k)^2] - E[x-k]^2 does not cancel as E[x^2] - E[x]^2 can (Chan, Golub and
+      // LeVeque's shifted data), and x is read once instead of twice.
+      const std::vector<float> first(in.data(), in.data() + f);
+      std::fill(sum_a_.begin(), sum_a_.end(), 0.0);
+      std::fill(sum_ab_.begin(), sum_ab_.end(), 0.0);
+      for (int64_t r0 = 0; r0 < n; r0 += chunk_rows(features_)) {
+        const float* x = in.data() + r0 * features_;
+        add_column_sums(x, first.data(), x, first.data(), std::min(chunk_rows(features_), n - r0), features_,
+                        partial_a_, partial_ab_, sum_a_, sum_ab_);
+      }
       const float m = static_cast<float>(momentum_);
-      running_mean = m * running_mean + (1.0f - m) * mean_;
-      running_var = m * running_var + (1.0f - m) * batch_var;
-      scale_ = gamma * inv_std_;
-      shift_ = beta - mean_ * scale_;
+      for (size_t c = 0; c < f; ++c) {
+        const double mean_shifted = sum_a_[c] / static_cast<double>(n);
+        const float batch_var = static_cast<float>(std::max(0.0, sum_ab_[c] / static_cast<double>(n) - mean_shifted * mean_shifted));
+        mean_[c] = static_cast<float>(first[c] + mean_shifted);
+        inv_std_[c] = 1.0f / std::sqrt(batch_var + static_cast<float>(epsilon_));
+        running_mean_[c] = m * running_mean_[c] + (1.0f - m) * mean_[c];
+        running_var_[c] = m * running_var_[c] + (1.0f - m) * batch_var;
+      }
     } else {
-      mean_ = running_mean;
-      inv_std_ = (running_var + static_cast<float>(epsilon_)).rsqrt();
-      scale_ = gamma * inv_std_;
-      shift_ = beta - mean_ * scale_;
+      for (size_t c = 0; c < f; ++c) {
+        mean_[c] = running_mean_[c];
+        inv_std_[c] = 1.0f / std::sqrt(running_var_[c] + static_cast<float>(epsilon_));
+      }
     }
-    for (int64_t r = 0; r < n; ++r) ArrayMap(out.data() + r * features_, features_) = row(in, r) * scale_ + shift_;
+    for (size_t c = 0; c < f; ++c) {
+      scale_[c] = gamma[c] * inv_std_[c];
+      shift_[c] = beta[c] - mean_[c] * scale_[c];
+    }
+    const bool linear = activation_.kind == ActivationKind::Linear;
+    for (int64_t r0 = 0; r0 < n; r0 += chunk_rows(features_)) {
+      const int64_t rows = std::min(chunk_rows(features_), n - r0);
+      float* y = out.data() + r0 * features_;
+      scale_shift_rows(in.data() + r0 * features_, scale_.data(), shift_.data(), y, rows, features_);
+      // While the chunk is in cache; element-wise, so the chunk is one long row.
+      if (!linear) activation_forward(activation_, y, nullptr, y, 1, rows * features_);
+    }
   }
 
   void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
     const int64_t n = in.batch() * rows_per_sample_;
-    ArrayMap dgamma(params_[0].grad, features_), dbeta(params_[1].grad, features_);
-    // dbeta = sum g, dgamma = sum g * xhat with xhat = (x - mean) * inv_std
-    dbeta.setZero();
-    dgamma.setZero();
-    for (int64_t r = 0; r < n; ++r) {
-      dbeta += row(grad_out, r);
-      dgamma += row(grad_out, r) * (row(in, r) - mean_) * inv_std_;
+    const size_t f = static_cast<size_t>(features_);
+    const bool linear = activation_.kind == ActivationKind::Linear;
+    const bool needs_z = !linear && !derivative_from_output(activation_);
+    if (grad_in) grad_in->resize(in.shape());
+    const int64_t chunk = chunk_rows(features_);
+    if (!linear && !grad_in) dz_scratch_.resize(std::min(n, chunk) * features_);
+    if (needs_z) z_scratch_.resize(std::min(n, chunk) * features_);
+    // Pass 1: dz = dLoss/d(pre-activation) (written where dx will go, so pass 2 finds it),
+    // dbeta = sum dz, dgamma = sum dz * xhat with xhat = (x - mean) * inv_std.
+    std::fill(sum_a_.begin(), sum_a_.end(), 0.0);
+    std::fill(sum_ab_.begin(), sum_ab_.end(), 0.0);
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+      const int64_t rows = std::min(chunk, n - r0), first = r0 * features_;
+      const float* dz = grad_out.data() + first;
+      if (!linear) {
+        float* into = grad_in ? grad_in->data() + first : dz_scratch_.data();
+        const float* z = nullptr;
+        if (needs_z) {
+          scale_shift_rows(in.data() + first, scale_.data(), shift_.data(), z_scratch_.data(), rows, features_);
+          z = z_scratch_.data();
+        }
+        activation_backward(activation_, z, out.data() + first, grad_out.data() + first, into, nullptr, 1,
+                            rows * features_);  // element-wise: the chunk is one long row
+        dz = into;
+      }
+      add_column_sums(dz, zeros_.data(), in.data() + first, mean_.data(), rows, features_, partial_a_, partial_ab_,
+                      sum_a_, sum_ab_);
+    }
+    float* dgamma = params_[0].grad;
+    float* dbeta = params_[1].grad;
+    for (size_t c = 0; c < f; ++c) {
+      dbeta[c] = static_cast<float>(sum_a_[c]);
+      dgamma[c] = static_cast<float>(sum_ab_[c]) * inv_std_[c];
     }
     if (!grad_in) return;
-    grad_in->resize(in.shape());
-    if (!used_batch_stats_) {
-      // Statistics were constants: y is affine in x.
-      for (int64_t r = 0; r < n; ++r) ArrayMap(grad_in->data() + r * features_, features_) = row(grad_out, r) * scale_;
-      return;
-    }
-    // dx = gamma * inv_std / n * (n g - sum g - xhat * sum(g xhat))
+    // Pass 2. With batch statistics dx = scale * (dz - dbeta / n - xhat * dgamma / n), which is
+    // scale * dz + x_coef * x + constant per feature; with running statistics (constants) y is
+    // affine in x and dx = scale * dz.
+    std::vector<float>& x_coef = partial_a_;
+    std::vector<float>& constant = partial_ab_;
     const float inv_n = 1.0f / static_cast<float>(n);
+    for (size_t c = 0; c < f; ++c) {
+      x_coef[c] = used_batch_stats_ ? -scale_[c] * inv_std_[c] * dgamma[c] * inv_n : 0.0f;
+      constant[c] = used_batch_stats_ ? -scale_[c] * dbeta[c] * inv_n - x_coef[c] * mean_[c] : 0.0f;
+    }
+    const float* dz_all = linear ? grad_out.data() : grad_in->data();
     for (int64_t r = 0; r < n; ++r) {
-      ArrayMap(grad_in->data() + r * features_, features_) =
-          scale_ * (row(grad_out, r) - dbeta * inv_n - (row(in, r) - mean_) * inv_std_ * dgamma * inv_n);
+      const float* dz = dz_all + r * features_;
+      const float* __restrict x = in.data() + r * features_;
+      float* dx = grad_in->data() + r * features_;  // may be dz itself
+      for (int64_t c = 0; c < features_; ++c) dx[c] = scale_[c] * dz[c] + (x_coef[c] * x[c] + constant[c]);
     }
   }
 
@@ -127,14 +222,15 @@ class BatchNorm final : public Layer {
   }
 
  private:
-  ConstArrayMap row(const Tensor& t, int64_t r) const { return ConstArrayMap(t.data() + r * features_, features_); }
-
   double momentum_, epsilon_;
+  Activation activation_;        // linear, or the activation layer taken over
   int64_t features_ = 0;         // normalised features: channels of an image, else the whole sample
   int64_t rows_per_sample_ = 1;  // pixels of an image, else 1
   std::vector<float> running_mean_, running_var_;
   // Per-feature statistics of the last forward pass (reused by backward) and scratch.
-  Eigen::ArrayXf mean_, inv_std_, scale_, shift_, sum_;
+  std::vector<float> mean_, inv_std_, scale_, shift_, partial_a_, partial_ab_, zeros_;
+  std::vector<double> sum_a_, sum_ab_;
+  std::vector<float> dz_scratch_, z_scratch_;  // a chunk each
   bool used_batch_stats_ = false;
 };
 
@@ -143,7 +239,9 @@ const std::vector<schema::Field>& batch_norm_keys() {
   using namespace schema;
   static const std::vector<Field> keys = {
       opt("momentum", real(0.0, false, 1.0, false), 0.99,
-          "weight of the old running statistics in each update (Keras' convention; PyTorch's is 1 - this)"),
+          "weight of the old running statistics in each update (Keras' convention; PyTorch's is 1 - this, "
+          "and its default 0.1 is 0.9 here: statistics that follow weights moving fast, as early in training at "
+          "a high learning rate, so that validation figures are not those of stale statistics)"),
       opt("epsilon", real(0.0, true), 1e-3, "added to the variance before its square root"),
   };
   return keys;
