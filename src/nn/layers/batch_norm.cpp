@@ -58,7 +58,8 @@ void add_column_sums(const float* a, const float* center_a, const float* b, cons
 
 // y[r][c] = x[r][c] * scale[c] + shift[c]: the one place z is computed, forward and (where the
 // activation's derivative needs z) backward, so both see the same bits.
-void scale_shift_rows(const float* x, const float* scale, const float* shift, float* y, int64_t rows, int64_t features) {
+void scale_shift_rows(const float* x, const float* __restrict scale, const float* __restrict shift, float* y, int64_t rows,
+                      int64_t features) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * features;
     float* __restrict yr = y + r * features;
@@ -194,11 +195,14 @@ class BatchNorm final : public Layer {
       constant[c] = used_batch_stats_ ? -scale_[c] * dbeta[c] * inv_n - x_coef[c] * mean_[c] : 0.0f;
     }
     const float* dz_all = linear ? grad_out.data() : grad_in->data();
+    const float* __restrict scale = scale_.data();
+    const float* __restrict a = x_coef.data();
+    const float* __restrict b = constant.data();
     for (int64_t r = 0; r < n; ++r) {
       const float* dz = dz_all + r * features_;
       const float* __restrict x = in.data() + r * features_;
       float* dx = grad_in->data() + r * features_;  // may be dz itself
-      for (int64_t c = 0; c < features_; ++c) dx[c] = scale_[c] * dz[c] + (x_coef[c] * x[c] + constant[c]);
+      for (int64_t c = 0; c < features_; ++c) dx[c] = scale[c] * dz[c] + (a[c] * x[c] + b[c]);
     }
   }
 
