@@ -1,6 +1,7 @@
 #pragma once
-// Element-wise activations shared by the activation layer and the dense layer (which fuses
-// bias + activation into its forward pass and the derivative into its backward pass).
+// Element-wise activations shared by the activation layer and the layers that take one over
+// (dense and conv2d fuse bias + activation into their forward pass and the derivative into
+// their backward pass; batch_norm applies them to each chunk it normalises).
 // Matrices are row-major (rows = samples, cols = features); softmax works along each row.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -25,7 +26,8 @@ const std::vector<std::string>& activation_kind_names();
 std::string activation_name(ActivationKind kind);
 bool parse_activation_kind(const std::string& name, ActivationKind& kind);
 
-// Layer::absorb_activation for a layer that applies `applied` to its output (dense, conv2d):
+// Layer::absorb_activation for a layer that applies `applied` to its output (dense, conv2d,
+// batch_norm):
 // when that is linear and the config is an element-wise activation layer's ({"type":
 // "activation", "name": "relu", slope / alpha}), `applied` becomes that function and the answer
 // is true; false (nothing changed) for a layer with an activation of its own, for softmax (it

@@ -101,6 +101,7 @@ class BatchNorm final : public Layer {
   void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
     const int64_t n = in.batch() * rows_per_sample_;  // rows of `features_` values
     const size_t f = static_cast<size_t>(features_);
+    const int64_t chunk = chunk_rows(features_);
     out.resize(in.shape());
     const float* gamma = params_[0].value;
     const float* beta = params_[1].value;
@@ -113,10 +114,10 @@ class BatchNorm final : public Layer {
       const std::vector<float> first(in.data(), in.data() + f);
       std::fill(sum_a_.begin(), sum_a_.end(), 0.0);
       std::fill(sum_ab_.begin(), sum_ab_.end(), 0.0);
-      for (int64_t r0 = 0; r0 < n; r0 += chunk_rows(features_)) {
+      for (int64_t r0 = 0; r0 < n; r0 += chunk) {
         const float* x = in.data() + r0 * features_;
-        add_column_sums(x, first.data(), x, first.data(), std::min(chunk_rows(features_), n - r0), features_,
-                        partial_a_, partial_ab_, sum_a_, sum_ab_);
+        add_column_sums(x, first.data(), x, first.data(), std::min(chunk, n - r0), features_, partial_a_, partial_ab_,
+                        sum_a_, sum_ab_);
       }
       const float m = static_cast<float>(momentum_);
       for (size_t c = 0; c < f; ++c) {
@@ -138,8 +139,8 @@ class BatchNorm final : public Layer {
       shift_[c] = beta[c] - mean_[c] * scale_[c];
     }
     const bool linear = activation_.kind == ActivationKind::Linear;
-    for (int64_t r0 = 0; r0 < n; r0 += chunk_rows(features_)) {
-      const int64_t rows = std::min(chunk_rows(features_), n - r0);
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+      const int64_t rows = std::min(chunk, n - r0);
       float* y = out.data() + r0 * features_;
       scale_shift_rows(in.data() + r0 * features_, scale_.data(), shift_.data(), y, rows, features_);
       // While the chunk is in cache; element-wise, so the chunk is one long row.
