@@ -636,6 +636,35 @@ TEST_F(TuneCliTest, AskFormatsAndFailedTrials) {
   EXPECT_NE(run.out.find(" model_hidden_0_units="), std::string::npos) << run.out;
 }
 
+// tune.enqueue's known-good trials are what a new study's first asks hand out, as in nntune tune;
+// the asks after them, and those of a study that already existed, are the sampler's.
+TEST_F(TuneCliTest, AskHandsOutTheSpecsEnqueuedTrialsFirst) {
+  testing::write_file(dir.file("quad.yaml"), std::string(kAskSpec) +
+                                                 "  enqueue:\n"
+                                                 "    - {x: 0.5, kind: b}\n"
+                                                 "    - {x: -1.25, kind: a, kind.a.y: 3}\n");
+  std::vector<json> asked;
+  for (int round = 0; round < 4; ++round) {
+    const CliRun ask = run_nntune(dir, "ask quad.yaml");
+    ASSERT_EQ(ask.exit_code, 0) << ask.err;
+    asked.push_back(json::parse(ask.out));
+    EXPECT_EQ(asked.back()["trial"], round) << asked.back();
+  }
+  EXPECT_EQ(asked[0]["params"]["x"], 0.5) << asked[0];
+  EXPECT_EQ(asked[0]["params"]["kind"], "b") << asked[0];
+  EXPECT_EQ(asked[1]["params"]["x"], -1.25) << asked[1];
+  EXPECT_EQ(asked[1]["params"]["kind.a.y"], 3) << asked[1];
+  for (int round = 2; round < 4; ++round) {
+    const double x = asked[round]["params"]["x"].get<double>();
+    EXPECT_TRUE(x != 0.5 && x != -1.25) << asked[round];  // sampled: the enqueued points are not handed out again
+  }
+  // The study holds them with the values given.
+  const json t = trials("quad");
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[0]["params"]["x"], 0.5);
+  EXPECT_EQ(t[1]["params"]["kind.a.y"], 3);
+}
+
 TEST_F(TuneCliTest, TellShouldPruneAsksTheStudysPruner) {
   testing::write_file(dir.file("pr.yaml"),
                       "space: {x: {float: [0, 1]}}\n"

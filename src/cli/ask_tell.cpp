@@ -149,12 +149,16 @@ int cmd_ask(const AskArgs& a) {
   refuse_memory_storage(config.storage, "ask");
 
   auto storage = tune::open_storage(config.storage);
+  const bool created = tune::create_study_if_missing(*storage, config);
   std::unique_ptr<tune::Pruner> pruner;
   if (config.pruner.name != "none") pruner = tune::make_pruner(config.pruner);
   tune::Study study = tune::Study::open(storage, config.study, config.objective.direction,
                                         tune::make_sampler(config.sampler), std::move(pruner));
   // What tell (the pruner), `nntune best` and `nntune trials` need, as `nntune tune` stores it.
   tune::store_spec_study_attrs(*storage, study.id(), ts, a.spec, space_only);
+  // The spec's known-good trials come first, as in nntune tune (ask hands out waiting trials first).
+  if (created)
+    for (const json& point : config.enqueue) study.enqueue(point);
 
   if (study.sampler().is_exhausted(study.history()))
     throw Error("study '" + config.study + "' is done: every point of the " + study.sampler().name() +

@@ -465,8 +465,8 @@ const spec::Node& tune_schema() {
              schema::list_of(schema::map_of(either({node_of(Kind::Bool), node_of(Kind::Float), node_of(Kind::String)}))),
              nullptr,
              "trials to run first, before the sampler's own (a known-good start, as Optuna's enqueue_trial): a list "
-             "of {parameter: value}, names as nntune trials shows them; parameters left out are sampled. A new "
-             "study only: resuming one does not enqueue them again")});
+             "of {parameter: value}, names as nntune trials shows them; parameters left out are sampled. Enqueued "
+             "by whichever of nntune tune or nntune ask creates the study; resuming one does not enqueue them again")});
   }();
   return *schema;
 }

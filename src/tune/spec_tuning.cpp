@@ -268,6 +268,17 @@ void store_spec_study_attrs(Storage& storage, int64_t study_id, const TuneSpec& 
 
 // ---- opening and joining ----
 
+bool create_study_if_missing(Storage& storage, const TuneConfig& config) {
+  if (storage.find_study(config.study)) return false;
+  try {
+    storage.create_study(config.study, config.objective.direction);
+    return true;
+  } catch (const Error&) {
+    if (!storage.find_study(config.study)) throw;  // not a race with another process
+    return false;
+  }
+}
+
 SpecStudy open_spec_study(TuneSpec spec, const SpecStudyOptions& options) {
   const TuneConfig& config = spec.config;
   const bool grid = config.sampler.name == "grid";
@@ -278,16 +289,7 @@ SpecStudy open_spec_study(TuneSpec spec, const SpecStudyOptions& options) {
   }
 
   auto storage = open_storage(config.storage);
-  // The process that creates the study sets it up once (its grid); the others join it.
-  bool created = false;
-  if (!storage->find_study(config.study)) {
-    try {
-      storage->create_study(config.study, config.objective.direction);
-      created = true;
-    } catch (const Error&) {
-      if (!storage->find_study(config.study)) throw;  // not a race with another nntune tune
-    }
-  }
+  const bool created = create_study_if_missing(*storage, config);
   Study study = Study::open(storage, config.study, config.objective.direction, make_sampler(config.sampler),
                             pruner_of(config));
   store_spec_study_attrs(*storage, study.id(), spec, options.spec_path);

@@ -146,5 +146,9 @@ void store_spec_study_attrs(Storage& storage, int64_t study_id, const TuneSpec& 
                             bool caller_runs_objective = false);
 // The sampler and pruner configuration alone.
 void store_tuner_config(Storage& storage, int64_t study_id, const TuneConfig& config);
+// Creates the spec's study unless it exists. True when this call created it: that process sets
+// the study up once (the spec's tune.enqueue trials, a grid's points); another process that
+// created it in the meantime is no error (false).
+bool create_study_if_missing(Storage& storage, const TuneConfig& config);
 
 }  // namespace nntune::tune
