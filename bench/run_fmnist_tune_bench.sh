@@ -12,7 +12,7 @@
 #   hyperband  (mlp) bf16 with Hyperband (min 1 epoch, factor 3) instead of the median pruner
 #   wide  mlp: examples/fashion_mnist_tune_wide.yaml: a wider space (30 epochs, Hyperband,
 #         batch norm, AdamW/Nesterov, cosine schedule), bf16; cnn: examples/fashion_mnist_cnn_tune_wide.yaml
-#         (18 epochs, Hyperband, batch norm, augmentation, AdamW, cosine schedule), fp32
+#         (up to 3 blocks, 24 epochs, batch norm, augmentation, AdamW, cosine schedule), bf16
 # Prints trials finished/pruned, the best validation accuracy at every minute for each side,
 # and the test accuracy of each nntune side's best model (mlp: retrained from `nntune best`'s
 # fixed spec, same seed, so the same model as the trial; cnn: the best trial's saved model,
@@ -28,6 +28,8 @@
 #        ANCHOR=0 skips Optuna (to look at an nntune change alone; not a comparison).
 #        BENCH_OUT=DIR keeps the run's studies, logs and models in DIR (default: a temporary directory).
 #        SEED=2 gives nntune's TPE another seed (the anchor's are fixed: 0 and 1 for its 2 jobs).
+#        SPEC_SEED=2 gives nntune's trials another seed (the spec's `seed`: initial weights, batch
+#        order, dropout, augmentation), so that even enqueued trials train other models.
 #        BENCH_OPENBLAS_CORETYPE=SkylakeX sets OPENBLAS_CORETYPE for both sides (Debian's OpenBLAS
 #        0.3.21 does not recognise some newer CPUs and falls back to SSE3 kernels).
 set -euo pipefail
@@ -67,9 +69,10 @@ for variant in $variants; do
   if [ "$model" = cnn ] && [ "$variant" = hyperband ]; then
     echo "MODEL=cnn takes the variants fp32, bf16 and wide" >&2; exit 2
   fi
-  # The anchor runs in the precision of the variant: the MLP's wide spec asks for bf16, the CNN's for fp32.
-  if [ "$variant" = fp32 ] || { [ "$variant" = wide ] && [ "$model" = cnn ]; }; then need_fp32=1; else need_bf16=1; fi
+  # The anchor runs in the precision of the variant (both wide specs ask for bf16).
+  if [ "$variant" = fp32 ]; then need_fp32=1; else need_bf16=1; fi
   [ -n "${SEED:-}" ] && sets+=(--set "tune.sampler.seed=$SEED")
+  [ -n "${SPEC_SEED:-}" ] && sets+=(--set "seed=$SPEC_SEED")
   echo "== nntune ($variant): tune $spec ${sets[*]} for ${budget}s, 2 jobs"
   db="sqlite:///$tmp/$variant.db"
   start=$(date +%s.%N)
