@@ -35,6 +35,10 @@ bool absorb_elementwise_activation(const nlohmann::json& activation_config, Acti
   return true;
 }
 
+std::string declared_output_activation(const Activation& declared) {
+  return declared.kind == ActivationKind::Linear ? "" : activation_name(declared.kind);
+}
+
 std::string default_kernel_initializer_name(ActivationKind kind) {
   // He initialisation keeps the activation variance constant through ReLU-like units, which
   // zero about half their inputs; Glorot's (Xavier) assumes a linear/symmetric unit such as

@@ -34,6 +34,11 @@ bool parse_activation_kind(const std::string& name, ActivationKind& kind);
 // normalises a row, not each value) and for anything that is not such a config.
 bool absorb_elementwise_activation(const nlohmann::json& activation_config, Activation& applied);
 
+// Layer::output_activation() of a layer with an activation of its own (dense, conv2d): the
+// declared activation's name, "" when it is linear. Not the one applied: an activation layer
+// fused in stays in the network (skipped when run) and answers for itself.
+std::string declared_output_activation(const Activation& declared);
+
 // The kernel initialiser of a layer whose output goes through this activation (dense, conv2d)
 // when the config names none: he_normal for ReLU-like units, xavier_uniform otherwise.
 std::string default_kernel_initializer_name(ActivationKind kind);

@@ -59,9 +59,7 @@ class Conv2d final : public Layer {
         use_bias_(use_bias) {}
 
   std::string kind() const override { return "conv2d"; }
-  std::string output_activation() const override {
-    return declared_.kind == ActivationKind::Linear ? "" : activation_name(declared_.kind);
-  }
+  std::string output_activation() const override { return declared_output_activation(declared_); }
 
   // Without an activation of its own, the layer applies the next layer's (Network::build's fusion).
   bool absorb_activation(const nlohmann::json& activation_config) override {

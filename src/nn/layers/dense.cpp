@@ -82,9 +82,7 @@ class Dense final : public Layer {
     }
   }
 
-  std::string output_activation() const override {
-    return declared_.kind == ActivationKind::Linear ? "" : activation_name(declared_.kind);
-  }
+  std::string output_activation() const override { return declared_output_activation(declared_); }
 
   // Without an activation of its own, the layer applies the next layer's (Network::build's fusion).
   bool absorb_activation(const nlohmann::json& activation_config) override {
