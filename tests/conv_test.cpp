@@ -8,6 +8,7 @@
 
 #include "gradcheck.hpp"
 #include "network_check.hpp"
+#include "nn/gemm.hpp"
 #include "nntune/layer.hpp"
 #include "nntune/model.hpp"
 #include "nntune/network.hpp"
@@ -183,6 +184,64 @@ TEST(Conv2d, ChunkedBatchesGiveTheSameResultsAsOneSampleAtATime) {
   }
   for (size_t i = 0; i < summed.size(); ++i)
     ASSERT_NEAR(batch_weight_grad[i], summed[i], 1e-3 * (1.0 + std::fabs(summed[i]))) << i;
+}
+
+// A shallow convolution (kh * kw * channels <= 32) runs direct kernels on AVX-512 CPUs
+// (nn/conv_direct.hpp) and im2col + GEMM elsewhere, or with another GEMM backend. Both must
+// agree, forward and backward, on what the direct kernels split: filters past one block of 64
+// and not a multiple of 16, more taps than one weight-gradient block (27 with 2 vectors:
+// blocks of 12), strides, dilation, padding, several chunks, and every fused activation.
+TEST(Conv2d, ShallowDirectKernelsMatchTheGemmPath) {
+  struct Case {
+    json config;
+    Shape image;
+    int64_t batch;
+  };
+  const std::vector<Case> cases = {
+      {{{"filters", 37}, {"kernel", 3}, {"padding", "same"}, {"activation", "relu"}}, {9, 7, 3}, 130},
+      {{{"filters", 70}, {"kernel", 5}, {"stride", 2}, {"padding", 2}, {"activation", "gelu"}}, {11, 8, 1}, 3},
+      {{{"filters", 16}, {"kernel", json::array({3, 2})}, {"dilation", 2}, {"padding", "same"}}, {6, 9, 2}, 4},
+      {{{"filters", 5}, {"kernel", 1}, {"stride", 2}, {"activation", "tanh"}}, {5, 6, 3}, 2},
+      {{{"filters", 130}, {"kernel", 2}, {"stride", json::array({2, 1})}, {"activation", "elu"}}, {7, 5, 4}, 2},
+  };
+  if (!gemm_backend_available(GemmBackend::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: only the GEMM path runs";
+  const GemmBackend original = gemm_backend();
+  for (const Case& c : cases) {
+    json config = c.config;
+    config["type"] = "conv2d";
+    config["bias_init"] = {{"name", "normal"}, {"scale", 0.3}};
+    Shape batch_shape = c.image;
+    batch_shape.insert(batch_shape.begin(), c.batch);
+    const Tensor in = random_tensor(batch_shape, 31);
+    struct Result {
+      Tensor out, grad_in;
+      std::vector<float> grads;
+    };
+    auto run = [&](GemmBackend backend) {
+      set_gemm_backend(backend);
+      BoundLayer conv(make_layer(config), c.image);
+      Result r;
+      r.out = run_forward(*conv.layer, in);
+      const Tensor grad_out = random_tensor(r.out.shape(), 32);
+      conv->backward(in, r.out, grad_out, &r.grad_in);
+      r.grads = conv.grads;
+      return r;
+    };
+    const Result gemm_path = run(GemmBackend::Eigen);
+    const Result direct = run(GemmBackend::Avx512);
+    set_gemm_backend(original);
+    const std::string what = config.dump();
+    ASSERT_EQ(direct.out.shape(), gemm_path.out.shape()) << what;
+    for (int64_t i = 0; i < direct.out.size(); ++i)
+      ASSERT_NEAR(direct.out[i], gemm_path.out[i], 1e-5 * (1.0 + std::fabs(gemm_path.out[i]))) << what << " out " << i;
+    for (int64_t i = 0; i < direct.grad_in.size(); ++i)
+      ASSERT_NEAR(direct.grad_in[i], gemm_path.grad_in[i], 1e-4 * (1.0 + std::fabs(gemm_path.grad_in[i])))
+          << what << " grad_in " << i;
+    ASSERT_EQ(direct.grads.size(), gemm_path.grads.size());
+    for (size_t i = 0; i < direct.grads.size(); ++i)
+      ASSERT_NEAR(direct.grads[i], gemm_path.grads[i], 1e-4 * (1.0 + std::fabs(gemm_path.grads[i])))
+          << what << " parameter gradient " << i;
+  }
 }
 
 TEST(Conv2d, InitialisersUseTheKernelFanInAndFanOut) {

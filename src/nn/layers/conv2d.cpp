@@ -17,10 +17,15 @@
 // convolution of the Fashion-MNIST net at batch 128); backward recomputes im2col rather than
 // keeping the forward's copy, which costs one cheap pass and saves the memory.
 // A 1x1 convolution with stride 1 and one group needs no im2col at all: the input is col.
+// A shallow one (kh * kw * channels <= 32, as an image net's first convolution on 1-3
+// channels) is computed directly on AVX-512 CPUs, forward and weight gradient
+// (nn/conv_direct.hpp): lowered, its products are only ~9 deep and run at a quarter of the
+// GEMM's speed.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "nn/conv_direct.hpp"
 #include "nn/gemm.hpp"
 #include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
@@ -80,6 +85,11 @@ class Conv2d final : public Layer {
     pixels_ = plan_.out_h * plan_.out_w;
     pointwise_ = window_.kernel.h == 1 && window_.kernel.w == 1 && window_.stride.h == 1 && window_.stride.w == 1 &&
                  plan_.pad_top == 0 && plan_.pad_left == 0 && groups_ == 1;
+    direct_shape_ = groups_ == 1 && !pointwise_ && group_k_ <= detail::kDirectConvMaxTaps &&
+                    detail::direct_conv_available();
+    direct_geometry_ = {plan_.in_h, plan_.in_w, channels_, plan_.out_h, plan_.out_w, filters_,
+                        window_.kernel.h, window_.kernel.w, window_.stride.h, window_.stride.w,
+                        window_.dilation.h, window_.dilation.w, plan_.pad_top, plan_.pad_left};
     // col, dcol and dz of a chunk each stay near kColFloats.
     chunk_samples_ = std::max<int64_t>(1, kColFloats / std::max<int64_t>(1, pixels_ * std::max(group_k_, filters_)));
     params_.clear();
@@ -106,16 +116,26 @@ class Conv2d final : public Layer {
     bool keep_pre_activation = false;
     float* z = pre_activation_buffer(activation_, batch_shape_, out, pre_activation_, keep_pre_activation);
     const float* weight = params_[0].value;
+    const bool direct = use_direct();
+    // ReLU goes into the direct kernel's stores when z is the output itself.
+    const bool relu_in_kernel = direct && !keep_pre_activation && activation_.kind == ActivationKind::Relu;
     for (int64_t n0 = 0; n0 < n; n0 += chunk_samples_) {
       const int64_t count = std::min(chunk_samples_, n - n0), rows = count * pixels_;
       float* z_chunk = z + n0 * pixels_ * filters_;
+      float* out_chunk = out.data() + n0 * pixels_ * filters_;
+      if (direct) {
+        detail::direct_conv_forward(direct_geometry_, in.data() + n0 * in.features(), count, weight, bias,
+                                    relu_in_kernel, z_chunk, direct_scratch_);
+        if (!relu_in_kernel)
+          bias_activation_forward(activation_, z_chunk, nullptr, out_chunk, rows, filters_, keep_pre_activation);
+        continue;
+      }
       for (int64_t g = 0; g < groups_; ++g) {
         const float* col = lowered(in, n0, count, g);
         gemm(false, false, rows, group_filters_, group_k_, 1.0f, col, group_k_, weight + g * group_k_ * group_filters_,
              group_filters_, 0.0f, z_chunk + g * group_filters_, filters_);
       }
       // Bias and activation while the chunk's output is still in cache.
-      float* out_chunk = out.data() + n0 * pixels_ * filters_;
       bias_activation_forward(activation_, z_chunk, bias, out_chunk, rows, filters_, keep_pre_activation);
     }
   }
@@ -130,6 +150,7 @@ class Conv2d final : public Layer {
     const float* weight = params_[0].value;
     float* weight_grad = params_[0].grad;
     const int64_t in_sample = in.features();
+    const bool direct = use_direct();
     for (int64_t n0 = 0; n0 < n; n0 += chunk_samples_) {
       const int64_t count = std::min(chunk_samples_, n - n0), rows = count * pixels_;
       // dLoss/dz of the chunk: grad_out itself for a linear activation, else computed here
@@ -151,11 +172,16 @@ class Conv2d final : public Layer {
       if (grad_in && !pointwise_)
         std::fill(grad_in->data() + n0 * in_sample, grad_in->data() + (n0 + count) * in_sample, 0.0f);
       for (int64_t g = 0; g < groups_; ++g) {
-        const float* col = lowered(in, n0, count, g);
         const float* w_g = weight + g * group_k_ * group_filters_;
         // dW_g = col^T * dz_g, summed over the chunks.
-        gemm(true, false, group_k_, group_filters_, rows, 1.0f, col, group_k_, dz_chunk + g * group_filters_, filters_,
-             n0 == 0 ? 0.0f : 1.0f, weight_grad + g * group_k_ * group_filters_, group_filters_);
+        if (direct) {
+          detail::direct_conv_weight_grad(direct_geometry_, in.data() + n0 * in_sample, count, dz_chunk, n0 != 0,
+                                          weight_grad, direct_scratch_);
+        } else {
+          gemm(true, false, group_k_, group_filters_, rows, 1.0f, lowered(in, n0, count, g), group_k_,
+               dz_chunk + g * group_filters_, filters_, n0 == 0 ? 0.0f : 1.0f,
+               weight_grad + g * group_k_ * group_filters_, group_filters_);
+        }
         if (!grad_in) continue;
         if (pointwise_) {
           gemm(false, true, rows, group_k_, group_filters_, 1.0f, dz_chunk, filters_, w_g, group_filters_, 0.0f,
@@ -255,6 +281,9 @@ class Conv2d final : public Layer {
   }
 
   bool keeps_pre_activation() const { return !derivative_from_output(activation_); }
+  // The direct kernels are nntune's own AVX-512 code: they go with that GEMM backend, so that
+  // choosing another backend (a test, a comparison) gives the plain im2col + GEMM path.
+  bool use_direct() const { return direct_shape_ && gemm_backend() == GemmBackend::Avx512; }
   float* bias_chunk_sums(int64_t size) {
     bias_chunk_.resize(static_cast<size_t>(size));
     return bias_chunk_.data();
@@ -270,6 +299,9 @@ class Conv2d final : public Layer {
   WindowPlan plan_;
   int64_t channels_ = 0, group_channels_ = 0, group_filters_ = 0, group_k_ = 0, pixels_ = 0, chunk_samples_ = 1;
   bool pointwise_ = false;
+  bool direct_shape_ = false;  // shallow enough for the direct kernels (see the top of this file)
+  detail::DirectConvGeometry direct_geometry_;
+  detail::DirectConvScratch direct_scratch_;
   Shape batch_shape_;           // (batch, out_h, out_w, filters); a member so resizing never allocates
   Tensor col_, dcol_, dz_;  // im2col of one chunk, its gradient and dLoss/dz, reused across batches
   Tensor pre_activation_;   // kept only when f' cannot be read from the output (gelu, ...)
