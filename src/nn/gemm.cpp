@@ -130,7 +130,15 @@ struct ShapeKey {
   }
 };
 
-// Per-shape decisions, shared by every thread of the process so that parallel trials agree.
+}  // namespace
+
+bool bf16_by_rule(int64_t n, int64_t k) {
+  return gemm_bf16_peak_ratio() >= kBf16MinPeakRatio && n >= kBf16MinSide && k >= kBf16MinSide;
+}
+
+namespace {
+
+// Per-shape decisions (Bf16Choice::TimeEveryShape), shared by every thread of the process so that parallel trials agree.
 std::mutex g_shapes_mutex;
 std::map<ShapeKey, bool> g_shapes;
 std::atomic<uint64_t> g_shapes_generation{0};  // bumped when the decisions are forgotten
@@ -189,7 +197,7 @@ bool bf16_faster(const ShapeKey& s) {
 bool decide_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k) {
   const Bf16Choice choice = g_bf16_choice.load(std::memory_order_relaxed);
   if (choice == Bf16Choice::Always) return true;
-  if (choice == Bf16Choice::Fastest && gemm_bf16_peak_ratio() < kBf16MinPeakRatio) return false;
+  if (choice == Bf16Choice::Fastest) return bf16_by_rule(n, k);
   // A per-thread copy of the decisions avoids the lock on every product.
   thread_local std::map<ShapeKey, bool> local;
   thread_local uint64_t local_generation = 0;
@@ -251,13 +259,16 @@ std::string describe_gemm_usage(const GemmUsage& usage, GemmPrecision requested)
     if (gemm_bf16_peak_ratio() < kBf16MinPeakRatio)
       return std::string("fp32: bf16 was allowed, but this CPU's bf16 dot product runs at ") + ratio +
              "x its fp32 FMA rate, so every matrix product ran in fp32";
-    return "fp32: bf16 was allowed, but it was not faster for any of this network's matrix products here";
+    return "fp32: bf16 was allowed, but every matrix product of this network has fewer than " +
+           std::to_string(kBf16MinSide) + " columns or a depth under " + std::to_string(kBf16MinSide) +
+           ", where bf16 is not faster";
   }
   char share[32];
   std::snprintf(share, sizeof share, "%.0f%%", total > 0.0 ? 100.0 * usage.bf16_flop / total : 0.0);
   return std::string("bf16 for ") + share + " of the multiply-adds (" + std::to_string(usage.bf16_products) + " of " +
          std::to_string(usage.bf16_products + usage.fp32_products) +
-         " products), fp32 where bf16 was not faster here; sums in fp32";
+         " products), fp32 where bf16 is not faster (products with fewer than " + std::to_string(kBf16MinSide) +
+         " columns or a depth under " + std::to_string(kBf16MinSide) + "); sums in fp32";
 }
 
 GemmBackend gemm_backend() { return g_backend.load(); }

@@ -39,20 +39,27 @@ GemmPrecision parse_gemm_precision(const std::string& name);
 std::string gemm_bf16_unavailable_reason();
 
 // Which kernel a product runs in under GemmPrecision::Bf16 (process-wide).
-// Fastest (the default): once per process, the peak rates of this CPU's bf16 dot product
+// Fastest (the default), a rule that is the same in every run on a CPU, so that a seeded bf16
+// run is reproducible: once per process, the peak rates of this CPU's bf16 dot product
 // (vdpbf16ps) and its fp32 FMA are measured on register-only loops (~10 ms). The bf16 kernel
 // also has to convert and pack both operands where the fp32 kernel reads A in place, so unless
-// its arithmetic is clearly faster (>= kBf16MinPeakRatio) no product can gain: then every
-// product runs in fp32 (a rule, the same for every shape and run). Where it is faster (AMD Zen 4:
-// about 2x), each product shape (transposes, m, n, k) is timed once in both kernels on synthetic
-// operands before its first product runs, and the bf16 kernel is kept only where it is at least
-// 10% faster. A shape's choice never changes within a process, so a training run is
-// deterministic given its choices; gemm_usage() says which kernel ran.
-// TimeEveryShape: the per-shape timing even where the peak rule says fp32 (tests, and checking
-// the rule on a new CPU). Always: every product in the bf16 kernel (tests and benchmarks of the
-// kernel itself).
+// its arithmetic is clearly faster (>= kBf16MinPeakRatio; Intel's 2-uop vdpbf16ps: 0.5, AMD
+// Zen 4: 2.0, far from the line) no product can gain: then every product runs in fp32. Where it
+// is faster, a product runs in bf16 when it has at least kBf16MinSide columns (n) and depth (k)
+// (bf16_by_rule): measured on Zen 4 (docs/benchmarks.md), those run 1.1-2.0x faster in bf16,
+// while shallower or narrower ones gain nothing (0.88-1.10x; the conversions outweigh the
+// arithmetic) and cost little either way. (The rule replaced timing each shape in both kernels:
+// a shape near the margin was decided differently by different processes, so the same seeded
+// run gave different results.) gemm_usage() says which kernel ran.
+// TimeEveryShape: each shape timed once in both kernels on synthetic operands, bf16 kept where
+// it is at least 10% faster, even where the peak rule says fp32 (tests, and checking the rule
+// on a new CPU: bench/gemm_bench). Always: every product in the bf16 kernel (tests and
+// benchmarks of the kernel itself).
 enum class Bf16Choice { Fastest, TimeEveryShape, Always };
 constexpr double kBf16MinPeakRatio = 1.25;
+constexpr int64_t kBf16MinSide = 16;
+// Bf16Choice::Fastest's decision for a product with n columns and depth k.
+bool bf16_by_rule(int64_t n, int64_t k);
 Bf16Choice bf16_choice();
 void set_bf16_choice(Bf16Choice choice);  // the per-shape decisions are kept
 // Peak FLOP/s of the bf16 dot product over the fp32 FMA on this CPU (measured once; 0 without
