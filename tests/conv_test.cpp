@@ -531,7 +531,7 @@ TEST(LayerFusion, AnActivationLayerAfterConvOrDenseIsAppliedByIt) {
   declared.build({6, 6, 2}, init_b);
   ASSERT_EQ(fused.parameters(), declared.parameters());
   for (size_t i = 0; i < fused.layers().size(); ++i)
-    EXPECT_EQ(fused.fused_into_previous(i), i == 1 || i == 5) << "layer " << i;
+    EXPECT_EQ(fused.fused_into_previous(i), i == 1 || i == 2 || i == 5) << "layer " << i;  // 2: the pooling
 
   // The config is the one written: conv2d linear, then its own relu layer.
   const json config = fused.config();
@@ -557,6 +557,61 @@ TEST(LayerFusion, AnActivationLayerAfterConvOrDenseIsAppliedByIt) {
       testing::check_network_gradients(fused, x, Tensor({3, 1}, {0, 2, 1}), "categorical_crossentropy");
   EXPECT_EQ(check.failed, 0) << check.first_failure;
   EXPECT_GT(check.checked, fused.num_params() / 2);
+}
+
+// conv2d takes over a max_pool2d after it (or after its absorbed activation), pooling each chunk
+// of its output in cache. The same net with a no-op reshape before each pooling (which keeps the
+// pooling a layer of its own) must compute exactly the same outputs and gradients: tiling 2x2
+// windows, overlapping padded ones (3x3 stride 2: gradients added), the direct (shallow) and the
+// GEMM paths, a kept pre-activation (gelu), several chunks, and a conv2d that already pooled.
+TEST(LayerFusion, Conv2dPoolsTheMaxPoolAfterIt) {
+  const json he = {{"name", "he_normal"}};
+  const json bias = {{"name", "normal"}, {"scale", 0.2}};
+  auto build = [&](bool fusable, Network& net) {
+    auto pool_input = [&](int64_t h, int64_t w, int64_t c) {
+      if (!fusable) net.add(make_layer({{"type", "reshape"}, {"shape", {h, w, c}}}));
+    };
+    net.add(make_layer({{"type", "conv2d"}, {"filters", 20}, {"kernel", 3}, {"padding", "same"}, {"kernel_init", he},
+                        {"bias_init", bias}, {"activation", "relu"}}));
+    pool_input(26, 26, 20);
+    net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));                   // 13x13x20
+    pool_input(13, 13, 20);
+    net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}));  // 7x7x20
+    net.add(make_layer({{"type", "conv2d"}, {"filters", 24}, {"kernel", 3}, {"padding", 1}, {"kernel_init", he},
+                        {"bias_init", bias}}));
+    net.add(make_layer({{"type", "gelu"}}));
+    pool_input(7, 7, 24);
+    net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}));  // 4x4x24
+    net.add(make_layer({{"type", "flatten"}}));
+    net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  };
+  Network fused, separate;
+  build(true, fused);
+  build(false, separate);
+  Rng init_a(7), init_b(7);
+  fused.build({26, 26, 2}, init_a);
+  separate.build({26, 26, 2}, init_b);
+  ASSERT_EQ(fused.parameters(), separate.parameters());
+  // Pooled by the convolutions: the first pooling after each (the second one after conv 0 stays
+  // a layer: a conv2d takes over one pooling).
+  for (size_t i = 0; i < fused.layers().size(); ++i)
+    EXPECT_EQ(fused.fused_into_previous(i), i == 1 || i == 4 || i == 5) << "layer " << i;
+  for (size_t i = 0; i < separate.layers().size(); ++i)
+    EXPECT_EQ(separate.fused_into_previous(i), separate.layers()[i]->kind() == "activation") << "layer " << i;
+  EXPECT_EQ(fused.config()["layers"].size(), 8u);  // the config still lists every layer
+
+  const Tensor x = random_tensor({40, 26, 26, 2}, 33);  // conv 0 runs this batch in several chunks
+  const Tensor& out_a = fused.forward(x, ForwardContext{true, nullptr});
+  const Tensor& out_b = separate.forward(x, ForwardContext{true, nullptr});
+  ASSERT_EQ(out_a.shape(), out_b.shape());
+  ASSERT_EQ(std::vector<float>(out_a.data(), out_a.data() + out_a.size()),
+            std::vector<float>(out_b.data(), out_b.data() + out_b.size()));
+  const Tensor grad = random_tensor({40, 3}, 34);
+  fused.backward(grad);
+  separate.backward(grad);
+  EXPECT_EQ(fused.gradients(), separate.gradients());
+  testing::expect_rebuilt_network_computes_the_same(fused, x);
+  // (Finite differences through a fused conv2d + relu + max_pool2d: the test above.)
 }
 
 TEST(LayerFusion, OnlyAnElementWiseActivationAfterALayerWithoutOneIsFused) {

@@ -91,6 +91,11 @@ class Layer {
   // (dense and conv2d without an activation of their own), and the network skips the activation
   // layer in forward and backward. config() does not change: a saved model lists both layers.
   virtual bool absorb_activation(const nlohmann::json& activation_config) { return false; }
+  // The same for a max_pool2d layer ({"type": "max_pool2d", ...}, its config()) after this one
+  // (or after the activation layer this one absorbed): a layer that returns true pools each
+  // chunk of its output while it is in cache and returns the pooled output (conv2d: the pooled
+  // tensor is then what forward writes and what backward's grad_out is). Asked after build().
+  virtual bool absorb_max_pool(const nlohmann::json& pool_config) { return false; }
 
   // Non-trainable state saved with a model (batch-norm running statistics).
   virtual std::vector<float> state() const { return {}; }

@@ -46,7 +46,8 @@ class Network {
   double apply_regularization();
 
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
-  // Whether layer i (an activation layer) is applied by the layer before it (see build()).
+  // Whether layer i (an activation or max_pool2d layer) is applied by a layer before it (see
+  // build()).
   bool fused_into_previous(size_t i) const { return i < fused_.size() && fused_[i]; }
   const Shape& input_shape() const { return input_shape_; }    // one sample
   const Shape& output_shape() const { return output_shape_; }  // one sample
@@ -67,8 +68,8 @@ class Network {
   const Tensor& output_of(size_t i) const;
 
   std::vector<Tensor> activations_;  // activations_[i] = output of layer i (empty when fused)
-  // fused_[i]: layer i (an activation) is applied by layer i-1 (Layer::absorb_activation), so
-  // forward and backward skip it.
+  // fused_[i]: layer i (an activation, or a max_pool2d) is applied by the last unfused layer
+  // before it (Layer::absorb_activation, absorb_max_pool), so forward and backward skip it.
   std::vector<bool> fused_;
   std::vector<Tensor> grad_buffers_;  // two ping-pong buffers for dLoss/dActivation
   const Tensor* last_input_ = nullptr;

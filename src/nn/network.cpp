@@ -55,6 +55,12 @@ void Network::build(const Shape& input_sample_shape, Rng& rng) {
   fused_.assign(layers_.size(), false);
   for (size_t i = 1; i < layers_.size(); ++i)
     if (!fused_[i - 1] && layers_[i]->kind() == "activation") fused_[i] = layers_[i - 1]->absorb_activation(layers_[i]->config());
+  for (size_t i = 1; i < layers_.size(); ++i) {
+    if (layers_[i]->kind() != "max_pool2d") continue;
+    size_t owner = i - 1;
+    while (fused_[owner]) --owner;  // past an activation the layer before it applies
+    fused_[i] = layers_[owner]->absorb_max_pool(layers_[i]->config());
+  }
   activations_.assign(layers_.size(), Tensor());
   grad_buffers_.assign(2, Tensor());
   built_ = true;

@@ -30,6 +30,7 @@
 #include "nn/layers/activation_kernels.hpp"
 #include "nn/layers/config_check.hpp"
 #include "nn/layers/layer_registry.hpp"
+#include "nn/layers/max_pool2d_kernels.hpp"
 #include "nn/layers/window2d.hpp"
 #include "nntune/error.hpp"
 
@@ -71,6 +72,20 @@ class Conv2d final : public Layer {
     return absorb_elementwise_activation(activation_config, activation_);
   }
 
+  // Takes over a max_pool2d after it (Network::build): each chunk is pooled right after its
+  // bias and activation, while it is in cache, instead of in a pass of its own over the whole
+  // batch's output; backward routes the pooled gradient back per chunk, into the same buffer
+  // the activation's derivative is applied in. forward then writes the pooled tensor, and its
+  // own output (which backward needs) is kept in unpooled_.
+  bool absorb_max_pool(const nlohmann::json& pool_config) override {
+    if (pooled_) return false;
+    ConfigReader reader(pool_config, "max_pool2d", pool_keys());
+    pool_ = max_pool_geometry(read_pool_window(pool_config, reader), {plan_.out_h, plan_.out_w, filters_});
+    pooled_ = true;
+    pooled_shape_ = {0, pool_.plan.out_h, pool_.plan.out_w, filters_};
+    return true;
+  }
+
   Shape build(const Shape& input_sample_shape) override {
     plan_ = plan_window("conv2d", window_, input_sample_shape, false);
     channels_ = input_sample_shape[2];
@@ -108,10 +123,16 @@ class Conv2d final : public Layer {
     if (use_bias_) initialize(bias_init_, params_[1].value, params_[1].size, fan_in, fan_out, rng);
   }
 
-  void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
+  void forward(const Tensor& in, Tensor& pooled_or_out, const ForwardContext& ctx) override {
     const int64_t n = in.batch();
     batch_shape_[0] = n;
+    Tensor& out = pooled_ ? unpooled_ : pooled_or_out;  // the convolution's own output
     out.resize(batch_shape_);
+    if (pooled_) {
+      pooled_shape_[0] = n;
+      pooled_or_out.resize(pooled_shape_);
+      pool_argmax_.resize(static_cast<size_t>(n * pool_.out_sample()));
+    }
     const float* bias = use_bias_ ? params_[1].value : nullptr;
     bool keep_pre_activation = false;
     float* z = pre_activation_buffer(activation_, batch_shape_, out, pre_activation_, keep_pre_activation);
@@ -128,20 +149,25 @@ class Conv2d final : public Layer {
                                     relu_in_kernel, z_chunk, direct_scratch_);
         if (!relu_in_kernel)
           bias_activation_forward(activation_, z_chunk, nullptr, out_chunk, rows, filters_, keep_pre_activation);
-        continue;
+      } else {
+        for (int64_t g = 0; g < groups_; ++g) {
+          const float* col = lowered(in, n0, count, g);
+          gemm(false, false, rows, group_filters_, group_k_, 1.0f, col, group_k_,
+               weight + g * group_k_ * group_filters_, group_filters_, 0.0f, z_chunk + g * group_filters_, filters_);
+        }
+        // Bias and activation while the chunk's output is still in cache.
+        bias_activation_forward(activation_, z_chunk, bias, out_chunk, rows, filters_, keep_pre_activation);
       }
-      for (int64_t g = 0; g < groups_; ++g) {
-        const float* col = lowered(in, n0, count, g);
-        gemm(false, false, rows, group_filters_, group_k_, 1.0f, col, group_k_, weight + g * group_k_ * group_filters_,
-             group_filters_, 0.0f, z_chunk + g * group_filters_, filters_);
-      }
-      // Bias and activation while the chunk's output is still in cache.
-      bias_activation_forward(activation_, z_chunk, bias, out_chunk, rows, filters_, keep_pre_activation);
+      if (pooled_)
+        max_pool_forward(pool_, out_chunk, count, pooled_or_out.data() + n0 * pool_.out_sample(),
+                         pool_argmax_.data() + n0 * pool_.out_sample());
     }
   }
 
-  void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
+  void backward(const Tensor& in, const Tensor& pooled_or_out, const Tensor& pooled_or_grad_out,
+                Tensor* grad_in) override {
     const int64_t n = in.batch();
+    const Tensor& out = pooled_ ? unpooled_ : pooled_or_out;
     float* bias_grad = use_bias_ ? params_[1].grad : nullptr;
     if (bias_grad) std::fill(bias_grad, bias_grad + filters_, 0.0f);
     const bool linear = activation_.kind == ActivationKind::Linear;
@@ -156,11 +182,18 @@ class Conv2d final : public Layer {
       // dLoss/dz of the chunk: grad_out itself for a linear activation, else computed here
       // into a chunk-sized buffer that the products below read while it is in cache.
       const int64_t first = n0 * pixels_ * filters_;
-      const float* dz_chunk = grad_out.data() + first;
+      const float* grad_chunk = pooled_or_grad_out.data() + first;  // dLoss/dOut of the chunk
+      if (pooled_) {
+        pool_grad_.resize({rows, filters_});
+        max_pool_backward(pool_, pooled_or_grad_out.data() + n0 * pool_.out_sample(),
+                          pool_argmax_.data() + n0 * pool_.out_sample(), count, pool_grad_.data());
+        grad_chunk = pool_grad_.data();
+      }
+      const float* dz_chunk = grad_chunk;
       if (!linear) {
         dz_.resize({rows, filters_});
         activation_backward(activation_, keeps_pre_activation() ? pre_activation_.data() + first : nullptr,
-                            out.data() + first, grad_out.data() + first, dz_.data(),
+                            out.data() + first, grad_chunk, dz_.data(),
                             bias_grad ? bias_chunk_.data() : nullptr, rows, filters_);
         if (bias_grad)
           for (int64_t f = 0; f < filters_; ++f) bias_grad[f] += bias_chunk_[static_cast<size_t>(f)];
@@ -305,6 +338,13 @@ class Conv2d final : public Layer {
   Shape batch_shape_;           // (batch, out_h, out_w, filters); a member so resizing never allocates
   Tensor col_, dcol_, dz_;  // im2col of one chunk, its gradient and dLoss/dz, reused across batches
   Tensor pre_activation_;   // kept only when f' cannot be read from the output (gelu, ...)
+  // A max_pool2d taken over (absorb_max_pool): its geometry, the output before pooling, where
+  // each pooled value came from, and one chunk's gradient routed back through the pooling.
+  bool pooled_ = false;
+  MaxPoolGeometry pool_;
+  Shape pooled_shape_;
+  Tensor unpooled_, pool_grad_;
+  std::vector<int32_t> pool_argmax_;
   std::vector<float> bias_chunk_;  // one chunk's bias gradient
 };
 
