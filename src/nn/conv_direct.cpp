@@ -53,17 +53,18 @@ Padded pad_images(const DirectConvGeometry& g, const float* images, int64_t coun
   float* dst = scratch.padded.data();
   for (int64_t s = 0; s < count; ++s) {
     const float* image = images + s * g.in_h * g.in_w * c;
-    for (int64_t py = 0; py < p.h; ++py) {
+    // Per padded row: zeros left of the image, the image row's run, zeros right of it.
+    const int64_t left = std::min(g.pad_left, p.w), run = std::max<int64_t>(0, std::min(g.in_w, p.w - left));
+    for (int64_t py = 0; py < p.h; ++py, dst += p.w * c) {
       const int64_t iy = py - g.pad_top;
-      for (int64_t px = 0; px < p.w; ++px, dst += c) {
-        const int64_t ix = px - g.pad_left;
-        if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
-          std::fill(dst, dst + c, 0.0f);
-        } else {
-          const float* src = image + (iy * g.in_w + ix) * c;
-          std::copy(src, src + c, dst);
-        }
+      if (iy < 0 || iy >= g.in_h) {
+        std::fill(dst, dst + p.w * c, 0.0f);
+        continue;
       }
+      std::fill(dst, dst + left * c, 0.0f);
+      const float* src = image + iy * g.in_w * c;
+      std::copy(src, src + run * c, dst + left * c);
+      std::fill(dst + (left + run) * c, dst + p.w * c, 0.0f);
     }
   }
   scratch.taps.clear();
