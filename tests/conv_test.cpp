@@ -221,7 +221,12 @@ TEST(Conv2d, ShallowDirectKernelsMatchTheGemmPath) {
       set_gemm_backend(backend);
       BoundLayer conv(make_layer(config), c.image);
       Result r;
+      reset_gemm_usage();
       r.out = run_forward(*conv.layer, in);
+      // Either path counts its multiply-adds as fp32 products (what `precision_used` reports).
+      const json kernel = conv->config()["kernel"];
+      EXPECT_EQ(gemm_usage().fp32_flop, 2.0 * static_cast<double>(r.out.size()) * kernel[0].get<double>() *
+                                            kernel[1].get<double>() * static_cast<double>(c.image[2]));
       const Tensor grad_out = random_tensor(r.out.shape(), 32);
       conv->backward(in, r.out, grad_out, &r.grad_in);
       r.grads = conv.grads;

@@ -521,7 +521,8 @@ TEST(Bf16Choice, UsageIsDescribedForTheUser) {
   mixed.fp32_flop = 100.0;
   const std::string text = describe_gemm_usage(mixed, GemmPrecision::Bf16);
   EXPECT_NE(text.find("bf16 for 75% of the multiply-adds (3 of 4 products)"), std::string::npos) << text;
-  EXPECT_NE(text.find("fp32 where bf16 is not faster (products with fewer than 16 columns or a depth under 16)"),
+  EXPECT_NE(text.find("fp32 where bf16 is not faster (products with fewer than 16 columns or a depth under 16, "
+                      "shallow convolutions)"),
             std::string::npos)
       << text;
   GemmUsage all_fp32;

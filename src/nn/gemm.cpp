@@ -248,6 +248,11 @@ bool gemm_bf16_chosen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
 GemmUsage gemm_usage() { return t_usage; }
 void reset_gemm_usage() { t_usage = GemmUsage{}; }
 
+void count_fp32_product(double flop) {
+  ++t_usage.fp32_products;
+  t_usage.fp32_flop += flop;
+}
+
 std::string describe_gemm_usage(const GemmUsage& usage, GemmPrecision requested) {
   const double total = usage.bf16_flop + usage.fp32_flop;
   if (requested == GemmPrecision::Fp32) return "fp32";
@@ -261,14 +266,14 @@ std::string describe_gemm_usage(const GemmUsage& usage, GemmPrecision requested)
              "x its fp32 FMA rate, so every matrix product ran in fp32";
     return "fp32: bf16 was allowed, but every matrix product of this network has fewer than " +
            std::to_string(kBf16MinSide) + " columns or a depth under " + std::to_string(kBf16MinSide) +
-           ", where bf16 is not faster";
+           " or is a shallow convolution, where bf16 is not faster";
   }
   char share[32];
   std::snprintf(share, sizeof share, "%.0f%%", total > 0.0 ? 100.0 * usage.bf16_flop / total : 0.0);
   return std::string("bf16 for ") + share + " of the multiply-adds (" + std::to_string(usage.bf16_products) + " of " +
          std::to_string(usage.bf16_products + usage.fp32_products) +
          " products), fp32 where bf16 is not faster (products with fewer than " + std::to_string(kBf16MinSide) +
-         " columns or a depth under " + std::to_string(kBf16MinSide) + "); sums in fp32";
+         " columns or a depth under " + std::to_string(kBf16MinSide) + ", shallow convolutions); sums in fp32";
 }
 
 GemmBackend gemm_backend() { return g_backend.load(); }

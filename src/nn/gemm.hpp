@@ -82,6 +82,9 @@ struct GemmUsage {
 };
 GemmUsage gemm_usage();
 void reset_gemm_usage();
+// Counts a product computed outside gemm() in fp32 (conv2d's direct kernels for shallow
+// convolutions) as one fp32 product of `flop` FLOP, so that gemm_usage() covers every product.
+void count_fp32_product(double flop);
 // A line for the user: which precision the products used and, when bf16 was allowed but fp32
 // ran, why. `requested` is the precision the run asked for.
 std::string describe_gemm_usage(const GemmUsage& usage, GemmPrecision requested);

@@ -147,6 +147,7 @@ class Conv2d final : public Layer {
       if (direct) {
         detail::direct_conv_forward(direct_geometry_, in.data() + n0 * in.features(), count, weight, bias,
                                     relu_in_kernel, z_chunk, direct_scratch_);
+        count_fp32_product(2.0 * static_cast<double>(rows * filters_ * group_k_));
         if (!relu_in_kernel)
           bias_activation_forward(activation_, z_chunk, nullptr, out_chunk, rows, filters_, keep_pre_activation);
       } else {
@@ -210,6 +211,7 @@ class Conv2d final : public Layer {
         if (direct) {
           detail::direct_conv_weight_grad(direct_geometry_, in.data() + n0 * in_sample, count, dz_chunk, n0 != 0,
                                           weight_grad, direct_scratch_);
+          count_fp32_product(2.0 * static_cast<double>(rows * filters_ * group_k_));
         } else {
           gemm(true, false, group_k_, group_filters_, rows, 1.0f, lowered(in, n0, count, g), group_k_,
                dz_chunk + g * group_filters_, filters_, n0 == 0 ? 0.0f : 1.0f,
