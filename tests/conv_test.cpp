@@ -619,6 +619,57 @@ TEST(LayerFusion, Conv2dPoolsTheMaxPoolAfterIt) {
   // (Finite differences through a fused conv2d + relu + max_pool2d: the test above.)
 }
 
+// batch_norm takes over a max_pool2d after it (or after its absorbed activation) on images, as
+// conv2d does. Exactly the same numbers as with the pooling a layer of its own (a no-op reshape
+// before it), in training and in evaluation: with an activation that needs z (gelu), without an
+// activation and overlapping windows, and as the first trainable layer (no input gradient).
+TEST(LayerFusion, BatchNormPoolsTheMaxPoolAfterIt) {
+  const json he = {{"name", "he_normal"}};
+  auto build = [&](bool fusable, Network& net) {
+    auto pool_input = [&](int64_t h, int64_t w, int64_t c) {
+      if (!fusable) net.add(make_layer({{"type", "reshape"}, {"shape", {h, w, c}}}));
+    };
+    net.add(make_layer({{"type", "batch_norm"}}));  // first: no input gradient
+    net.add(make_layer({{"type", "relu"}}));
+    pool_input(12, 10, 3);
+    net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}}));  // 6x5x3
+    net.add(make_layer({{"type", "conv2d"}, {"filters", 40}, {"kernel", 3}, {"padding", "same"}, {"kernel_init", he}}));
+    net.add(make_layer({{"type", "batch_norm"}}));
+    net.add(make_layer({{"type", "gelu"}}));
+    pool_input(6, 5, 40);
+    net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 2}, {"padding", "same"}}));  // 3x3x40
+    net.add(make_layer({{"type", "batch_norm"}}));
+    pool_input(3, 3, 40);
+    net.add(make_layer({{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}));  // 2x2x40
+    net.add(make_layer({{"type", "flatten"}}));
+    net.add(make_layer({{"type", "dense"}, {"units", 3}}));
+  };
+  Network fused, separate;
+  build(true, fused);
+  build(false, separate);
+  Rng init_a(8), init_b(8);
+  fused.build({12, 10, 3}, init_a);
+  separate.build({12, 10, 3}, init_b);
+  ASSERT_EQ(fused.parameters(), separate.parameters());
+  for (size_t i = 0; i < fused.layers().size(); ++i)
+    EXPECT_EQ(fused.fused_into_previous(i), i == 1 || i == 2 || i == 5 || i == 6 || i == 8) << "layer " << i;
+
+  const Tensor x = random_tensor({5, 12, 10, 3}, 35);
+  for (bool training : {true, false}) {
+    const Tensor& out_a = fused.forward(x, ForwardContext{training, nullptr});
+    const Tensor& out_b = separate.forward(x, ForwardContext{training, nullptr});
+    ASSERT_EQ(out_a.shape(), out_b.shape());
+    ASSERT_EQ(std::vector<float>(out_a.data(), out_a.data() + out_a.size()),
+              std::vector<float>(out_b.data(), out_b.data() + out_b.size()))
+        << (training ? "training" : "evaluation");
+    const Tensor grad = random_tensor({5, 3}, 36);
+    fused.backward(grad);
+    separate.backward(grad);
+    EXPECT_EQ(fused.gradients(), separate.gradients()) << (training ? "training" : "evaluation");
+  }
+  testing::expect_rebuilt_network_computes_the_same(fused, x);
+}
+
 TEST(LayerFusion, OnlyAnElementWiseActivationAfterALayerWithoutOneIsFused) {
   Network net;
   net.add(make_layer({{"type", "conv2d"}, {"filters", 2}, {"kernel", 1}, {"activation", "tanh"}}));

@@ -2,7 +2,8 @@
 //   y = f(gamma * (x - mean) / sqrt(var + epsilon) + beta)
 // where f is the identity, or an element-wise activation layer that follows and that the layer
 // takes over (Network::build's fusion: Layer::absorb_activation), so that conv -> batch_norm ->
-// relu passes over its largest tensors once less each way.
+// relu passes over its largest tensors once less each way; and a max_pool2d after that, which
+// it applies to each sample as soon as the sample is normalised (Layer::absorb_max_pool).
 // Images, samples of shape (height, width, channels), are normalised per channel as PyTorch's
 // BatchNorm2d: one mean, variance, gamma and beta per channel, over the batch and every pixel.
 // With channels last (NHWC) that is the same computation over batch * height * width rows of
@@ -22,6 +23,7 @@
 #include "nn/layers/config_check.hpp"
 #include "nn/layers/layer_configs.hpp"
 #include "nn/layers/layer_registry.hpp"
+#include "nn/layers/max_pool2d_kernels.hpp"
 #include "nntune/error.hpp"
 
 namespace nntune::layers {
@@ -78,7 +80,21 @@ class BatchNorm final : public Layer {
     return absorb_elementwise_activation(activation_config, activation_);
   }
 
+  // Takes over a max_pool2d after it (or after its absorbed activation) on images, as conv2d
+  // does: each sample is pooled as soon as its rows are normalised, while they are in cache.
+  // Backward routes the pooled gradient into grad_in first and works there in place.
+  bool absorb_max_pool(const nlohmann::json& pool_config) override {
+    if (pooled_ || image_shape_.size() != 3) return false;
+    ConfigReader reader(pool_config, "max_pool2d", pool_keys());
+    pool_ = max_pool_geometry(read_pool_window(pool_config, reader), image_shape_);
+    pooled_ = true;
+    pooled_shape_ = {0, pool_.plan.out_h, pool_.plan.out_w, features_};
+    return true;
+  }
+
   Shape build(const Shape& input_sample_shape) override {
+    pooled_ = false;  // a rebuilt network offers the pooling again
+    image_shape_ = input_sample_shape;
     const bool image = input_sample_shape.size() == 3;
     features_ = image ? input_sample_shape[2] : shape_size(input_sample_shape);
     rows_per_sample_ = image ? input_sample_shape[0] * input_sample_shape[1] : 1;
@@ -98,11 +114,18 @@ class BatchNorm final : public Layer {
     std::fill(params_[1].value, params_[1].value + features_, 0.0f);
   }
 
-  void forward(const Tensor& in, Tensor& out, const ForwardContext& ctx) override {
+  void forward(const Tensor& in, Tensor& pooled_or_out, const ForwardContext& ctx) override {
     const int64_t n = in.batch() * rows_per_sample_;  // rows of `features_` values
     const size_t f = static_cast<size_t>(features_);
     const int64_t chunk = chunk_rows(features_);
+    Tensor& out = pooled_ ? unpooled_ : pooled_or_out;  // the normalised (and activated) input
     out.resize(in.shape());
+    if (pooled_) {
+      pooled_shape_[0] = in.batch();
+      pooled_or_out.resize(pooled_shape_);
+      pool_argmax_.resize(static_cast<size_t>(in.batch() * pool_.out_sample()));
+    }
+    int64_t pooled_samples = 0;
     const float* gamma = params_[0].value;
     const float* beta = params_[1].value;
     used_batch_stats_ = ctx.training;
@@ -145,15 +168,30 @@ class BatchNorm final : public Layer {
       scale_shift_rows(in.data() + r0 * features_, scale_.data(), shift_.data(), y, rows, features_);
       // While the chunk is in cache; element-wise, so the chunk is one long row.
       if (!linear) activation_forward(activation_, y, nullptr, y, 1, rows * features_);
+      // Each sample whose rows are now all done, while they are in cache.
+      for (; pooled_ && pooled_samples < (r0 + rows) / rows_per_sample_; ++pooled_samples)
+        max_pool_forward(pool_, out.data() + pooled_samples * pool_.in_sample(), 1,
+                         pooled_or_out.data() + pooled_samples * pool_.out_sample(),
+                         pool_argmax_.data() + pooled_samples * pool_.out_sample());
     }
   }
 
-  void backward(const Tensor& in, const Tensor& out, const Tensor& grad_out, Tensor* grad_in) override {
+  void backward(const Tensor& in, const Tensor& pooled_or_out, const Tensor& pooled_or_grad_out,
+                Tensor* grad_in) override {
     const int64_t n = in.batch() * rows_per_sample_;
     const size_t f = static_cast<size_t>(features_);
     const bool linear = activation_.kind == ActivationKind::Linear;
     const bool needs_z = !linear && !derivative_from_output(activation_);
     if (grad_in) grad_in->resize(in.shape());
+    const Tensor& out = pooled_ ? unpooled_ : pooled_or_out;
+    // dLoss/dOut before pooling: routed into grad_in (each pass below may work in place there),
+    // or into a buffer of its own when no input gradient is wanted.
+    const float* grad_out = pooled_or_grad_out.data();
+    if (pooled_) {
+      float* routed = grad_in ? grad_in->data() : (pool_grad_.resize(in.shape()), pool_grad_.data());
+      max_pool_backward(pool_, pooled_or_grad_out.data(), pool_argmax_.data(), in.batch(), routed);
+      grad_out = routed;
+    }
     const int64_t chunk = chunk_rows(features_);
     if (!linear && !grad_in) dz_scratch_.resize(std::min(n, chunk) * features_);
     if (needs_z) z_scratch_.resize(std::min(n, chunk) * features_);
@@ -163,7 +201,7 @@ class BatchNorm final : public Layer {
     std::fill(sum_ab_.begin(), sum_ab_.end(), 0.0);
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {
       const int64_t rows = std::min(chunk, n - r0), first = r0 * features_;
-      const float* dz = grad_out.data() + first;
+      const float* dz = grad_out + first;
       if (!linear) {
         float* into = grad_in ? grad_in->data() + first : dz_scratch_.data();
         const float* z = nullptr;
@@ -171,7 +209,7 @@ class BatchNorm final : public Layer {
           scale_shift_rows(in.data() + first, scale_.data(), shift_.data(), z_scratch_.data(), rows, features_);
           z = z_scratch_.data();
         }
-        activation_backward(activation_, z, out.data() + first, grad_out.data() + first, into, nullptr, 1,
+        activation_backward(activation_, z, out.data() + first, grad_out + first, into, nullptr, 1,
                             rows * features_);  // element-wise: the chunk is one long row
         dz = into;
       }
@@ -195,7 +233,7 @@ class BatchNorm final : public Layer {
       x_coef[c] = used_batch_stats_ ? -scale_[c] * inv_std_[c] * dgamma[c] * inv_n : 0.0f;
       constant[c] = used_batch_stats_ ? -scale_[c] * dbeta[c] * inv_n - x_coef[c] * mean_[c] : 0.0f;
     }
-    const float* dz_all = linear ? grad_out.data() : grad_in->data();
+    const float* dz_all = linear ? grad_out : grad_in->data();
     const float* __restrict scale = scale_.data();
     const float* __restrict a = x_coef.data();
     const float* __restrict b = constant.data();
@@ -237,6 +275,13 @@ class BatchNorm final : public Layer {
   std::vector<double> sum_a_, sum_ab_;
   std::vector<float> dz_scratch_, z_scratch_;  // a chunk each
   bool used_batch_stats_ = false;
+  Shape image_shape_;  // one input sample
+  // A max_pool2d taken over (absorb_max_pool): as in conv2d.
+  bool pooled_ = false;
+  MaxPoolGeometry pool_;
+  Shape pooled_shape_;
+  Tensor unpooled_, pool_grad_;
+  std::vector<int32_t> pool_argmax_;
 };
 
 

@@ -1,8 +1,9 @@
 // 2-D convolution (cross-correlation, as PyTorch and Keras) over images of shape
 // (height, width, channels), with the bias and the activation fused in as in dense.
 //
-// Lowered to GEMMs through nn/gemm.hpp (OpenBLAS in fp32, the bf16 kernel under
-// train.precision bf16). For a chunk of samples, im2col writes one row per output pixel:
+// Lowered to GEMMs through nn/gemm.hpp (fp32 on the configured backend, the bf16 kernel
+// under train.precision bf16 where it is faster). For a chunk of samples, im2col writes one
+// row per output pixel:
 //   col[(n, oy, ox), (ky, kx, c)] = in[n, oy*sh - pad_top + ky*dh, ox*sw - pad_left + kx*dw, c]
 // (zero outside the image), so with the NHWC layout the whole chunk is one product
 //   out[(n, oy, ox), f] = col * W + b,   W stored (ky, kx, c) x f,
@@ -17,10 +18,11 @@
 // convolution of the Fashion-MNIST net at batch 128); backward recomputes im2col rather than
 // keeping the forward's copy, which costs one cheap pass and saves the memory.
 // A 1x1 convolution with stride 1 and one group needs no im2col at all: the input is col.
-// A shallow one (kh * kw * channels <= 32, as an image net's first convolution on 1-3
-// channels) is computed directly on AVX-512 CPUs, forward and weight gradient
-// (nn/conv_direct.hpp): lowered, its products are only ~9 deep and run at a quarter of the
-// GEMM's speed.
+// A shallow convolution (kh * kw * channels <= 32, as an image net's first on 1-3 channels)
+// is computed directly on AVX-512 CPUs, forward and weight gradient (nn/conv_direct.hpp):
+// lowered, its products are only ~9 deep and run at a quarter of the GEMM's speed.
+// A max_pool2d right after the layer (or its absorbed activation) is applied per chunk too
+// (absorb_max_pool), while the chunk's output is in cache.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -87,6 +89,7 @@ class Conv2d final : public Layer {
   }
 
   Shape build(const Shape& input_sample_shape) override {
+    pooled_ = false;  // a rebuilt network offers the pooling again
     plan_ = plan_window("conv2d", window_, input_sample_shape, false);
     channels_ = input_sample_shape[2];
     if (channels_ % groups_ != 0)
