@@ -19,12 +19,11 @@
 #include "nn/gemm_kernel_util.hpp"
 #include "nn/simd.hpp"
 
+// GCC's AVX-512 headers trip these on the set1/undefined idioms (as in the GEMM kernels).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-
-#define NNTUNE_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 namespace nntune::detail {
 namespace {

@@ -29,8 +29,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#define NNTUNE_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-
 namespace nntune::detail {
 namespace {
 

@@ -7,6 +7,10 @@
 #include <cstdlib>
 #include <new>
 
+// The instruction sets of the fp32 AVX-512 kernels (gemm_fp32.cpp, conv_direct.cpp), compiled
+// into any build and run only where simd::cpu_has_avx512() says so.
+#define NNTUNE_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
 namespace nntune::detail {
 
 inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
