@@ -138,7 +138,8 @@ bool bf16_by_rule(int64_t n, int64_t k) {
 
 namespace {
 
-// Per-shape decisions (Bf16Choice::TimeEveryShape), shared by every thread of the process so that parallel trials agree.
+// Per-shape decisions (Bf16Choice::TimeEveryShape), shared by every thread of the process so
+// that parallel trials agree.
 std::mutex g_shapes_mutex;
 std::map<ShapeKey, bool> g_shapes;
 std::atomic<uint64_t> g_shapes_generation{0};  // bumped when the decisions are forgotten

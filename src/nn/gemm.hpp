@@ -46,9 +46,9 @@ std::string gemm_bf16_unavailable_reason();
 // its arithmetic is clearly faster (>= kBf16MinPeakRatio; Intel's 2-uop vdpbf16ps: 0.5, AMD
 // Zen 4: 2.0, far from the line) no product can gain: then every product runs in fp32. Where it
 // is faster, a product runs in bf16 when it has at least kBf16MinSide columns (n) and depth (k)
-// (bf16_by_rule): measured on Zen 4 (docs/benchmarks.md), those run 1.1-2.0x faster in bf16,
-// while shallower or narrower ones gain nothing (0.88-1.10x; the conversions outweigh the
-// arithmetic) and cost little either way. (The rule replaced timing each shape in both kernels:
+// (bf16_by_rule): measured on Zen 4 (docs/benchmarks.md), those ran 0.98-2.25x as fast in
+// bf16 (the large ones 1.6-2x), while narrower or shallower ones gained nothing (0.88-1.05x; the
+// conversions outweigh the arithmetic; one 10-deep product of 128 columns 1.5x) and are small. (The rule replaced timing each shape in both kernels:
 // a shape near the margin was decided differently by different processes, so the same seeded
 // run gave different results.) gemm_usage() says which kernel ran.
 // TimeEveryShape: each shape timed once in both kernels on synthetic operands, bf16 kept where
