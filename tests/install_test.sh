@@ -50,12 +50,14 @@ g++ -fsyntax-only pc/headers.cpp $(PKG_CONFIG_PATH=$pc pkg-config --cflags nntun
 # dispatched at run time by CPU detection (gemm_bf16, *_avx2, *_avx512).
 if [ "$portable" = "--portable" ]; then
   lib=$(find "$prefix" -name libnntune.a)
-  # The GEMM kernels (gemm_bf16, gemm_fp32) put their wide instructions only in functions with a
-  # target attribute, called after CPU detection (nn/gemm.cpp); every other object must have none.
+  # The GEMM kernels (gemm_bf16, gemm_fp32), the direct convolution (conv_direct) and max pooling's
+  # forward (max_pool2d_kernels) put their wide instructions only in functions with a target
+  # attribute, called after CPU detection (nn/gemm.cpp, conv2d's use_direct, max_pool_forward);
+  # every other object must have none.
   objdump -d --no-show-raw-insn -C "$lib" | awk '
     /file format/ { object = $1; next }
     /^[0-9a-f]+ <.*>:$/ { name = $0; next }
-    /%[yz]mm[0-9]/ && object !~ /bf16|gemm_fp32|avx2|avx512/ && !(name in seen) { seen[name] = 1; print object, name }' > wide.txt
+    /%[yz]mm[0-9]/ && object !~ /bf16|gemm_fp32|conv_direct|max_pool2d_kernels|avx2|avx512/ && !(name in seen) { seen[name] = 1; print object, name }' > wide.txt
   if [ -s wide.txt ]; then
     echo "FAILED: AVX instructions outside the dispatched kernels (the library would crash on older CPUs):" >&2
     head -20 wide.txt >&2
