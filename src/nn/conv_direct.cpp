@@ -177,10 +177,8 @@ NNTUNE_AVX512_TARGET void direct_conv_forward(const DirectConvGeometry& g, const
   const Padded pad = pad_images(g, images, count, scratch);
   const int64_t k = g.taps(), f = g.filters, ldw = round_up(f, kVec);
   // The weights (and the bias after them) padded to whole vectors, so the tile loads them whole.
-  scratch.weight.assign(static_cast<size_t>((k + 1) * ldw + kVec), 0.0f);
-  float* w = scratch.weight.data();
-  // 64-byte alignment for the aligned loads: the vector's data is only 16-byte aligned.
-  w += (kVec - (reinterpret_cast<uintptr_t>(w) / sizeof(float)) % kVec) % kVec;
+  float* w = scratch.weight.get((k + 1) * ldw);
+  std::fill(w, w + (k + 1) * ldw, 0.0f);
   for (int64_t t = 0; t < k; ++t) std::copy(weight + t * f, weight + (t + 1) * f, w + t * ldw);
   float* padded_bias = w + k * ldw;
   if (bias) std::copy(bias, bias + f, padded_bias);

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "nn/gemm_kernel_util.hpp"
+
 namespace nntune::detail {
 
 constexpr int64_t kDirectConvMaxTaps = 32;
@@ -26,7 +28,8 @@ struct DirectConvGeometry {
 // Scratch the kernels reuse across calls: zero-padded copies of the images, the weights
 // padded to whole vectors, and the offsets of the window's values.
 struct DirectConvScratch {
-  std::vector<float> padded, weight;
+  std::vector<float> padded;
+  AlignedBuffer<float> weight;  // 64-byte aligned: the tiles load it with aligned loads
   std::vector<int32_t> taps;
 };
 
